@@ -1,0 +1,143 @@
+//! Durations as operators write them (`45s`, `2h`, `1h30m`) and as they read them (`22h 6m`).
+
+use std::time::Duration;
+
+/// Parses `45s`, `5m`, `2h`, `1d`, `1h30m`, `1h 30m`, `250ms`. A bare number is rejected:
+/// a unit-less `5` is a guess waiting to go wrong.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return Err("empty duration; write it like 45s, 2h or 1h30m".into());
+    }
+    let mut total_ms: u128 = 0;
+    let mut rest = trimmed;
+    while !rest.is_empty() {
+        rest = rest.trim_start();
+        let digits_end = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        if digits_end == 0 {
+            return Err(format!(
+                "bad duration {text:?}: expected a number at {rest:?}; write it like 45s, 2h or 1h30m"
+            ));
+        }
+        let value: u128 = rest[..digits_end]
+            .parse()
+            .map_err(|_| format!("bad duration {text:?}: number too large"))?;
+        rest = rest[digits_end..].trim_start();
+        let unit_end = rest
+            .find(|c: char| !c.is_ascii_alphabetic())
+            .unwrap_or(rest.len());
+        let unit = &rest[..unit_end];
+        let unit_ms: u128 = match unit {
+            "ms" => 1,
+            "s" | "sec" | "secs" => 1_000,
+            "m" | "min" | "mins" => 60_000,
+            "h" | "hr" | "hrs" => 3_600_000,
+            "d" | "day" | "days" => 86_400_000,
+            "" => {
+                return Err(format!(
+                    "bad duration {text:?}: missing unit after {value}; use ms, s, m, h or d"
+                ));
+            }
+            other => {
+                return Err(format!(
+                    "bad duration {text:?}: unknown unit {other:?}; use ms, s, m, h or d"
+                ));
+            }
+        };
+        total_ms = total_ms
+            .checked_add(value.saturating_mul(unit_ms))
+            .ok_or_else(|| format!("bad duration {text:?}: too large"))?;
+        rest = &rest[unit_end..];
+    }
+    let ms = u64::try_from(total_ms).map_err(|_| format!("bad duration {text:?}: too large"))?;
+    Ok(Duration::from_millis(ms))
+}
+
+/// The compact form used in config files and flags: `1h30m`, `45s`, `250ms`.
+pub fn format_duration_spec(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms == 0 {
+        return "0s".into();
+    }
+    if ms % 1000 != 0 {
+        return format!("{ms}ms");
+    }
+    let mut secs = d.as_secs();
+    let mut out = String::new();
+    for (unit, size) in [("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1)] {
+        if secs >= size {
+            out.push_str(&format!("{}{unit}", secs / size));
+            secs %= size;
+        }
+    }
+    out
+}
+
+/// A human age with the two largest units: `22h 6m`, `3m 12s`, `45s`, `2d 4h`.
+pub fn format_age(seconds: i64) -> String {
+    if seconds < 0 {
+        return format!("-{}", format_age(-seconds));
+    }
+    let s = seconds as u64;
+    let (d, h, m, sec) = (s / 86_400, (s % 86_400) / 3_600, (s % 3_600) / 60, s % 60);
+    if d > 0 {
+        if h > 0 { format!("{d}d {h}h") } else { format!("{d}d") }
+    } else if h > 0 {
+        if m > 0 { format!("{h}h {m}m") } else { format!("{h}h") }
+    } else if m > 0 {
+        if sec > 0 { format!("{m}m {sec}s") } else { format!("{m}m") }
+    } else {
+        format!("{sec}s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_operator_durations() {
+        let cases = [
+            ("45s", 45_000),
+            ("2h", 7_200_000),
+            ("1h30m", 5_400_000),
+            ("1h 30m", 5_400_000),
+            ("250ms", 250),
+            ("1d", 86_400_000),
+            ("5m", 300_000),
+            (" 10s ", 10_000),
+        ];
+        for (text, ms) in cases {
+            assert_eq!(parse_duration(text), Ok(Duration::from_millis(ms)), "{text}");
+        }
+    }
+
+    #[test]
+    fn rejects_bad_durations_with_the_reason() {
+        for (text, needle) in [
+            ("", "empty"),
+            ("5", "missing unit"),
+            ("5 minutes", "unknown unit"),
+            ("abc", "expected a number"),
+            ("1h30", "missing unit"),
+            ("-5s", "expected a number"),
+        ] {
+            let err = parse_duration(text).unwrap_err();
+            assert!(err.contains(needle), "{text:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn formats_spec_and_age() {
+        assert_eq!(format_duration_spec(Duration::from_secs(5400)), "1h30m");
+        assert_eq!(format_duration_spec(Duration::from_millis(250)), "250ms");
+        assert_eq!(format_duration_spec(Duration::from_secs(45)), "45s");
+        assert_eq!(format_age(79_560), "22h 6m");
+        assert_eq!(format_age(192), "3m 12s");
+        assert_eq!(format_age(45), "45s");
+        assert_eq!(format_age(187_200), "2d 4h");
+        assert_eq!(format_age(7_200), "2h");
+    }
+}

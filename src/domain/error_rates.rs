@@ -1,0 +1,343 @@
+//! Error rates over the last hour and day (PRODUCT.md §4), and the error
+//! classifier. An execution counts in a window by when it finished:
+//! `completed_at` where mapped, else `updated_at`, else `created_at`
+//! (see [`Execution::finished_at`]). `failed` counts `failed` + `timed_out`;
+//! the failure rate is failed / (succeeded + failed), `None` when both are 0.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration as ChronoDuration, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::execution::Execution;
+use super::status::Status;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorClass {
+    RemoteApi,
+    Timeout,
+    Authentication,
+    Permission,
+    Query,
+    Resource,
+    Network,
+    Unknown,
+}
+
+impl ErrorClass {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorClass::RemoteApi => "remote_api",
+            ErrorClass::Timeout => "timeout",
+            ErrorClass::Authentication => "authentication",
+            ErrorClass::Permission => "permission",
+            ErrorClass::Query => "query",
+            ErrorClass::Resource => "resource",
+            ErrorClass::Network => "network",
+            ErrorClass::Unknown => "unknown",
+        }
+    }
+}
+
+/// Ordered rules: the first class with a pattern found in the lower-cased
+/// error text wins. Configurable; these defaults follow the seed systems.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ErrorClassifier {
+    rules: Vec<(ErrorClass, Vec<String>)>,
+}
+
+impl Default for ErrorClassifier {
+    fn default() -> Self {
+        let rule = |class, words: &[&str]| (class, words.iter().map(|w| w.to_string()).collect());
+        ErrorClassifier {
+            rules: vec![
+                rule(ErrorClass::Timeout, &["timeout", "timed out", "timed_out", "deadline exceeded"]),
+                rule(
+                    ErrorClass::Authentication,
+                    &["authentication", "unauthorized", "unauthenticated", "token", "credential"],
+                ),
+                rule(
+                    ErrorClass::Permission,
+                    &["permission", "forbidden", "access denied", "not allowed"],
+                ),
+                rule(ErrorClass::Query, &["syntax", "query", "sql"]),
+                rule(
+                    ErrorClass::Resource,
+                    &["rate limit", "quota", "memory", "resource", "limit exceeded", "throttl"],
+                ),
+                rule(
+                    ErrorClass::Network,
+                    &["network", "connection", "unreachable", "dns", "reset by peer"],
+                ),
+                rule(
+                    ErrorClass::RemoteApi,
+                    &[
+                        "api error",
+                        "api returned",
+                        "status code",
+                        "internal server error",
+                        "bad gateway",
+                        "service unavailable",
+                        "remote",
+                    ],
+                ),
+            ],
+        }
+    }
+}
+
+impl ErrorClassifier {
+    /// Rules replace the defaults entirely; patterns are matched case-insensitively.
+    pub fn new(rules: Vec<(ErrorClass, Vec<String>)>) -> Self {
+        ErrorClassifier {
+            rules: rules
+                .into_iter()
+                .map(|(c, words)| (c, words.into_iter().map(|w| w.to_lowercase()).collect()))
+                .collect(),
+        }
+    }
+
+    pub fn classify(&self, error_text: &str) -> ErrorClass {
+        let text = error_text.to_lowercase();
+        self.rules
+            .iter()
+            .find(|(_, words)| words.iter().any(|w| text.contains(w.as_str())))
+            .map_or(ErrorClass::Unknown, |(c, _)| *c)
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct WindowStats {
+    pub finished: u64,
+    pub succeeded: u64,
+    pub failed: u64,
+    pub cancelled: u64,
+    /// failed / (succeeded + failed), rounded to 4 places; `None` with nothing to divide.
+    pub failure_rate: Option<f64>,
+}
+
+impl WindowStats {
+    fn add(&mut self, status: Status) {
+        match status {
+            Status::Succeeded => self.succeeded += 1,
+            s if s.is_failure() => self.failed += 1,
+            Status::Cancelled => self.cancelled += 1,
+            _ => return,
+        }
+        self.finished += 1;
+    }
+
+    fn close(mut self) -> Self {
+        let denominator = self.succeeded + self.failed;
+        self.failure_rate = (denominator > 0)
+            .then(|| (self.failed as f64 / denominator as f64 * 10_000.0).round() / 10_000.0);
+        self
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GroupStats {
+    pub group: String,
+    pub finished: u64,
+    pub failed: u64,
+    pub failure_rate: Option<f64>,
+}
+
+/// Width of one sparkline bucket, and how many cover the day.
+pub const BUCKET_MINUTES: i64 = 30;
+pub const BUCKETS: usize = 48;
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ErrorRates {
+    #[serde(rename = "1h")]
+    pub hour: WindowStats,
+    #[serde(rename = "24h")]
+    pub day: WindowStats,
+    /// Failures per 30-minute bucket over the day, oldest first.
+    #[serde(skip)]
+    pub failures_series: Vec<u64>,
+    /// Finished executions per bucket, aligned with `failures_series`.
+    #[serde(skip)]
+    pub finished_series: Vec<u64>,
+    /// Failures in the day by error class, most first.
+    #[serde(skip)]
+    pub by_class: Vec<(ErrorClass, u64)>,
+    /// Groups (or names, where no group is mapped) by failures in the day, most first.
+    #[serde(skip)]
+    pub by_group: Vec<GroupStats>,
+}
+
+/// Computes both windows, the series and the breakdowns from finished
+/// executions. Rows outside the last 24 h, active and unknown rows are ignored.
+pub fn compute<'a>(
+    executions: impl IntoIterator<Item = &'a Execution>,
+    now: DateTime<Utc>,
+    classifier: &ErrorClassifier,
+) -> ErrorRates {
+    let day_start = now - ChronoDuration::hours(24);
+    let hour_start = now - ChronoDuration::hours(1);
+    let mut hour = WindowStats::default();
+    let mut day = WindowStats::default();
+    let mut failures_series = vec![0u64; BUCKETS];
+    let mut finished_series = vec![0u64; BUCKETS];
+    let mut by_class: HashMap<ErrorClass, u64> = HashMap::new();
+    let mut by_group: HashMap<String, WindowStats> = HashMap::new();
+
+    for e in executions {
+        if !e.status.is_terminal() {
+            continue;
+        }
+        let at = e.finished_at();
+        if at <= day_start || at > now {
+            continue;
+        }
+        day.add(e.status);
+        if at > hour_start {
+            hour.add(e.status);
+        }
+        let bucket = ((at - day_start).num_minutes() / BUCKET_MINUTES).clamp(0, BUCKETS as i64 - 1);
+        finished_series[bucket as usize] += 1;
+        let group = e
+            .group
+            .clone()
+            .or_else(|| e.name.clone())
+            .unwrap_or_else(|| "(none)".to_string());
+        by_group.entry(group).or_default().add(e.status);
+        if e.status.is_failure() {
+            failures_series[bucket as usize] += 1;
+            let class = e
+                .error
+                .as_deref()
+                .map_or(ErrorClass::Unknown, |t| classifier.classify(t));
+            *by_class.entry(class).or_default() += 1;
+        }
+    }
+
+    let mut by_class: Vec<(ErrorClass, u64)> = by_class.into_iter().collect();
+    by_class.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let mut by_group: Vec<GroupStats> = by_group
+        .into_iter()
+        .map(|(group, w)| {
+            let w = w.close();
+            GroupStats {
+                group,
+                finished: w.finished,
+                failed: w.failed,
+                failure_rate: w.failure_rate,
+            }
+        })
+        .collect();
+    by_group.sort_by(|a, b| b.failed.cmp(&a.failed).then(a.group.cmp(&b.group)));
+
+    ErrorRates {
+        hour: hour.close(),
+        day: day.close(),
+        failures_series,
+        finished_series,
+        by_class,
+        by_group,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 22, 14, 0, 0).unwrap()
+    }
+
+    fn done(id: &str, status: Status, minutes_ago: i64, error: Option<&str>) -> Execution {
+        let at = now() - ChronoDuration::minutes(minutes_ago);
+        Execution {
+            id: id.into(),
+            remote_id: None,
+            name: Some("job".into()),
+            group: Some(if id.starts_with('a') { "alpha" } else { "beta" }.into()),
+            status,
+            raw_status: status.as_str().into(),
+            created_at: at - ChronoDuration::minutes(5),
+            started_at: None,
+            updated_at: None,
+            completed_at: Some(at),
+            heartbeat_at: None,
+            error: error.map(str::to_string),
+            error_count: None,
+        }
+    }
+
+    #[test]
+    fn windows_count_by_completion_time() {
+        let rows = vec![
+            done("a1", Status::Succeeded, 10, None),
+            done("a2", Status::Failed, 20, Some("Query syntax error near SELECT")),
+            done("a3", Status::TimedOut, 90, Some("States.Timeout")),
+            done("b1", Status::Cancelled, 30, None),
+            done("b2", Status::Succeeded, 23 * 60, None),
+            done("b3", Status::Failed, 25 * 60, Some("too old")),
+            done("b4", Status::Running, 5, None),
+            done("b5", Status::Unknown, 5, None),
+        ];
+        let r = compute(&rows, now(), &ErrorClassifier::default());
+        assert_eq!(
+            (r.hour.finished, r.hour.succeeded, r.hour.failed, r.hour.cancelled),
+            (3, 1, 1, 1)
+        );
+        assert_eq!(r.hour.failure_rate, Some(0.5));
+        assert_eq!(
+            (r.day.finished, r.day.succeeded, r.day.failed, r.day.cancelled),
+            (5, 2, 2, 1)
+        );
+        assert_eq!(r.day.failure_rate, Some(0.5));
+        assert_eq!(r.failures_series.iter().sum::<u64>(), 2);
+        assert_eq!(r.finished_series.iter().sum::<u64>(), 5);
+        assert_eq!(r.by_group[0].group, "alpha");
+        assert_eq!(r.by_group[0].failed, 2);
+        let classes: Vec<ErrorClass> = r.by_class.iter().map(|c| c.0).collect();
+        assert!(classes.contains(&ErrorClass::Query) && classes.contains(&ErrorClass::Timeout));
+    }
+
+    #[test]
+    fn the_window_edges_are_exclusive_at_the_start() {
+        let rows = vec![
+            done("a1", Status::Failed, 60, None),
+            done("a2", Status::Failed, 24 * 60, None),
+        ];
+        let r = compute(&rows, now(), &ErrorClassifier::default());
+        assert_eq!(r.hour.failed, 0, "exactly 1 h ago is outside the hour");
+        assert_eq!(r.day.failed, 1, "exactly 24 h ago is outside the day");
+    }
+
+    #[test]
+    fn no_finished_rows_means_no_rate() {
+        let r = compute(&[], now(), &ErrorClassifier::default());
+        assert_eq!(r.day.failure_rate, None);
+        assert_eq!(r.failures_series.len(), BUCKETS);
+    }
+
+    #[test]
+    fn classifier_follows_rule_order() {
+        let c = ErrorClassifier::default();
+        let cases = [
+            ("Lambda.Timeout after 900s", ErrorClass::Timeout),
+            ("Invalid or expired token", ErrorClass::Authentication),
+            ("403 Forbidden", ErrorClass::Permission),
+            ("Command '/usr/bin/rm' is not allowed", ErrorClass::Permission),
+            ("SQL syntax error at line 3", ErrorClass::Query),
+            ("Memory limit exceeded: 2048MB requested", ErrorClass::Resource),
+            ("Rate limit reached", ErrorClass::Resource),
+            ("connection refused", ErrorClass::Network),
+            ("AMC API returned 502 Bad Gateway", ErrorClass::RemoteApi),
+            (r#"{"error":"States.TaskFailed","cause":"boom"}"#, ErrorClass::Unknown),
+            ("", ErrorClass::Unknown),
+        ];
+        for (text, class) in cases {
+            assert_eq!(c.classify(text), class, "{text}");
+        }
+        let custom = ErrorClassifier::new(vec![(ErrorClass::Query, vec!["TaskFailed".into()])]);
+        assert_eq!(custom.classify("States.TaskFailed"), ErrorClass::Query);
+        assert_eq!(custom.classify("timeout"), ErrorClass::Unknown);
+    }
+}

@@ -1,0 +1,539 @@
+//! The findings engine: from local records and remote observations to the
+//! stuck/orphaned list of PRODUCT.md §3. Pure: the caller supplies `now`.
+//!
+//! One execution yields at most one finding, the most telling one, so that a
+//! row is never listed twice and precision can be scored per execution.
+//! Precedence: status_mismatch, remote_not_found, missing_remote_id, stuck,
+//! poll_failing, stale_heartbeat. Boundaries are strict: an execution exactly
+//! at a threshold has not crossed it; one second past has.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::duration::{format_age, format_duration_spec};
+use super::execution::{Execution, RemoteExecution, RemoteHistory};
+use super::status::Status;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FindingKind {
+    StatusMismatch,
+    MissingRemoteId,
+    RemoteNotFound,
+    RemoteOnly,
+    Stuck,
+    StaleHeartbeat,
+    PollFailing,
+    RemoteStillRunning,
+}
+
+impl FindingKind {
+    pub const ALL: [FindingKind; 8] = [
+        FindingKind::StatusMismatch,
+        FindingKind::MissingRemoteId,
+        FindingKind::RemoteNotFound,
+        FindingKind::RemoteOnly,
+        FindingKind::Stuck,
+        FindingKind::StaleHeartbeat,
+        FindingKind::PollFailing,
+        FindingKind::RemoteStillRunning,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FindingKind::StatusMismatch => "status_mismatch",
+            FindingKind::MissingRemoteId => "missing_remote_id",
+            FindingKind::RemoteNotFound => "remote_not_found",
+            FindingKind::RemoteOnly => "remote_only",
+            FindingKind::Stuck => "stuck",
+            FindingKind::StaleHeartbeat => "stale_heartbeat",
+            FindingKind::PollFailing => "poll_failing",
+            FindingKind::RemoteStillRunning => "remote_still_running",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SuggestedAction {
+    MarkFailed,
+    Reconcile,
+    StopRemote,
+    Investigate,
+    Wait,
+}
+
+impl SuggestedAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SuggestedAction::MarkFailed => "mark_failed",
+            SuggestedAction::Reconcile => "reconcile",
+            SuggestedAction::StopRemote => "stop_remote",
+            SuggestedAction::Investigate => "investigate",
+            SuggestedAction::Wait => "wait",
+        }
+    }
+}
+
+/// The thresholds of PRODUCT.md §5.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Thresholds {
+    pub registration_grace: Duration,
+    pub pending_stuck: Duration,
+    pub running_stuck: Duration,
+    pub max_runtime: Duration,
+    pub heartbeat_stale: Duration,
+    pub poll_error_limit: u32,
+    pub not_found_confirmations: u32,
+    pub long_running_age: Duration,
+    pub long_running_count: usize,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            registration_grace: Duration::from_secs(45),
+            pending_stuck: Duration::from_secs(3_600),
+            running_stuck: Duration::from_secs(7_200),
+            max_runtime: Duration::from_secs(86_400),
+            heartbeat_stale: Duration::from_secs(300),
+            poll_error_limit: 5,
+            not_found_confirmations: 3,
+            long_running_age: Duration::from_secs(3_600),
+            long_running_count: 5,
+        }
+    }
+}
+
+/// What the table and the tracker can tell, so the engine never alarms on a
+/// column or a tracker that does not exist.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Capabilities {
+    /// A remote tracker is configured (`kind` is not `none`).
+    pub remote: bool,
+    /// The table maps a remote id column.
+    pub remote_id_column: bool,
+    /// The table maps a heartbeat column.
+    pub heartbeat_column: bool,
+}
+
+/// Everything the engine decides from.
+pub struct FindingInput<'a> {
+    pub now: DateTime<Utc>,
+    pub thresholds: &'a Thresholds,
+    pub capabilities: Capabilities,
+    /// Active executions, plus recently finished ones the tracker still watches.
+    pub executions: &'a [Execution],
+    /// Remote histories by local execution id.
+    pub remote: &'a HashMap<String, RemoteHistory>,
+    /// Remote executions listed as active that have no local record.
+    pub remote_only: &'a [RemoteExecution],
+    /// How long the remote must have reported a status further along than the
+    /// local record before it is a mismatch. The live monitor uses the
+    /// registration grace so a worker's normal catch-up is not an alarm; a
+    /// one-shot `check` (which sees one moment) passes zero.
+    pub mismatch_confirmation: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Evidence {
+    pub threshold_seconds: Option<u64>,
+    pub last_local_update: Option<DateTime<Utc>>,
+    pub remote_checked_at: Option<DateTime<Utc>>,
+    pub consecutive: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    pub kind: FindingKind,
+    pub execution_id: Option<String>,
+    pub remote_id: Option<String>,
+    pub name: Option<String>,
+    pub group: Option<String>,
+    pub local_status: Option<Status>,
+    pub remote_status: Option<Status>,
+    pub age_seconds: i64,
+    pub reason: String,
+    pub suggested_action: SuggestedAction,
+    pub evidence: Evidence,
+}
+
+impl Finding {
+    /// Lower is worse: what needs a hand now comes first.
+    pub fn severity(&self) -> u8 {
+        match self.suggested_action {
+            SuggestedAction::MarkFailed => 0,
+            SuggestedAction::Reconcile | SuggestedAction::StopRemote => 1,
+            SuggestedAction::Investigate => 2,
+            SuggestedAction::Wait => 3,
+        }
+    }
+}
+
+fn secs(d: Duration) -> i64 {
+    i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
+}
+
+fn spec(d: Duration) -> String {
+    format_duration_spec(d)
+}
+
+/// Every finding, worst first (severity, then oldest, then id).
+pub fn find(input: &FindingInput<'_>) -> Vec<Finding> {
+    let mut out: Vec<Finding> = input
+        .executions
+        .iter()
+        .filter_map(|e| finding_for(input, e, input.remote.get(&e.id)))
+        .collect();
+    out.extend(remote_only_findings(input));
+    out.sort_by(|a, b| {
+        a.severity()
+            .cmp(&b.severity())
+            .then(b.age_seconds.cmp(&a.age_seconds))
+            .then(a.execution_id.cmp(&b.execution_id))
+            .then(a.remote_id.cmp(&b.remote_id))
+    });
+    out
+}
+
+fn base(e: &Execution, history: Option<&RemoteHistory>, now: DateTime<Utc>) -> Finding {
+    Finding {
+        kind: FindingKind::Stuck,
+        execution_id: Some(e.id.clone()),
+        remote_id: e.remote_id.clone(),
+        name: e.name.clone(),
+        group: e.group.clone(),
+        local_status: Some(e.status),
+        remote_status: history.and_then(RemoteHistory::remote_status),
+        age_seconds: e.age_seconds(now),
+        reason: String::new(),
+        suggested_action: SuggestedAction::Investigate,
+        evidence: Evidence {
+            threshold_seconds: None,
+            last_local_update: Some(e.last_local_update()),
+            remote_checked_at: history.and_then(RemoteHistory::last_checked_at),
+            consecutive: None,
+        },
+    }
+}
+
+fn with(
+    mut f: Finding,
+    kind: FindingKind,
+    action: SuggestedAction,
+    threshold: Option<Duration>,
+    reason: String,
+) -> Finding {
+    f.kind = kind;
+    f.suggested_action = action;
+    f.evidence.threshold_seconds = threshold.map(|d| d.as_secs());
+    f.reason = reason;
+    f
+}
+
+fn finding_for(
+    input: &FindingInput<'_>,
+    e: &Execution,
+    history: Option<&RemoteHistory>,
+) -> Option<Finding> {
+    let now = input.now;
+    let t = input.thresholds;
+    let caps = input.capabilities;
+    let f = base(e, history, now);
+
+    if e.status.is_terminal() {
+        return remote_still_running(input, e, history, f);
+    }
+    if !e.status.is_active() {
+        return None;
+    }
+
+    let age = e.age_seconds(now);
+    let total_age = e.total_age_seconds(now);
+    let past_grace = total_age > secs(t.registration_grace);
+
+    if caps.remote
+        && let Some(h) = history
+        && let Some((remote, raw, _)) = &h.last_status
+        && *remote != Status::Unknown
+        && remote.progress() > e.status.progress()
+        && h.status_since
+            .is_some_and(|since| (now - since).num_seconds() >= secs(input.mismatch_confirmation))
+    {
+        let checked = h.last_checked_at().map(|c| format_age((now - c).num_seconds()));
+        let reason = format!(
+            "local {} but remote says {} ({raw}){}",
+            e.status,
+            remote,
+            checked.map(|c| format!(", checked {c} ago")).unwrap_or_default()
+        );
+        return Some(with(
+            f,
+            FindingKind::StatusMismatch,
+            SuggestedAction::Reconcile,
+            None,
+            reason,
+        ));
+    }
+
+    if caps.remote
+        && e.remote_id.is_some()
+        && past_grace
+        && let Some(h) = history
+        && h.consecutive_not_found >= t.not_found_confirmations.max(1)
+    {
+        let mut f = with(
+            f,
+            FindingKind::RemoteNotFound,
+            SuggestedAction::MarkFailed,
+            Some(t.registration_grace),
+            format!(
+                "remote has no execution {} ({} look-ups in a row)",
+                e.remote_id.as_deref().unwrap_or_default(),
+                h.consecutive_not_found
+            ),
+        );
+        f.evidence.consecutive = Some(h.consecutive_not_found);
+        return Some(f);
+    }
+
+    if caps.remote && caps.remote_id_column && e.remote_id.is_none() && past_grace {
+        let overdue = total_age > secs(t.pending_stuck);
+        let (action, threshold, tail) = if overdue {
+            (
+                SuggestedAction::MarkFailed,
+                t.pending_stuck,
+                format!("over pending_stuck {}", spec(t.pending_stuck)),
+            )
+        } else {
+            (
+                SuggestedAction::Wait,
+                t.registration_grace,
+                format!("past the {} registration grace", spec(t.registration_grace)),
+            )
+        };
+        let mut f = with(
+            f,
+            FindingKind::MissingRemoteId,
+            action,
+            Some(threshold),
+            format!("no remote id after {}, {tail}", format_age(total_age)),
+        );
+        f.age_seconds = total_age;
+        return Some(f);
+    }
+
+    let stuck_after = if e.status == Status::Pending {
+        t.pending_stuck
+    } else {
+        t.running_stuck
+    };
+    if age > secs(stuck_after) {
+        let setting = if e.status == Status::Pending {
+            "pending_stuck"
+        } else {
+            "running_stuck"
+        };
+        let past_max = total_age > secs(t.max_runtime);
+        let remote_note = match history.and_then(RemoteHistory::remote_status) {
+            Some(s) => format!(", remote {s}"),
+            None if caps.remote => ", remote status unknown".to_string(),
+            None => String::new(),
+        };
+        let (action, threshold, reason) = if past_max {
+            (
+                SuggestedAction::MarkFailed,
+                t.max_runtime,
+                format!(
+                    "{} for {}, over max_runtime {}{remote_note}",
+                    e.status,
+                    format_age(age),
+                    spec(t.max_runtime)
+                ),
+            )
+        } else {
+            (
+                SuggestedAction::Investigate,
+                stuck_after,
+                format!(
+                    "{} for {}, over {setting} {}{remote_note}",
+                    e.status,
+                    format_age(age),
+                    spec(stuck_after)
+                ),
+            )
+        };
+        return Some(with(f, FindingKind::Stuck, action, Some(threshold), reason));
+    }
+
+    let local_errors = e.error_count.unwrap_or(0).max(0) as u64;
+    let remote_errors = history.map_or(0, |h| h.consecutive_errors);
+    let limit = t.poll_error_limit.max(1);
+    if remote_errors >= limit || local_errors >= u64::from(limit) {
+        let (count, source, last) = if remote_errors >= limit {
+            (
+                u64::from(remote_errors),
+                "remote look-ups",
+                history.and_then(|h| h.last_error.clone()),
+            )
+        } else {
+            (local_errors, "the table's error_count says its poller", None)
+        };
+        let mut f = with(
+            f,
+            FindingKind::PollFailing,
+            SuggestedAction::Investigate,
+            None,
+            format!(
+                "{source} failed {count} times in a row (limit {limit}){}",
+                last.map(|m| format!(": {m}")).unwrap_or_default()
+            ),
+        );
+        f.evidence.consecutive = Some(u32::try_from(count).unwrap_or(u32::MAX));
+        return Some(f);
+    }
+
+    if caps.heartbeat_column && e.status == Status::Running {
+        let beat = e.heartbeat_at.unwrap_or_else(|| e.phase_start());
+        let silent = (now - beat).num_seconds();
+        if silent > secs(t.heartbeat_stale) {
+            let what = if e.heartbeat_at.is_some() {
+                "last heartbeat"
+            } else {
+                "no heartbeat since start,"
+            };
+            return Some(with(
+                f,
+                FindingKind::StaleHeartbeat,
+                SuggestedAction::Investigate,
+                Some(t.heartbeat_stale),
+                format!(
+                    "{what} {} ago, over heartbeat_stale {}",
+                    format_age(silent),
+                    spec(t.heartbeat_stale)
+                ),
+            ));
+        }
+    }
+    None
+}
+
+fn remote_still_running(
+    input: &FindingInput<'_>,
+    e: &Execution,
+    history: Option<&RemoteHistory>,
+    f: Finding,
+) -> Option<Finding> {
+    let h = history?;
+    let (remote, raw, _) = h.last_status.as_ref()?;
+    if !input.capabilities.remote || !remote.is_active() {
+        return None;
+    }
+    let since_finished = (input.now - e.finished_at()).num_seconds();
+    let grace = secs(input.thresholds.registration_grace);
+    if since_finished <= grace {
+        return None;
+    }
+    let mut f = with(
+        f,
+        FindingKind::RemoteStillRunning,
+        SuggestedAction::StopRemote,
+        Some(input.thresholds.registration_grace),
+        format!(
+            "local {} {} ago but remote still {} ({raw})",
+            e.status,
+            format_age(since_finished),
+            remote
+        ),
+    );
+    f.age_seconds = since_finished;
+    Some(f)
+}
+
+fn remote_only_findings<'a>(input: &'a FindingInput<'a>) -> impl Iterator<Item = Finding> + 'a {
+    let grace = secs(input.thresholds.registration_grace);
+    input
+        .remote_only
+        .iter()
+        .filter(move |r| input.capabilities.remote && r.status.is_active())
+        .filter_map(move |r| {
+            let age = (input.now - r.started_at.unwrap_or(r.first_seen_at)).num_seconds();
+            (age > grace).then(|| Finding {
+                kind: FindingKind::RemoteOnly,
+                execution_id: None,
+                remote_id: Some(r.remote_id.clone()),
+                name: r.name.clone(),
+                group: None,
+                local_status: None,
+                remote_status: Some(r.status),
+                age_seconds: age,
+                reason: format!(
+                    "remote runs {} ({}) for {} with no local record",
+                    r.remote_id,
+                    r.raw_status,
+                    format_age(age)
+                ),
+                suggested_action: SuggestedAction::Investigate,
+                evidence: Evidence {
+                    threshold_seconds: Some(input.thresholds.registration_grace.as_secs()),
+                    last_local_update: None,
+                    remote_checked_at: Some(r.first_seen_at),
+                    consecutive: None,
+                },
+            })
+        })
+}
+
+/// Active counts for the header and `check`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Counts {
+    pub pending: usize,
+    pub running: usize,
+    pub active: usize,
+}
+
+pub fn count_active(executions: &[Execution]) -> Counts {
+    let pending = executions
+        .iter()
+        .filter(|e| e.status == Status::Pending)
+        .count();
+    let running = executions
+        .iter()
+        .filter(|e| e.status == Status::Running)
+        .count();
+    Counts {
+        pending,
+        running,
+        active: pending + running,
+    }
+}
+
+/// PRODUCT.md §5: more than `long_running_count` executions running for over
+/// `long_running_age`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct LongRunningAlert {
+    pub running_over_age: usize,
+    pub age_seconds: u64,
+    pub limit: usize,
+    pub firing: bool,
+}
+
+pub fn long_running_alert(
+    executions: &[Execution],
+    now: DateTime<Utc>,
+    t: &Thresholds,
+) -> LongRunningAlert {
+    let running_over_age = executions
+        .iter()
+        .filter(|e| e.status == Status::Running && e.age_seconds(now) > secs(t.long_running_age))
+        .count();
+    LongRunningAlert {
+        running_over_age,
+        age_seconds: t.long_running_age.as_secs(),
+        limit: t.long_running_count,
+        firing: running_over_age > t.long_running_count,
+    }
+}

@@ -1,0 +1,20 @@
+//! The domain: statuses, transitions, findings, error rates and error classes.
+//! Pure code: no database, HTTP or terminal types, and no clock of its own.
+
+pub mod duration;
+pub mod error_rates;
+pub mod execution;
+pub mod findings;
+pub mod status;
+
+#[cfg(test)]
+mod findings_tests;
+
+pub use duration::{format_age, format_duration_spec, parse_duration};
+pub use error_rates::{ErrorClass, ErrorClassifier, ErrorRates, GroupStats, WindowStats};
+pub use execution::{Execution, Observation, RemoteAnswer, RemoteExecution, RemoteHistory};
+pub use findings::{
+    Capabilities, Counts, Finding, FindingInput, FindingKind, LongRunningAlert, SuggestedAction,
+    Thresholds,
+};
+pub use status::{Status, StatusMap, transition_allowed};
