@@ -1,1 +1,8 @@
+//! exectop: watch job executions live and clean up the ones that went wrong.
+//!
+//! The binary (`src/main.rs`) only wires these modules together.
+
+pub mod config;
 pub mod domain;
+pub mod monitor;
+pub mod remote;

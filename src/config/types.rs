@@ -1,0 +1,286 @@
+//! The configuration's shape (PRODUCT.md §7). Loading, layering and
+//! validation live in `config::load`; these types only describe the file.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer};
+
+use crate::domain::{
+    ErrorClass, ErrorClassifier, Status, StatusMap, Thresholds, parse_duration,
+};
+
+/// A duration written like `45s`, `2h` or `1h30m`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DurationSpec(pub Duration);
+
+impl<'de> Deserialize<'de> for DurationSpec {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        parse_duration(&text)
+            .map(DurationSpec)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub database: DatabaseConfig,
+    #[serde(default)]
+    pub table: TableConfig,
+    #[serde(default)]
+    pub remote: RemoteConfig,
+    #[serde(default)]
+    pub thresholds: ThresholdsConfig,
+    #[serde(default)]
+    pub poll: PollConfig,
+    #[serde(default)]
+    pub ui: UiConfig,
+    /// Error-class rules, in order; when given they replace the defaults.
+    #[serde(default)]
+    pub error_classes: Vec<ErrorClassRule>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// `postgres://…` or `sqlite://path`; `EXECTOP_DATABASE_URL`, then `DATABASE_URL`, override it.
+    pub url: Option<String>,
+}
+
+/// The executions table as it is: its name and which column holds what.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TableConfig {
+    pub name: String,
+    pub id: String,
+    pub status: String,
+    pub remote_id: Option<String>,
+    pub name_column: Option<String>,
+    pub group: Option<String>,
+    pub created_at: String,
+    pub started_at: Option<String>,
+    pub updated_at: Option<String>,
+    pub completed_at: Option<String>,
+    pub heartbeat_at: Option<String>,
+    pub error: Option<String>,
+    pub error_count: Option<String>,
+    #[serde(default = "StatusValues::canonical")]
+    pub status_values: StatusValues,
+}
+
+impl Default for TableConfig {
+    /// exectop's native schema (`migrations/`).
+    fn default() -> Self {
+        TableConfig {
+            name: "exectop_executions".into(),
+            id: "id".into(),
+            status: "status".into(),
+            remote_id: Some("remote_id".into()),
+            name_column: Some("name".into()),
+            group: Some("group_name".into()),
+            created_at: "created_at".into(),
+            started_at: Some("started_at".into()),
+            updated_at: Some("updated_at".into()),
+            completed_at: Some("completed_at".into()),
+            heartbeat_at: Some("heartbeat_at".into()),
+            error: Some("error".into()),
+            error_count: Some("error_count".into()),
+            status_values: StatusValues::canonical(),
+        }
+    }
+}
+
+/// Spellings of each canonical status. Statuses left out have no spelling.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct StatusValues {
+    #[serde(default)]
+    pub pending: Vec<String>,
+    #[serde(default)]
+    pub running: Vec<String>,
+    #[serde(default)]
+    pub succeeded: Vec<String>,
+    #[serde(default)]
+    pub failed: Vec<String>,
+    #[serde(default)]
+    pub cancelled: Vec<String>,
+    #[serde(default)]
+    pub timed_out: Vec<String>,
+}
+
+impl StatusValues {
+    pub fn canonical() -> Self {
+        let one = |s: Status| vec![s.as_str().to_string()];
+        StatusValues {
+            pending: one(Status::Pending),
+            running: one(Status::Running),
+            succeeded: one(Status::Succeeded),
+            failed: one(Status::Failed),
+            cancelled: one(Status::Cancelled),
+            timed_out: one(Status::TimedOut),
+        }
+    }
+
+    pub fn to_map(&self) -> StatusMap {
+        StatusMap::new(vec![
+            (Status::Pending, self.pending.clone()),
+            (Status::Running, self.running.clone()),
+            (Status::Succeeded, self.succeeded.clone()),
+            (Status::Failed, self.failed.clone()),
+            (Status::Cancelled, self.cancelled.clone()),
+            (Status::TimedOut, self.timed_out.clone()),
+        ])
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum RemoteKind {
+    #[default]
+    None,
+    Http,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RemoteConfig {
+    #[serde(default)]
+    pub kind: RemoteKind,
+    pub base_url: Option<String>,
+    /// Path of one execution, with `{remote_id}` where the id goes.
+    pub status_path: Option<String>,
+    /// JSON pointer to the status in the answer (default `/status`).
+    pub status_pointer: Option<String>,
+    /// Path that lists active executions; enables `remote_only` findings.
+    pub list_active_path: Option<String>,
+    /// JSON pointer to the array of executions in the list answer (default: the whole answer).
+    pub list_pointer: Option<String>,
+    /// JSON pointer to the remote id within one listed item (default `/id`).
+    pub list_id_pointer: Option<String>,
+    /// Path that stops one execution (POST), with `{remote_id}`; enables stop_remote.
+    pub stop_path: Option<String>,
+    /// Name of the environment variable holding the bearer token. The token is never logged.
+    pub token_env: Option<String>,
+    #[serde(default)]
+    pub status_values: StatusValues,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ThresholdsConfig {
+    pub registration_grace: Option<DurationSpec>,
+    pub pending_stuck: Option<DurationSpec>,
+    pub running_stuck: Option<DurationSpec>,
+    pub max_runtime: Option<DurationSpec>,
+    pub heartbeat_stale: Option<DurationSpec>,
+    pub poll_error_limit: Option<u32>,
+    pub not_found_confirmations: Option<u32>,
+    pub long_running_age: Option<DurationSpec>,
+    pub long_running_count: Option<usize>,
+}
+
+impl ThresholdsConfig {
+    pub fn resolve(&self) -> Thresholds {
+        let d = Thresholds::default();
+        let pick = |v: Option<DurationSpec>, default: Duration| v.map_or(default, |s| s.0);
+        Thresholds {
+            registration_grace: pick(self.registration_grace, d.registration_grace),
+            pending_stuck: pick(self.pending_stuck, d.pending_stuck),
+            running_stuck: pick(self.running_stuck, d.running_stuck),
+            max_runtime: pick(self.max_runtime, d.max_runtime),
+            heartbeat_stale: pick(self.heartbeat_stale, d.heartbeat_stale),
+            poll_error_limit: self.poll_error_limit.unwrap_or(d.poll_error_limit),
+            not_found_confirmations: self
+                .not_found_confirmations
+                .unwrap_or(d.not_found_confirmations),
+            long_running_age: pick(self.long_running_age, d.long_running_age),
+            long_running_count: self.long_running_count.unwrap_or(d.long_running_count),
+        }
+    }
+}
+
+/// How often and how hard exectop asks (PRODUCT.md §5).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PollConfig {
+    /// Database poll interval (default 5s).
+    pub database_interval: Option<DurationSpec>,
+    /// Each execution is looked up at most this often (default 15s).
+    pub remote_interval: Option<DurationSpec>,
+    /// Requests in flight at once (default 10).
+    pub remote_concurrency: Option<usize>,
+    /// Requests per second at most (default 20).
+    pub remote_rate: Option<f64>,
+    /// Per-request timeout (default 10s); connect timeout is the lesser of this and 5s.
+    pub remote_timeout: Option<DurationSpec>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct UiConfig {
+    /// Screen refresh / database poll interval shown in the header (default 5s).
+    pub refresh: Option<DurationSpec>,
+    #[serde(default)]
+    pub read_only: bool,
+    /// Key bindings: action name → key or keys (`"r"`, `["q", "ctrl-c"]`).
+    #[serde(default)]
+    pub keys: BTreeMap<String, KeySpec>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum KeySpec {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl KeySpec {
+    pub fn keys(&self) -> Vec<String> {
+        match self {
+            KeySpec::One(k) => vec![k.clone()],
+            KeySpec::Many(ks) => ks.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorClassRule {
+    pub class: ErrorClass,
+    pub patterns: Vec<String>,
+}
+
+impl Config {
+    pub fn thresholds(&self) -> Thresholds {
+        self.thresholds.resolve()
+    }
+
+    pub fn classifier(&self) -> ErrorClassifier {
+        if self.error_classes.is_empty() {
+            ErrorClassifier::default()
+        } else {
+            ErrorClassifier::new(
+                self.error_classes
+                    .iter()
+                    .map(|r| (r.class, r.patterns.clone()))
+                    .collect(),
+            )
+        }
+    }
+
+    pub fn database_interval(&self) -> Duration {
+        self.poll
+            .database_interval
+            .or(self.ui.refresh)
+            .map_or(Duration::from_secs(5), |d| d.0)
+    }
+
+    pub fn remote_interval(&self) -> Duration {
+        self.poll
+            .remote_interval
+            .map_or(Duration::from_secs(15), |d| d.0)
+    }
+}

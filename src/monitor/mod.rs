@@ -1,0 +1,5 @@
+//! The poller: schedules database and remote polls and produces snapshots.
+
+pub mod snapshot;
+
+pub use snapshot::{Snapshot, SourceHealth};
