@@ -6,3 +6,4 @@ pub mod config;
 pub mod domain;
 pub mod monitor;
 pub mod remote;
+pub mod store;

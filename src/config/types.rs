@@ -6,9 +6,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
 
-use crate::domain::{
-    ErrorClass, ErrorClassifier, Status, StatusMap, Thresholds, parse_duration,
-};
+use crate::domain::{ErrorClass, ErrorClassifier, Status, StatusMap, Thresholds, parse_duration};
 
 /// A duration written like `45s`, `2h` or `1h30m`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -83,11 +83,23 @@ pub fn format_age(seconds: i64) -> String {
     let s = seconds as u64;
     let (d, h, m, sec) = (s / 86_400, (s % 86_400) / 3_600, (s % 3_600) / 60, s % 60);
     if d > 0 {
-        if h > 0 { format!("{d}d {h}h") } else { format!("{d}d") }
+        if h > 0 {
+            format!("{d}d {h}h")
+        } else {
+            format!("{d}d")
+        }
     } else if h > 0 {
-        if m > 0 { format!("{h}h {m}m") } else { format!("{h}h") }
+        if m > 0 {
+            format!("{h}h {m}m")
+        } else {
+            format!("{h}h")
+        }
     } else if m > 0 {
-        if sec > 0 { format!("{m}m {sec}s") } else { format!("{m}m") }
+        if sec > 0 {
+            format!("{m}m {sec}s")
+        } else {
+            format!("{m}m")
+        }
     } else {
         format!("{sec}s")
     }
@@ -110,7 +122,11 @@ mod tests {
             (" 10s ", 10_000),
         ];
         for (text, ms) in cases {
-            assert_eq!(parse_duration(text), Ok(Duration::from_millis(ms)), "{text}");
+            assert_eq!(
+                parse_duration(text),
+                Ok(Duration::from_millis(ms)),
+                "{text}"
+            );
         }
     }
 

@@ -52,10 +52,19 @@ impl Default for ErrorClassifier {
         let rule = |class, words: &[&str]| (class, words.iter().map(|w| w.to_string()).collect());
         ErrorClassifier {
             rules: vec![
-                rule(ErrorClass::Timeout, &["timeout", "timed out", "timed_out", "deadline exceeded"]),
+                rule(
+                    ErrorClass::Timeout,
+                    &["timeout", "timed out", "timed_out", "deadline exceeded"],
+                ),
                 rule(
                     ErrorClass::Authentication,
-                    &["authentication", "unauthorized", "unauthenticated", "token", "credential"],
+                    &[
+                        "authentication",
+                        "unauthorized",
+                        "unauthenticated",
+                        "token",
+                        "credential",
+                    ],
                 ),
                 rule(
                     ErrorClass::Permission,
@@ -64,11 +73,24 @@ impl Default for ErrorClassifier {
                 rule(ErrorClass::Query, &["syntax", "query", "sql"]),
                 rule(
                     ErrorClass::Resource,
-                    &["rate limit", "quota", "memory", "resource", "limit exceeded", "throttl"],
+                    &[
+                        "rate limit",
+                        "quota",
+                        "memory",
+                        "resource",
+                        "limit exceeded",
+                        "throttl",
+                    ],
                 ),
                 rule(
                     ErrorClass::Network,
-                    &["network", "connection", "unreachable", "dns", "reset by peer"],
+                    &[
+                        "network",
+                        "connection",
+                        "unreachable",
+                        "dns",
+                        "reset by peer",
+                    ],
                 ),
                 rule(
                     ErrorClass::RemoteApi,
@@ -272,7 +294,12 @@ mod tests {
     fn windows_count_by_completion_time() {
         let rows = vec![
             done("a1", Status::Succeeded, 10, None),
-            done("a2", Status::Failed, 20, Some("Query syntax error near SELECT")),
+            done(
+                "a2",
+                Status::Failed,
+                20,
+                Some("Query syntax error near SELECT"),
+            ),
             done("a3", Status::TimedOut, 90, Some("States.Timeout")),
             done("b1", Status::Cancelled, 30, None),
             done("b2", Status::Succeeded, 23 * 60, None),
@@ -282,12 +309,22 @@ mod tests {
         ];
         let r = compute(&rows, now(), &ErrorClassifier::default());
         assert_eq!(
-            (r.hour.finished, r.hour.succeeded, r.hour.failed, r.hour.cancelled),
+            (
+                r.hour.finished,
+                r.hour.succeeded,
+                r.hour.failed,
+                r.hour.cancelled
+            ),
             (3, 1, 1, 1)
         );
         assert_eq!(r.hour.failure_rate, Some(0.5));
         assert_eq!(
-            (r.day.finished, r.day.succeeded, r.day.failed, r.day.cancelled),
+            (
+                r.day.finished,
+                r.day.succeeded,
+                r.day.failed,
+                r.day.cancelled
+            ),
             (5, 2, 2, 1)
         );
         assert_eq!(r.day.failure_rate, Some(0.5));
@@ -324,13 +361,22 @@ mod tests {
             ("Lambda.Timeout after 900s", ErrorClass::Timeout),
             ("Invalid or expired token", ErrorClass::Authentication),
             ("403 Forbidden", ErrorClass::Permission),
-            ("Command '/usr/bin/rm' is not allowed", ErrorClass::Permission),
+            (
+                "Command '/usr/bin/rm' is not allowed",
+                ErrorClass::Permission,
+            ),
             ("SQL syntax error at line 3", ErrorClass::Query),
-            ("Memory limit exceeded: 2048MB requested", ErrorClass::Resource),
+            (
+                "Memory limit exceeded: 2048MB requested",
+                ErrorClass::Resource,
+            ),
             ("Rate limit reached", ErrorClass::Resource),
             ("connection refused", ErrorClass::Network),
             ("AMC API returned 502 Bad Gateway", ErrorClass::RemoteApi),
-            (r#"{"error":"States.TaskFailed","cause":"boom"}"#, ErrorClass::Unknown),
+            (
+                r#"{"error":"States.TaskFailed","cause":"boom"}"#,
+                ErrorClass::Unknown,
+            ),
             ("", ErrorClass::Unknown),
         ];
         for (text, class) in cases {

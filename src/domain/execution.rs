@@ -57,10 +57,15 @@ impl Execution {
 
     /// The last time anything wrote to the row that exectop can see.
     pub fn last_local_update(&self) -> DateTime<Utc> {
-        [self.updated_at, self.heartbeat_at, self.started_at, self.completed_at]
-            .into_iter()
-            .flatten()
-            .fold(self.created_at, |a, b| a.max(b))
+        [
+            self.updated_at,
+            self.heartbeat_at,
+            self.started_at,
+            self.completed_at,
+        ]
+        .into_iter()
+        .flatten()
+        .fold(self.created_at, |a, b| a.max(b))
     }
 }
 
@@ -157,23 +162,39 @@ mod tests {
     #[test]
     fn history_streaks_reset_on_other_answers() {
         let mut h = RemoteHistory::default();
-        h.record(Observation { checked_at: at(0), answer: RemoteAnswer::NotFound });
-        h.record(Observation { checked_at: at(1), answer: RemoteAnswer::NotFound });
+        h.record(Observation {
+            checked_at: at(0),
+            answer: RemoteAnswer::NotFound,
+        });
+        h.record(Observation {
+            checked_at: at(1),
+            answer: RemoteAnswer::NotFound,
+        });
         assert_eq!(h.consecutive_not_found, 2);
         h.record(Observation {
             checked_at: at(2),
-            answer: RemoteAnswer::Throttled { retry_after_seconds: Some(3) },
+            answer: RemoteAnswer::Throttled {
+                retry_after_seconds: Some(3),
+            },
         });
         assert_eq!(h.consecutive_not_found, 2, "throttling keeps the streak");
         h.record(Observation {
             checked_at: at(3),
-            answer: RemoteAnswer::Error { message: "boom".into() },
+            answer: RemoteAnswer::Error {
+                message: "boom".into(),
+            },
         });
         assert_eq!(h.consecutive_errors, 1);
-        assert_eq!(h.consecutive_not_found, 2, "an error proves nothing about existence");
+        assert_eq!(
+            h.consecutive_not_found, 2,
+            "an error proves nothing about existence"
+        );
         h.record(Observation {
             checked_at: at(4),
-            answer: RemoteAnswer::Found { status: Status::Running, raw: "RUNNING".into() },
+            answer: RemoteAnswer::Found {
+                status: Status::Running,
+                raw: "RUNNING".into(),
+            },
         });
         assert_eq!((h.consecutive_not_found, h.consecutive_errors), (0, 0));
         assert_eq!(h.remote_status(), Some(Status::Running));

@@ -263,12 +263,16 @@ fn finding_for(
         && h.status_since
             .is_some_and(|since| (now - since).num_seconds() >= secs(input.mismatch_confirmation))
     {
-        let checked = h.last_checked_at().map(|c| format_age((now - c).num_seconds()));
+        let checked = h
+            .last_checked_at()
+            .map(|c| format_age((now - c).num_seconds()));
         let reason = format!(
             "local {} but remote says {} ({raw}){}",
             e.status,
             remote,
-            checked.map(|c| format!(", checked {c} ago")).unwrap_or_default()
+            checked
+                .map(|c| format!(", checked {c} ago"))
+                .unwrap_or_default()
         );
         return Some(with(
             f,
@@ -380,7 +384,11 @@ fn finding_for(
                 history.and_then(|h| h.last_error.clone()),
             )
         } else {
-            (local_errors, "the table's error_count says its poller", None)
+            (
+                local_errors,
+                "the table's error_count says its poller",
+                None,
+            )
         };
         let mut f = with(
             f,

@@ -38,21 +38,37 @@ fn exec(id: &str, status: Status, age: i64) -> Execution {
 fn seen(answers: &[(i64, RemoteAnswer)]) -> RemoteHistory {
     let mut h = RemoteHistory::default();
     for (at, answer) in answers {
-        h.record(Observation { checked_at: ago(*at), answer: answer.clone() });
+        h.record(Observation {
+            checked_at: ago(*at),
+            answer: answer.clone(),
+        });
     }
     h
 }
 
 fn found(s: Status) -> RemoteAnswer {
-    RemoteAnswer::Found { status: s, raw: s.as_str().to_uppercase() }
+    RemoteAnswer::Found {
+        status: s,
+        raw: s.as_str().to_uppercase(),
+    }
 }
 
 fn err() -> RemoteAnswer {
-    RemoteAnswer::Error { message: "HTTP 500".into() }
+    RemoteAnswer::Error {
+        message: "HTTP 500".into(),
+    }
 }
 
-const ALL: Capabilities = Capabilities { remote: true, remote_id_column: true, heartbeat_column: false };
-const DB_ONLY: Capabilities = Capabilities { remote: false, remote_id_column: false, heartbeat_column: false };
+const ALL: Capabilities = Capabilities {
+    remote: true,
+    remote_id_column: true,
+    heartbeat_column: false,
+};
+const DB_ONLY: Capabilities = Capabilities {
+    remote: false,
+    remote_id_column: false,
+    heartbeat_column: false,
+};
 
 struct Case {
     name: &'static str,
@@ -78,7 +94,11 @@ fn run(case: &Case) -> Option<Finding> {
         mismatch_confirmation: Duration::ZERO,
     };
     let mut all = find(&input);
-    assert!(all.len() <= 1, "{}: one finding per execution at most", case.name);
+    assert!(
+        all.len() <= 1,
+        "{}: one finding per execution at most",
+        case.name
+    );
     all.pop()
 }
 
@@ -108,44 +128,288 @@ fn every_kind_and_boundary() {
     use FindingKind::*;
     use Status::*;
     use SuggestedAction as A;
-    let heartbeat = Capabilities { heartbeat_column: true, ..ALL };
+    let heartbeat = Capabilities {
+        heartbeat_column: true,
+        ..ALL
+    };
     let cases = vec![
-        Case { name: "healthy running, remote running", exec: exec("1", Running, 600), history: Some(seen(&[(5, found(Running))])), caps: ALL, expect: None },
-        Case { name: "healthy pending, never checked", exec: exec("1", Pending, 30), history: None, caps: ALL, expect: None },
-        Case { name: "mismatch: remote succeeded", exec: exec("1", Running, 600), history: Some(seen(&[(5, found(Succeeded))])), caps: ALL, expect: Some((StatusMismatch, A::Reconcile)) },
-        Case { name: "mismatch: remote further along (running vs pending)", exec: exec("1", Pending, 600), history: Some(seen(&[(5, found(Running))])), caps: ALL, expect: Some((StatusMismatch, A::Reconcile)) },
-        Case { name: "no mismatch when remote is behind", exec: exec("1", Running, 600), history: Some(seen(&[(5, found(Pending))])), caps: ALL, expect: None },
-        Case { name: "remote unknown spelling is no mismatch", exec: exec("1", Running, 600), history: Some(seen(&[(5, found(Unknown))])), caps: ALL, expect: None },
-        Case { name: "no mismatch without a tracker", exec: exec("1", Running, 600), history: Some(seen(&[(5, found(Failed))])), caps: DB_ONLY, expect: None },
-        Case { name: "missing id: exactly at the grace", exec: without_remote_id(exec("1", Pending, 45)), history: None, caps: ALL, expect: None },
-        Case { name: "missing id: one second past the grace", exec: without_remote_id(exec("1", Pending, 46)), history: None, caps: ALL, expect: Some((MissingRemoteId, A::Wait)) },
-        Case { name: "missing id: exactly at pending_stuck still waits", exec: without_remote_id(exec("1", Pending, 3_600)), history: None, caps: ALL, expect: Some((MissingRemoteId, A::Wait)) },
-        Case { name: "missing id: past pending_stuck is mark_failed", exec: without_remote_id(exec("1", Running, 3_601)), history: None, caps: ALL, expect: Some((MissingRemoteId, A::MarkFailed)) },
-        Case { name: "missing id needs a remote id column", exec: without_remote_id(exec("1", Pending, 600)), history: None, caps: Capabilities { remote_id_column: false, ..ALL }, expect: None },
-        Case { name: "not found: two of three confirmations", exec: exec("1", Running, 600), history: Some(seen(&[(30, RemoteAnswer::NotFound), (15, RemoteAnswer::NotFound)])), caps: ALL, expect: None },
-        Case { name: "not found: three confirmations", exec: exec("1", Running, 600), history: Some(seen(&[(45, RemoteAnswer::NotFound), (30, RemoteAnswer::NotFound), (15, RemoteAnswer::NotFound)])), caps: ALL, expect: Some((RemoteNotFound, A::MarkFailed)) },
-        Case { name: "not found: streak broken by a found answer", exec: exec("1", Running, 600), history: Some(seen(&[(60, RemoteAnswer::NotFound), (45, RemoteAnswer::NotFound), (30, found(Running)), (15, RemoteAnswer::NotFound)])), caps: ALL, expect: None },
-        Case { name: "not found: inside the grace", exec: exec("1", Running, 45), history: Some(seen(&[(3, RemoteAnswer::NotFound), (2, RemoteAnswer::NotFound), (1, RemoteAnswer::NotFound)])), caps: ALL, expect: None },
-        Case { name: "stuck pending: exactly at pending_stuck", exec: exec("1", Pending, 3_600), history: None, caps: DB_ONLY, expect: None },
-        Case { name: "stuck pending: one second past", exec: exec("1", Pending, 3_601), history: None, caps: DB_ONLY, expect: Some((Stuck, A::Investigate)) },
-        Case { name: "stuck running: exactly at running_stuck", exec: exec("1", Running, 7_200), history: None, caps: DB_ONLY, expect: None },
-        Case { name: "stuck running: one second past", exec: exec("1", Running, 7_201), history: None, caps: DB_ONLY, expect: Some((Stuck, A::Investigate)) },
-        Case { name: "stuck while remote still running", exec: exec("1", Running, 7_201), history: Some(seen(&[(5, found(Running))])), caps: ALL, expect: Some((Stuck, A::Investigate)) },
-        Case { name: "stuck: exactly at max_runtime", exec: exec("39", Running, 86_400), history: None, caps: DB_ONLY, expect: Some((Stuck, A::Investigate)) },
-        Case { name: "stuck: one second past max_runtime", exec: exec("39", Running, 86_401), history: None, caps: DB_ONLY, expect: Some((Stuck, A::MarkFailed)) },
-        Case { name: "heartbeat: exactly stale", exec: with_heartbeat(exec("1", Running, 900), Some(300)), history: None, caps: heartbeat, expect: None },
-        Case { name: "heartbeat: one second past stale", exec: with_heartbeat(exec("1", Running, 900), Some(301)), history: None, caps: heartbeat, expect: Some((StaleHeartbeat, A::Investigate)) },
-        Case { name: "heartbeat: never beat since start", exec: with_heartbeat(exec("1", Running, 301), None), history: None, caps: heartbeat, expect: Some((StaleHeartbeat, A::Investigate)) },
-        Case { name: "heartbeat: not mapped, no finding", exec: with_heartbeat(exec("1", Running, 900), Some(800)), history: None, caps: DB_ONLY, expect: None },
-        Case { name: "heartbeat: pending rows have no worker yet", exec: with_heartbeat(exec("1", Pending, 900), None), history: None, caps: heartbeat, expect: None },
-        Case { name: "poll failing: four errors", exec: exec("1", Running, 600), history: Some(seen(&[(60, err()), (45, err()), (30, err()), (15, err())])), caps: ALL, expect: None },
-        Case { name: "poll failing: five errors", exec: exec("1", Running, 600), history: Some(seen(&[(75, err()), (60, err()), (45, err()), (30, err()), (15, err())])), caps: ALL, expect: Some((PollFailing, A::Investigate)) },
-        Case { name: "poll failing: the table's own error_count", exec: with_error_count(exec("1", Running, 600), 5), history: None, caps: DB_ONLY, expect: Some((PollFailing, A::Investigate)) },
-        Case { name: "poll failing: error_count under the limit", exec: with_error_count(exec("1", Running, 600), 4), history: None, caps: DB_ONLY, expect: None },
-        Case { name: "remote still running after local failed", exec: finished(exec("1", Running, 900), Failed, 46), history: Some(seen(&[(5, found(Running))])), caps: ALL, expect: Some((RemoteStillRunning, A::StopRemote)) },
-        Case { name: "remote still running: inside the grace", exec: finished(exec("1", Running, 900), Failed, 45), history: Some(seen(&[(5, found(Running))])), caps: ALL, expect: None },
-        Case { name: "terminal both sides is healthy", exec: finished(exec("1", Running, 900), Succeeded, 300), history: Some(seen(&[(5, found(Succeeded))])), caps: ALL, expect: None },
-        Case { name: "terminal local, remote disagreeing terminal is not rewritten", exec: finished(exec("1", Running, 900), Failed, 300), history: Some(seen(&[(5, found(Succeeded))])), caps: ALL, expect: None },
+        Case {
+            name: "healthy running, remote running",
+            exec: exec("1", Running, 600),
+            history: Some(seen(&[(5, found(Running))])),
+            caps: ALL,
+            expect: None,
+        },
+        Case {
+            name: "healthy pending, never checked",
+            exec: exec("1", Pending, 30),
+            history: None,
+            caps: ALL,
+            expect: None,
+        },
+        Case {
+            name: "mismatch: remote succeeded",
+            exec: exec("1", Running, 600),
+            history: Some(seen(&[(5, found(Succeeded))])),
+            caps: ALL,
+            expect: Some((StatusMismatch, A::Reconcile)),
+        },
+        Case {
+            name: "mismatch: remote further along (running vs pending)",
+            exec: exec("1", Pending, 600),
+            history: Some(seen(&[(5, found(Running))])),
+            caps: ALL,
+            expect: Some((StatusMismatch, A::Reconcile)),
+        },
+        Case {
+            name: "no mismatch when remote is behind",
+            exec: exec("1", Running, 600),
+            history: Some(seen(&[(5, found(Pending))])),
+            caps: ALL,
+            expect: None,
+        },
+        Case {
+            name: "remote unknown spelling is no mismatch",
+            exec: exec("1", Running, 600),
+            history: Some(seen(&[(5, found(Unknown))])),
+            caps: ALL,
+            expect: None,
+        },
+        Case {
+            name: "no mismatch without a tracker",
+            exec: exec("1", Running, 600),
+            history: Some(seen(&[(5, found(Failed))])),
+            caps: DB_ONLY,
+            expect: None,
+        },
+        Case {
+            name: "missing id: exactly at the grace",
+            exec: without_remote_id(exec("1", Pending, 45)),
+            history: None,
+            caps: ALL,
+            expect: None,
+        },
+        Case {
+            name: "missing id: one second past the grace",
+            exec: without_remote_id(exec("1", Pending, 46)),
+            history: None,
+            caps: ALL,
+            expect: Some((MissingRemoteId, A::Wait)),
+        },
+        Case {
+            name: "missing id: exactly at pending_stuck still waits",
+            exec: without_remote_id(exec("1", Pending, 3_600)),
+            history: None,
+            caps: ALL,
+            expect: Some((MissingRemoteId, A::Wait)),
+        },
+        Case {
+            name: "missing id: past pending_stuck is mark_failed",
+            exec: without_remote_id(exec("1", Running, 3_601)),
+            history: None,
+            caps: ALL,
+            expect: Some((MissingRemoteId, A::MarkFailed)),
+        },
+        Case {
+            name: "missing id needs a remote id column",
+            exec: without_remote_id(exec("1", Pending, 600)),
+            history: None,
+            caps: Capabilities {
+                remote_id_column: false,
+                ..ALL
+            },
+            expect: None,
+        },
+        Case {
+            name: "not found: two of three confirmations",
+            exec: exec("1", Running, 600),
+            history: Some(seen(&[
+                (30, RemoteAnswer::NotFound),
+                (15, RemoteAnswer::NotFound),
+            ])),
+            caps: ALL,
+            expect: None,
+        },
+        Case {
+            name: "not found: three confirmations",
+            exec: exec("1", Running, 600),
+            history: Some(seen(&[
+                (45, RemoteAnswer::NotFound),
+                (30, RemoteAnswer::NotFound),
+                (15, RemoteAnswer::NotFound),
+            ])),
+            caps: ALL,
+            expect: Some((RemoteNotFound, A::MarkFailed)),
+        },
+        Case {
+            name: "not found: streak broken by a found answer",
+            exec: exec("1", Running, 600),
+            history: Some(seen(&[
+                (60, RemoteAnswer::NotFound),
+                (45, RemoteAnswer::NotFound),
+                (30, found(Running)),
+                (15, RemoteAnswer::NotFound),
+            ])),
+            caps: ALL,
+            expect: None,
+        },
+        Case {
+            name: "not found: inside the grace",
+            exec: exec("1", Running, 45),
+            history: Some(seen(&[
+                (3, RemoteAnswer::NotFound),
+                (2, RemoteAnswer::NotFound),
+                (1, RemoteAnswer::NotFound),
+            ])),
+            caps: ALL,
+            expect: None,
+        },
+        Case {
+            name: "stuck pending: exactly at pending_stuck",
+            exec: exec("1", Pending, 3_600),
+            history: None,
+            caps: DB_ONLY,
+            expect: None,
+        },
+        Case {
+            name: "stuck pending: one second past",
+            exec: exec("1", Pending, 3_601),
+            history: None,
+            caps: DB_ONLY,
+            expect: Some((Stuck, A::Investigate)),
+        },
+        Case {
+            name: "stuck running: exactly at running_stuck",
+            exec: exec("1", Running, 7_200),
+            history: None,
+            caps: DB_ONLY,
+            expect: None,
+        },
+        Case {
+            name: "stuck running: one second past",
+            exec: exec("1", Running, 7_201),
+            history: None,
+            caps: DB_ONLY,
+            expect: Some((Stuck, A::Investigate)),
+        },
+        Case {
+            name: "stuck while remote still running",
+            exec: exec("1", Running, 7_201),
+            history: Some(seen(&[(5, found(Running))])),
+            caps: ALL,
+            expect: Some((Stuck, A::Investigate)),
+        },
+        Case {
+            name: "stuck: exactly at max_runtime",
+            exec: exec("39", Running, 86_400),
+            history: None,
+            caps: DB_ONLY,
+            expect: Some((Stuck, A::Investigate)),
+        },
+        Case {
+            name: "stuck: one second past max_runtime",
+            exec: exec("39", Running, 86_401),
+            history: None,
+            caps: DB_ONLY,
+            expect: Some((Stuck, A::MarkFailed)),
+        },
+        Case {
+            name: "heartbeat: exactly stale",
+            exec: with_heartbeat(exec("1", Running, 900), Some(300)),
+            history: None,
+            caps: heartbeat,
+            expect: None,
+        },
+        Case {
+            name: "heartbeat: one second past stale",
+            exec: with_heartbeat(exec("1", Running, 900), Some(301)),
+            history: None,
+            caps: heartbeat,
+            expect: Some((StaleHeartbeat, A::Investigate)),
+        },
+        Case {
+            name: "heartbeat: never beat since start",
+            exec: with_heartbeat(exec("1", Running, 301), None),
+            history: None,
+            caps: heartbeat,
+            expect: Some((StaleHeartbeat, A::Investigate)),
+        },
+        Case {
+            name: "heartbeat: not mapped, no finding",
+            exec: with_heartbeat(exec("1", Running, 900), Some(800)),
+            history: None,
+            caps: DB_ONLY,
+            expect: None,
+        },
+        Case {
+            name: "heartbeat: pending rows have no worker yet",
+            exec: with_heartbeat(exec("1", Pending, 900), None),
+            history: None,
+            caps: heartbeat,
+            expect: None,
+        },
+        Case {
+            name: "poll failing: four errors",
+            exec: exec("1", Running, 600),
+            history: Some(seen(&[(60, err()), (45, err()), (30, err()), (15, err())])),
+            caps: ALL,
+            expect: None,
+        },
+        Case {
+            name: "poll failing: five errors",
+            exec: exec("1", Running, 600),
+            history: Some(seen(&[
+                (75, err()),
+                (60, err()),
+                (45, err()),
+                (30, err()),
+                (15, err()),
+            ])),
+            caps: ALL,
+            expect: Some((PollFailing, A::Investigate)),
+        },
+        Case {
+            name: "poll failing: the table's own error_count",
+            exec: with_error_count(exec("1", Running, 600), 5),
+            history: None,
+            caps: DB_ONLY,
+            expect: Some((PollFailing, A::Investigate)),
+        },
+        Case {
+            name: "poll failing: error_count under the limit",
+            exec: with_error_count(exec("1", Running, 600), 4),
+            history: None,
+            caps: DB_ONLY,
+            expect: None,
+        },
+        Case {
+            name: "remote still running after local failed",
+            exec: finished(exec("1", Running, 900), Failed, 46),
+            history: Some(seen(&[(5, found(Running))])),
+            caps: ALL,
+            expect: Some((RemoteStillRunning, A::StopRemote)),
+        },
+        Case {
+            name: "remote still running: inside the grace",
+            exec: finished(exec("1", Running, 900), Failed, 45),
+            history: Some(seen(&[(5, found(Running))])),
+            caps: ALL,
+            expect: None,
+        },
+        Case {
+            name: "terminal both sides is healthy",
+            exec: finished(exec("1", Running, 900), Succeeded, 300),
+            history: Some(seen(&[(5, found(Succeeded))])),
+            caps: ALL,
+            expect: None,
+        },
+        Case {
+            name: "terminal local, remote disagreeing terminal is not rewritten",
+            exec: finished(exec("1", Running, 900), Failed, 300),
+            history: Some(seen(&[(5, found(Succeeded))])),
+            caps: ALL,
+            expect: None,
+        },
     ];
     for case in &cases {
         let got = run(case).map(|f| (f.kind, f.suggested_action));
@@ -172,7 +436,10 @@ fn mismatch_waits_for_confirmation_in_the_live_monitor() {
     };
     let fresh = seen(&[(60, found(Status::Running)), (10, found(Status::Succeeded))]);
     assert_eq!(check(fresh), None, "seen succeeded only 10 s ago");
-    let confirmed = seen(&[(60, found(Status::Succeeded)), (10, found(Status::Succeeded))]);
+    let confirmed = seen(&[
+        (60, found(Status::Succeeded)),
+        (10, found(Status::Succeeded)),
+    ]);
     assert_eq!(check(confirmed), Some(FindingKind::StatusMismatch));
 }
 
@@ -230,18 +497,27 @@ fn findings_are_sorted_worst_first_and_explain_themselves() {
         mismatch_confirmation: Duration::ZERO,
     };
     let found = find(&input);
-    let ids: Vec<&str> = found.iter().filter_map(|f| f.execution_id.as_deref()).collect();
+    let ids: Vec<&str> = found
+        .iter()
+        .filter_map(|f| f.execution_id.as_deref())
+        .collect();
     assert_eq!(ids, vec!["old-stuck", "39", "young-stuck"]);
     assert_eq!(found[1].reason, "running for 22h 6m, over running_stuck 2h");
     assert_eq!(found[1].age_seconds, 79_560);
     assert_eq!(found[1].evidence.threshold_seconds, Some(7_200));
-    assert!(found[0].reason.contains("over max_runtime 1d"), "{}", found[0].reason);
+    assert!(
+        found[0].reason.contains("over max_runtime 1d"),
+        "{}",
+        found[0].reason
+    );
 }
 
 #[test]
 fn counts_and_long_running_alert() {
     let t = Thresholds::default();
-    let mut rows: Vec<Execution> = (0..6).map(|i| exec(&i.to_string(), Status::Running, 3_601)).collect();
+    let mut rows: Vec<Execution> = (0..6)
+        .map(|i| exec(&i.to_string(), Status::Running, 3_601))
+        .collect();
     rows.push(exec("p", Status::Pending, 10));
     rows.push(exec("short", Status::Running, 3_600));
     let counts = count_active(&rows);

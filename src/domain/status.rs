@@ -117,9 +117,7 @@ impl StatusMap {
         for (status, words) in &spellings {
             for word in words {
                 exact.entry(word.clone()).or_insert(*status);
-                folded
-                    .entry(word.trim().to_lowercase())
-                    .or_insert(*status);
+                folded.entry(word.trim().to_lowercase()).or_insert(*status);
             }
         }
         StatusMap {
@@ -208,7 +206,10 @@ mod tests {
     #[test]
     fn status_map_reads_spellings_and_falls_back_to_unknown() {
         let map = StatusMap::new(vec![
-            (Status::Running, vec!["RUNNING".into(), "IN_PROGRESS".into()]),
+            (
+                Status::Running,
+                vec!["RUNNING".into(), "IN_PROGRESS".into()],
+            ),
             (Status::Succeeded, vec!["SUCCESS".into()]),
             (Status::Failed, vec!["FAILED".into()]),
         ]);

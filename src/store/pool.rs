@@ -1,0 +1,106 @@
+//! One connection pool for either backend. exectop speaks PostgreSQL and
+//! SQLite through their own sqlx drivers (not `Any`, which loses chrono types
+//! and uses the wrong placeholders on PostgreSQL).
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+use sqlx::{PgPool, SqlitePool};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+impl Backend {
+    pub fn of_url(url: &str) -> Result<Backend, String> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Backend::Postgres)
+        } else if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else {
+            Err(format!(
+                "database url {:?} is neither postgres://… nor sqlite://…",
+                redact_url(url)
+            ))
+        }
+    }
+
+    pub fn migrations_dir(self) -> &'static str {
+        match self {
+            Backend::Postgres => "postgres",
+            Backend::Sqlite => "sqlite",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum DbPool {
+    Postgres(PgPool),
+    Sqlite(SqlitePool),
+}
+
+/// Hides the password in a URL before it reaches a log, an error or the screen.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    match rest.split_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split(':').next().unwrap_or_default();
+            if userinfo.contains(':') {
+                format!("{scheme}://{user}:***@{host}")
+            } else {
+                format!("{scheme}://{user}@{host}")
+            }
+        }
+        None => url.to_string(),
+    }
+}
+
+impl DbPool {
+    /// Connects lazily-checked: the first query proves the database is there.
+    /// A SQLite file is created only when `create_sqlite` is set (demo, simulator).
+    pub async fn connect(url: &str, create_sqlite: bool) -> Result<DbPool, String> {
+        let shown = redact_url(url);
+        match Backend::of_url(url)? {
+            Backend::Postgres => {
+                let options = PgConnectOptions::from_str(url)
+                    .map_err(|e| format!("bad database url {shown}: {e}"))?
+                    .application_name("exectop");
+                let pool = PgPoolOptions::new()
+                    .max_connections(6)
+                    .acquire_timeout(Duration::from_secs(5))
+                    .connect_with(options)
+                    .await
+                    .map_err(|e| format!("cannot connect to {shown}: {e}"))?;
+                Ok(DbPool::Postgres(pool))
+            }
+            Backend::Sqlite => {
+                let options = SqliteConnectOptions::from_str(url)
+                    .map_err(|e| format!("bad database url {shown}: {e}"))?
+                    .create_if_missing(create_sqlite)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .busy_timeout(Duration::from_secs(5))
+                    .foreign_keys(true);
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(4)
+                    .acquire_timeout(Duration::from_secs(5))
+                    .connect_with(options)
+                    .await
+                    .map_err(|e| format!("cannot open {shown}: {e}"))?;
+                Ok(DbPool::Sqlite(pool))
+            }
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            DbPool::Postgres(_) => Backend::Postgres,
+            DbPool::Sqlite(_) => Backend::Sqlite,
+        }
+    }
+}

@@ -1,0 +1,48 @@
+//! Helpers shared by the integration tests: a fresh PostgreSQL schema per
+//! test (on the real server) and a fresh SQLite file per test.
+#![allow(dead_code)]
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+pub fn unique(prefix: &str) -> String {
+    let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!("{prefix}_{}_{n}_{nanos}", std::process::id())
+}
+
+/// The server the tests use: `TEST_DATABASE_URL`, else the local cluster.
+pub fn pg_base_url() -> String {
+    std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
+}
+
+/// A new empty schema on the test server, and a URL whose connections use it.
+pub async fn pg_fresh_url() -> String {
+    use sqlx::Executor;
+    let base = pg_base_url();
+    let schema = unique("exectop_t");
+    let pool = sqlx::PgPool::connect(&base).await.unwrap_or_else(|e| {
+        panic!(
+            "PostgreSQL at {base} is not reachable ({e}); run scripts/test or set TEST_DATABASE_URL"
+        )
+    });
+    pool.execute(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+        .await
+        .unwrap();
+    pool.close().await;
+    let sep = if base.contains('?') { '&' } else { '?' };
+    format!("{base}{sep}options=-c%20search_path%3D{schema}")
+}
+
+/// A path for a new SQLite file under the system temp directory.
+pub fn sqlite_fresh_url() -> (String, std::path::PathBuf) {
+    let dir = std::env::temp_dir().join(unique("exectop_sqlite"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("test.db");
+    (format!("sqlite://{}", path.display()), path)
+}
