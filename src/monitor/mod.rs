@@ -2,4 +2,4 @@
 
 pub mod snapshot;
 
-pub use snapshot::{Snapshot, SourceHealth};
+pub use snapshot::{MonitorControl, MonitorEvent, PollSource, Snapshot, SourceHealth};

@@ -33,3 +33,39 @@ pub struct Snapshot {
     pub database: SourceHealth,
     pub remote_health: Option<SourceHealth>,
 }
+
+/// What the UI (or any owner of a running monitor) can ask of the poller.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MonitorControl {
+    Pause,
+    Resume,
+    /// Poll the database (and due remote look-ups) now, out of schedule.
+    RefreshNow,
+    /// New database poll interval (the `+`/`-` keys).
+    SetInterval(std::time::Duration),
+    Shutdown,
+}
+
+/// What the poller sends to the task that owns UI state.
+#[derive(Debug, Clone)]
+pub enum MonitorEvent {
+    /// A new complete picture; sent only when something changed or a poll finished.
+    Snapshot(std::sync::Arc<Snapshot>),
+    /// A poll of one source failed; the last snapshot stays, now stale.
+    PollFailed {
+        source: PollSource,
+        error: String,
+        at: DateTime<Utc>,
+    },
+    /// Polling paused or resumed, or its interval changed.
+    Schedule {
+        paused: bool,
+        interval: std::time::Duration,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PollSource {
+    Database,
+    Remote,
+}
