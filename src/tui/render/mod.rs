@@ -1,0 +1,119 @@
+//! Drawing: a pure function of the App (its `now` included), one module per
+//! pane. Nothing here mutates state; scroll offsets are re-derived from the
+//! App's cursor so a frame is always consistent with what `update` decided.
+
+pub mod detail;
+pub mod error_rates;
+pub mod findings;
+pub mod footer;
+pub mod header;
+pub mod help;
+pub mod log;
+pub mod running;
+
+use chrono::{DateTime, Utc};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Paragraph};
+
+use super::app::{App, Pane, Popup};
+use crate::domain::format_age;
+
+pub const MIN_WIDTH: u16 = 60;
+pub const MIN_HEIGHT: u16 = 15;
+
+pub fn render(frame: &mut Frame, app: &App) {
+    let area = frame.area();
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        let text = format!("terminal too small (need {MIN_WIDTH}×{MIN_HEIGHT})");
+        frame.render_widget(Paragraph::new(text), area);
+        return;
+    }
+    let [head, body, foot] = Layout::vertical([
+        Constraint::Length(2),
+        Constraint::Fill(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    header::render(frame, head, app);
+    footer::render(frame, foot, app);
+
+    let bottom = (body.height * 2 / 5).clamp(9, 22);
+    let (top, lower, log_area) = if app.show_log {
+        let log_h = (body.height / 4).max(5);
+        let [t, l, g] = Layout::vertical([
+            Constraint::Fill(1),
+            Constraint::Length(bottom.min(body.height.saturating_sub(log_h + 5))),
+            Constraint::Length(log_h),
+        ])
+        .areas(body);
+        (t, l, Some(g))
+    } else {
+        let [t, l] =
+            Layout::vertical([Constraint::Fill(1), Constraint::Length(bottom)]).areas(body);
+        (t, l, None)
+    };
+    let [left, right] =
+        Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(lower);
+    running::render(frame, top, app);
+    findings::render(frame, left, app);
+    error_rates::render(frame, right, app);
+    if let Some(g) = log_area {
+        log::render(frame, g, app);
+    }
+
+    match app.popup {
+        Some(Popup::Help) => help::render(frame, area, app),
+        Some(Popup::Detail { scroll }) => detail::render(frame, area, app, scroll),
+        None => {}
+    }
+}
+
+/// A pane's frame: bold border when focused, and the stale mark in the title.
+pub fn pane_block<'a>(app: &App, pane: Pane, title: String) -> Block<'a> {
+    let theme = app.theme();
+    let focused = app.focus == pane;
+    let mut spans = vec![Span::styled(
+        format!(" {title} "),
+        if focused { theme.border_focused } else { Style::new() },
+    )];
+    if let Some(age) = app.db_stale_seconds()
+        && pane != Pane::Log
+    {
+        spans.push(Span::styled(format!("(stale {}) ", format_age(age)), theme.warn));
+    }
+    Block::bordered()
+        .border_type(if focused { BorderType::Thick } else { BorderType::Plain })
+        .border_style(if focused { theme.border_focused } else { theme.border })
+        .title(Line::from(spans))
+}
+
+/// The first row to draw so that `selected` is visible in `height` rows.
+pub fn window_start(selected: usize, offset: usize, height: usize, len: usize) -> usize {
+    if height == 0 {
+        return 0;
+    }
+    let mut start = offset;
+    if selected < start {
+        start = selected;
+    } else if selected >= start + height {
+        start = selected + 1 - height;
+    }
+    start.min(len.saturating_sub(height))
+}
+
+pub fn ago(now: DateTime<Utc>, at: DateTime<Utc>) -> String {
+    format_age((now - at).num_seconds().max(0))
+}
+
+pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
+    let [v] = Layout::vertical([Constraint::Length(height.min(area.height))])
+        .flex(Flex::Center)
+        .areas(area);
+    let [h] = Layout::horizontal([Constraint::Length(width.min(area.width))])
+        .flex(Flex::Center)
+        .areas(v);
+    h
+}
