@@ -213,9 +213,10 @@ impl App {
         (too_old || self.db_failure.is_some()).then_some(age)
     }
 
-    /// Rows a page key moves: the Running pane's body height, estimated from the size.
+    /// Rows a page key moves: the Running pane's visible rows at this size.
+    /// (The findings pane is shorter; its window still follows the cursor.)
     pub fn page_rows(&self) -> usize {
-        usize::from(self.size.1.saturating_sub(12)).max(1)
+        super::render::running_rows(self.size.1, self.show_log)
     }
 
     fn list_len(&self, pane: Pane) -> usize {
@@ -249,6 +250,10 @@ impl App {
     /// Re-filters and re-sorts, keeping the cursor on the same execution id when it still exists.
     pub fn rebuild_view(&mut self) {
         let keep = self.selected_execution().map(|e| e.id.clone());
+        self.rebuild_view_keeping(keep);
+    }
+
+    fn rebuild_view_keeping(&mut self, keep: Option<String>) {
         self.view = view::filtered_sorted(&self.snapshot, &self.filter, self.sort, self.sort_reverse);
         let index = keep.and_then(|id| {
             self.view
@@ -274,7 +279,9 @@ impl App {
     }
 
     fn apply_snapshot(&mut self, snap: Arc<Snapshot>) {
+        // Read the ids before the old rows go: `view` indexes the old snapshot.
         let keep_finding = self.selected_finding().map(finding_key);
+        let keep_running = self.selected_execution().map(|e| e.id.clone());
         self.snapshot = snap;
         self.has_snapshot = true;
         if self.snapshot.database.ok {
@@ -285,7 +292,7 @@ impl App {
         }
         let active: BTreeSet<&str> = self.snapshot.active.iter().map(|e| e.id.as_str()).collect();
         self.marked.retain(|id| active.contains(id.as_str()));
-        self.rebuild_view();
+        self.rebuild_view_keeping(keep_running);
         let len = self.snapshot.findings.len();
         let index = keep_finding
             .and_then(|k| self.snapshot.findings.iter().position(|f| finding_key(f) == k));

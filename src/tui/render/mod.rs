@@ -40,28 +40,20 @@ pub fn render(frame: &mut Frame, app: &App) {
     header::render(frame, head, app);
     footer::render(frame, foot, app);
 
-    let bottom = (body.height * 2 / 5).clamp(9, 22);
-    let (top, lower, log_area) = if app.show_log {
-        let log_h = (body.height / 4).max(5);
-        let [t, l, g] = Layout::vertical([
-            Constraint::Fill(1),
-            Constraint::Length(bottom.min(body.height.saturating_sub(log_h + 5))),
-            Constraint::Length(log_h),
-        ])
-        .areas(body);
-        (t, l, Some(g))
-    } else {
-        let [t, l] =
-            Layout::vertical([Constraint::Fill(1), Constraint::Length(bottom)]).areas(body);
-        (t, l, None)
-    };
+    let [top_h, lower_h, log_h] = pane_heights(body.height, app.show_log);
+    let [top, lower, log_area] = Layout::vertical([
+        Constraint::Length(top_h),
+        Constraint::Length(lower_h),
+        Constraint::Length(log_h),
+    ])
+    .areas(body);
     let [left, right] =
         Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(lower);
     running::render(frame, top, app);
     findings::render(frame, left, app);
     error_rates::render(frame, right, app);
-    if let Some(g) = log_area {
-        log::render(frame, g, app);
+    if log_h > 0 {
+        log::render(frame, log_area, app);
     }
 
     match app.popup {
@@ -69,6 +61,27 @@ pub fn render(frame: &mut Frame, app: &App) {
         Some(Popup::Detail { scroll }) => detail::render(frame, area, app, scroll),
         None => {}
     }
+}
+
+/// Heights of the Running pane, the findings/error-rates row and the log
+/// pane for a body of `body` lines. `update` uses it too, so page keys move
+/// by exactly one visible page.
+pub fn pane_heights(body: u16, show_log: bool) -> [u16; 3] {
+    let lower = (body * 2 / 5).clamp(9, 22);
+    if show_log {
+        let log = (body / 4).max(5);
+        let lower = lower.min(body.saturating_sub(log + 5));
+        [body.saturating_sub(lower + log), lower, log]
+    } else {
+        [body.saturating_sub(lower), lower, 0]
+    }
+}
+
+/// Rows of data the Running pane shows in a terminal of `height` lines.
+pub fn running_rows(height: u16, show_log: bool) -> usize {
+    // header 2 + footer 1; pane borders 2 + column header 1
+    let [top, _, _] = pane_heights(height.saturating_sub(3), show_log);
+    usize::from(top.saturating_sub(3)).max(1)
 }
 
 /// A pane's frame: bold border when focused, and the stale mark in the title.
