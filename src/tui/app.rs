@@ -77,7 +77,9 @@ pub enum Pane {
 pub enum Popup {
     Help,
     /// Details of the row selected when it opened; `scroll` in lines.
-    Detail { scroll: u16 },
+    Detail {
+        scroll: u16,
+    },
 }
 
 /// A scrolled list: the cursor index into the visible rows, and the first row drawn.
@@ -205,7 +207,11 @@ impl App {
         if !self.has_snapshot {
             return None;
         }
-        let last = self.snapshot.database.last_success.unwrap_or(self.snapshot.taken_at);
+        let last = self
+            .snapshot
+            .database
+            .last_success
+            .unwrap_or(self.snapshot.taken_at);
         let age = (self.now - last).num_seconds().max(0);
         let limit = i64::try_from(self.interval.as_secs().saturating_mul(2)).unwrap_or(i64::MAX);
         // A paused monitor is expected to go quiet; only a failure marks it then.
@@ -254,14 +260,17 @@ impl App {
     }
 
     fn rebuild_view_keeping(&mut self, keep: Option<String>) {
-        self.view = view::filtered_sorted(&self.snapshot, &self.filter, self.sort, self.sort_reverse);
+        self.view =
+            view::filtered_sorted(&self.snapshot, &self.filter, self.sort, self.sort_reverse);
         let index = keep.and_then(|id| {
             self.view
                 .iter()
                 .position(|&i| self.snapshot.active[i].id == id)
         });
         let len = self.view.len();
-        self.running.selected = index.unwrap_or(self.running.selected).min(len.saturating_sub(1));
+        self.running.selected = index
+            .unwrap_or(self.running.selected)
+            .min(len.saturating_sub(1));
         self.scroll_into_view(Pane::Running);
     }
 
@@ -294,9 +303,15 @@ impl App {
         self.marked.retain(|id| active.contains(id.as_str()));
         self.rebuild_view_keeping(keep_running);
         let len = self.snapshot.findings.len();
-        let index = keep_finding
-            .and_then(|k| self.snapshot.findings.iter().position(|f| finding_key(f) == k));
-        self.findings.selected = index.unwrap_or(self.findings.selected).min(len.saturating_sub(1));
+        let index = keep_finding.and_then(|k| {
+            self.snapshot
+                .findings
+                .iter()
+                .position(|f| finding_key(f) == k)
+        });
+        self.findings.selected = index
+            .unwrap_or(self.findings.selected)
+            .min(len.saturating_sub(1));
         self.scroll_into_view(Pane::Findings);
     }
 }
@@ -410,16 +425,24 @@ fn on_popup_key(app: &mut App, popup: Popup, action: Action) -> Vec<Effect> {
     match (popup, action) {
         (_, Action::Quit) => return vec![Effect::Quit],
         (Popup::Detail { scroll }, Action::Down) => {
-            app.popup = Some(Popup::Detail { scroll: scroll.saturating_add(1) })
+            app.popup = Some(Popup::Detail {
+                scroll: scroll.saturating_add(1),
+            })
         }
         (Popup::Detail { scroll }, Action::Up) => {
-            app.popup = Some(Popup::Detail { scroll: scroll.saturating_sub(1) })
+            app.popup = Some(Popup::Detail {
+                scroll: scroll.saturating_sub(1),
+            })
         }
         (Popup::Detail { scroll }, Action::PageDown) => {
-            app.popup = Some(Popup::Detail { scroll: scroll.saturating_add(10) })
+            app.popup = Some(Popup::Detail {
+                scroll: scroll.saturating_add(10),
+            })
         }
         (Popup::Detail { scroll }, Action::PageUp) => {
-            app.popup = Some(Popup::Detail { scroll: scroll.saturating_sub(10) })
+            app.popup = Some(Popup::Detail {
+                scroll: scroll.saturating_sub(10),
+            })
         }
         (Popup::Detail { .. }, Action::CopyId) => return copy_selected(app),
         (_, Action::Close | Action::Help | Action::Details) => app.popup = None,
@@ -453,7 +476,11 @@ fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
             let panes = app.panes();
             let i = panes.iter().position(|p| *p == app.focus).unwrap_or(0);
             let n = panes.len();
-            let next = if action == Action::NextPane { (i + 1) % n } else { (i + n - 1) % n };
+            let next = if action == Action::NextPane {
+                (i + 1) % n
+            } else {
+                (i + n - 1) % n
+            };
             app.focus = panes[next];
         }
         Action::Details if in_lists => {
@@ -485,7 +512,11 @@ fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
         }
         Action::Pause => {
             app.paused = !app.paused;
-            let c = if app.paused { MonitorControl::Pause } else { MonitorControl::Resume };
+            let c = if app.paused {
+                MonitorControl::Pause
+            } else {
+                MonitorControl::Resume
+            };
             return vec![Effect::SendControl(c)];
         }
         Action::IntervalUp | Action::IntervalDown => return step_interval(app, action),
@@ -531,7 +562,9 @@ fn step_interval(app: &mut App, action: Action) -> Vec<Effect> {
         Some(secs) => {
             app.interval = Duration::from_secs(secs);
             app.say(format!("refresh every {secs}s"));
-            vec![Effect::SendControl(MonitorControl::SetInterval(app.interval))]
+            vec![Effect::SendControl(MonitorControl::SetInterval(
+                app.interval,
+            ))]
         }
         None => {
             app.say(format!("refresh interval stays at {current}s (limit)"));
@@ -611,7 +644,9 @@ fn request_action(app: &mut App, action: Action) -> Vec<Effect> {
         app.marked
             .iter()
             .filter_map(|id| {
-                let f = findings.iter().find(|f| f.execution_id.as_deref() == Some(id));
+                let f = findings
+                    .iter()
+                    .find(|f| f.execution_id.as_deref() == Some(id));
                 target_for(app, id, f)
             })
             .collect()

@@ -16,7 +16,11 @@ fn key(app: &mut App, code: KeyCode) -> Vec<Effect> {
 }
 
 fn ch(app: &mut App, c: char) -> Vec<Effect> {
-    let mods = if c.is_ascii_uppercase() { KeyModifiers::SHIFT } else { KeyModifiers::NONE };
+    let mods = if c.is_ascii_uppercase() {
+        KeyModifiers::SHIFT
+    } else {
+        KeyModifiers::NONE
+    };
     update(app, Msg::Key(KeyEvent::new(KeyCode::Char(c), mods)))
 }
 
@@ -29,13 +33,20 @@ fn selected_id(app: &App) -> String {
 }
 
 fn ids(app: &App) -> Vec<String> {
-    app.view.iter().map(|&i| app.snapshot.active[i].id.clone()).collect()
+    app.view
+        .iter()
+        .map(|&i| app.snapshot.active[i].id.clone())
+        .collect()
 }
 
 #[test]
 fn navigation_moves_and_stops_at_the_ends() {
     let mut app = sample::app(false);
-    assert_eq!(ids(&app), ["39", "7", "101", "102", "103", "104"], "oldest first");
+    assert_eq!(
+        ids(&app),
+        ["39", "7", "101", "102", "103", "104"],
+        "oldest first"
+    );
     assert_eq!(selected_id(&app), "39");
     key(&mut app, KeyCode::Up);
     assert_eq!(app.running.selected, 0, "no wrap above the top");
@@ -51,7 +62,11 @@ fn navigation_moves_and_stops_at_the_ends() {
     key(&mut app, KeyCode::Home);
     assert_eq!(selected_id(&app), "39");
     key(&mut app, KeyCode::PageDown);
-    assert_eq!(selected_id(&app), "104", "a page is longer than six rows at 80×24");
+    assert_eq!(
+        selected_id(&app),
+        "104",
+        "a page is longer than six rows at 80×24"
+    );
     key(&mut app, KeyCode::PageUp);
     assert_eq!(selected_id(&app), "39");
 }
@@ -60,7 +75,9 @@ fn navigation_moves_and_stops_at_the_ends() {
 fn paging_through_many_rows_keeps_the_cursor_in_the_window() {
     let mut app = sample::app(false);
     let mut snap = sample_snapshot(now());
-    snap.active = (0..10_000).map(|i| execution(&i.to_string(), Status::Running, 100_000 - i)).collect();
+    snap.active = (0..10_000)
+        .map(|i| execution(&i.to_string(), Status::Running, 100_000 - i))
+        .collect();
     snapshot(&mut app, snap);
     key(&mut app, KeyCode::Home);
     let page = app.page_rows();
@@ -84,14 +101,21 @@ fn tab_cycles_panes_and_includes_the_log_only_when_shown() {
     assert_eq!(app.focus, Pane::ErrorRates);
     key(&mut app, KeyCode::Tab);
     assert_eq!(app.focus, Pane::Running, "log hidden: wraps to Running");
-    update(&mut app, Msg::Key(KeyEvent::new(KeyCode::BackTab, KeyModifiers::SHIFT)));
+    update(
+        &mut app,
+        Msg::Key(KeyEvent::new(KeyCode::BackTab, KeyModifiers::SHIFT)),
+    );
     assert_eq!(app.focus, Pane::ErrorRates);
     ch(&mut app, 'l');
     assert!(app.show_log);
     key(&mut app, KeyCode::Tab);
     assert_eq!(app.focus, Pane::Log);
     ch(&mut app, 'l');
-    assert_eq!(app.focus, Pane::Running, "hiding the focused log moves focus away");
+    assert_eq!(
+        app.focus,
+        Pane::Running,
+        "hiding the focused log moves focus away"
+    );
 }
 
 #[test]
@@ -139,25 +163,43 @@ fn sort_cycles_columns_and_reverses() {
     ch(&mut app, 's');
     ch(&mut app, 's');
     assert_eq!(app.sort, SortColumn::Id);
-    assert_eq!(ids(&app), ["7", "39", "101", "102", "103", "104"], "ids sort numerically");
+    assert_eq!(
+        ids(&app),
+        ["7", "39", "101", "102", "103", "104"],
+        "ids sort numerically"
+    );
     ch(&mut app, 'S');
     assert_eq!(ids(&app), ["104", "103", "102", "101", "39", "7"]);
-    assert_eq!(selected_id(&app), "39", "the cursor follows its row through a sort");
+    assert_eq!(
+        selected_id(&app),
+        "39",
+        "the cursor follows its row through a sort"
+    );
 }
 
 #[test]
 fn pause_interval_refresh_and_quit_send_effects() {
     let mut app = sample::app(false);
-    assert_eq!(ch(&mut app, 'p'), [Effect::SendControl(MonitorControl::Pause)]);
+    assert_eq!(
+        ch(&mut app, 'p'),
+        [Effect::SendControl(MonitorControl::Pause)]
+    );
     assert!(app.paused);
-    assert_eq!(ch(&mut app, 'p'), [Effect::SendControl(MonitorControl::Resume)]);
+    assert_eq!(
+        ch(&mut app, 'p'),
+        [Effect::SendControl(MonitorControl::Resume)]
+    );
     assert_eq!(
         ch(&mut app, '+'),
-        [Effect::SendControl(MonitorControl::SetInterval(Duration::from_secs(10)))]
+        [Effect::SendControl(MonitorControl::SetInterval(
+            Duration::from_secs(10)
+        ))]
     );
     assert_eq!(
         ch(&mut app, '-'),
-        [Effect::SendControl(MonitorControl::SetInterval(Duration::from_secs(5)))]
+        [Effect::SendControl(MonitorControl::SetInterval(
+            Duration::from_secs(5)
+        ))]
     );
     for _ in 0..20 {
         ch(&mut app, '-');
@@ -169,10 +211,16 @@ fn pause_interval_refresh_and_quit_send_effects() {
     }
     assert_eq!(app.interval, Duration::from_secs(300));
     assert_eq!(ch(&mut app, '+'), [], "the upper bound holds");
-    assert_eq!(ch(&mut app, 'R'), [Effect::SendControl(MonitorControl::RefreshNow)]);
+    assert_eq!(
+        ch(&mut app, 'R'),
+        [Effect::SendControl(MonitorControl::RefreshNow)]
+    );
     assert_eq!(ch(&mut app, 'q'), [Effect::Quit]);
     assert_eq!(
-        update(&mut app, Msg::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL))),
+        update(
+            &mut app,
+            Msg::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL))
+        ),
         [Effect::Quit]
     );
 }
@@ -182,7 +230,10 @@ fn schedule_event_updates_paused_and_interval() {
     let mut app = sample::app(false);
     update(
         &mut app,
-        Msg::Monitor(MonitorEvent::Schedule { paused: true, interval: Duration::from_secs(30) }),
+        Msg::Monitor(MonitorEvent::Schedule {
+            paused: true,
+            interval: Duration::from_secs(30),
+        }),
     );
     assert!(app.paused);
     assert_eq!(app.interval, Duration::from_secs(30));
@@ -220,12 +271,17 @@ fn action_keys_request_actions_with_the_status_seen() {
     key(&mut app, KeyCode::Up);
     key(&mut app, KeyCode::Up);
     let effects = ch(&mut app, 'r');
-    let [Effect::RequestAction(req)] = effects.as_slice() else { panic!("{effects:?}") };
+    let [Effect::RequestAction(req)] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
     assert_eq!(req.kind, ActionKind::Reconcile);
     assert_eq!(req.targets.len(), 1);
     assert_eq!(req.targets[0].id, "102");
     assert_eq!(req.targets[0].seen_status, Status::Running);
-    assert_eq!(req.targets[0].seen_raw_status.as_deref(), Some("IN_PROGRESS"));
+    assert_eq!(
+        req.targets[0].seen_raw_status.as_deref(),
+        Some("IN_PROGRESS")
+    );
     assert_eq!(req.targets[0].remote_status_seen, Some(Status::Running));
 
     // space marks rows; f then acts on the marked set
@@ -234,7 +290,9 @@ fn action_keys_request_actions_with_the_status_seen() {
     ch(&mut app, ' ');
     assert_eq!(app.marked.len(), 2);
     let effects = ch(&mut app, 'f');
-    let [Effect::RequestAction(req)] = effects.as_slice() else { panic!("{effects:?}") };
+    let [Effect::RequestAction(req)] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
     assert_eq!(req.kind, ActionKind::MarkFailed);
     let mut got: Vec<&str> = req.targets.iter().map(|t| t.id.as_str()).collect();
     got.sort();
@@ -252,7 +310,9 @@ fn act_on_filtered_set_takes_every_filtered_row() {
     assert_eq!(ch(&mut app, 'A'), []);
     assert!(app.bulk_armed);
     let effects = ch(&mut app, 'f');
-    let [Effect::RequestAction(req)] = effects.as_slice() else { panic!("{effects:?}") };
+    let [Effect::RequestAction(req)] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
     let got: Vec<&str> = req.targets.iter().map(|t| t.id.as_str()).collect();
     assert_eq!(got, ["101", "103"]);
     assert!(!app.bulk_armed);
@@ -260,7 +320,10 @@ fn act_on_filtered_set_takes_every_filtered_row() {
     ch(&mut app, 'A');
     key(&mut app, KeyCode::Esc);
     assert!(!app.bulk_armed, "esc disarms");
-    assert_eq!(app.filter, "pending", "the disarming esc does not also clear the filter");
+    assert_eq!(
+        app.filter, "pending",
+        "the disarming esc does not also clear the filter"
+    );
 }
 
 #[test]
@@ -269,11 +332,17 @@ fn findings_pane_actions_use_the_finding_row() {
     key(&mut app, KeyCode::Tab);
     ch(&mut app, 'j');
     let effects = ch(&mut app, 'r');
-    let [Effect::RequestAction(req)] = effects.as_slice() else { panic!("{effects:?}") };
+    let [Effect::RequestAction(req)] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
     assert_eq!(req.targets[0].id, "7");
     assert_eq!(req.targets[0].remote_status_seen, Some(Status::Succeeded));
     ch(&mut app, 'j');
-    assert_eq!(ch(&mut app, 'f'), [], "a remote-only finding has no local row to write");
+    assert_eq!(
+        ch(&mut app, 'f'),
+        [],
+        "a remote-only finding has no local row to write"
+    );
     assert!(app.message.as_ref().unwrap().0.contains("nothing selected"));
 }
 
@@ -282,12 +351,18 @@ fn read_only_refuses_action_keys_with_a_message() {
     let mut app = sample::app(true);
     for c in ['r', 'f', 'A'] {
         assert_eq!(ch(&mut app, c), [], "{c}");
-        assert_eq!(app.message.as_ref().unwrap().0, "read-only: writes are disabled");
+        assert_eq!(
+            app.message.as_ref().unwrap().0,
+            "read-only: writes are disabled"
+        );
         app.message = None;
     }
     key(&mut app, KeyCode::Tab);
     assert_eq!(ch(&mut app, 'f'), []);
-    assert_eq!(app.message.as_ref().unwrap().0, "read-only: writes are disabled");
+    assert_eq!(
+        app.message.as_ref().unwrap().0,
+        "read-only: writes are disabled"
+    );
 }
 
 #[test]
@@ -319,7 +394,13 @@ fn snapshot_clamps_the_selection_when_rows_disappear() {
     assert_eq!(app.findings.selected, 0);
     assert!(app.marked.is_empty(), "marks on vanished rows are dropped");
 
-    snapshot(&mut app, Snapshot { taken_at: now(), ..Snapshot::default() });
+    snapshot(
+        &mut app,
+        Snapshot {
+            taken_at: now(),
+            ..Snapshot::default()
+        },
+    );
     assert_eq!(app.running.selected, 0);
     assert!(app.selected_execution().is_none());
     assert_eq!(ch(&mut app, 'y'), [], "nothing to copy");
@@ -349,11 +430,19 @@ fn poll_failure_marks_data_stale_until_a_good_snapshot() {
 fn old_data_is_stale_after_twice_the_interval_unless_paused() {
     let mut app = sample::app(false);
     update(&mut app, Msg::Tick(now() + chrono::Duration::seconds(8)));
-    assert_eq!(app.db_stale_seconds(), None, "10s old is exactly 2× 5s: not yet");
+    assert_eq!(
+        app.db_stale_seconds(),
+        None,
+        "10s old is exactly 2× 5s: not yet"
+    );
     update(&mut app, Msg::Tick(now() + chrono::Duration::seconds(40)));
     assert_eq!(app.db_stale_seconds(), Some(42));
     ch(&mut app, 'p');
-    assert_eq!(app.db_stale_seconds(), None, "a paused monitor is quiet on purpose");
+    assert_eq!(
+        app.db_stale_seconds(),
+        None,
+        "a paused monitor is quiet on purpose"
+    );
 }
 
 #[test]
@@ -362,7 +451,10 @@ fn dirty_only_when_something_visible_changed() {
     app.dirty = false;
     update(&mut app, Msg::Tick(now()));
     assert!(!app.dirty, "same second: nothing to redraw");
-    update(&mut app, Msg::Tick(now() + chrono::Duration::milliseconds(1_500)));
+    update(
+        &mut app,
+        Msg::Tick(now() + chrono::Duration::milliseconds(1_500)),
+    );
     assert!(app.dirty, "the clock moved a second");
     app.dirty = false;
     let mut ev = KeyEvent::new(KeyCode::Char('j'), KeyModifiers::NONE);
@@ -395,8 +487,14 @@ fn action_result_shows_a_message_and_refreshes() {
     let mut app = sample::app(false);
     let effects = update(
         &mut app,
-        Msg::ActionResult(ActionOutcome { ok: false, message: "row 7 changed meanwhile".into() }),
+        Msg::ActionResult(ActionOutcome {
+            ok: false,
+            message: "row 7 changed meanwhile".into(),
+        }),
     );
     assert_eq!(effects, [Effect::SendControl(MonitorControl::RefreshNow)]);
-    assert_eq!(app.message.as_ref().unwrap().0, "action failed: row 7 changed meanwhile");
+    assert_eq!(
+        app.message.as_ref().unwrap().0,
+        "action failed: row 7 changed meanwhile"
+    );
 }

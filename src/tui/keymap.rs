@@ -434,7 +434,14 @@ mod tests {
     #[test]
     fn parses_key_specs() {
         let k = |s| Key::parse(s).unwrap();
-        assert_eq!(k("ctrl-c"), Key { code: KeyCode::Char('c'), ctrl: true, alt: false });
+        assert_eq!(
+            k("ctrl-c"),
+            Key {
+                code: KeyCode::Char('c'),
+                ctrl: true,
+                alt: false
+            }
+        );
         assert_eq!(k("shift-tab").code, KeyCode::BackTab);
         assert_eq!(k("pgdn").code, KeyCode::PageDown);
         assert_eq!(k("?").code, KeyCode::Char('?'));
@@ -449,11 +456,26 @@ mod tests {
     #[test]
     fn default_map_resolves_events() {
         let m = Keymap::default();
-        assert_eq!(m.action_for(&press(KeyCode::Char('j'), KeyModifiers::NONE)), Some(Action::Down));
-        assert_eq!(m.action_for(&press(KeyCode::Char('S'), KeyModifiers::SHIFT)), Some(Action::SortReverse));
-        assert_eq!(m.action_for(&press(KeyCode::Char('c'), KeyModifiers::CONTROL)), Some(Action::Quit));
-        assert_eq!(m.action_for(&press(KeyCode::Tab, KeyModifiers::SHIFT)), Some(Action::PrevPane));
-        assert_eq!(m.action_for(&press(KeyCode::Char('c'), KeyModifiers::NONE)), None);
+        assert_eq!(
+            m.action_for(&press(KeyCode::Char('j'), KeyModifiers::NONE)),
+            Some(Action::Down)
+        );
+        assert_eq!(
+            m.action_for(&press(KeyCode::Char('S'), KeyModifiers::SHIFT)),
+            Some(Action::SortReverse)
+        );
+        assert_eq!(
+            m.action_for(&press(KeyCode::Char('c'), KeyModifiers::CONTROL)),
+            Some(Action::Quit)
+        );
+        assert_eq!(
+            m.action_for(&press(KeyCode::Tab, KeyModifiers::SHIFT)),
+            Some(Action::PrevPane)
+        );
+        assert_eq!(
+            m.action_for(&press(KeyCode::Char('c'), KeyModifiers::NONE)),
+            None
+        );
         let mut release = press(KeyCode::Char('q'), KeyModifiers::NONE);
         release.kind = KeyEventKind::Release;
         assert_eq!(m.action_for(&release), None, "only presses act");
@@ -462,21 +484,33 @@ mod tests {
     #[test]
     fn overrides_replace_the_default_keys() {
         let m = Keymap::from_config(&spec(&[("quit", &["x", "ctrl-q"])])).unwrap();
-        assert_eq!(m.action_for(&press(KeyCode::Char('x'), KeyModifiers::NONE)), Some(Action::Quit));
-        assert_eq!(m.action_for(&press(KeyCode::Char('q'), KeyModifiers::NONE)), None);
+        assert_eq!(
+            m.action_for(&press(KeyCode::Char('x'), KeyModifiers::NONE)),
+            Some(Action::Quit)
+        );
+        assert_eq!(
+            m.action_for(&press(KeyCode::Char('q'), KeyModifiers::NONE)),
+            None
+        );
         assert_eq!(m.keys_label(Action::Quit), "x/ctrl-q");
     }
 
     #[test]
     fn duplicate_binding_is_rejected_naming_both_actions() {
         let err = Keymap::from_config(&spec(&[("reconcile", &["j"])])).unwrap_err();
-        assert_eq!(err, "[ui.keys]: key \"j\" is bound to both \"down\" and \"reconcile\"");
+        assert_eq!(
+            err,
+            "[ui.keys]: key \"j\" is bound to both \"down\" and \"reconcile\""
+        );
     }
 
     #[test]
     fn unknown_action_and_bad_key_are_rejected() {
         let err = Keymap::from_config(&spec(&[("explode", &["x"])])).unwrap_err();
-        assert!(err.starts_with("[ui.keys]: unknown action \"explode\" (known actions: up, down"), "{err}");
+        assert!(
+            err.starts_with("[ui.keys]: unknown action \"explode\" (known actions: up, down"),
+            "{err}"
+        );
         let err = Keymap::from_config(&spec(&[("quit", &["ctrl-nope"])])).unwrap_err();
         assert_eq!(err, "[ui.keys] quit: unknown key \"ctrl-nope\"");
     }

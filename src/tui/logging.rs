@@ -22,7 +22,8 @@ pub fn log_path() -> Option<PathBuf> {
 
 /// Installs the global subscriber. Returns the log file's path.
 pub fn init() -> Result<PathBuf, String> {
-    let path = log_path().ok_or("cannot place the log file: neither XDG_STATE_HOME nor HOME is set")?;
+    let path =
+        log_path().ok_or("cannot place the log file: neither XDG_STATE_HOME nor HOME is set")?;
     if let Some(dir) = path.parent() {
         fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     }

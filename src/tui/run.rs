@@ -51,8 +51,10 @@ pub async fn run(
     mut actions: ActionChannel,
 ) -> Result<()> {
     let mut hangup = signal(SignalKind::hangup()).wrap_err("installing the SIGHUP handler")?;
-    let mut terminate = signal(SignalKind::terminate()).wrap_err("installing the SIGTERM handler")?;
-    let mut interrupt = signal(SignalKind::interrupt()).wrap_err("installing the SIGINT handler")?;
+    let mut terminate =
+        signal(SignalKind::terminate()).wrap_err("installing the SIGTERM handler")?;
+    let mut interrupt =
+        signal(SignalKind::interrupt()).wrap_err("installing the SIGINT handler")?;
 
     let mut guard = TerminalGuard::enter().wrap_err("setting up the terminal")?;
     let mut app = App::new(settings, Utc::now());

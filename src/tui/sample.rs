@@ -11,7 +11,7 @@ use crate::domain::{
     Observation, RemoteAnswer, RemoteHistory, Status, SuggestedAction, WindowStats,
     findings::Evidence,
 };
-use crate::monitor::{SourceHealth, Snapshot};
+use crate::monitor::{Snapshot, SourceHealth};
 
 use super::app::{App, AppSettings};
 use super::keymap::Keymap;
@@ -47,12 +47,21 @@ fn found(status: Status, raw: &str, at: i64) -> RemoteHistory {
     let mut h = RemoteHistory::default();
     h.record(Observation {
         checked_at: ago(at),
-        answer: RemoteAnswer::Found { status, raw: raw.to_string() },
+        answer: RemoteAnswer::Found {
+            status,
+            raw: raw.to_string(),
+        },
     });
     h
 }
 
-pub fn finding(kind: FindingKind, id: &str, age: i64, action: SuggestedAction, reason: &str) -> Finding {
+pub fn finding(
+    kind: FindingKind,
+    id: &str,
+    age: i64,
+    action: SuggestedAction,
+    reason: &str,
+) -> Finding {
     Finding {
         kind,
         execution_id: Some(id.to_string()),
@@ -132,23 +141,58 @@ pub fn sample_snapshot(now: DateTime<Utc>) -> Snapshot {
         failures_series[i] = n;
     }
     let error_rates = ErrorRates {
-        hour: WindowStats { finished: 12, succeeded: 8, failed: 4, cancelled: 0, failure_rate: Some(0.3333) },
-        day: WindowStats { finished: 300, succeeded: 280, failed: 10, cancelled: 10, failure_rate: Some(0.0345) },
+        hour: WindowStats {
+            finished: 12,
+            succeeded: 8,
+            failed: 4,
+            cancelled: 0,
+            failure_rate: Some(0.3333),
+        },
+        day: WindowStats {
+            finished: 300,
+            succeeded: 280,
+            failed: 10,
+            cancelled: 10,
+            failure_rate: Some(0.0345),
+        },
         finished_series: vec![6; 48],
         failures_series,
-        by_class: vec![(ErrorClass::Timeout, 6), (ErrorClass::Network, 3), (ErrorClass::Query, 1)],
+        by_class: vec![
+            (ErrorClass::Timeout, 6),
+            (ErrorClass::Network, 3),
+            (ErrorClass::Query, 1),
+        ],
         by_group: vec![
-            GroupStats { group: "etl".into(), finished: 200, failed: 8, failure_rate: Some(0.04) },
-            GroupStats { group: "reports".into(), finished: 100, failed: 2, failure_rate: Some(0.0204) },
+            GroupStats {
+                group: "etl".into(),
+                finished: 200,
+                failed: 8,
+                failure_rate: Some(0.04),
+            },
+            GroupStats {
+                group: "reports".into(),
+                finished: 100,
+                failed: 2,
+                failure_rate: Some(0.0204),
+            },
         ],
     };
     Snapshot {
         taken_at: now,
-        counts: Counts { pending: 2, running: 3, active: 6 },
+        counts: Counts {
+            pending: 2,
+            running: 3,
+            active: 6,
+        },
         active,
         findings,
         error_rates,
-        long_running: Some(LongRunningAlert { running_over_age: 7, age_seconds: 3_600, limit: 5, firing: true }),
+        long_running: Some(LongRunningAlert {
+            running_over_age: 7,
+            age_seconds: 3_600,
+            limit: 5,
+            firing: true,
+        }),
         remote,
         database: SourceHealth {
             name: "database".into(),

@@ -35,7 +35,9 @@ impl Theme {
     pub fn colour() -> Theme {
         Theme {
             colour: true,
-            selected: Style::new().bg(Color::DarkGray).add_modifier(Modifier::BOLD),
+            selected: Style::new()
+                .bg(Color::DarkGray)
+                .add_modifier(Modifier::BOLD),
             marked: Style::new().fg(Color::Magenta).add_modifier(Modifier::BOLD),
             border: Style::new().fg(Color::Gray),
             border_focused: Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD),
@@ -44,7 +46,10 @@ impl Theme {
             bad: Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
             warn: Style::new().fg(Color::Yellow),
             dim: Style::new().fg(Color::DarkGray),
-            alert: Style::new().fg(Color::White).bg(Color::Red).add_modifier(Modifier::BOLD),
+            alert: Style::new()
+                .fg(Color::White)
+                .bg(Color::Red)
+                .add_modifier(Modifier::BOLD),
             key: Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD),
         }
     }

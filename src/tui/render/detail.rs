@@ -21,7 +21,7 @@ struct Lines<'t> {
 impl Lines<'_> {
     fn field(&mut self, name: &str, value: impl Into<String>) {
         self.out.push(Line::from(vec![
-            Span::styled(format!("{name:>16}: "), self.theme.key),
+            Span::styled(format!("{name:>17}: "), self.theme.key),
             Span::raw(value.into()),
         ]));
     }
@@ -40,7 +40,8 @@ impl Lines<'_> {
 
     fn section(&mut self, title: &str) {
         self.out.push(Line::raw(""));
-        self.out.push(Line::styled(format!("── {title}"), self.theme.header_row));
+        self.out
+            .push(Line::styled(format!("── {title}"), self.theme.header_row));
     }
 }
 
@@ -57,17 +58,26 @@ pub fn pretty_error(text: &str) -> String {
 fn execution(l: &mut Lines, e: &Execution) {
     l.section("execution");
     l.field("id", e.id.clone());
-    l.field("remote id", e.remote_id.clone().unwrap_or_else(|| "-".into()));
+    l.field(
+        "remote id",
+        e.remote_id.clone().unwrap_or_else(|| "-".into()),
+    );
     l.field("name", e.name.clone().unwrap_or_else(|| "-".into()));
     l.field("group", e.group.clone().unwrap_or_else(|| "-".into()));
-    l.field("status", format!("{} (stored as \"{}\")", e.status, e.raw_status));
+    l.field(
+        "status",
+        format!("{} (stored as \"{}\")", e.status, e.raw_status),
+    );
     l.field("age", format_age(e.age_seconds(l.now)));
     l.time("created", Some(e.created_at));
     l.time("started", e.started_at);
     l.time("updated", e.updated_at);
     l.time("completed", e.completed_at);
     l.time("heartbeat", e.heartbeat_at);
-    l.field("error count", e.error_count.map_or("-".into(), |n| n.to_string()));
+    l.field(
+        "error count",
+        e.error_count.map_or("-".into(), |n| n.to_string()),
+    );
     match &e.error {
         Some(text) => {
             l.field("error", "");
@@ -91,7 +101,9 @@ fn remote(l: &mut Lines, h: Option<&RemoteHistory>) {
                 RemoteAnswer::Found { status, raw } => format!("{status} (\"{raw}\")"),
                 RemoteAnswer::NotFound => "not found".to_string(),
                 RemoteAnswer::Error { message } => format!("error: {message}"),
-                RemoteAnswer::Throttled { retry_after_seconds } => match retry_after_seconds {
+                RemoteAnswer::Throttled {
+                    retry_after_seconds,
+                } => match retry_after_seconds {
                     Some(s) => format!("throttled (retry after {s}s)"),
                     None => "throttled".to_string(),
                 },
@@ -108,7 +120,10 @@ fn remote(l: &mut Lines, h: Option<&RemoteHistory>) {
     l.time("status since", h.status_since);
     l.field(
         "streaks",
-        format!("{} not found · {} errors", h.consecutive_not_found, h.consecutive_errors),
+        format!(
+            "{} not found · {} errors",
+            h.consecutive_not_found, h.consecutive_errors
+        ),
     );
     if let Some(err) = &h.last_error {
         l.field("last error", err.clone());
@@ -121,21 +136,35 @@ fn finding(l: &mut Lines, f: &Finding) {
     l.field("suggested", f.suggested_action.as_str());
     l.field("reason", f.reason.clone());
     l.field("age", format_age(f.age_seconds));
-    l.field("local status", f.local_status.map_or("-".into(), |s| s.to_string()));
-    l.field("remote status", f.remote_status.map_or("-".into(), |s| s.to_string()));
+    l.field(
+        "local status",
+        f.local_status.map_or("-".into(), |s| s.to_string()),
+    );
+    l.field(
+        "remote status",
+        f.remote_status.map_or("-".into(), |s| s.to_string()),
+    );
     let ev = &f.evidence;
     l.field(
         "threshold",
-        ev.threshold_seconds
-            .map_or("-".into(), |s| format_age(i64::try_from(s).unwrap_or(i64::MAX))),
+        ev.threshold_seconds.map_or("-".into(), |s| {
+            format_age(i64::try_from(s).unwrap_or(i64::MAX))
+        }),
     );
     l.time("last local update", ev.last_local_update);
     l.time("remote checked", ev.remote_checked_at);
-    l.field("consecutive", ev.consecutive.map_or("-".into(), |n| n.to_string()));
+    l.field(
+        "consecutive",
+        ev.consecutive.map_or("-".into(), |n| n.to_string()),
+    );
 }
 
 pub fn lines(app: &App) -> (String, Vec<Line<'static>>) {
-    let mut l = Lines { theme: app.theme(), now: app.now, out: Vec::new() };
+    let mut l = Lines {
+        theme: app.theme(),
+        now: app.now,
+        out: Vec::new(),
+    };
     let title = match app.focus {
         Pane::Findings => match app.selected_finding() {
             Some(f) => {
@@ -147,11 +176,17 @@ pub fn lines(app: &App) -> (String, Vec<Line<'static>>) {
                         l.section("execution");
                         l.field("id", id.clone());
                         l.field("name", f.name.clone().unwrap_or_else(|| "-".into()));
-                        l.field("remote id", f.remote_id.clone().unwrap_or_else(|| "-".into()));
+                        l.field(
+                            "remote id",
+                            f.remote_id.clone().unwrap_or_else(|| "-".into()),
+                        );
                     }
                     remote(&mut l, app.snapshot.remote.get(id));
                 } else {
-                    l.field("remote id", f.remote_id.clone().unwrap_or_else(|| "-".into()));
+                    l.field(
+                        "remote id",
+                        f.remote_id.clone().unwrap_or_else(|| "-".into()),
+                    );
                 }
                 format!("Finding: {}", f.kind.as_str())
             }
@@ -177,7 +212,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, scroll: u16) {
     let theme = app.theme();
     let (title, lines) = lines(app);
     let width = area.width.saturating_sub(4).min(100);
-    let height = area.height.saturating_sub(2);
+    let height = (lines.len() as u16 + 2).min(area.height.saturating_sub(2));
     let popup = centered(area, width, height);
     frame.render_widget(Clear, popup);
     frame.render_widget(

@@ -3,7 +3,7 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Row, Table, TableState};
+use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
 
 use super::{pane_block, window_start};
 use crate::domain::{SuggestedAction, format_age};
@@ -12,7 +12,11 @@ use crate::tui::app::{App, Pane};
 pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     let theme = app.theme();
     let findings = &app.snapshot.findings;
-    let block = pane_block(app, Pane::Findings, format!("Stuck & orphaned {}", findings.len()));
+    let block = pane_block(
+        app,
+        Pane::Findings,
+        format!("Stuck & orphaned {}", findings.len()),
+    );
     let inner_rows = usize::from(block.inner(area).height.saturating_sub(1));
     let len = findings.len();
     let start = window_start(app.findings.selected, app.findings.offset, inner_rows, len);
@@ -43,24 +47,32 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     });
     let header = Row::new(["", "kind", "id", "age", "action", "reason"].map(Cell::from))
         .style(theme.header_row);
-    // Narrow panes trade the kind's full width for room for the reason.
-    let kind_width = if area.width < 70 { 12 } else { 20 };
-    let widths = [
+    // A narrow pane drops the reason (the detail popup has it) rather than
+    // cutting every column to a few unreadable letters.
+    let with_reason = area.width >= 72;
+    let mut widths = vec![
         Constraint::Length(1),
-        Constraint::Length(kind_width),
+        Constraint::Length(if with_reason { 20 } else { 15 }),
         Constraint::Length(6),
-        Constraint::Length(6),
+        Constraint::Length(7),
         Constraint::Length(11),
-        Constraint::Min(8),
     ];
+    if with_reason {
+        widths.push(Constraint::Fill(1));
+    }
     let table = Table::new(rows, widths)
         .header(header)
         .block(block)
         .row_highlight_style(theme.selected);
     if len == 0 {
-        let text = if app.has_snapshot { "nothing stuck or orphaned" } else { "" };
-        let table = table.rows([Row::new([Cell::from(""), Cell::from(Line::styled(text, theme.ok))])]);
+        let text = if app.has_snapshot {
+            " nothing stuck or orphaned"
+        } else {
+            ""
+        };
+        let inner = pane_block(app, Pane::Findings, String::new()).inner(area);
         frame.render_widget(table, area);
+        frame.render_widget(Paragraph::new(Line::styled(text, theme.ok)), inner);
         return;
     }
     let mut state = TableState::default();

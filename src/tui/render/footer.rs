@@ -42,11 +42,17 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     if let Some((text, at)) = &app.message
         && (app.now - *at).num_seconds() < MESSAGE_SECONDS
     {
-        frame.render_widget(Paragraph::new(Line::styled(format!(" {text}"), theme.warn)), area);
+        frame.render_widget(
+            Paragraph::new(Line::styled(format!(" {text}"), theme.warn)),
+            area,
+        );
         return;
     }
     let keymap = app.keymap();
+    // Help and quit first: they must survive a narrow terminal's cut.
     let shown = [
+        Action::Help,
+        Action::Quit,
         Action::Down,
         Action::Details,
         Action::Filter,
@@ -60,13 +66,17 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         Action::Pause,
         Action::Refresh,
         Action::ToggleLog,
-        Action::Help,
-        Action::Quit,
     ];
     let mut spans = vec![Span::raw(" ")];
     for action in shown.into_iter().filter(|a| applies(app, *a)) {
         let keys = if action == Action::Down {
-            let first = |a| keymap.keys(a).first().map(|k| k.to_string()).unwrap_or_default();
+            let first = |a| {
+                keymap
+                    .keys(a)
+                    .first()
+                    .map(|k| k.to_string())
+                    .unwrap_or_default()
+            };
             format!("{}{}", first(Action::Up), first(Action::Down))
         } else {
             match keymap.keys(action).first() {

@@ -9,7 +9,13 @@ use super::ago;
 use crate::monitor::SourceHealth;
 use crate::tui::app::{App, Failure};
 
-fn source<'a>(app: &App, label: &str, h: &SourceHealth, failure: Option<&Failure>) -> Vec<Span<'a>> {
+fn source<'a>(
+    app: &App,
+    label: &str,
+    h: &SourceHealth,
+    failure: Option<&Failure>,
+    wide: bool,
+) -> Vec<Span<'a>> {
     let theme = app.theme();
     let mut out = vec![Span::raw(format!("{label} "))];
     let bad = !h.ok || failure.is_some();
@@ -22,9 +28,10 @@ fn source<'a>(app: &App, label: &str, h: &SourceHealth, failure: Option<&Failure
     if let Some(ms) = h.latency_ms {
         out.push(Span::raw(format!(" {ms}ms")));
     }
-    let polled = match h.last_success {
-        Some(at) => format!(" · polled {} ago", ago(app.now, at)),
-        None => " · never polled".to_string(),
+    let polled = match (h.last_success, wide) {
+        (Some(at), true) => format!(" · polled {} ago", ago(app.now, at)),
+        (Some(at), false) => format!(" {} ago", ago(app.now, at)),
+        (None, _) => " · never polled".to_string(),
     };
     out.push(Span::styled(polled, theme.dim));
     out
@@ -36,21 +43,30 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     let [line1, line2] =
         Layout::vertical([Constraint::Length(1), Constraint::Length(1)]).areas(area);
 
-    let mut first = vec![Span::styled(" exectop ", theme.key), Span::raw("  ")];
+    let mut first = vec![Span::styled(" exectop ", theme.key), Span::raw(" ")];
+    let wide = area.width >= 100;
     if app.has_snapshot {
-        first.extend(source(app, "db", &snap.database, app.db_failure.as_ref()));
-        first.push(Span::raw("   "));
+        first.extend(source(
+            app,
+            "db",
+            &snap.database,
+            app.db_failure.as_ref(),
+            wide,
+        ));
+        first.push(Span::raw("  "));
         match &snap.remote_health {
-            Some(h) => first.extend(source(app, "remote", h, app.remote_failure.as_ref())),
+            Some(h) => first.extend(source(app, "remote", h, app.remote_failure.as_ref(), wide)),
             None => first.push(Span::styled("remote: none", theme.dim)),
         }
     } else {
         first.push(Span::styled("waiting for the first poll…", theme.dim));
     }
     let clock = app.now.format("%H:%M:%S UTC").to_string();
-    let [left, right] =
-        Layout::horizontal([Constraint::Fill(1), Constraint::Length(clock.len() as u16 + 1)])
-            .areas(line1);
+    let [left, right] = Layout::horizontal([
+        Constraint::Fill(1),
+        Constraint::Length(clock.len() as u16 + 1),
+    ])
+    .areas(line1);
     frame.render_widget(Paragraph::new(Line::from(first)), left);
     frame.render_widget(Paragraph::new(clock), right);
 

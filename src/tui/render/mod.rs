@@ -47,8 +47,12 @@ pub fn render(frame: &mut Frame, app: &App) {
         Constraint::Length(log_h),
     ])
     .areas(body);
-    let [left, right] =
-        Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(lower);
+    let split = if area.width < 120 { 60 } else { 55 };
+    let [left, right] = Layout::horizontal([
+        Constraint::Percentage(split),
+        Constraint::Percentage(100 - split),
+    ])
+    .areas(lower);
     running::render(frame, top, app);
     findings::render(frame, left, app);
     error_rates::render(frame, right, app);
@@ -90,16 +94,31 @@ pub fn pane_block<'a>(app: &App, pane: Pane, title: String) -> Block<'a> {
     let focused = app.focus == pane;
     let mut spans = vec![Span::styled(
         format!(" {title} "),
-        if focused { theme.border_focused } else { Style::new() },
+        if focused {
+            theme.border_focused
+        } else {
+            Style::new()
+        },
     )];
     if let Some(age) = app.db_stale_seconds()
         && pane != Pane::Log
     {
-        spans.push(Span::styled(format!("(stale {}) ", format_age(age)), theme.warn));
+        spans.push(Span::styled(
+            format!("(stale {}) ", format_age(age)),
+            theme.warn,
+        ));
     }
     Block::bordered()
-        .border_type(if focused { BorderType::Thick } else { BorderType::Plain })
-        .border_style(if focused { theme.border_focused } else { theme.border })
+        .border_type(if focused {
+            BorderType::Thick
+        } else {
+            BorderType::Plain
+        })
+        .border_style(if focused {
+            theme.border_focused
+        } else {
+            theme.border
+        })
         .title(Line::from(spans))
 }
 

@@ -4,7 +4,7 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Row, Table, TableState};
+use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
 
 use super::{ago, pane_block, window_start};
 use crate::domain::format_age;
@@ -32,8 +32,16 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     let end = (start + inner_rows).min(len);
     let rows = app.view[start..end].iter().map(|&i| {
         let e = &app.snapshot.active[i];
-        let remote = app.snapshot.remote.get(&e.id).and_then(|h| h.remote_status());
-        let mark = if app.marked.contains(&e.id) { "●" } else { " " };
+        let remote = app
+            .snapshot
+            .remote
+            .get(&e.id)
+            .and_then(|h| h.remote_status());
+        let mark = if app.marked.contains(&e.id) {
+            "●"
+        } else {
+            " "
+        };
         let local = if e.raw_status == e.status.as_str() {
             e.status.as_str().to_string()
         } else {
@@ -55,8 +63,18 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         ])
     });
     let header = Row::new(
-        ["", "id", "name", "group", "status", "remote", "age", "upd", "remote id"]
-            .map(Cell::from),
+        [
+            "",
+            "id",
+            "name",
+            "group",
+            "status",
+            "remote",
+            "age",
+            "upd",
+            "remote id",
+        ]
+        .map(Cell::from),
     )
     .style(theme.header_row);
     let widths = [
@@ -64,7 +82,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         Constraint::Length(8),
         Constraint::Min(10),
         Constraint::Length(10),
-        Constraint::Length(9),
+        Constraint::Length(11),
         Constraint::Length(9),
         Constraint::Length(7),
         Constraint::Length(7),
@@ -79,13 +97,16 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         state.select(Some(app.running.selected - start));
     }
     if len == 0 {
-        let empty = if app.filter.is_empty() {
-            "no active executions"
-        } else {
-            "no execution matches the filter"
+        let empty = match (app.has_snapshot, app.filter.is_empty()) {
+            (false, _) => "",
+            (true, true) => " no active executions",
+            (true, false) => " no execution matches the filter",
         };
-        let table = table.rows([Row::new([Cell::from(""), Cell::from(Line::styled(empty, theme.dim))])]);
+        let mut inner = pane_block(app, Pane::Running, String::new()).inner(area);
+        inner.y += 1;
+        inner.height = inner.height.saturating_sub(1);
         frame.render_widget(table, area);
+        frame.render_widget(Paragraph::new(Line::styled(empty, theme.dim)), inner);
         return;
     }
     frame.render_stateful_widget(table, area, &mut state);
