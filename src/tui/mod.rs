@@ -6,6 +6,7 @@ pub mod keymap;
 pub mod logging;
 pub mod render;
 pub mod run;
+pub mod sample;
 pub mod terminal;
 pub mod theme;
 pub mod view;
@@ -14,8 +15,6 @@ pub mod view;
 mod app_tests;
 #[cfg(test)]
 mod render_tests;
-#[cfg(test)]
-pub mod sample;
 
 pub use app::{
     ActionKind, ActionOutcome, ActionRequest, ActionTarget, App, AppSettings, Effect, Msg, Pane,

@@ -1,4 +1,5 @@
-//! Fixed data for tests: a clock and a snapshot with every kind of row.
+//! Fixed data with every kind of row: for the screen tests (at a fixed
+//! clock) and the `tui_preview` example (at the wall clock).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -17,15 +18,22 @@ use super::app::{App, AppSettings};
 use super::keymap::Keymap;
 use super::theme::Theme;
 
+/// The tests' fixed clock.
 pub fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 22, 14, 3, 22).unwrap()
 }
 
-pub fn ago(seconds: i64) -> DateTime<Utc> {
-    now() - chrono::Duration::seconds(seconds)
+fn before(base: DateTime<Utc>, seconds: i64) -> DateTime<Utc> {
+    base - chrono::Duration::seconds(seconds)
 }
 
+/// An execution `age` seconds into its phase at the fixed clock.
 pub fn execution(id: &str, status: Status, age: i64) -> Execution {
+    execution_at(now(), id, status, age)
+}
+
+fn execution_at(base: DateTime<Utc>, id: &str, status: Status, age: i64) -> Execution {
+    let ago = |s| before(base, s);
     Execution {
         id: id.to_string(),
         remote_id: Some(format!("amc-{id}")),
@@ -43,7 +51,8 @@ pub fn execution(id: &str, status: Status, age: i64) -> Execution {
     }
 }
 
-fn found(status: Status, raw: &str, at: i64) -> RemoteHistory {
+fn found(base: DateTime<Utc>, status: Status, raw: &str, at: i64) -> RemoteHistory {
+    let ago = |s| before(base, s);
     let mut h = RemoteHistory::default();
     h.record(Observation {
         checked_at: ago(at),
@@ -55,13 +64,15 @@ fn found(status: Status, raw: &str, at: i64) -> RemoteHistory {
     h
 }
 
-pub fn finding(
+fn finding(
+    base: DateTime<Utc>,
     kind: FindingKind,
     id: &str,
     age: i64,
     action: SuggestedAction,
     reason: &str,
 ) -> Finding {
+    let ago = |s| before(base, s);
     Finding {
         kind,
         execution_id: Some(id.to_string()),
@@ -82,14 +93,16 @@ pub fn finding(
     }
 }
 
+/// A snapshot taken at `now`. Row times are fixed relative to the tests'
+/// clock, so ages are exact only when `now` is [`now()`].
 pub fn sample_snapshot(now: DateTime<Utc>) -> Snapshot {
     let mut active = vec![
-        execution("39", Status::Running, 79_560),
-        execution("7", Status::Running, 9_000),
-        execution("101", Status::Pending, 4_000),
-        execution("102", Status::Running, 620),
-        execution("103", Status::Pending, 50),
-        execution("104", Status::Running, 30),
+        execution_at(now, "39", Status::Running, 79_560),
+        execution_at(now, "7", Status::Running, 9_000),
+        execution_at(now, "101", Status::Pending, 4_000),
+        execution_at(now, "102", Status::Running, 620),
+        execution_at(now, "103", Status::Pending, 50),
+        execution_at(now, "104", Status::Running, 30),
     ];
     active[0].error = Some(r#"{"code":"Throttled","detail":{"retries":5}}"#.to_string());
     active[0].error_count = Some(5);
@@ -100,11 +113,15 @@ pub fn sample_snapshot(now: DateTime<Utc>) -> Snapshot {
     active[5].raw_status = "EXPLODED".to_string();
 
     let mut remote = HashMap::new();
-    remote.insert("39".to_string(), found(Status::Running, "RUNNING", 12));
-    remote.insert("7".to_string(), found(Status::Succeeded, "SUCCEEDED", 8));
-    remote.insert("102".to_string(), found(Status::Running, "RUNNING", 3));
+    remote.insert("39".to_string(), found(now, Status::Running, "RUNNING", 12));
+    remote.insert(
+        "7".to_string(),
+        found(now, Status::Succeeded, "SUCCEEDED", 8),
+    );
+    remote.insert("102".to_string(), found(now, Status::Running, "RUNNING", 3));
 
     let mut mismatch = finding(
+        now,
         FindingKind::StatusMismatch,
         "7",
         9_000,
@@ -115,6 +132,7 @@ pub fn sample_snapshot(now: DateTime<Utc>) -> Snapshot {
     mismatch.remote_status = Some(Status::Succeeded);
     let findings = vec![
         finding(
+            now,
             FindingKind::Stuck,
             "39",
             79_560,
@@ -127,6 +145,7 @@ pub fn sample_snapshot(now: DateTime<Utc>) -> Snapshot {
             remote_id: Some("amc-ghost".to_string()),
             local_status: None,
             ..finding(
+                now,
                 FindingKind::RemoteOnly,
                 "ghost",
                 1_800,

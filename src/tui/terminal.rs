@@ -3,6 +3,7 @@
 //! (pitfall 1). Draws are wrapped in synchronized updates (pitfall 4).
 
 use std::io::{self, Stdout, Write};
+use std::mem::ManuallyDrop;
 use std::sync::Once;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -20,7 +21,11 @@ static ACTIVE: AtomicBool = AtomicBool::new(false);
 static HOOK: Once = Once::new();
 
 pub struct TerminalGuard {
-    terminal: Terminal<CrosstermBackend<Stdout>>,
+    /// Never dropped: ratatui's `Terminal::drop` re-shows the cursor and,
+    /// when that fails because the terminal is gone (SSH drop), `eprintln!`s
+    /// into the dead stderr, which panics inside a drop and aborts the
+    /// process. `restore` shows the cursor itself, best effort.
+    terminal: ManuallyDrop<Terminal<CrosstermBackend<Stdout>>>,
 }
 
 impl TerminalGuard {
@@ -42,7 +47,13 @@ impl TerminalGuard {
             restore();
             return Err(e);
         }
-        let terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;
+        let terminal = match Terminal::new(CrosstermBackend::new(io::stdout())) {
+            Ok(t) => ManuallyDrop::new(t),
+            Err(e) => {
+                restore();
+                return Err(e);
+            }
+        };
         Ok(TerminalGuard { terminal })
     }
 
