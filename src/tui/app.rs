@@ -9,10 +9,12 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
-use crate::domain::{Execution, Finding, Status};
+use crate::domain::{Execution, Finding};
 use crate::monitor::{MonitorControl, MonitorEvent, PollSource, Snapshot};
 
 use super::keymap::{Action, Keymap};
+use super::request::request_action;
+pub use super::request::{ActionKind, ActionOutcome, ActionRequest, ActionTarget};
 use super::theme::Theme;
 use super::view::{self, SortColumn};
 
@@ -34,35 +36,6 @@ pub enum Effect {
     CopyToClipboard(String),
     RequestAction(ActionRequest),
     Quit,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ActionKind {
-    Reconcile,
-    MarkFailed,
-}
-
-/// One execution to act on, with what the operator saw (for compare-and-set).
-#[derive(Debug, Clone, PartialEq)]
-pub struct ActionTarget {
-    pub id: String,
-    pub seen_status: Status,
-    /// The table's spelling when the row was in the snapshot's active list.
-    pub seen_raw_status: Option<String>,
-    pub remote_status_seen: Option<Status>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct ActionRequest {
-    pub kind: ActionKind,
-    pub targets: Vec<ActionTarget>,
-}
-
-/// What the action layer reports back once a request is done or refused.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ActionOutcome {
-    pub ok: bool,
-    pub message: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -249,7 +222,7 @@ impl App {
         p
     }
 
-    fn say(&mut self, text: impl Into<String>) {
+    pub(super) fn say(&mut self, text: impl Into<String>) {
         self.message = Some((text.into(), self.now));
     }
 
@@ -299,8 +272,19 @@ impl App {
         if self.snapshot.remote_health.as_ref().is_some_and(|h| h.ok) {
             self.remote_failure = None;
         }
-        let active: BTreeSet<&str> = self.snapshot.active.iter().map(|e| e.id.as_str()).collect();
-        self.marked.retain(|id| active.contains(id.as_str()));
+        // Marks survive while their row is still shown in either list.
+        let snap = &self.snapshot;
+        let shown: BTreeSet<&str> = snap
+            .active
+            .iter()
+            .map(|e| e.id.as_str())
+            .chain(
+                snap.findings
+                    .iter()
+                    .filter_map(|f| f.execution_id.as_deref()),
+            )
+            .collect();
+        self.marked.retain(|id| shown.contains(id.as_str()));
         self.rebuild_view_keeping(keep_running);
         let len = self.snapshot.findings.len();
         let index = keep_finding.and_then(|k| {
@@ -603,72 +587,4 @@ fn toggle_mark(app: &mut App) {
         app.marked.insert(id);
     }
     move_cursor(app, |s, _, _| s + 1);
-}
-
-fn target_for(app: &App, id: &str, fallback: Option<&Finding>) -> Option<ActionTarget> {
-    let remote_status_seen = app.snapshot.remote.get(id).and_then(|h| h.remote_status());
-    if let Some(e) = app.execution_by_id(id) {
-        return Some(ActionTarget {
-            id: id.to_string(),
-            seen_status: e.status,
-            seen_raw_status: Some(e.raw_status.clone()),
-            remote_status_seen,
-        });
-    }
-    let f = fallback?;
-    Some(ActionTarget {
-        id: id.to_string(),
-        seen_status: f.local_status?,
-        seen_raw_status: None,
-        remote_status_seen: f.remote_status.or(remote_status_seen),
-    })
-}
-
-fn request_action(app: &mut App, action: Action) -> Vec<Effect> {
-    let bulk = std::mem::take(&mut app.bulk_armed);
-    if app.read_only() {
-        app.say("read-only: writes are disabled");
-        return Vec::new();
-    }
-    let kind = match action {
-        Action::Reconcile => ActionKind::Reconcile,
-        _ => ActionKind::MarkFailed,
-    };
-    let targets: Vec<ActionTarget> = if bulk {
-        app.view
-            .iter()
-            .filter_map(|&i| target_for(app, &app.snapshot.active[i].id, None))
-            .collect()
-    } else if !app.marked.is_empty() {
-        let findings = &app.snapshot.findings;
-        app.marked
-            .iter()
-            .filter_map(|id| {
-                let f = findings
-                    .iter()
-                    .find(|f| f.execution_id.as_deref() == Some(id));
-                target_for(app, id, f)
-            })
-            .collect()
-    } else {
-        match app.focus {
-            Pane::Running => app
-                .selected_execution()
-                .and_then(|e| target_for(app, &e.id, None))
-                .into_iter()
-                .collect(),
-            Pane::Findings => app
-                .selected_finding()
-                .and_then(|f| target_for(app, f.execution_id.as_deref()?, Some(f)))
-                .into_iter()
-                .collect(),
-            _ => Vec::new(),
-        }
-    };
-    if targets.is_empty() {
-        app.say("nothing selected to act on (remote-only rows have no local record)");
-        return Vec::new();
-    }
-    app.message = None;
-    vec![Effect::RequestAction(ActionRequest { kind, targets })]
 }

@@ -297,6 +297,32 @@ fn action_keys_request_actions_with_the_status_seen() {
     let mut got: Vec<&str> = req.targets.iter().map(|t| t.id.as_str()).collect();
     got.sort();
     assert_eq!(got, ["39", "7"]);
+    assert!(app.marked.is_empty(), "marks are consumed by the request");
+}
+
+#[test]
+fn settings_from_config_reject_bad_keys_and_honour_read_only() {
+    let mut config = crate::config::Config::default();
+    let s = super::app::AppSettings::from_config(&config, true).unwrap();
+    assert!(s.read_only, "the flag forces read-only");
+    assert_eq!(s.interval, Duration::from_secs(5));
+    config.ui.read_only = true;
+    assert!(
+        super::app::AppSettings::from_config(&config, false)
+            .unwrap()
+            .read_only
+    );
+    config
+        .ui
+        .keys
+        .insert("quit".into(), crate::config::KeySpec::One("j".into()));
+    let err = super::app::AppSettings::from_config(&config, false)
+        .err()
+        .unwrap();
+    assert_eq!(
+        err,
+        "[ui.keys]: key \"j\" is bound to both \"down\" and \"quit\""
+    );
 }
 
 #[test]

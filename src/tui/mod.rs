@@ -5,6 +5,7 @@ pub mod app;
 pub mod keymap;
 pub mod logging;
 pub mod render;
+pub mod request;
 pub mod run;
 pub mod sample;
 pub mod terminal;
