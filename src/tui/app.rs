@@ -49,10 +49,8 @@ pub enum Pane {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Popup {
     Help,
-    /// Details of the row selected when it opened; `scroll` in lines.
-    Detail {
-        scroll: u16,
-    },
+    /// Details of the selected row of the focused list.
+    Detail,
 }
 
 /// A scrolled list: the cursor index into the visible rows, and the first row drawn.
@@ -100,6 +98,8 @@ pub struct App {
     pub focus: Pane,
     pub show_log: bool,
     pub popup: Option<Popup>,
+    /// Lines the open popup is scrolled by.
+    pub popup_scroll: u16,
     /// Indices into `snapshot.active`, filtered and sorted.
     pub view: Vec<usize>,
     pub running: ListState,
@@ -131,6 +131,7 @@ impl App {
             focus: Pane::Running,
             show_log: false,
             popup: None,
+            popup_scroll: 0,
             view: Vec::new(),
             running: ListState::default(),
             findings: ListState::default(),
@@ -406,29 +407,16 @@ fn on_filter_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
 }
 
 fn on_popup_key(app: &mut App, popup: Popup, action: Action) -> Vec<Effect> {
+    // The render clamps the scroll to the content; here it only has to stay in u16.
+    let scroll = app.popup_scroll;
     match (popup, action) {
         (_, Action::Quit) => return vec![Effect::Quit],
-        (Popup::Detail { scroll }, Action::Down) => {
-            app.popup = Some(Popup::Detail {
-                scroll: scroll.saturating_add(1),
-            })
-        }
-        (Popup::Detail { scroll }, Action::Up) => {
-            app.popup = Some(Popup::Detail {
-                scroll: scroll.saturating_sub(1),
-            })
-        }
-        (Popup::Detail { scroll }, Action::PageDown) => {
-            app.popup = Some(Popup::Detail {
-                scroll: scroll.saturating_add(10),
-            })
-        }
-        (Popup::Detail { scroll }, Action::PageUp) => {
-            app.popup = Some(Popup::Detail {
-                scroll: scroll.saturating_sub(10),
-            })
-        }
-        (Popup::Detail { .. }, Action::CopyId) => return copy_selected(app),
+        (_, Action::Down) => app.popup_scroll = scroll.saturating_add(1),
+        (_, Action::Up) => app.popup_scroll = scroll.saturating_sub(1),
+        (_, Action::PageDown) => app.popup_scroll = scroll.saturating_add(10),
+        (_, Action::PageUp) => app.popup_scroll = scroll.saturating_sub(10),
+        (_, Action::Home) => app.popup_scroll = 0,
+        (Popup::Detail, Action::CopyId) => return copy_selected(app),
         (_, Action::Close | Action::Help | Action::Details) => app.popup = None,
         _ => {}
     }
@@ -473,10 +461,14 @@ fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
                 _ => app.selected_finding().is_some(),
             };
             if has_row {
-                app.popup = Some(Popup::Detail { scroll: 0 });
+                app.popup = Some(Popup::Detail);
+                app.popup_scroll = 0;
             }
         }
-        Action::Help => app.popup = Some(Popup::Help),
+        Action::Help => {
+            app.popup = Some(Popup::Help);
+            app.popup_scroll = 0;
+        }
         Action::Close => {
             if !app.filter.is_empty() {
                 app.filter.clear();

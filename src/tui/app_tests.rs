@@ -495,15 +495,23 @@ fn dirty_only_when_something_visible_changed() {
 fn popups_open_scroll_and_close() {
     let mut app = sample::app(false);
     key(&mut app, KeyCode::Enter);
-    assert_eq!(app.popup, Some(Popup::Detail { scroll: 0 }));
+    assert_eq!(
+        (app.popup.clone(), app.popup_scroll),
+        (Some(Popup::Detail), 0)
+    );
     ch(&mut app, 'j');
-    assert_eq!(app.popup, Some(Popup::Detail { scroll: 1 }));
+    assert_eq!(app.popup_scroll, 1);
     assert_eq!(ch(&mut app, 'y'), [Effect::CopyToClipboard("39".into())]);
     assert_eq!(ch(&mut app, 'r'), [], "action keys are inert under a popup");
     key(&mut app, KeyCode::Esc);
     assert_eq!(app.popup, None);
     ch(&mut app, '?');
-    assert_eq!(app.popup, Some(Popup::Help));
+    assert_eq!(
+        (app.popup.clone(), app.popup_scroll),
+        (Some(Popup::Help), 0)
+    );
+    key(&mut app, KeyCode::PageDown);
+    assert_eq!(app.popup_scroll, 10, "help scrolls too");
     ch(&mut app, '?');
     assert_eq!(app.popup, None);
 }

@@ -128,6 +128,19 @@ fn help_popup() {
 }
 
 #[test]
+fn help_popup_scrolls_on_a_small_screen() {
+    let mut app = sized(sample::app(true), 80, 24);
+    update(
+        &mut app,
+        Msg::Key(KeyEvent::new(KeyCode::Char('?'), KeyModifiers::NONE)),
+    );
+    for _ in 0..50 {
+        press(&mut app, KeyCode::Down);
+    }
+    insta::assert_snapshot!(draw(&app, 80, 24).backend());
+}
+
+#[test]
 fn detail_popup_for_an_execution_pretty_prints_json_errors() {
     let mut app = sized(sample::app(false), 100, 40);
     press(&mut app, KeyCode::Enter);

@@ -7,7 +7,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
-use super::{ago, centered};
+use super::{ago, centered, popup_scroll};
 use crate::domain::{Execution, Finding, RemoteAnswer, RemoteHistory, format_age};
 use crate::tui::app::{App, Pane};
 use crate::tui::theme::Theme;
@@ -208,12 +208,19 @@ pub fn lines(app: &App) -> (String, Vec<Line<'static>>) {
     (title, l.out)
 }
 
-pub fn render(frame: &mut Frame, area: Rect, app: &App, scroll: u16) {
+pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     let theme = app.theme();
     let (title, lines) = lines(app);
     let width = area.width.saturating_sub(4).min(100);
     let height = (lines.len() as u16 + 2).min(area.height.saturating_sub(2));
     let popup = centered(area, width, height);
+    // Wrapped lines can make the text longer than `lines`; one screen of
+    // slack keeps the tail reachable.
+    let scroll = popup_scroll(
+        app,
+        lines.len() + usize::from(height / 2),
+        height.saturating_sub(2),
+    );
     frame.render_widget(Clear, popup);
     frame.render_widget(
         Paragraph::new(lines)

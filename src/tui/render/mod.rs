@@ -62,7 +62,7 @@ pub fn render(frame: &mut Frame, app: &App) {
 
     match app.popup {
         Some(Popup::Help) => help::render(frame, area, app),
-        Some(Popup::Detail { scroll }) => detail::render(frame, area, app, scroll),
+        Some(Popup::Detail) => detail::render(frame, area, app),
         None => {}
     }
 }
@@ -138,6 +138,13 @@ pub fn window_start(selected: usize, offset: usize, height: usize, len: usize) -
 
 pub fn ago(now: DateTime<Utc>, at: DateTime<Utc>) -> String {
     format_age((now - at).num_seconds().max(0))
+}
+
+/// The popup scroll, kept so the last line of `content` stays reachable
+/// and the popup never scrolls into emptiness.
+pub fn popup_scroll(app: &App, content: usize, visible: u16) -> u16 {
+    let max = content.saturating_sub(usize::from(visible));
+    app.popup_scroll.min(u16::try_from(max).unwrap_or(u16::MAX))
 }
 
 pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
