@@ -2,6 +2,7 @@
 //! Tracing events go to tui-logger (the Log pane) and to a file; sqlx, which
 //! logs every statement, is turned down to warnings.
 
+use std::ffi::OsString;
 use std::fs::{self, OpenOptions};
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -13,10 +14,15 @@ use tracing_subscriber::util::SubscriberInitExt;
 
 /// `$XDG_STATE_HOME/exectop/exectop.log`, else `~/.local/state/exectop/exectop.log`.
 pub fn log_path() -> Option<PathBuf> {
-    let base = std::env::var_os("XDG_STATE_HOME")
+    log_path_from(std::env::var_os("XDG_STATE_HOME"), std::env::var_os("HOME"))
+}
+
+/// The XDG rule: a relative or empty `XDG_STATE_HOME` is ignored.
+fn log_path_from(state_home: Option<OsString>, home: Option<OsString>) -> Option<PathBuf> {
+    let base = state_home
         .map(PathBuf::from)
         .filter(|p| p.is_absolute())
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))?;
+        .or_else(|| home.map(|h| PathBuf::from(h).join(".local/state")))?;
     Some(base.join("exectop").join("exectop.log"))
 }
 
@@ -50,4 +56,27 @@ pub fn init() -> Result<PathBuf, String> {
         .try_init()
         .map_err(|e| format!("logging: {e}"))?;
     Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_path_follows_xdg_state_home_then_home() {
+        let some = |s: &str| Some(OsString::from(s));
+        assert_eq!(
+            log_path_from(some("/state"), some("/home/op")),
+            Some(PathBuf::from("/state/exectop/exectop.log"))
+        );
+        assert_eq!(
+            log_path_from(some("relative"), some("/home/op")),
+            Some(PathBuf::from("/home/op/.local/state/exectop/exectop.log"))
+        );
+        assert_eq!(
+            log_path_from(some(""), some("/home/op")),
+            Some(PathBuf::from("/home/op/.local/state/exectop/exectop.log"))
+        );
+        assert_eq!(log_path_from(None, None), None);
+    }
 }

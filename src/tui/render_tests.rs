@@ -8,7 +8,7 @@ use ratatui::style::{Color, Modifier};
 use ratatui::{Frame, Terminal};
 
 use super::app::{App, Msg, update};
-use super::render::{self, detail, error_rates, findings, footer, header, running};
+use super::render::{self, detail, error_rates, findings, footer, header, log, running};
 use super::sample;
 use super::theme::Theme;
 
@@ -115,6 +115,8 @@ fn panes_one_by_one() {
         draw_part(&app, 70, 10, error_rates::render).backend()
     );
     insta::assert_snapshot!("footer", draw_part(&app, 100, 1, footer::render).backend());
+    // Nothing in the test process installs the tui-logger layer: an empty pane.
+    insta::assert_snapshot!("log", draw_part(&app, 60, 4, log::render).backend());
 }
 
 #[test]

@@ -71,13 +71,17 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     frame.render_widget(Paragraph::new(clock), right);
 
     let mut second = vec![Span::raw(format!(" every {}s", app.interval.as_secs()))];
+    second.push(Span::raw(" · "));
     if app.paused {
-        second.push(Span::raw(" · "));
         second.push(Span::styled("PAUSED", theme.warn));
+    } else {
+        second.push(Span::styled("live", theme.ok));
     }
+    second.push(Span::raw(" · "));
     if app.read_only() {
-        second.push(Span::raw(" · "));
         second.push(Span::styled("read-only", theme.key));
+    } else {
+        second.push(Span::raw("read-write"));
     }
     let c = &snap.counts;
     second.push(Span::raw(format!(
