@@ -193,10 +193,19 @@ impl App {
         (too_old || self.db_failure.is_some()).then_some(age)
     }
 
-    /// Rows a page key moves: the Running pane's visible rows at this size.
-    /// (The findings pane is shorter; its window still follows the cursor.)
+    /// Rows a page key moves in the Running pane: its visible rows at this size.
     pub fn page_rows(&self) -> usize {
-        super::render::running_rows(self.size.1, self.show_log)
+        self.rows_of(Pane::Running)
+    }
+
+    /// Visible rows of a list pane at the current size, as the render lays it out.
+    pub fn rows_of(&self, pane: Pane) -> usize {
+        let [running, findings] = super::render::list_rows(self.size.1, self.show_log);
+        if pane == Pane::Findings {
+            findings
+        } else {
+            running
+        }
     }
 
     fn list_len(&self, pane: Pane) -> usize {
@@ -249,7 +258,7 @@ impl App {
     }
 
     fn scroll_into_view(&mut self, pane: Pane) {
-        let page = self.page_rows();
+        let page = self.rows_of(pane);
         let len = self.list_len(pane);
         if let Some(list) = self.list_mut(pane) {
             if list.selected < list.offset {
@@ -392,6 +401,9 @@ fn on_filter_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
             app.rebuild_view();
         }
         KeyCode::Enter => app.filter_editing = false,
+        // The list stays navigable while typing.
+        KeyCode::Up => move_cursor(app, |s, _, _| s.saturating_sub(1)),
+        KeyCode::Down => move_cursor(app, |s, _, _| s + 1),
         KeyCode::Backspace => {
             app.filter.pop();
             app.rebuild_view();
@@ -426,7 +438,7 @@ fn on_popup_key(app: &mut App, popup: Popup, action: Action) -> Vec<Effect> {
 fn move_cursor(app: &mut App, f: impl Fn(usize, usize, usize) -> usize) {
     let pane = app.focus;
     let len = app.list_len(pane);
-    let page = app.page_rows();
+    let page = app.rows_of(pane);
     if let Some(list) = app.list_mut(pane) {
         list.selected = f(list.selected, len.saturating_sub(1), page).min(len.saturating_sub(1));
     }

@@ -93,6 +93,38 @@ fn paging_through_many_rows_keeps_the_cursor_in_the_window() {
 }
 
 #[test]
+fn findings_window_follows_the_findings_pane_height() {
+    let mut app = sample::app(false);
+    let mut snap = sample_snapshot(now());
+    let f = snap.findings[0].clone();
+    snap.findings = (0..40)
+        .map(|i| {
+            let mut f = f.clone();
+            f.execution_id = Some(i.to_string());
+            f
+        })
+        .collect();
+    snapshot(&mut app, snap);
+    key(&mut app, KeyCode::Tab);
+    assert_eq!(
+        app.findings.selected, 39,
+        "the selected finding was followed by id"
+    );
+    key(&mut app, KeyCode::Home);
+    let rows = app.rows_of(Pane::Findings);
+    assert_eq!(rows, 6, "the findings pane shows 6 rows at 80×24");
+    for _ in 0..rows {
+        key(&mut app, KeyCode::Down);
+    }
+    assert_eq!((app.findings.selected, app.findings.offset), (6, 1));
+    key(&mut app, KeyCode::Up);
+    assert_eq!(
+        app.findings.offset, 1,
+        "moving up inside the window does not scroll"
+    );
+}
+
+#[test]
 fn tab_cycles_panes_and_includes_the_log_only_when_shown() {
     let mut app = sample::app(false);
     key(&mut app, KeyCode::Tab);
@@ -127,6 +159,15 @@ fn filter_typing_narrows_and_esc_clears() {
         ch(&mut app, c);
     }
     assert_eq!(ids(&app), ["7"], "matches the group");
+    key(&mut app, KeyCode::Backspace);
+    key(&mut app, KeyCode::Backspace);
+    ch(&mut app, '_');
+    assert_eq!(ids(&app), [] as [&str; 0]);
+    key(&mut app, KeyCode::Backspace);
+    ch(&mut app, 'r');
+    ch(&mut app, 't');
+    key(&mut app, KeyCode::Down);
+    assert!(app.filter_editing, "arrows move the cursor while typing");
     assert_eq!(app.filter, "report");
     ch(&mut app, 'q');
     assert!(app.filter_editing, "q is text while typing, not quit");

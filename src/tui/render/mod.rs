@@ -81,11 +81,12 @@ pub fn pane_heights(body: u16, show_log: bool) -> [u16; 3] {
     }
 }
 
-/// Rows of data the Running pane shows in a terminal of `height` lines.
-pub fn running_rows(height: u16, show_log: bool) -> usize {
-    // header 2 + footer 1; pane borders 2 + column header 1
-    let [top, _, _] = pane_heights(height.saturating_sub(3), show_log);
-    usize::from(top.saturating_sub(3)).max(1)
+/// Rows of data the Running and the findings panes show in a terminal of
+/// `height` lines.
+pub fn list_rows(height: u16, show_log: bool) -> [usize; 2] {
+    // header 2 + footer 1; each pane: borders 2 + column header 1
+    let [top, lower, _] = pane_heights(height.saturating_sub(3), show_log);
+    [top, lower].map(|h| usize::from(h.saturating_sub(3)).max(1))
 }
 
 /// A pane's frame: bold border when focused, and the stale mark in the title.
