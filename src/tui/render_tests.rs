@@ -276,3 +276,37 @@ fn windowed_render_draws_a_huge_list_quickly_and_correctly() {
     find(buf, "job-99999");
     find(buf, "Running 100000");
 }
+
+#[test]
+fn every_size_from_the_minimum_up_draws_without_panicking() {
+    for (width, height) in [
+        (60, 15),
+        (61, 16),
+        (80, 24),
+        (100, 20),
+        (250, 70),
+        (300, 15),
+        (60, 90),
+    ] {
+        for keys in [
+            &[][..],
+            &['l'][..],
+            &['\t', '\n'][..],
+            &['?'][..],
+            &['\n'][..],
+        ] {
+            let mut app = sized(sample::app(false), width, height);
+            for &c in keys {
+                let code = match c {
+                    '\t' => KeyCode::Tab,
+                    '\n' => KeyCode::Enter,
+                    c => KeyCode::Char(c),
+                };
+                press(&mut app, code);
+            }
+            press(&mut app, KeyCode::End);
+            let t = draw(&app, width, height);
+            assert_eq!(t.backend().buffer().area.width, width);
+        }
+    }
+}
