@@ -496,6 +496,18 @@ mod tests {
     }
 
     #[test]
+    fn the_operator_docs_list_every_action() {
+        let doc = include_str!("../../docs/tui.md");
+        for action in Action::ALL {
+            assert!(
+                doc.contains(&format!("`{}`", action.name())),
+                "docs/tui.md lacks {}",
+                action.name()
+            );
+        }
+    }
+
+    #[test]
     fn duplicate_binding_is_rejected_naming_both_actions() {
         let err = Keymap::from_config(&spec(&[("reconcile", &["j"])])).unwrap_err();
         assert_eq!(
