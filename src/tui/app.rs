@@ -346,9 +346,11 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             if key.kind != KeyEventKind::Press {
                 return Vec::new();
             }
-            let effects = on_key(app, key);
-            app.dirty = true;
-            effects
+            // An unbound key changes nothing on screen: no redraw.
+            if app.filter_editing || app.keymap().action_for(&key).is_some() {
+                app.dirty = true;
+            }
+            on_key(app, key)
         }
     }
 }

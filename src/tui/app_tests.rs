@@ -528,6 +528,8 @@ fn dirty_only_when_something_visible_changed() {
     ev.kind = KeyEventKind::Release;
     update(&mut app, Msg::Key(ev));
     assert!(!app.dirty);
+    ch(&mut app, 'x');
+    assert!(!app.dirty, "an unbound key redraws nothing");
     ch(&mut app, 'j');
     assert!(app.dirty);
 }
