@@ -19,6 +19,8 @@ async fn main() -> color_eyre::Result<()> {
     color_eyre::install()?;
     let log = exectop::tui::logging::init().map_err(|e| color_eyre::eyre::eyre!(e))?;
     let read_only = std::env::args().any(|a| a == "--read-only");
+    // For checking pitfall 5 by hand: the fake monitor panics after its first snapshot.
+    let panic_monitor = std::env::args().any(|a| a == "--panic-monitor");
     let settings = AppSettings {
         read_only,
         interval: Duration::from_secs(5),
@@ -38,6 +40,10 @@ async fn main() -> color_eyre::Result<()> {
                 let snap = Arc::new(sample::sample_snapshot(Utc::now()));
                 if event_tx.send(MonitorEvent::Snapshot(snap)).await.is_err() {
                     return;
+                }
+                if panic_monitor {
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    panic!("the fake monitor panicked on purpose");
                 }
             }
             tokio::select! {

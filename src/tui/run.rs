@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use color_eyre::eyre::{Result, WrapErr};
+use color_eyre::eyre::{Result, WrapErr, eyre};
 use crossterm::event::{Event, EventStream};
 use futures_util::StreamExt;
 use tokio::signal::unix::{SignalKind, signal};
@@ -16,7 +16,7 @@ use tokio::time::MissedTickBehavior;
 
 use super::app::{ActionOutcome, ActionRequest, App, AppSettings, Effect, Msg, update};
 use super::render::render;
-use super::terminal::{TerminalGuard, osc52};
+use super::terminal::{self, TerminalGuard, osc52};
 use crate::monitor::{MonitorControl, MonitorEvent, PollSource};
 
 /// Where action keys go, and where their outcomes come back from.
@@ -31,6 +31,8 @@ enum Exit {
     Quit,
     Signal,
     TerminalGone,
+    /// A task panicked; the hook restored the terminal and printed the report.
+    Panic,
 }
 
 fn send<T>(channel: &mpsc::Sender<T>, value: T, what: &str) {
@@ -68,6 +70,9 @@ pub async fn run(
     let mut outcomes_open = true;
 
     let exit = loop {
+        if terminal::panicked() {
+            break Exit::Panic;
+        }
         if app.dirty {
             if let Err(e) = guard.draw(|frame| render(frame, &app)) {
                 tracing::warn!("draw failed, leaving: {e}");
@@ -135,5 +140,10 @@ pub async fn run(
     let _ = control.try_send(MonitorControl::Shutdown);
     drop(guard);
     tracing::info!("TUI closed: {exit:?}");
+    if exit == Exit::Panic {
+        return Err(eyre!(
+            "a background task panicked (its report is above); exectop stopped"
+        ));
+    }
     Ok(())
 }

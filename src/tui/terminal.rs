@@ -19,6 +19,14 @@ use ratatui::{Frame, Terminal};
 /// True while the terminal is in TUI mode; makes `restore` idempotent.
 static ACTIVE: AtomicBool = AtomicBool::new(false);
 static HOOK: Once = Once::new();
+/// Set by the panic hook: a panic anywhere (a background task included) has
+/// already restored the terminal, so the event loop must not draw again.
+static PANICKED: AtomicBool = AtomicBool::new(false);
+
+/// Whether any thread or task panicked since the TUI started.
+pub fn panicked() -> bool {
+    PANICKED.load(Ordering::SeqCst)
+}
 
 pub struct TerminalGuard {
     /// Never dropped: ratatui's `Terminal::drop` re-shows the cursor and,
@@ -36,6 +44,7 @@ impl TerminalGuard {
         HOOK.call_once(|| {
             let previous = std::panic::take_hook();
             std::panic::set_hook(Box::new(move |info| {
+                PANICKED.store(true, Ordering::SeqCst);
                 restore();
                 previous(info);
             }));
