@@ -1,7 +1,7 @@
 //! What the action keys ask for: the request sent to the action layer (with
 //! the status the operator saw, for compare-and-set) and its outcome.
 
-use crate::domain::{Finding, Status};
+use crate::domain::{Execution, Finding, Status};
 
 use super::app::{App, Effect, Pane};
 use super::keymap::Action;
@@ -35,25 +35,34 @@ pub struct ActionOutcome {
     pub message: String,
 }
 
+fn from_execution(app: &App, e: &Execution) -> ActionTarget {
+    ActionTarget {
+        id: e.id.clone(),
+        seen_status: e.status,
+        seen_raw_status: Some(e.raw_status.clone()),
+        remote_status_seen: app
+            .snapshot
+            .remote
+            .get(&e.id)
+            .and_then(|h| h.remote_status()),
+    }
+}
+
+/// A target by id: from the active row when there is one, else from the
+/// finding (a terminal row the remote still runs is not in the active list).
 fn target_for(app: &App, id: &str, fallback: Option<&Finding>) -> Option<ActionTarget> {
-    let remote_status_seen = app.snapshot.remote.get(id).and_then(|h| h.remote_status());
     if let Some(e) = app.execution_by_id(id) {
-        return Some(ActionTarget {
-            id: id.to_string(),
-            seen_status: e.status,
-            seen_raw_status: Some(e.raw_status.clone()),
-            remote_status_seen,
-        });
+        return Some(from_execution(app, e));
     }
     let f = fallback?;
+    let remote_seen = app.snapshot.remote.get(id).and_then(|h| h.remote_status());
     Some(ActionTarget {
         id: id.to_string(),
         seen_status: f.local_status?,
         seen_raw_status: None,
-        remote_status_seen: f.remote_status.or(remote_status_seen),
+        remote_status_seen: f.remote_status.or(remote_seen),
     })
 }
-
 pub(super) fn request_action(app: &mut App, action: Action) -> Vec<Effect> {
     let bulk = std::mem::take(&mut app.bulk_armed);
     if app.read_only() {
@@ -65,9 +74,10 @@ pub(super) fn request_action(app: &mut App, action: Action) -> Vec<Effect> {
         _ => ActionKind::MarkFailed,
     };
     let targets: Vec<ActionTarget> = if bulk {
+        // Straight from the view's indices: the filtered set may be huge.
         app.view
             .iter()
-            .filter_map(|&i| target_for(app, &app.snapshot.active[i].id, None))
+            .map(|&i| from_execution(app, &app.snapshot.active[i]))
             .collect()
     } else if !app.marked.is_empty() {
         let findings = &app.snapshot.findings;
@@ -85,7 +95,7 @@ pub(super) fn request_action(app: &mut App, action: Action) -> Vec<Effect> {
         match app.focus {
             Pane::Running => app
                 .selected_execution()
-                .and_then(|e| target_for(app, &e.id, None))
+                .map(|e| from_execution(app, e))
                 .into_iter()
                 .collect(),
             Pane::Findings => app
