@@ -104,3 +104,42 @@ pub fn filtered_sorted(
     }
     rows
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tui::sample::{now, sample_snapshot};
+
+    fn ids(snap: &Snapshot, rows: &[usize]) -> Vec<String> {
+        rows.iter().map(|&i| snap.active[i].id.clone()).collect()
+    }
+
+    #[test]
+    fn numeric_ids_compare_as_numbers_and_others_as_text() {
+        assert_eq!(compare_ids("9", "10"), Ordering::Less);
+        assert_eq!(compare_ids("b", "a10"), Ordering::Greater);
+        assert_eq!(compare_ids("10", "a"), Ordering::Less);
+    }
+
+    #[test]
+    fn filter_matches_the_remote_status_case_insensitively() {
+        let snap = sample_snapshot(now());
+        let rows = filtered_sorted(&snap, "SUCCEEDED", SortColumn::Age, false);
+        assert_eq!(ids(&snap, &rows), ["7"]);
+        let rows = filtered_sorted(&snap, "  ", SortColumn::Age, false);
+        assert_eq!(
+            rows.len(),
+            snap.active.len(),
+            "a blank filter keeps every row"
+        );
+    }
+
+    #[test]
+    fn rows_without_a_value_sort_first_and_ties_fall_back_to_the_id() {
+        let snap = sample_snapshot(now());
+        let rows = filtered_sorted(&snap, "", SortColumn::RemoteId, false);
+        assert_eq!(ids(&snap, &rows)[0], "103", "no remote id sorts first");
+        let rows = filtered_sorted(&snap, "", SortColumn::Group, false);
+        assert_eq!(ids(&snap, &rows), ["39", "101", "102", "103", "104", "7"]);
+    }
+}
