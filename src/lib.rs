@@ -7,3 +7,4 @@ pub mod domain;
 pub mod monitor;
 pub mod remote;
 pub mod store;
+pub mod tui;

@@ -1,0 +1,236 @@
+//! The detail popup for the selected execution or finding: every field, the
+//! full error text (JSON pretty-printed), the remote side and the evidence.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
+
+use super::{ago, centered, popup_scroll};
+use crate::domain::{Execution, Finding, RemoteAnswer, RemoteHistory, format_age};
+use crate::tui::app::{App, Pane};
+use crate::tui::theme::Theme;
+
+struct Lines<'t> {
+    theme: &'t Theme,
+    now: DateTime<Utc>,
+    out: Vec<Line<'static>>,
+}
+
+impl Lines<'_> {
+    fn field(&mut self, name: &str, value: impl Into<String>) {
+        self.out.push(Line::from(vec![
+            Span::styled(format!("{name:>17}: "), self.theme.key),
+            Span::raw(value.into()),
+        ]));
+    }
+
+    fn time(&mut self, name: &str, at: Option<DateTime<Utc>>) {
+        let text = match at {
+            Some(t) => format!(
+                "{} ({} ago)",
+                t.to_rfc3339_opts(SecondsFormat::Secs, true),
+                ago(self.now, t)
+            ),
+            None => "-".to_string(),
+        };
+        self.field(name, text);
+    }
+
+    fn section(&mut self, title: &str) {
+        self.out.push(Line::raw(""));
+        self.out
+            .push(Line::styled(format!("── {title}"), self.theme.header_row));
+    }
+}
+
+/// JSON errors read better indented; anything else is shown as written.
+pub fn pretty_error(text: &str) -> String {
+    match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(v @ (serde_json::Value::Object(_) | serde_json::Value::Array(_))) => {
+            serde_json::to_string_pretty(&v).unwrap_or_else(|_| text.to_string())
+        }
+        _ => text.to_string(),
+    }
+}
+
+fn execution(l: &mut Lines, e: &Execution) {
+    l.section("execution");
+    l.field("id", e.id.clone());
+    l.field(
+        "remote id",
+        e.remote_id.clone().unwrap_or_else(|| "-".into()),
+    );
+    l.field("name", e.name.clone().unwrap_or_else(|| "-".into()));
+    l.field("group", e.group.clone().unwrap_or_else(|| "-".into()));
+    l.field(
+        "status",
+        format!("{} (stored as \"{}\")", e.status, e.raw_status),
+    );
+    l.field("age", format_age(e.age_seconds(l.now)));
+    l.time("created", Some(e.created_at));
+    l.time("started", e.started_at);
+    l.time("updated", e.updated_at);
+    l.time("completed", e.completed_at);
+    l.time("heartbeat", e.heartbeat_at);
+    l.field(
+        "error count",
+        e.error_count.map_or("-".into(), |n| n.to_string()),
+    );
+    match &e.error {
+        Some(text) => {
+            l.field("error", "");
+            for line in pretty_error(text).lines() {
+                l.out.push(Line::raw(format!("    {line}")));
+            }
+        }
+        None => l.field("error", "-"),
+    }
+}
+
+fn remote(l: &mut Lines, h: Option<&RemoteHistory>) {
+    l.section("remote");
+    let Some(h) = h else {
+        l.field("observed", "never");
+        return;
+    };
+    match &h.last {
+        Some(obs) => {
+            let answer = match &obs.answer {
+                RemoteAnswer::Found { status, raw } => format!("{status} (\"{raw}\")"),
+                RemoteAnswer::NotFound => "not found".to_string(),
+                RemoteAnswer::Error { message } => format!("error: {message}"),
+                RemoteAnswer::Throttled {
+                    retry_after_seconds,
+                } => match retry_after_seconds {
+                    Some(s) => format!("throttled (retry after {s}s)"),
+                    None => "throttled".to_string(),
+                },
+            };
+            l.field("last answer", answer);
+            l.time("checked", Some(obs.checked_at));
+        }
+        None => l.field("last answer", "-"),
+    }
+    if let Some((status, raw, at)) = &h.last_status {
+        l.field("last status", format!("{status} (\"{raw}\")"));
+        l.time("reported", Some(*at));
+    }
+    l.time("status since", h.status_since);
+    l.field(
+        "streaks",
+        format!(
+            "{} not found · {} errors",
+            h.consecutive_not_found, h.consecutive_errors
+        ),
+    );
+    if let Some(err) = &h.last_error {
+        l.field("last error", err.clone());
+    }
+}
+
+fn finding(l: &mut Lines, f: &Finding) {
+    l.section("finding");
+    l.field("kind", f.kind.as_str());
+    l.field("suggested", f.suggested_action.as_str());
+    l.field("reason", f.reason.clone());
+    l.field("age", format_age(f.age_seconds));
+    l.field(
+        "local status",
+        f.local_status.map_or("-".into(), |s| s.to_string()),
+    );
+    l.field(
+        "remote status",
+        f.remote_status.map_or("-".into(), |s| s.to_string()),
+    );
+    let ev = &f.evidence;
+    l.field(
+        "threshold",
+        ev.threshold_seconds.map_or("-".into(), |s| {
+            format_age(i64::try_from(s).unwrap_or(i64::MAX))
+        }),
+    );
+    l.time("last local update", ev.last_local_update);
+    l.time("remote checked", ev.remote_checked_at);
+    l.field(
+        "consecutive",
+        ev.consecutive.map_or("-".into(), |n| n.to_string()),
+    );
+}
+
+pub fn lines(app: &App) -> (String, Vec<Line<'static>>) {
+    let mut l = Lines {
+        theme: app.theme(),
+        now: app.now,
+        out: Vec::new(),
+    };
+    let title = match app.focus {
+        Pane::Findings => match app.selected_finding() {
+            Some(f) => {
+                finding(&mut l, f);
+                if let Some(id) = &f.execution_id {
+                    if let Some(e) = app.execution_by_id(id) {
+                        execution(&mut l, e);
+                    } else {
+                        l.section("execution");
+                        l.field("id", id.clone());
+                        l.field("name", f.name.clone().unwrap_or_else(|| "-".into()));
+                        l.field(
+                            "remote id",
+                            f.remote_id.clone().unwrap_or_else(|| "-".into()),
+                        );
+                    }
+                    remote(&mut l, app.snapshot.remote.get(id));
+                } else {
+                    l.field(
+                        "remote id",
+                        f.remote_id.clone().unwrap_or_else(|| "-".into()),
+                    );
+                }
+                format!("Finding: {}", f.kind.as_str())
+            }
+            None => "Finding".to_string(),
+        },
+        _ => match app.selected_execution() {
+            Some(e) => {
+                execution(&mut l, e);
+                remote(&mut l, app.snapshot.remote.get(&e.id));
+                format!("Execution {}", e.id)
+            }
+            None => "Execution".to_string(),
+        },
+    };
+    // Drop the blank line that opens the first section.
+    if l.out.first().is_some_and(|x| x.width() == 0) {
+        l.out.remove(0);
+    }
+    (title, l.out)
+}
+
+pub fn render(frame: &mut Frame, area: Rect, app: &App) {
+    let theme = app.theme();
+    let (title, lines) = lines(app);
+    let width = area.width.saturating_sub(4).min(100);
+    let height = (lines.len() as u16 + 2).min(area.height.saturating_sub(2));
+    let popup = centered(area, width, height);
+    // Wrapped lines can make the text longer than `lines`; one screen of
+    // slack keeps the tail reachable.
+    let scroll = popup_scroll(
+        app,
+        lines.len() + usize::from(height / 2),
+        height.saturating_sub(2),
+    );
+    frame.render_widget(Clear, popup);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .scroll((scroll, 0))
+            .block(
+                Block::bordered()
+                    .title(format!(" {title} (↑↓ scroll · y copy id · esc close) "))
+                    .border_style(theme.border_focused),
+            ),
+        popup,
+    );
+}

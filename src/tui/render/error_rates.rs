@@ -1,0 +1,144 @@
+//! The Error rates pane: both windows, the failures sparkline, the top error
+//! classes and failing groups, and the long-running alert.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Sparkline};
+
+use super::pane_block;
+use crate::domain::WindowStats;
+use crate::tui::app::{App, Pane};
+
+fn rate(r: Option<f64>) -> String {
+    r.map_or_else(|| "-".to_string(), |r| format!("{:.1}%", r * 100.0))
+}
+
+fn window<'a>(app: &App, label: &str, w: &WindowStats, wide: bool) -> Line<'a> {
+    let theme = app.theme();
+    let style = if w.failed > 0 { theme.bad } else { theme.ok };
+    let label = Span::styled(format!("{label:<4}"), theme.header_row);
+    if !wide {
+        return Line::from(vec![
+            label,
+            Span::styled(format!("{}/{} failed", w.failed, w.finished), style),
+            Span::raw(" · "),
+            Span::styled(rate(w.failure_rate), style),
+        ]);
+    }
+    Line::from(vec![
+        label,
+        Span::styled(format!("{} failed", w.failed), style),
+        Span::raw(format!(" of {} done · ", w.finished)),
+        Span::styled(format!("{} fail rate", rate(w.failure_rate)), style),
+        Span::raw(format!(" · {} ok · {} cancelled", w.succeeded, w.cancelled)),
+    ])
+}
+
+pub fn render(frame: &mut Frame, area: Rect, app: &App) {
+    let theme = app.theme();
+    let rates = &app.snapshot.error_rates;
+    let block = pane_block(app, Pane::ErrorRates, "Error rates".to_string());
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let wide = inner.width >= 60;
+
+    let [windows, spark_label, spark, rest] = Layout::vertical([
+        Constraint::Length(2),
+        Constraint::Length(1),
+        Constraint::Length(2),
+        Constraint::Fill(1),
+    ])
+    .areas(inner);
+    frame.render_widget(
+        Paragraph::new(vec![
+            window(app, "1h", &rates.hour, wide),
+            window(app, "24h", &rates.day, wide),
+        ]),
+        windows,
+    );
+    let peak = rates.failures_series.iter().copied().max().unwrap_or(0);
+    frame.render_widget(
+        Paragraph::new(Line::styled(
+            if wide {
+                format!("failures per 30 min over 24 h (peak {peak})")
+            } else {
+                format!("failures/30m, 24h (peak {peak})")
+            },
+            theme.dim,
+        )),
+        spark_label,
+    );
+    // The newest buckets matter most: when the pane is narrower than the
+    // series, show its right-hand (latest) end.
+    let series = &rates.failures_series;
+    let shown = &series[series.len().saturating_sub(usize::from(spark.width))..];
+    frame.render_widget(
+        Sparkline::default()
+            .data(shown)
+            .max(peak.max(1))
+            .style(theme.bad),
+        spark,
+    );
+
+    let mut lines = Vec::new();
+    // A firing alert goes first so a short pane never cuts it off.
+    if let Some(alert) = app.snapshot.long_running.filter(|a| a.firing) {
+        let text = format!(
+            "ALERT {} running >{} (limit {})",
+            alert.running_over_age,
+            crate::domain::format_age(i64::try_from(alert.age_seconds).unwrap_or(i64::MAX)),
+            alert.limit
+        );
+        lines.push(Line::styled(text, theme.alert));
+    }
+    let classes: Vec<String> = rates
+        .by_class
+        .iter()
+        .take(4)
+        .map(|(c, n)| format!("{} {n}", c.as_str()))
+        .collect();
+    lines.push(Line::from(vec![
+        Span::styled("classes ", theme.header_row),
+        Span::raw(if classes.is_empty() {
+            "-".to_string()
+        } else {
+            classes.join(" · ")
+        }),
+    ]));
+    let groups: Vec<String> = rates
+        .by_group
+        .iter()
+        .filter(|g| g.failed > 0)
+        .take(3)
+        .map(|g| {
+            format!(
+                "{} {}/{} {}",
+                g.group,
+                g.failed,
+                g.finished,
+                rate(g.failure_rate)
+            )
+        })
+        .collect();
+    lines.push(Line::from(vec![
+        Span::styled("groups  ", theme.header_row),
+        Span::raw(if groups.is_empty() {
+            "-".to_string()
+        } else {
+            groups.join(" · ")
+        }),
+    ]));
+    if let Some(alert) = app.snapshot.long_running.filter(|a| !a.firing) {
+        lines.push(Line::styled(
+            format!(
+                "{} running >{} (alert above {})",
+                alert.running_over_age,
+                crate::domain::format_age(i64::try_from(alert.age_seconds).unwrap_or(i64::MAX)),
+                alert.limit
+            ),
+            theme.dim,
+        ));
+    }
+    frame.render_widget(Paragraph::new(lines), rest);
+}

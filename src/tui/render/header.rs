@@ -1,0 +1,100 @@
+//! The header: source health, poll ages, interval, modes, counts and the clock.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use super::ago;
+use crate::monitor::SourceHealth;
+use crate::tui::app::{App, Failure};
+
+fn source<'a>(
+    app: &App,
+    label: &str,
+    h: &SourceHealth,
+    failure: Option<&Failure>,
+    wide: bool,
+) -> Vec<Span<'a>> {
+    let theme = app.theme();
+    let mut out = vec![Span::raw(format!("{label} "))];
+    let bad = !h.ok || failure.is_some();
+    let (word, style) = match (bad, h.degraded) {
+        (true, _) => ("down", theme.bad),
+        (false, true) => ("degraded", theme.warn),
+        (false, false) => ("ok", theme.ok),
+    };
+    out.push(Span::styled(word, style));
+    if let Some(ms) = h.latency_ms {
+        out.push(Span::raw(format!(" {ms}ms")));
+    }
+    let polled = match (h.last_success, wide) {
+        (Some(at), true) => format!(" · polled {} ago", ago(app.now, at)),
+        (Some(at), false) => format!(" {} ago", ago(app.now, at)),
+        (None, _) => " · never polled".to_string(),
+    };
+    out.push(Span::styled(polled, theme.dim));
+    out
+}
+
+pub fn render(frame: &mut Frame, area: Rect, app: &App) {
+    let theme = app.theme();
+    let snap = &app.snapshot;
+    let [line1, line2] =
+        Layout::vertical([Constraint::Length(1), Constraint::Length(1)]).areas(area);
+
+    let mut first = vec![Span::styled(" exectop ", theme.key), Span::raw(" ")];
+    let wide = area.width >= 100;
+    if app.has_snapshot {
+        first.extend(source(
+            app,
+            "db",
+            &snap.database,
+            app.db_failure.as_ref(),
+            wide,
+        ));
+        first.push(Span::raw("  "));
+        match &snap.remote_health {
+            Some(h) => first.extend(source(app, "remote", h, app.remote_failure.as_ref(), wide)),
+            None => first.push(Span::styled("remote: none", theme.dim)),
+        }
+    } else {
+        first.push(Span::styled("waiting for the first poll…", theme.dim));
+    }
+    let clock = app.now.format("%H:%M:%S UTC").to_string();
+    let [left, right] = Layout::horizontal([
+        Constraint::Fill(1),
+        Constraint::Length(clock.len() as u16 + 1),
+    ])
+    .areas(line1);
+    frame.render_widget(Paragraph::new(Line::from(first)), left);
+    frame.render_widget(Paragraph::new(clock), right);
+
+    let mut second = vec![Span::raw(format!(" every {}s", app.interval.as_secs()))];
+    second.push(Span::raw(" · "));
+    if app.paused {
+        second.push(Span::styled("PAUSED", theme.warn));
+    } else {
+        second.push(Span::styled("live", theme.ok));
+    }
+    second.push(Span::raw(" · "));
+    if app.read_only() {
+        second.push(Span::styled("read-only", theme.key));
+    } else {
+        second.push(Span::raw("read-write"));
+    }
+    let c = &snap.counts;
+    second.push(Span::raw(format!(
+        " · {} active ({} pending, {} running) · {} findings",
+        c.active,
+        c.pending,
+        c.running,
+        snap.findings.len()
+    )));
+    if let Some(f) = &app.db_failure {
+        second.push(Span::styled(format!(" · db: {}", f.error), theme.bad));
+    } else if let Some(f) = &app.remote_failure {
+        second.push(Span::styled(format!(" · remote: {}", f.error), theme.bad));
+    }
+    frame.render_widget(Paragraph::new(Line::from(second)), line2);
+}

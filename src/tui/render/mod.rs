@@ -1,0 +1,159 @@
+//! Drawing: a pure function of the App (its `now` included), one module per
+//! pane. Nothing here mutates state; scroll offsets are re-derived from the
+//! App's cursor so a frame is always consistent with what `update` decided.
+
+pub mod detail;
+pub mod error_rates;
+pub mod findings;
+pub mod footer;
+pub mod header;
+pub mod help;
+pub mod log;
+pub mod running;
+
+use chrono::{DateTime, Utc};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Paragraph};
+
+use super::app::{App, Pane, Popup};
+use crate::domain::format_age;
+
+pub const MIN_WIDTH: u16 = 60;
+pub const MIN_HEIGHT: u16 = 15;
+
+pub fn render(frame: &mut Frame, app: &App) {
+    let area = frame.area();
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        let text = format!("terminal too small (need {MIN_WIDTH}×{MIN_HEIGHT})");
+        frame.render_widget(Paragraph::new(text), area);
+        return;
+    }
+    let [head, body, foot] = Layout::vertical([
+        Constraint::Length(2),
+        Constraint::Fill(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    header::render(frame, head, app);
+    footer::render(frame, foot, app);
+
+    let [top_h, lower_h, log_h] = pane_heights(body.height, app.show_log);
+    let [top, lower, log_area] = Layout::vertical([
+        Constraint::Length(top_h),
+        Constraint::Length(lower_h),
+        Constraint::Length(log_h),
+    ])
+    .areas(body);
+    let split = if area.width < 120 { 60 } else { 55 };
+    let [left, right] = Layout::horizontal([
+        Constraint::Percentage(split),
+        Constraint::Percentage(100 - split),
+    ])
+    .areas(lower);
+    running::render(frame, top, app);
+    findings::render(frame, left, app);
+    error_rates::render(frame, right, app);
+    if log_h > 0 {
+        log::render(frame, log_area, app);
+    }
+
+    match app.popup {
+        Some(Popup::Help) => help::render(frame, area, app),
+        Some(Popup::Detail) => detail::render(frame, area, app),
+        None => {}
+    }
+}
+
+/// Heights of the Running pane, the findings/error-rates row and the log
+/// pane for a body of `body` lines. `update` uses it too, so page keys move
+/// by exactly one visible page.
+pub fn pane_heights(body: u16, show_log: bool) -> [u16; 3] {
+    let lower = (body * 2 / 5).clamp(9, 22);
+    if show_log {
+        let log = (body / 4).max(5);
+        let lower = lower.min(body.saturating_sub(log + 5));
+        [body.saturating_sub(lower + log), lower, log]
+    } else {
+        [body.saturating_sub(lower), lower, 0]
+    }
+}
+
+/// Rows of data the Running and the findings panes show in a terminal of
+/// `height` lines.
+pub fn list_rows(height: u16, show_log: bool) -> [usize; 2] {
+    // header 2 + footer 1; each pane: borders 2 + column header 1
+    let [top, lower, _] = pane_heights(height.saturating_sub(3), show_log);
+    [top, lower].map(|h| usize::from(h.saturating_sub(3)).max(1))
+}
+
+/// A pane's frame: bold border when focused, and the stale mark in the title.
+pub fn pane_block<'a>(app: &App, pane: Pane, title: String) -> Block<'a> {
+    let theme = app.theme();
+    let focused = app.focus == pane;
+    let mut spans = vec![Span::styled(
+        format!(" {title} "),
+        if focused {
+            theme.border_focused
+        } else {
+            Style::new()
+        },
+    )];
+    if let Some(age) = app.db_stale_seconds()
+        && pane != Pane::Log
+    {
+        spans.push(Span::styled(
+            format!("(stale {}) ", format_age(age)),
+            theme.warn,
+        ));
+    }
+    Block::bordered()
+        .border_type(if focused {
+            BorderType::Thick
+        } else {
+            BorderType::Plain
+        })
+        .border_style(if focused {
+            theme.border_focused
+        } else {
+            theme.border
+        })
+        .title(Line::from(spans))
+}
+
+/// The first row to draw so that `selected` is visible in `height` rows.
+pub fn window_start(selected: usize, offset: usize, height: usize, len: usize) -> usize {
+    if height == 0 {
+        return 0;
+    }
+    let mut start = offset;
+    if selected < start {
+        start = selected;
+    } else if selected >= start + height {
+        start = selected + 1 - height;
+    }
+    start.min(len.saturating_sub(height))
+}
+
+pub fn ago(now: DateTime<Utc>, at: DateTime<Utc>) -> String {
+    format_age((now - at).num_seconds().max(0))
+}
+
+/// The popup scroll, kept so the last line of `content` stays reachable
+/// and the popup never scrolls into emptiness.
+pub fn popup_scroll(app: &App, content: usize, visible: u16) -> u16 {
+    let max = content.saturating_sub(usize::from(visible));
+    app.popup_scroll.min(u16::try_from(max).unwrap_or(u16::MAX))
+}
+
+pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
+    let [v] = Layout::vertical([Constraint::Length(height.min(area.height))])
+        .flex(Flex::Center)
+        .areas(area);
+    let [h] = Layout::horizontal([Constraint::Length(width.min(area.width))])
+        .flex(Flex::Center)
+        .areas(v);
+    h
+}

@@ -1,0 +1,113 @@
+//! The Running pane: a windowed table. Only the rows that fit are built, so a
+//! frame costs the same with 100 or 100,000 active executions.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
+
+use super::{ago, pane_block, window_start};
+use crate::domain::format_age;
+use crate::tui::app::{App, Pane};
+
+pub fn render(frame: &mut Frame, area: Rect, app: &App) {
+    let theme = app.theme();
+    let arrow = if app.sort_reverse { "▼" } else { "▲" };
+    let mut title = format!("Running {}", app.view.len());
+    if app.view.len() != app.snapshot.active.len() {
+        title.push_str(&format!(" of {}", app.snapshot.active.len()));
+    }
+    title.push_str(&format!(" · sort {} {arrow}", app.sort.title()));
+    if !app.filter.is_empty() {
+        title.push_str(&format!(" · filter \"{}\"", app.filter));
+    }
+    if !app.marked.is_empty() {
+        title.push_str(&format!(" · {} selected", app.marked.len()));
+    }
+    let block = pane_block(app, Pane::Running, title);
+    let inner_rows = usize::from(block.inner(area).height.saturating_sub(1));
+
+    let len = app.view.len();
+    let start = window_start(app.running.selected, app.running.offset, inner_rows, len);
+    let end = (start + inner_rows).min(len);
+    let rows = app.view[start..end].iter().map(|&i| {
+        let e = &app.snapshot.active[i];
+        let remote = app
+            .snapshot
+            .remote
+            .get(&e.id)
+            .and_then(|h| h.remote_status());
+        let mark = if app.marked.contains(&e.id) {
+            "●"
+        } else {
+            " "
+        };
+        let local = if e.raw_status == e.status.as_str() {
+            e.status.as_str().to_string()
+        } else {
+            e.raw_status.clone()
+        };
+        Row::new(vec![
+            Cell::from(Span::styled(mark, theme.marked)),
+            Cell::from(e.id.clone()),
+            Cell::from(e.name.clone().unwrap_or_default()),
+            Cell::from(e.group.clone().unwrap_or_default()),
+            Cell::from(Span::styled(local, theme.status(e.status))),
+            Cell::from(match remote {
+                Some(s) => Span::styled(s.as_str(), theme.status(s)),
+                None => Span::styled("-", theme.dim),
+            }),
+            Cell::from(format_age(e.age_seconds(app.now))),
+            Cell::from(ago(app.now, e.last_local_update())),
+            Cell::from(e.remote_id.clone().unwrap_or_default()),
+        ])
+    });
+    let header = Row::new(
+        [
+            "",
+            "id",
+            "name",
+            "group",
+            "status",
+            "remote",
+            "age",
+            "upd",
+            "remote id",
+        ]
+        .map(Cell::from),
+    )
+    .style(theme.header_row);
+    let widths = [
+        Constraint::Length(1),
+        Constraint::Length(8),
+        Constraint::Min(10),
+        Constraint::Length(10),
+        Constraint::Length(11),
+        Constraint::Length(9),
+        Constraint::Length(7),
+        Constraint::Length(7),
+        Constraint::Fill(1),
+    ];
+    let table = Table::new(rows, widths)
+        .header(header)
+        .block(block)
+        .row_highlight_style(theme.selected);
+    let mut state = TableState::default();
+    if len > 0 && app.focus == Pane::Running {
+        state.select(Some(app.running.selected - start));
+    }
+    if len == 0 {
+        let empty = match (app.has_snapshot, app.filter.is_empty()) {
+            (false, _) => "",
+            (true, true) => " no active executions",
+            (true, false) => " no execution matches the filter",
+        };
+        let mut inner = pane_block(app, Pane::Running, String::new()).inner(area);
+        inner.y += 1;
+        inner.height = inner.height.saturating_sub(1);
+        frame.render_widget(table, area);
+        frame.render_widget(Paragraph::new(Line::styled(empty, theme.dim)), inner);
+        return;
+    }
+    frame.render_stateful_widget(table, area, &mut state);
+}

@@ -1,0 +1,312 @@
+//! Screen snapshots (TestBackend, fixed clock and data) and cell-style checks.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Modifier};
+use ratatui::{Frame, Terminal};
+
+use super::app::{App, Msg, update};
+use super::render::{self, detail, error_rates, findings, footer, header, log, running};
+use super::sample;
+use super::theme::Theme;
+
+fn sized(mut app: App, width: u16, height: u16) -> App {
+    update(&mut app, Msg::Resize { width, height });
+    app
+}
+
+fn draw(app: &App, width: u16, height: u16) -> Terminal<TestBackend> {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal.draw(|f| render::render(f, app)).unwrap();
+    terminal
+}
+
+fn draw_part(
+    app: &App,
+    width: u16,
+    height: u16,
+    part: fn(&mut Frame, Rect, &App),
+) -> Terminal<TestBackend> {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal.draw(|f| part(f, f.area(), app)).unwrap();
+    terminal
+}
+
+fn press(app: &mut App, code: KeyCode) {
+    update(app, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+}
+
+/// Where `text` starts on screen.
+fn find(buf: &Buffer, text: &str) -> (u16, u16) {
+    find_from(buf, text, 0)
+}
+
+/// Where `text` starts on screen, on row `from` or below.
+fn find_from(buf: &Buffer, text: &str, from: u16) -> (u16, u16) {
+    let area = buf.area;
+    for y in from..area.height {
+        let line: String = (0..area.width)
+            .map(|x| buf[(x, y)].symbol().to_string())
+            .collect();
+        if let Some(byte) = line.find(text) {
+            let x = line[..byte].chars().count() as u16;
+            return (x, y);
+        }
+    }
+    panic!("{text:?} not on screen");
+}
+
+#[test]
+fn whole_screen_80x24() {
+    let app = sized(sample::app(false), 80, 24);
+    insta::assert_snapshot!(draw(&app, 80, 24).backend());
+}
+
+#[test]
+fn whole_screen_160x48() {
+    let app = sized(sample::app(false), 160, 48);
+    insta::assert_snapshot!(draw(&app, 160, 48).backend());
+}
+
+#[test]
+fn whole_screen_250x70_with_log_read_only() {
+    let mut app = sized(sample::app(true), 250, 70);
+    update(
+        &mut app,
+        Msg::Key(KeyEvent::new(KeyCode::Char('l'), KeyModifiers::NONE)),
+    );
+    let t = draw(&app, 250, 70);
+    let buf = t.backend().buffer();
+    find(buf, " Log ");
+    find(buf, "read-only");
+}
+
+#[test]
+fn too_small_terminal_says_so() {
+    let app = sized(sample::app(false), 59, 15);
+    insta::assert_snapshot!(draw(&app, 59, 15).backend());
+    for (w, h) in [(1, 1), (60, 14), (0, 0)] {
+        draw(&app, w, h);
+    }
+}
+
+#[test]
+fn waiting_for_first_poll() {
+    let app = sized(App::new(sample::settings(false), sample::now()), 80, 24);
+    insta::assert_snapshot!(draw(&app, 80, 24).backend());
+}
+
+#[test]
+fn panes_one_by_one() {
+    let app = sized(sample::app(false), 100, 30);
+    insta::assert_snapshot!("header", draw_part(&app, 100, 2, header::render).backend());
+    insta::assert_snapshot!(
+        "running",
+        draw_part(&app, 100, 10, running::render).backend()
+    );
+    insta::assert_snapshot!(
+        "findings",
+        draw_part(&app, 100, 6, findings::render).backend()
+    );
+    insta::assert_snapshot!(
+        "error_rates",
+        draw_part(&app, 70, 10, error_rates::render).backend()
+    );
+    insta::assert_snapshot!("footer", draw_part(&app, 100, 1, footer::render).backend());
+    // Nothing in the test process installs the tui-logger layer: an empty pane.
+    insta::assert_snapshot!("log", draw_part(&app, 60, 4, log::render).backend());
+}
+
+#[test]
+fn help_popup() {
+    let mut app = sized(sample::app(false), 80, 34);
+    update(
+        &mut app,
+        Msg::Key(KeyEvent::new(KeyCode::Char('?'), KeyModifiers::NONE)),
+    );
+    insta::assert_snapshot!(draw(&app, 80, 34).backend());
+}
+
+#[test]
+fn help_popup_scrolls_on_a_small_screen() {
+    let mut app = sized(sample::app(true), 80, 24);
+    update(
+        &mut app,
+        Msg::Key(KeyEvent::new(KeyCode::Char('?'), KeyModifiers::NONE)),
+    );
+    for _ in 0..50 {
+        press(&mut app, KeyCode::Down);
+    }
+    insta::assert_snapshot!(draw(&app, 80, 24).backend());
+}
+
+#[test]
+fn detail_popup_for_an_execution_pretty_prints_json_errors() {
+    let mut app = sized(sample::app(false), 100, 40);
+    press(&mut app, KeyCode::Enter);
+    insta::assert_snapshot!(draw(&app, 100, 40).backend());
+}
+
+#[test]
+fn detail_popup_for_a_finding() {
+    let mut app = sized(sample::app(false), 100, 48);
+    press(&mut app, KeyCode::Tab);
+    press(&mut app, KeyCode::Down);
+    press(&mut app, KeyCode::Enter);
+    insta::assert_snapshot!(draw(&app, 100, 48).backend());
+}
+
+#[test]
+fn pretty_error_indents_json_and_leaves_text_alone() {
+    assert_eq!(detail::pretty_error(r#"{"a":1}"#), "{\n  \"a\": 1\n}");
+    assert_eq!(detail::pretty_error("plain failure"), "plain failure");
+    assert_eq!(
+        detail::pretty_error("42"),
+        "42",
+        "a bare number is not worth indenting"
+    );
+}
+
+#[test]
+fn stale_data_is_marked_in_pane_titles() {
+    let mut app = sized(sample::app(false), 80, 24);
+    update(
+        &mut app,
+        Msg::Tick(sample::now() + chrono::Duration::seconds(40)),
+    );
+    let t = draw(&app, 80, 24);
+    let buf = t.backend().buffer();
+    find(buf, "(stale 42s)");
+    let (_, running_y) = find(buf, "Running 6");
+    let (_, stale_y) = find(buf, "(stale 42s)");
+    assert_eq!(running_y, stale_y);
+}
+
+#[test]
+fn filter_input_shows_in_the_footer() {
+    let mut app = sized(sample::app(false), 80, 24);
+    for c in "/etl".chars() {
+        update(
+            &mut app,
+            Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)),
+        );
+    }
+    let t = draw(&app, 80, 24);
+    let (_, y) = find(t.backend().buffer(), "filter: etl█");
+    assert_eq!(y, 23);
+    find(t.backend().buffer(), "Running 5 of 6");
+}
+
+#[test]
+fn status_colours_in_the_running_pane() {
+    let app = sized(sample::app(false), 160, 48);
+    let t = draw(&app, 160, 48);
+    let buf = t.backend().buffer();
+    let (_, row) = find(buf, "job-101");
+    let (x, y) = find_from(buf, "pending", row);
+    assert_eq!(y, row);
+    assert_eq!(buf[(x, y)].fg, Color::Yellow);
+    let (x, y) = find(buf, "IN_PROGRESS");
+    assert_eq!(
+        buf[(x, y)].fg,
+        Color::Cyan,
+        "a raw spelling is coloured by its canonical status"
+    );
+    let (x, y) = find(buf, "succeeded");
+    assert_eq!(buf[(x, y)].fg, Color::Green);
+    let (x, y) = find(buf, "ALERT ");
+    assert_eq!(buf[(x, y)].bg, Color::Red);
+}
+
+#[test]
+fn selected_row_is_highlighted_in_colour() {
+    let app = sized(sample::app(false), 80, 24);
+    let t = draw(&app, 80, 24);
+    let buf = t.backend().buffer();
+    let (x, y) = find(buf, "job-39");
+    assert_eq!(buf[(x, y)].bg, Color::DarkGray);
+}
+
+#[test]
+fn no_color_keeps_the_selection_visible_with_modifiers_only() {
+    let mut app = sample::app(false);
+    app.settings.theme = Theme::no_color();
+    let app = sized(app, 80, 24);
+    let t = draw(&app, 80, 24);
+    let buf = t.backend().buffer();
+    let (x, y) = find(buf, "job-39");
+    let cell = &buf[(x, y)];
+    assert!(
+        cell.modifier.contains(Modifier::REVERSED),
+        "{:?}",
+        cell.modifier
+    );
+    assert_eq!(cell.bg, Color::Reset);
+    for y in 0..buf.area.height {
+        for x in 0..buf.area.width {
+            let c = &buf[(x, y)];
+            assert_eq!(
+                (c.fg, c.bg),
+                (Color::Reset, Color::Reset),
+                "colour at {x},{y}"
+            );
+        }
+    }
+}
+
+#[test]
+fn windowed_render_draws_a_huge_list_quickly_and_correctly() {
+    let mut app = sample::app(false);
+    let mut snap = sample::sample_snapshot(sample::now());
+    snap.active = (0..100_000)
+        .map(|i| sample::execution(&i.to_string(), crate::domain::Status::Running, 200_000 - i))
+        .collect();
+    update(
+        &mut app,
+        Msg::Monitor(crate::monitor::MonitorEvent::Snapshot(std::sync::Arc::new(
+            snap,
+        ))),
+    );
+    let mut app = sized(app, 80, 24);
+    press(&mut app, KeyCode::End);
+    let t = draw(&app, 80, 24);
+    let buf = t.backend().buffer();
+    find(buf, "job-99999");
+    find(buf, "Running 100000");
+}
+
+#[test]
+fn every_size_from_the_minimum_up_draws_without_panicking() {
+    for (width, height) in [
+        (60, 15),
+        (61, 16),
+        (80, 24),
+        (100, 20),
+        (250, 70),
+        (300, 15),
+        (60, 90),
+    ] {
+        for keys in [
+            &[][..],
+            &['l'][..],
+            &['\t', '\n'][..],
+            &['?'][..],
+            &['\n'][..],
+        ] {
+            let mut app = sized(sample::app(false), width, height);
+            for &c in keys {
+                let code = match c {
+                    '\t' => KeyCode::Tab,
+                    '\n' => KeyCode::Enter,
+                    c => KeyCode::Char(c),
+                };
+                press(&mut app, code);
+            }
+            press(&mut app, KeyCode::End);
+            let t = draw(&app, width, height);
+            assert_eq!(t.backend().buffer().area.width, width);
+        }
+    }
+}

@@ -1,0 +1,115 @@
+//! What the action keys ask for: the request sent to the action layer (with
+//! the status the operator saw, for compare-and-set) and its outcome.
+
+use crate::domain::{Execution, Finding, Status};
+
+use super::app::{App, Effect, Pane};
+use super::keymap::Action;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActionKind {
+    Reconcile,
+    MarkFailed,
+}
+
+/// One execution to act on, with what the operator saw (for compare-and-set).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActionTarget {
+    pub id: String,
+    pub seen_status: Status,
+    /// The table's spelling when the row was in the snapshot's active list.
+    pub seen_raw_status: Option<String>,
+    pub remote_status_seen: Option<Status>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActionRequest {
+    pub kind: ActionKind,
+    pub targets: Vec<ActionTarget>,
+}
+
+/// What the action layer reports back once a request is done or refused.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActionOutcome {
+    pub ok: bool,
+    pub message: String,
+}
+
+fn from_execution(app: &App, e: &Execution) -> ActionTarget {
+    ActionTarget {
+        id: e.id.clone(),
+        seen_status: e.status,
+        seen_raw_status: Some(e.raw_status.clone()),
+        remote_status_seen: app
+            .snapshot
+            .remote
+            .get(&e.id)
+            .and_then(|h| h.remote_status()),
+    }
+}
+
+/// A target by id: from the active row when there is one, else from the
+/// finding (a terminal row the remote still runs is not in the active list).
+fn target_for(app: &App, id: &str, fallback: Option<&Finding>) -> Option<ActionTarget> {
+    if let Some(e) = app.execution_by_id(id) {
+        return Some(from_execution(app, e));
+    }
+    let f = fallback?;
+    let remote_seen = app.snapshot.remote.get(id).and_then(|h| h.remote_status());
+    Some(ActionTarget {
+        id: id.to_string(),
+        seen_status: f.local_status?,
+        seen_raw_status: None,
+        remote_status_seen: f.remote_status.or(remote_seen),
+    })
+}
+pub(super) fn request_action(app: &mut App, action: Action) -> Vec<Effect> {
+    let bulk = std::mem::take(&mut app.bulk_armed);
+    if app.read_only() {
+        app.say("read-only: writes are disabled");
+        return Vec::new();
+    }
+    let kind = match action {
+        Action::Reconcile => ActionKind::Reconcile,
+        _ => ActionKind::MarkFailed,
+    };
+    let targets: Vec<ActionTarget> = if bulk {
+        // Straight from the view's indices: the filtered set may be huge.
+        app.view
+            .iter()
+            .map(|&i| from_execution(app, &app.snapshot.active[i]))
+            .collect()
+    } else if !app.marked.is_empty() {
+        let findings = &app.snapshot.findings;
+        // The request carries the marks now; clearing them avoids acting twice.
+        std::mem::take(&mut app.marked)
+            .iter()
+            .filter_map(|id| {
+                let f = findings
+                    .iter()
+                    .find(|f| f.execution_id.as_deref() == Some(id));
+                target_for(app, id, f)
+            })
+            .collect()
+    } else {
+        match app.focus {
+            Pane::Running => app
+                .selected_execution()
+                .map(|e| from_execution(app, e))
+                .into_iter()
+                .collect(),
+            Pane::Findings => app
+                .selected_finding()
+                .and_then(|f| target_for(app, f.execution_id.as_deref()?, Some(f)))
+                .into_iter()
+                .collect(),
+            _ => Vec::new(),
+        }
+    };
+    if targets.is_empty() {
+        app.say("nothing selected to act on (remote-only rows have no local record)");
+        return Vec::new();
+    }
+    app.message = None;
+    vec![Effect::RequestAction(ActionRequest { kind, targets })]
+}

@@ -1,0 +1,149 @@
+//! The event loop: one `select!` over terminal input, monitor events, action
+//! outcomes, a 1 Hz clock and termination signals. It redraws only when
+//! `update` says something visible changed (pitfall 3) and leaves promptly
+//! when the terminal goes away (pitfall 2).
+
+use std::time::Duration;
+
+use chrono::Utc;
+use color_eyre::eyre::{Result, WrapErr, eyre};
+use crossterm::event::{Event, EventStream};
+use futures_util::StreamExt;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc;
+use tokio::sync::mpsc::error::TrySendError;
+use tokio::time::MissedTickBehavior;
+
+use super::app::{ActionOutcome, ActionRequest, App, AppSettings, Effect, Msg, update};
+use super::render::render;
+use super::terminal::{self, TerminalGuard, osc52};
+use crate::monitor::{MonitorControl, MonitorEvent, PollSource};
+
+/// Where action keys go, and where their outcomes come back from.
+pub struct ActionChannel {
+    pub requests: mpsc::Sender<ActionRequest>,
+    pub outcomes: mpsc::Receiver<ActionOutcome>,
+}
+
+/// Why the loop ended; logged, and useful to the caller's exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Exit {
+    Quit,
+    Signal,
+    TerminalGone,
+    /// A task panicked; the hook restored the terminal and printed the report.
+    Panic,
+}
+
+fn send<T>(channel: &mpsc::Sender<T>, value: T, what: &str) {
+    // Never wait on a slow consumer: the screen must stay responsive.
+    match channel.try_send(value) {
+        Ok(()) => {}
+        Err(TrySendError::Full(_)) => tracing::warn!("{what} channel full; request dropped"),
+        Err(TrySendError::Closed(_)) => tracing::warn!("{what} channel closed; request dropped"),
+    }
+}
+
+/// Runs the TUI until the operator quits, a signal arrives or the terminal
+/// goes away. Install color-eyre and logging (`tui::logging::init`) first.
+pub async fn run(
+    settings: AppSettings,
+    mut events: mpsc::Receiver<MonitorEvent>,
+    control: mpsc::Sender<MonitorControl>,
+    mut actions: ActionChannel,
+) -> Result<()> {
+    let mut hangup = signal(SignalKind::hangup()).wrap_err("installing the SIGHUP handler")?;
+    let mut terminate =
+        signal(SignalKind::terminate()).wrap_err("installing the SIGTERM handler")?;
+    let mut interrupt =
+        signal(SignalKind::interrupt()).wrap_err("installing the SIGINT handler")?;
+
+    let mut guard = TerminalGuard::enter().wrap_err("setting up the terminal")?;
+    let mut app = App::new(settings, Utc::now());
+    if let Ok((width, height)) = crossterm::terminal::size() {
+        update(&mut app, Msg::Resize { width, height });
+    }
+    let mut input = EventStream::new();
+    let mut clock = tokio::time::interval(Duration::from_secs(1));
+    clock.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    let mut monitor_open = true;
+    let mut outcomes_open = true;
+
+    let exit = loop {
+        if terminal::panicked() {
+            break Exit::Panic;
+        }
+        if app.dirty {
+            if let Err(e) = guard.draw(|frame| render(frame, &app)) {
+                tracing::warn!("draw failed, leaving: {e}");
+                break Exit::TerminalGone;
+            }
+            app.dirty = false;
+        }
+        let msg = tokio::select! {
+            _ = hangup.recv() => break Exit::TerminalGone,
+            _ = terminate.recv() => break Exit::Signal,
+            _ = interrupt.recv() => break Exit::Signal,
+            ev = input.next() => match ev {
+                Some(Ok(Event::Key(key))) => Msg::Key(key),
+                Some(Ok(Event::Resize(width, height))) => {
+                    let _ = guard.clear();
+                    Msg::Resize { width, height }
+                }
+                Some(Ok(_)) => continue,
+                Some(Err(e)) => {
+                    tracing::warn!("terminal input failed, leaving: {e}");
+                    break Exit::TerminalGone;
+                }
+                None => break Exit::TerminalGone,
+            },
+            ev = events.recv(), if monitor_open => match ev {
+                Some(ev) => Msg::Monitor(ev),
+                None => {
+                    // The poller is gone (it panicked or stopped): say so and
+                    // keep showing the last data, marked stale.
+                    monitor_open = false;
+                    tracing::error!("the monitor stopped; data is no longer refreshed");
+                    Msg::Monitor(MonitorEvent::PollFailed {
+                        source: PollSource::Database,
+                        error: "monitor stopped".to_string(),
+                        at: Utc::now(),
+                    })
+                }
+            },
+            outcome = actions.outcomes.recv(), if outcomes_open => match outcome {
+                Some(o) => Msg::ActionResult(o),
+                None => {
+                    outcomes_open = false;
+                    continue;
+                }
+            },
+            _ = clock.tick() => Msg::Tick(Utc::now()),
+        };
+        let mut quit = false;
+        for effect in update(&mut app, msg) {
+            match effect {
+                Effect::Quit => quit = true,
+                Effect::SendControl(c) => send(&control, c, "monitor control"),
+                Effect::RequestAction(r) => send(&actions.requests, r, "action"),
+                Effect::CopyToClipboard(text) => {
+                    if let Err(e) = guard.write_raw(osc52(&text).as_bytes()) {
+                        tracing::warn!("copy to clipboard failed: {e}");
+                    }
+                }
+            }
+        }
+        if quit {
+            break Exit::Quit;
+        }
+    };
+    let _ = control.try_send(MonitorControl::Shutdown);
+    drop(guard);
+    tracing::info!("TUI closed: {exit:?}");
+    if exit == Exit::Panic {
+        return Err(eyre!(
+            "a background task panicked (its report is above); exectop stopped"
+        ));
+    }
+    Ok(())
+}
