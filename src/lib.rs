@@ -2,6 +2,8 @@
 //!
 //! The binary (`src/main.rs`) only wires these modules together.
 
+pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod domain;
 pub mod monitor;

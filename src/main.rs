@@ -1,1 +1,77 @@
-fn main() {}
+//! The exectop binary: parse the command line, dispatch, map the outcome to
+//! an exit code (0 ok, 1 findings, 2 could not run).
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use exectop::cli::{Cli, Command};
+use exectop::commands::{self, Failure};
+
+async fn dispatch(cli: Cli) -> Result<i32, Failure> {
+    let global = cli.global;
+    match cli.command.unwrap_or(Command::Tui) {
+        Command::Tui => {
+            let setup = commands::setup::setup(&global).await?;
+            commands::live::run(setup, global.read_only).await
+        }
+        Command::Check { json } => commands::check::run(&global, json).await,
+        Command::Migrate => commands::migrate::run(&global).await,
+        other => Err(Failure(format!(
+            "{other:?} is not available in this build yet"
+        ))),
+    }
+}
+
+/// Logging for the line-oriented commands: warnings to stderr. The TUI
+/// replaces this with its own log pane and file.
+fn init_cli_logging(tui: bool) {
+    if tui {
+        return;
+    }
+    let filter = tracing_subscriber::filter::Targets::new()
+        .with_default(tracing::Level::WARN)
+        .with_target("sqlx", tracing::Level::ERROR);
+    use tracing_subscriber::prelude::*;
+    let _ = tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_target(false),
+        )
+        .with(filter)
+        .try_init();
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // color-eyre first: the TUI's panic hook chains onto it.
+    let _ = color_eyre::config::HookBuilder::default()
+        .display_env_section(false)
+        .install();
+    let tui = matches!(
+        cli.command,
+        None | Some(Command::Tui) | Some(Command::Demo { .. })
+    );
+    init_cli_logging(tui);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("exectop: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let code = runtime.block_on(dispatch(cli));
+    // Don't wait for stray blocking tasks (a hung terminal read) on the way out.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(200));
+    match code {
+        Ok(code) => ExitCode::from(code as u8),
+        Err(e) => {
+            eprintln!("exectop: {e}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -29,7 +29,16 @@ impl Tmux {
             home = home.display()
         );
         let status = Command::new("tmux")
-            .args(["new-session", "-d", "-s", &session, "-x", &cols.to_string(), "-y", &rows.to_string()])
+            .args([
+                "new-session",
+                "-d",
+                "-s",
+                &session,
+                "-x",
+                &cols.to_string(),
+                "-y",
+                &rows.to_string(),
+            ])
             .arg("-e")
             .arg(format!("HOME={}", home.display()))
             .arg("-e")
@@ -135,12 +144,18 @@ fn demo_navigates_filters_opens_details_and_restores_the_terminal() {
 
     t.keys(&["Tab"]);
     t.keys(&["j", "j", "Enter"]);
-    t.wait_for("the detail popup", Duration::from_secs(5), |s| s.contains("Detail"));
+    t.wait_for("the detail popup", Duration::from_secs(5), |s| {
+        s.contains("Detail")
+    });
     t.keys(&["Escape"]);
-    t.wait_for("the popup to close", Duration::from_secs(5), |s| !s.contains("Detail"));
+    t.wait_for("the popup to close", Duration::from_secs(5), |s| {
+        !s.contains("Detail")
+    });
 
     t.keys(&["?"]);
-    t.wait_for("the help screen", Duration::from_secs(5), |s| s.contains("Help"));
+    t.wait_for("the help screen", Duration::from_secs(5), |s| {
+        s.contains("Help")
+    });
     t.keys(&["Escape"]);
 
     t.keys(&["/"]);
@@ -151,9 +166,14 @@ fn demo_navigates_filters_opens_details_and_restores_the_terminal() {
     });
 
     t.keys(&["q"]);
-    let screen = t.wait_for("exectop to exit", Duration::from_secs(10), |s| s.contains("EXITED:"));
+    let screen = t.wait_for("exectop to exit", Duration::from_secs(10), |s| {
+        s.contains("EXITED:")
+    });
     assert!(screen.contains("EXITED:0"), "{screen}");
-    assert!(screen.contains("TTY:cooked"), "terminal left in raw mode:\n{screen}");
+    assert!(
+        screen.contains("TTY:cooked"),
+        "terminal left in raw mode:\n{screen}"
+    );
 }
 
 #[test]
@@ -164,12 +184,20 @@ fn sighup_ends_the_process_promptly() {
     let pids = exectop_pids_under(shell);
     assert_eq!(pids.len(), 1, "one exectop process under the pane shell");
     let pid = pids[0];
-    Command::new("kill").args(["-HUP", &pid.to_string()]).status().unwrap();
+    Command::new("kill")
+        .args(["-HUP", &pid.to_string()])
+        .status()
+        .unwrap();
     let start = Instant::now();
     while alive(pid) && start.elapsed() < Duration::from_secs(3) {
         std::thread::sleep(Duration::from_millis(50));
     }
     assert!(!alive(pid), "exectop still running 3 s after SIGHUP");
-    let screen = t.wait_for("the exit line", Duration::from_secs(5), |s| s.contains("EXITED:"));
-    assert!(screen.contains("TTY:cooked"), "terminal left in raw mode:\n{screen}");
+    let screen = t.wait_for("the exit line", Duration::from_secs(5), |s| {
+        s.contains("EXITED:")
+    });
+    assert!(
+        screen.contains("TTY:cooked"),
+        "terminal left in raw mode:\n{screen}"
+    );
 }

@@ -1,6 +1,8 @@
 //! Configuration: the TOML shape, layered loading (defaults ← file ← environment
 //! ← flags), presets and validation.
 
+pub mod load;
 pub mod types;
 
+pub use load::{ConfigError, Loaded, Overrides, is_safe_identifier, load, parse_str, validate};
 pub use types::*;

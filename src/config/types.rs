@@ -69,6 +69,33 @@ pub struct TableConfig {
     pub status_values: StatusValues,
 }
 
+impl TableConfig {
+    /// Every mapped column with the key that maps it (`remote_id`, `created_at`, …).
+    pub fn columns(&self) -> Vec<(&'static str, &str)> {
+        let required = [
+            ("id", Some(&self.id)),
+            ("status", Some(&self.status)),
+            ("created_at", Some(&self.created_at)),
+        ];
+        let optional = [
+            ("remote_id", self.remote_id.as_ref()),
+            ("name_column", self.name_column.as_ref()),
+            ("group", self.group.as_ref()),
+            ("started_at", self.started_at.as_ref()),
+            ("updated_at", self.updated_at.as_ref()),
+            ("completed_at", self.completed_at.as_ref()),
+            ("heartbeat_at", self.heartbeat_at.as_ref()),
+            ("error", self.error.as_ref()),
+            ("error_count", self.error_count.as_ref()),
+        ];
+        required
+            .into_iter()
+            .chain(optional)
+            .filter_map(|(k, v)| v.map(|c| (k, c.as_str())))
+            .collect()
+    }
+}
+
 impl Default for TableConfig {
     /// exectop's native schema (`migrations/`).
     fn default() -> Self {

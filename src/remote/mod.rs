@@ -49,3 +49,18 @@ pub trait RemoteTracker: Send + Sync {
 
     fn health(&self) -> TrackerHealth;
 }
+
+pub mod http;
+
+/// The configured tracker, or `None` in database-only mode.
+pub fn build(
+    config: &crate::config::Config,
+) -> Result<Option<std::sync::Arc<dyn RemoteTracker>>, String> {
+    match config.remote.kind {
+        crate::config::RemoteKind::None => Ok(None),
+        crate::config::RemoteKind::Http => Ok(Some(std::sync::Arc::new(http::HttpTracker::new(
+            &config.remote,
+            &config.poll,
+        )?))),
+    }
+}

@@ -2,5 +2,9 @@
 
 pub mod migrate;
 pub mod pool;
+pub mod read;
+pub mod timestamp;
 
 pub use pool::{Backend, DbPool, redact_url};
+pub use read::{Store, StoreError, quote, quoted_table};
+pub use timestamp::{parse_timestamp, sqlite_text};

@@ -1,0 +1,138 @@
+//! `exectop check`: one diagnosis, as a table for people or JSON for scripts
+//! (PRODUCT.md §8). Exit 0 = no findings, 1 = findings.
+
+use std::time::Duration;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Serialize;
+
+use super::setup::{Failure, setup};
+use crate::cli::Global;
+use crate::domain::{Counts, ErrorRates, Finding, format_age};
+use crate::monitor::{OneShotOptions, Snapshot, SourceHealth, one_shot};
+
+#[derive(Debug, Serialize)]
+pub struct Health {
+    pub ok: bool,
+    pub latency_ms: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct HealthReport {
+    pub database: Health,
+    pub remote: Option<Health>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CheckReport<'a> {
+    pub generated_at: String,
+    pub counts: Counts,
+    pub findings: &'a [Finding],
+    pub error_rates: &'a ErrorRates,
+    pub health: HealthReport,
+}
+
+fn health(h: &SourceHealth) -> Health {
+    Health {
+        ok: h.ok,
+        latency_ms: h.latency_ms,
+        error: h.last_error.clone(),
+    }
+}
+
+pub fn report(snapshot: &Snapshot) -> CheckReport<'_> {
+    CheckReport {
+        generated_at: snapshot.taken_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+        counts: snapshot.counts,
+        findings: &snapshot.findings,
+        error_rates: &snapshot.error_rates,
+        health: HealthReport {
+            database: health(&snapshot.database),
+            remote: snapshot.remote_health.as_ref().map(health),
+        },
+    }
+}
+
+fn rate(r: Option<f64>) -> String {
+    r.map_or_else(|| "-".to_string(), |r| format!("{:.1}%", r * 100.0))
+}
+
+/// The human form: counts, findings worst first, error rates, health.
+pub fn render_text(snapshot: &Snapshot, now: DateTime<Utc>) -> String {
+    let mut out = String::new();
+    let c = snapshot.counts;
+    out.push_str(&format!(
+        "{} active ({} pending, {} running) in {}\n",
+        c.active, c.pending, c.running, snapshot.database.name
+    ));
+    if snapshot.findings.is_empty() {
+        out.push_str("no findings\n");
+    } else {
+        out.push_str(&format!(
+            "{} findings, worst first:\n",
+            snapshot.findings.len()
+        ));
+        out.push_str(&format!(
+            "  {:<20} {:<14} {:>8}  {:<12} {}\n",
+            "KIND", "ID", "AGE", "SUGGESTED", "REASON"
+        ));
+        for f in &snapshot.findings {
+            let id = f
+                .execution_id
+                .clone()
+                .or_else(|| f.remote_id.as_ref().map(|r| format!("remote:{r}")))
+                .unwrap_or_default();
+            out.push_str(&format!(
+                "  {:<20} {:<14} {:>8}  {:<12} {}\n",
+                f.kind.as_str(),
+                id,
+                format_age(f.age_seconds),
+                f.suggested_action.as_str(),
+                f.reason
+            ));
+        }
+    }
+    let r = &snapshot.error_rates;
+    for (label, w) in [("1h", &r.hour), ("24h", &r.day)] {
+        out.push_str(&format!(
+            "error rate {label:>3}: {} finished, {} succeeded, {} failed, {} cancelled, failure rate {}\n",
+            w.finished, w.succeeded, w.failed, w.cancelled, rate(w.failure_rate)
+        ));
+    }
+    if let Some(alert) = snapshot.long_running.filter(|a| a.firing) {
+        out.push_str(&format!(
+            "ALERT: {} executions running for over {} (limit {})\n",
+            alert.running_over_age,
+            format_age(alert.age_seconds as i64),
+            alert.limit
+        ));
+    }
+    let _ = now;
+    out
+}
+
+pub async fn run(global: &Global, json: bool) -> Result<i32, Failure> {
+    let setup = setup(global).await?;
+    let options = OneShotOptions {
+        concurrency: setup.loaded.config.poll.remote_concurrency.unwrap_or(10),
+        confirm_spacing: Duration::from_millis(300),
+    };
+    let snapshot = one_shot(
+        &setup.store,
+        setup.tracker.clone(),
+        &setup.policy(false),
+        &options,
+    )
+    .await?;
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report(&snapshot)).map_err(|e| Failure(e.to_string()))?
+        );
+    } else {
+        print!("{}", render_text(&snapshot, Utc::now()));
+    }
+    Ok(if snapshot.findings.is_empty() { 0 } else { 1 })
+}

@@ -1,0 +1,40 @@
+//! `exectop` / `exectop tui`: the poller in one task, the UI in another,
+//! connected by channels (the UI task is the only owner of UI state).
+
+use tokio::sync::mpsc;
+
+use super::setup::{Failure, Setup};
+use crate::monitor::{self, Poller};
+use crate::tui::{self, ActionChannel, AppSettings};
+
+pub async fn run(setup: Setup, read_only_flag: bool) -> Result<i32, Failure> {
+    let log_path = tui::logging::init().map_err(Failure)?;
+    let config = &setup.loaded.config;
+    let settings = AppSettings::from_config(config, read_only_flag)
+        .map_err(|e| Failure(format!("{}: {e}", setup.loaded.origin())))?;
+    tracing::info!(
+        "exectop {} watching {}; log file {}",
+        env!("CARGO_PKG_VERSION"),
+        setup.store.describe(),
+        log_path.display()
+    );
+    let poller = Poller {
+        policy: setup.policy(true),
+        interval: config.database_interval(),
+        concurrency: config.poll.remote_concurrency.unwrap_or(10),
+        rate: config.poll.remote_rate.unwrap_or(20.0),
+        store: setup.store.clone(),
+        tracker: setup.tracker.clone(),
+    };
+    let (event_tx, event_rx) = mpsc::channel(64);
+    let (control_tx, control_rx) = mpsc::channel(16);
+    let monitor = tokio::spawn(monitor::run(poller, event_tx, control_rx));
+    let actions = super::actions::serve(&setup, settings.read_only);
+    let result = tui::run(settings, event_rx, control_tx, actions).await;
+    monitor.abort();
+    result.map_err(|e| Failure(format!("{e:#}")))?;
+    Ok(0)
+}
+
+/// For the action layer's answer channel type.
+pub type Channel = ActionChannel;

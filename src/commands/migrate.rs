@@ -1,0 +1,27 @@
+//! `exectop migrate`: exectop's own tables. The native executions table is
+//! created only where it is the table in use; the audit log always.
+
+use super::setup::{Failure, load_config};
+use crate::cli::Global;
+use crate::store::{DbPool, migrate};
+
+pub async fn run(global: &Global) -> Result<i32, Failure> {
+    let loaded = load_config(global)?;
+    let url = loaded.config.database.url.clone().ok_or_else(|| {
+        Failure(format!(
+            "no database configured: set [database] url in {}, or EXECTOP_DATABASE_URL",
+            loaded.origin()
+        ))
+    })?;
+    let native = loaded.config.table.name == crate::config::TableConfig::default().name;
+    let pool = DbPool::connect(&url, native).await.map_err(Failure)?;
+    let applied = migrate::apply(&pool, native).await.map_err(Failure)?;
+    if applied.is_empty() {
+        println!("schema up to date");
+    } else {
+        for name in applied {
+            println!("applied {name}");
+        }
+    }
+    Ok(0)
+}

@@ -1,0 +1,9 @@
+//! One module per subcommand; `main` only dispatches to them.
+
+pub mod actions;
+pub mod check;
+pub mod live;
+pub mod migrate;
+pub mod setup;
+
+pub use setup::Failure;

@@ -1,0 +1,90 @@
+//! What every command starts with: the configuration, the validated store,
+//! the remote tracker and the finding policy. Failures are one line each.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::cli::Global;
+use crate::config::{self, Loaded, Overrides};
+use crate::monitor::Policy;
+use crate::remote::{self, RemoteTracker};
+use crate::store::{Store, StoreError};
+
+/// A failure that stops a command: printed as `exectop: <message>`, exit 2.
+#[derive(Debug)]
+pub struct Failure(pub String);
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<E: std::error::Error> From<E> for Failure {
+    fn from(e: E) -> Self {
+        Failure(e.to_string())
+    }
+}
+
+pub struct Setup {
+    pub loaded: Loaded,
+    pub store: Store,
+    pub tracker: Option<Arc<dyn RemoteTracker>>,
+}
+
+pub fn load_config(global: &Global) -> Result<Loaded, Failure> {
+    let overrides = Overrides {
+        read_only: global.read_only,
+        database_url: None,
+    };
+    Ok(config::load(global.config.as_deref(), &overrides)?)
+}
+
+pub async fn connect(loaded: &Loaded) -> Result<Store, Failure> {
+    let origin = loaded.origin();
+    let url = loaded.config.database.url.as_deref().ok_or_else(|| {
+        Failure(format!(
+            "no database configured: set [database] url in {origin}, or EXECTOP_DATABASE_URL"
+        ))
+    })?;
+    let store = Store::connect(url, &loaded.config.table).await?;
+    store.validate_schema().await.map_err(|e| match e {
+        StoreError::MissingColumn { .. } | StoreError::MissingTable { .. } => {
+            Failure(format!("{e} (configured in {origin})"))
+        }
+        other => Failure(other.to_string()),
+    })?;
+    Ok(store)
+}
+
+pub async fn setup(global: &Global) -> Result<Setup, Failure> {
+    let loaded = load_config(global)?;
+    let store = connect(&loaded).await?;
+    let tracker =
+        remote::build(&loaded.config).map_err(|e| Failure(format!("{}: {e}", loaded.origin())))?;
+    Ok(Setup {
+        loaded,
+        store,
+        tracker,
+    })
+}
+
+impl Setup {
+    /// `live` uses the registration grace to confirm mismatches (a worker's
+    /// normal catch-up is no alarm); a one-shot check sees one moment.
+    pub fn policy(&self, live: bool) -> Policy {
+        let config = &self.loaded.config;
+        let thresholds = config.thresholds();
+        Policy {
+            mismatch_confirmation: if live {
+                thresholds.registration_grace
+            } else {
+                Duration::ZERO
+            },
+            thresholds,
+            classifier: config.classifier(),
+            capabilities: self.store.capabilities(self.tracker.is_some()),
+            remote_interval: config.remote_interval(),
+        }
+    }
+}

@@ -1,0 +1,297 @@
+//! Finding, reading, layering and validating the configuration.
+//! Layers: defaults ← file ← environment ← flags (PRODUCT.md §6).
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use super::types::{Config, RemoteKind, StatusValues};
+use crate::domain::Status;
+
+/// One clear line naming the file, the key or the value at fault.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigError(pub String);
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Settings given on the command line; they win over everything else.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub read_only: bool,
+    pub database_url: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub config: Config,
+    /// The file read, if any; named in every later error about the config.
+    pub path: Option<PathBuf>,
+}
+
+impl Loaded {
+    /// How errors refer to where the configuration came from.
+    pub fn origin(&self) -> String {
+        self.path.as_ref().map_or_else(
+            || "the built-in defaults".to_string(),
+            |p| p.display().to_string(),
+        )
+    }
+}
+
+/// `--config`, else `$EXECTOP_CONFIG`, else `./exectop.toml`, else
+/// `$XDG_CONFIG_HOME/exectop/config.toml` (XDG default `~/.config`).
+/// An explicitly named file must exist; the implicit places are optional.
+pub fn locate(explicit: Option<&Path>) -> Result<Option<PathBuf>, ConfigError> {
+    let named = explicit
+        .map(Path::to_path_buf)
+        .or_else(|| std::env::var_os("EXECTOP_CONFIG").map(PathBuf::from));
+    if let Some(path) = named {
+        return if path.is_file() {
+            Ok(Some(path))
+        } else {
+            Err(ConfigError(format!(
+                "config file {} does not exist",
+                path.display()
+            )))
+        };
+    }
+    let local = PathBuf::from("exectop.toml");
+    if local.is_file() {
+        return Ok(Some(local));
+    }
+    let xdg = std::env::var_os("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")));
+    Ok(xdg
+        .map(|dir| dir.join("exectop").join("config.toml"))
+        .filter(|p| p.is_file()))
+}
+
+pub fn load(explicit: Option<&Path>, overrides: &Overrides) -> Result<Loaded, ConfigError> {
+    let path = locate(explicit)?;
+    let mut config = match &path {
+        Some(p) => {
+            let text = std::fs::read_to_string(p).map_err(|e| {
+                ConfigError(format!("cannot read config file {}: {e}", p.display()))
+            })?;
+            parse_str(&text, &p.display().to_string())?
+        }
+        None => Config::default(),
+    };
+    let env_url = ["EXECTOP_DATABASE_URL", "DATABASE_URL"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()));
+    if let Some(url) = overrides.database_url.clone().or(env_url) {
+        config.database.url = Some(url);
+    }
+    if overrides.read_only {
+        config.ui.read_only = true;
+    }
+    let loaded = Loaded { config, path };
+    validate(&loaded.config, &loaded.origin())?;
+    Ok(loaded)
+}
+
+/// Parses TOML, turning serde's message into one line with the file, the
+/// line number and that line's text (which names the key).
+pub fn parse_str(text: &str, origin: &str) -> Result<Config, ConfigError> {
+    toml::from_str::<Config>(text).map_err(|e| {
+        let message = e.message().trim().replace('\n', " ");
+        match e.span() {
+            Some(span) => {
+                let line_no = text[..span.start.min(text.len())].matches('\n').count() + 1;
+                let line = text.lines().nth(line_no - 1).unwrap_or_default().trim();
+                ConfigError(format!("{origin}:{line_no}: {message} (at `{line}`)"))
+            }
+            None => ConfigError(format!("{origin}: {message}")),
+        }
+    })
+}
+
+/// A SQL identifier exectop will double-quote: letters, digits and `_`,
+/// not starting with a digit, at most 63 characters (PostgreSQL's limit).
+pub fn is_safe_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && name.len() <= 63
+}
+
+pub fn validate(config: &Config, origin: &str) -> Result<(), ConfigError> {
+    let table = &config.table;
+    let parts: Vec<&str> = table.name.split('.').collect();
+    if parts.len() > 2 || !parts.iter().all(|p| is_safe_identifier(p)) {
+        return Err(ConfigError(format!(
+            "{origin}: table.name {:?} is not a safe identifier (letters, digits, _; optionally schema.table)",
+            table.name
+        )));
+    }
+    for (key, column) in table.columns() {
+        if !is_safe_identifier(column) {
+            return Err(ConfigError(format!(
+                "{origin}: table.{key} {column:?} is not a safe identifier (letters, digits, _)"
+            )));
+        }
+    }
+    check_spellings(&table.status_values, "table.status_values", origin, true)?;
+    if config.remote.kind == RemoteKind::Http {
+        let r = &config.remote;
+        for (key, value) in [("base_url", &r.base_url), ("status_path", &r.status_path)] {
+            if value.as_deref().is_none_or(str::is_empty) {
+                return Err(ConfigError(format!(
+                    "{origin}: remote.{key} is required when remote.kind = \"http\""
+                )));
+            }
+        }
+        let base = r.base_url.as_deref().unwrap_or_default();
+        if !(base.starts_with("http://") || base.starts_with("https://")) {
+            return Err(ConfigError(format!(
+                "{origin}: remote.base_url {base:?} must start with http:// or https://"
+            )));
+        }
+        if !r
+            .status_path
+            .as_deref()
+            .unwrap_or_default()
+            .contains("{remote_id}")
+        {
+            return Err(ConfigError(format!(
+                "{origin}: remote.status_path must contain {{remote_id}}"
+            )));
+        }
+        if table.remote_id.is_none() {
+            return Err(ConfigError(format!(
+                "{origin}: remote.kind = \"http\" needs table.remote_id (the column holding the remote id)"
+            )));
+        }
+        check_spellings(&r.status_values, "remote.status_values", origin, false)?;
+        for (key, pointer) in [
+            ("status_pointer", &r.status_pointer),
+            ("list_pointer", &r.list_pointer),
+            ("list_id_pointer", &r.list_id_pointer),
+        ] {
+            if let Some(p) = pointer
+                && !p.is_empty()
+                && !p.starts_with('/')
+            {
+                return Err(ConfigError(format!(
+                    "{origin}: remote.{key} {p:?} is not a JSON pointer (it starts with /)"
+                )));
+            }
+        }
+    }
+    if let Some(url) = &config.database.url {
+        crate::store::Backend::of_url(url).map_err(|e| ConfigError(format!("{origin}: {e}")))?;
+    }
+    let t = config.thresholds();
+    if t.pending_stuck > t.max_runtime || t.running_stuck > t.max_runtime {
+        return Err(ConfigError(format!(
+            "{origin}: thresholds.max_runtime must not be shorter than pending_stuck and running_stuck"
+        )));
+    }
+    Ok(())
+}
+
+fn check_spellings(
+    values: &StatusValues,
+    key: &str,
+    origin: &str,
+    need_both: bool,
+) -> Result<(), ConfigError> {
+    let mut seen: Vec<(&str, Status)> = Vec::new();
+    for (status, words) in values.to_map().entries() {
+        for w in words {
+            if w.trim().is_empty() {
+                return Err(ConfigError(format!(
+                    "{origin}: {key}.{status} has an empty spelling"
+                )));
+            }
+            if let Some((_, other)) = seen.iter().find(|(s, _)| s.eq_ignore_ascii_case(w)) {
+                return Err(ConfigError(format!(
+                    "{origin}: {key}: spelling {w:?} is mapped to both {other} and {status}"
+                )));
+            }
+            seen.push((w, *status));
+        }
+    }
+    let map = values.to_map();
+    if need_both
+        && (map.spellings_of(&Status::ACTIVE).is_empty()
+            || map.spellings_of(&Status::TERMINAL).is_empty())
+    {
+        return Err(ConfigError(format!(
+            "{origin}: {key} needs at least one active (pending/running) and one terminal spelling"
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(text: &str) -> String {
+        match parse_str(text, "x.toml").and_then(|c| validate(&c, "x.toml").map(|_| c)) {
+            Ok(_) => panic!("expected an error for {text}"),
+            Err(e) => e.0,
+        }
+    }
+
+    #[test]
+    fn defaults_are_the_native_schema_and_valid() {
+        let c = parse_str("", "x.toml").unwrap();
+        validate(&c, "x.toml").unwrap();
+        assert_eq!(c.table.name, "exectop_executions");
+    }
+
+    #[test]
+    fn errors_name_the_file_line_and_key() {
+        let e = err(
+            "[table]\nname = \"t\"\nid = \"id\"\nstatus = \"s\"\ncreated_at = \"c\"\ntabel = 1\n",
+        );
+        assert!(e.starts_with("x.toml:6: unknown field `tabel`"), "{e}");
+        let e = err("[thresholds]\nrunning_stuck = \"2 hours\"\n");
+        assert!(
+            e.contains("x.toml:2") && e.contains("running_stuck") && e.contains("unknown unit"),
+            "{e}"
+        );
+        let e = err(
+            "[table]\nname = \"t; drop table x\"\nid = \"id\"\nstatus = \"s\"\ncreated_at = \"c\"\n",
+        );
+        assert!(
+            e.contains("table.name") && e.contains("not a safe identifier"),
+            "{e}"
+        );
+        let e = err(
+            "[table]\nname = \"t\"\nid = \"id\"\nstatus = \"s\"\ncreated_at = \"c\"\nremote_id = \"a-b\"\n",
+        );
+        assert!(e.contains("table.remote_id \"a-b\""), "{e}");
+        let e = err("[remote]\nkind = \"http\"\nstatus_path = \"/x/{remote_id}\"\n");
+        assert!(e.contains("remote.base_url is required"), "{e}");
+        let t = "[table]\nname = \"t\"\nid = \"id\"\nstatus = \"s\"\ncreated_at = \"c\"\n";
+        let e = err(&format!(
+            "{t}[table.status_values]\nrunning = [\"X\"]\nfailed = [\"x\"]\n"
+        ));
+        assert!(e.contains("mapped to both running and failed"), "{e}");
+        let e = err(&format!("{t}[table.status_values]\nrunning = [\"R\"]\n"));
+        assert!(e.contains("needs at least one active"), "{e}");
+        let e = err("[database]\nurl = \"mysql://x\"\n");
+        assert!(e.contains("neither postgres"), "{e}");
+    }
+
+    #[test]
+    fn identifiers() {
+        for ok in ["id", "_x", "workflow_executions", "A1"] {
+            assert!(is_safe_identifier(ok), "{ok}");
+        }
+        for bad in ["", "1a", "a-b", "a b", "a\"b", "x;y", &"a".repeat(64)] {
+            assert!(!is_safe_identifier(bad), "{bad}");
+        }
+    }
+}

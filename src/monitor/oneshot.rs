@@ -1,0 +1,133 @@
+//! One diagnosis, for `exectop check`: read the database once, ask the
+//! remote tracker about every execution past its grace, and confirm what
+//! needs confirming (not-found and error streaks) by asking again, so the
+//! one-shot answer follows the same definitions as the live monitor.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{Duration as Cd, Utc};
+use futures_util::StreamExt;
+
+use super::snapshot::{Snapshot, SourceHealth};
+use super::state::{MonitorState, Policy};
+use crate::domain::{Observation, RemoteAnswer};
+use crate::remote::RemoteTracker;
+use crate::store::{Store, StoreError};
+
+/// Terminal rows finished this recently are asked about once, to find remote
+/// runs left going (`remote_still_running`) when there is no list endpoint.
+const RECENT_TERMINAL: Cd = Cd::hours(1);
+const RECENT_TERMINAL_CAP: usize = 200;
+
+pub struct OneShotOptions {
+    pub concurrency: usize,
+    /// Pause between confirming look-ups of the same execution.
+    pub confirm_spacing: Duration,
+}
+
+pub async fn one_shot(
+    store: &Store,
+    tracker: Option<Arc<dyn RemoteTracker>>,
+    policy: &Policy,
+    options: &OneShotOptions,
+) -> Result<Snapshot, StoreError> {
+    let mut state = MonitorState::new(store.describe(), tracker.as_ref().map(|t| t.describe()));
+    let latency = store.ping().await?;
+    let active = store.active().await?;
+    let now = Utc::now();
+    let finished = store.finished_since(now - Cd::hours(24)).await?;
+    state.database.ok = true;
+    state.database.latency_ms = Some(latency.as_millis() as u64);
+    state.database.last_success = Some(now);
+
+    let recent: Vec<_> = {
+        let mut r: Vec<_> = finished
+            .iter()
+            .filter(|e| e.remote_id.is_some() && now - e.finished_at() <= RECENT_TERMINAL)
+            .cloned()
+            .collect();
+        r.sort_by_key(|e| std::cmp::Reverse(e.finished_at()));
+        r.truncate(RECENT_TERMINAL_CAP);
+        r
+    };
+    state.apply_database(active, Vec::new(), Some(finished), now);
+
+    if let Some(tracker) = tracker {
+        if tracker.can_list() {
+            match tracker.list_active().await {
+                Ok(listed) => {
+                    let unmatched = state.unmatched(&listed);
+                    let local = store.by_remote_ids(&unmatched).await?;
+                    state.apply_list(listed, local, Utc::now());
+                }
+                Err(e) => tracing::warn!("listing active remote executions failed: {e}"),
+            }
+        }
+        state.watch_terminal(recent);
+        let due = state.due_lookups(now, policy, usize::MAX, &|_| false);
+        let mut pending = due;
+        let t = &policy.thresholds;
+        let rounds = t.not_found_confirmations.max(t.poll_error_limit).max(1);
+        for round in 0..rounds {
+            if pending.is_empty() {
+                break;
+            }
+            if round > 0 {
+                tokio::time::sleep(options.confirm_spacing).await;
+            }
+            let answers: Vec<(String, String, Observation)> =
+                futures_util::stream::iter(pending.clone())
+                    .map(|(id, remote_id)| {
+                        let tracker = tracker.clone();
+                        async move {
+                            let answer = tracker.lookup(&remote_id).await;
+                            (
+                                id,
+                                remote_id,
+                                Observation {
+                                    checked_at: Utc::now(),
+                                    answer,
+                                },
+                            )
+                        }
+                    })
+                    .buffer_unordered(options.concurrency.max(1))
+                    .collect()
+                    .await;
+            pending.clear();
+            for (id, remote_id, obs) in answers {
+                let ask_again = match &obs.answer {
+                    RemoteAnswer::NotFound => true,
+                    RemoteAnswer::Error { .. } => true,
+                    RemoteAnswer::Throttled { .. } => true,
+                    RemoteAnswer::Found { .. } => false,
+                };
+                state.record(&id, obs);
+                let h = state.history(&id);
+                let unconfirmed = h.is_some_and(|h| {
+                    (h.consecutive_not_found > 0
+                        && h.consecutive_not_found < t.not_found_confirmations)
+                        || (h.consecutive_errors > 0 && h.consecutive_errors < t.poll_error_limit)
+                        || matches!(
+                            h.last.as_ref().map(|o| &o.answer),
+                            Some(RemoteAnswer::Throttled { .. })
+                        )
+                });
+                if ask_again && unconfirmed {
+                    pending.push((id, remote_id));
+                }
+            }
+        }
+        let health = tracker.health();
+        state.remote = Some(SourceHealth {
+            name: tracker.describe(),
+            ok: health.ok,
+            latency_ms: health.latency_ms,
+            last_success: health.ok.then(Utc::now),
+            last_error: health.last_error,
+            degraded: health.degraded_until.is_some(),
+        });
+    }
+    Ok(state.snapshot(Utc::now(), policy))
+}

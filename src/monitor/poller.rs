@@ -1,0 +1,297 @@
+//! The live poller: polls the database every interval, runs remote rounds
+//! in a task of their own (a slow API never delays the database poll), and
+//! sends a snapshot to the UI after each poll. Controlled over a channel.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Duration as Cd, Utc};
+use futures_util::StreamExt;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio::time::MissedTickBehavior;
+
+use super::snapshot::{MonitorControl, MonitorEvent, PollSource, SourceHealth};
+use super::state::{MonitorState, Policy};
+use crate::domain::{Execution, Observation, RemoteExecution};
+use crate::remote::RemoteTracker;
+use crate::store::Store;
+
+/// Without `updated_at` the finished window cannot be followed by changes,
+/// so it is re-read this often instead.
+const WINDOW_REFRESH: Duration = Duration::from_secs(60);
+const REMOTE_TICK: Duration = Duration::from_secs(1);
+pub const MIN_INTERVAL: Duration = Duration::from_secs(1);
+pub const MAX_INTERVAL: Duration = Duration::from_secs(300);
+
+pub struct Poller {
+    pub store: Store,
+    pub tracker: Option<Arc<dyn RemoteTracker>>,
+    pub policy: Policy,
+    pub interval: Duration,
+    pub concurrency: usize,
+    /// Look-ups started per second at most (the tracker enforces its own cap too).
+    pub rate: f64,
+}
+
+struct RoundResult {
+    observations: Vec<(String, Observation)>,
+    listed: Option<(Vec<RemoteExecution>, Vec<Execution>)>,
+}
+
+struct DatabaseRead {
+    active: Vec<Execution>,
+    changed: Vec<Execution>,
+    window: Option<Vec<Execution>>,
+    latency: Duration,
+}
+
+impl Poller {
+    async fn read_database(
+        &self,
+        last: Option<DateTime<Utc>>,
+        window_due: bool,
+        now: DateTime<Utc>,
+    ) -> Result<DatabaseRead, String> {
+        let latency = self.store.ping().await.map_err(|e| e.to_string())?;
+        let active = self.store.active().await.map_err(|e| e.to_string())?;
+        // Overlap by a second so a row written during the last poll is not missed.
+        let changed = match last {
+            Some(at) => self
+                .store
+                .changed_since(at - Cd::seconds(1))
+                .await
+                .map_err(|e| e.to_string())?,
+            None => Vec::new(),
+        };
+        let window = if window_due {
+            Some(
+                self.store
+                    .finished_since(now - Cd::hours(24))
+                    .await
+                    .map_err(|e| e.to_string())?,
+            )
+        } else {
+            None
+        };
+        Ok(DatabaseRead {
+            active,
+            changed,
+            window,
+            latency,
+        })
+    }
+}
+
+fn spawn_round(
+    tracker: Arc<dyn RemoteTracker>,
+    store: Store,
+    list: bool,
+    due: Vec<(String, String)>,
+    concurrency: usize,
+) -> JoinHandle<RoundResult> {
+    tokio::spawn(async move {
+        let listed = if list {
+            match tracker.list_active().await {
+                Ok(items) => {
+                    let ids: Vec<String> = items.iter().map(|r| r.remote_id.clone()).collect();
+                    match store.by_remote_ids(&ids).await {
+                        Ok(local) => Some((items, local)),
+                        Err(e) => {
+                            tracing::warn!("reading rows for listed remote executions failed: {e}");
+                            None
+                        }
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!("listing active remote executions failed: {e}");
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        let listed_ids: HashSet<String> = listed
+            .as_ref()
+            .map(|(items, _)| items.iter().map(|r| r.remote_id.clone()).collect())
+            .unwrap_or_default();
+        let observations = futures_util::stream::iter(
+            due.into_iter().filter(|(_, rid)| !listed_ids.contains(rid)),
+        )
+        .map(|(id, remote_id)| {
+            let tracker = tracker.clone();
+            async move {
+                let answer = tracker.lookup(&remote_id).await;
+                if let crate::domain::RemoteAnswer::Error { message } = &answer {
+                    tracing::warn!(
+                        "remote look-up of {remote_id} (execution {id}) failed: {message}"
+                    );
+                }
+                (
+                    id,
+                    Observation {
+                        checked_at: Utc::now(),
+                        answer,
+                    },
+                )
+            }
+        })
+        .buffer_unordered(concurrency.max(1))
+        .collect()
+        .await;
+        RoundResult {
+            observations,
+            listed,
+        }
+    })
+}
+
+/// Runs until `Shutdown` arrives or the receiver of `events` is gone.
+pub async fn run(
+    poller: Poller,
+    events: mpsc::Sender<MonitorEvent>,
+    mut control: mpsc::Receiver<MonitorControl>,
+) {
+    let mut state = MonitorState::new(
+        poller.store.describe(),
+        poller.tracker.as_ref().map(|t| t.describe()),
+    );
+    let mut interval = poller.interval.clamp(MIN_INTERVAL, MAX_INTERVAL);
+    let mut db_tick = tokio::time::interval(interval);
+    db_tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut remote_tick = tokio::time::interval(REMOTE_TICK);
+    remote_tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut paused = false;
+    let mut last_poll: Option<DateTime<Utc>> = None;
+    let mut last_window: Option<std::time::Instant> = None;
+    let mut last_list: Option<std::time::Instant> = None;
+    let mut round: Option<JoinHandle<RoundResult>> = None;
+    let follows_changes = poller.store.table().updated_at.is_some();
+
+    loop {
+        let poll_db = tokio::select! {
+            _ = db_tick.tick(), if !paused => true,
+            _ = remote_tick.tick(), if !paused && round.is_none() && poller.tracker.is_some() => {
+                let tracker = poller.tracker.clone().expect("guarded above");
+                let health = tracker.health();
+                if health.degraded_until.is_none() && last_poll.is_some() {
+                    let now = Utc::now();
+                    let list = tracker.can_list()
+                        && last_list.is_none_or(|t| t.elapsed() >= poller.policy.remote_interval);
+                    if list {
+                        last_list = Some(std::time::Instant::now());
+                    }
+                    let budget = (poller.rate * REMOTE_TICK.as_secs_f64()).ceil().max(1.0) as usize;
+                    let due = state.due_lookups(now, &poller.policy, budget, &|_| false);
+                    if list || !due.is_empty() {
+                        round = Some(spawn_round(tracker, poller.store.clone(), list, due, poller.concurrency));
+                    }
+                }
+                false
+            }
+            done = async { round.as_mut().expect("guarded").await }, if round.is_some() => {
+                round = None;
+                match done {
+                    Ok(result) => {
+                        let now = Utc::now();
+                        if let Some((listed, local)) = result.listed {
+                            state.apply_list(listed, local, now);
+                        }
+                        for (id, obs) in result.observations {
+                            state.record(&id, obs);
+                        }
+                        if let Some(tracker) = &poller.tracker {
+                            let h = tracker.health();
+                            let previous = state.remote.take().unwrap_or_default();
+                            state.remote = Some(SourceHealth {
+                                name: tracker.describe(),
+                                ok: h.ok,
+                                latency_ms: h.latency_ms.or(previous.latency_ms),
+                                last_success: if h.ok { Some(now) } else { previous.last_success },
+                                last_error: h.last_error,
+                                degraded: h.degraded_until.is_some(),
+                            });
+                        }
+                        let snapshot = state.snapshot(now, &poller.policy);
+                        if events.send(MonitorEvent::Snapshot(Arc::new(snapshot))).await.is_err() {
+                            return;
+                        }
+                    }
+                    Err(e) => {
+                        tracing::error!("a remote polling round panicked: {e}");
+                        let _ = events.send(MonitorEvent::PollFailed {
+                            source: PollSource::Remote, error: e.to_string(), at: Utc::now(),
+                        }).await;
+                    }
+                }
+                false
+            }
+            message = control.recv() => {
+                match message {
+                    None | Some(MonitorControl::Shutdown) => {
+                        if let Some(r) = round.take() { r.abort(); }
+                        return;
+                    }
+                    Some(MonitorControl::Pause) => paused = true,
+                    Some(MonitorControl::Resume) => paused = false,
+                    Some(MonitorControl::RefreshNow) => {}
+                    Some(MonitorControl::SetInterval(d)) => {
+                        interval = d.clamp(MIN_INTERVAL, MAX_INTERVAL);
+                        db_tick = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
+                        db_tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+                    }
+                }
+                let refresh = matches!(message, Some(MonitorControl::RefreshNow));
+                if !refresh {
+                    let _ = events.send(MonitorEvent::Schedule { paused, interval }).await;
+                }
+                refresh
+            }
+        };
+        if !poll_db {
+            continue;
+        }
+        let now = Utc::now();
+        let window_due = !follows_changes
+            && last_window.is_none_or(|t| t.elapsed() >= WINDOW_REFRESH)
+            || last_poll.is_none();
+        match poller.read_database(last_poll, window_due, now).await {
+            Ok(read) => {
+                if read.window.is_some() {
+                    last_window = Some(std::time::Instant::now());
+                }
+                state.apply_database(read.active, read.changed, read.window, now);
+                state.database.ok = true;
+                state.database.latency_ms = Some(read.latency.as_millis() as u64);
+                state.database.last_success = Some(now);
+                state.database.last_error = None;
+                last_poll = Some(now);
+                let snapshot = state.snapshot(Utc::now(), &poller.policy);
+                if events
+                    .send(MonitorEvent::Snapshot(Arc::new(snapshot)))
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+            }
+            Err(error) => {
+                tracing::warn!("database poll failed: {error}");
+                state.database.ok = false;
+                state.database.last_error = Some(error.clone());
+                if events
+                    .send(MonitorEvent::PollFailed {
+                        source: PollSource::Database,
+                        error,
+                        at: now,
+                    })
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+            }
+        }
+    }
+}

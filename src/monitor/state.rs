@@ -1,0 +1,293 @@
+//! What the monitor knows between polls, and the scheduling of remote
+//! look-ups. No IO here: the poller and the one-shot diagnosis feed it.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use chrono::{DateTime, Duration as Cd, Utc};
+
+use super::snapshot::{Snapshot, SourceHealth};
+use crate::domain::{
+    Capabilities, ErrorClassifier, Execution, FindingInput, Observation, RemoteAnswer,
+    RemoteExecution, RemoteHistory, Thresholds, error_rates, findings,
+};
+
+/// How many times a row that turned terminal while watched is looked up
+/// again, so a remote run left going is noticed without a list endpoint.
+const TERMINAL_RECHECKS: u32 = 2;
+
+#[derive(Debug, Clone)]
+pub struct Policy {
+    pub thresholds: Thresholds,
+    pub classifier: ErrorClassifier,
+    pub capabilities: Capabilities,
+    pub remote_interval: Duration,
+    /// See `FindingInput::mismatch_confirmation`.
+    pub mismatch_confirmation: Duration,
+}
+
+#[derive(Debug, Clone)]
+struct Watched {
+    execution: Execution,
+    rechecks_left: u32,
+}
+
+#[derive(Debug, Default)]
+pub struct MonitorState {
+    active: HashMap<String, Execution>,
+    /// Finished in the last 24 h, for error rates.
+    finished: HashMap<String, Execution>,
+    /// Terminal rows whose remote side is still being checked.
+    watched_terminal: HashMap<String, Watched>,
+    histories: HashMap<String, RemoteHistory>,
+    remote_only: HashMap<String, RemoteExecution>,
+    pub database: SourceHealth,
+    pub remote: Option<SourceHealth>,
+}
+
+impl MonitorState {
+    pub fn new(database_name: String, remote_name: Option<String>) -> Self {
+        MonitorState {
+            database: SourceHealth {
+                name: database_name,
+                ..Default::default()
+            },
+            remote: remote_name.map(|name| SourceHealth {
+                name,
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    /// Replaces the active set; rows that left it are moved to the finished
+    /// window (if `changed` says they finished) and, with a remote id, kept
+    /// under watch for a couple of look-ups.
+    pub fn apply_database(
+        &mut self,
+        active: Vec<Execution>,
+        changed: Vec<Execution>,
+        finished_window: Option<Vec<Execution>>,
+        now: DateTime<Utc>,
+    ) {
+        let mut next: HashMap<String, Execution> =
+            active.into_iter().map(|e| (e.id.clone(), e)).collect();
+        for e in changed {
+            if e.status.is_active() {
+                next.entry(e.id.clone()).or_insert(e);
+            } else if e.status.is_terminal() {
+                if self.active.contains_key(&e.id) && e.remote_id.is_some() {
+                    self.watched_terminal.insert(
+                        e.id.clone(),
+                        Watched {
+                            execution: e.clone(),
+                            rechecks_left: TERMINAL_RECHECKS,
+                        },
+                    );
+                }
+                self.finished.insert(e.id.clone(), e);
+            }
+        }
+        if let Some(window) = finished_window {
+            self.finished = window.into_iter().map(|e| (e.id.clone(), e)).collect();
+        }
+        let day_ago = now - Cd::hours(24);
+        self.finished.retain(|_, e| e.finished_at() > day_ago);
+        self.active = next;
+        let keep: Vec<String> = self
+            .active
+            .keys()
+            .chain(self.watched_terminal.keys())
+            .cloned()
+            .collect();
+        self.histories.retain(|id, _| keep.contains(id));
+    }
+
+    /// Puts terminal rows under watch for a couple of look-ups.
+    pub fn watch_terminal(&mut self, rows: Vec<crate::domain::Execution>) {
+        for e in rows {
+            self.watched_terminal
+                .entry(e.id.clone())
+                .or_insert(Watched {
+                    execution: e,
+                    rechecks_left: TERMINAL_RECHECKS,
+                });
+        }
+    }
+
+    pub fn history(&self, id: &str) -> Option<&RemoteHistory> {
+        self.histories.get(id)
+    }
+
+    pub fn active_len(&self) -> usize {
+        self.active.len()
+    }
+
+    /// Look-ups due now: past the registration grace, not checked within the
+    /// remote interval, longest-unchecked first, at most `budget`.
+    /// `skip` are ids the list endpoint already answered for this round.
+    pub fn due_lookups(
+        &self,
+        now: DateTime<Utc>,
+        policy: &Policy,
+        budget: usize,
+        skip: &dyn Fn(&str) -> bool,
+    ) -> Vec<(String, String)> {
+        let grace = Cd::from_std(policy.thresholds.registration_grace).unwrap_or_default();
+        let interval = Cd::from_std(policy.remote_interval).unwrap_or_default();
+        let mut due: Vec<(Option<DateTime<Utc>>, DateTime<Utc>, String, String)> = Vec::new();
+        let mut consider = |e: &Execution, since: DateTime<Utc>| {
+            let Some(remote_id) = &e.remote_id else {
+                return;
+            };
+            if now - since <= grace || skip(remote_id) {
+                return;
+            }
+            let last = self
+                .histories
+                .get(&e.id)
+                .and_then(RemoteHistory::last_checked_at);
+            if last.is_some_and(|at| now - at < interval) {
+                return;
+            }
+            due.push((last, e.created_at, e.id.clone(), remote_id.clone()));
+        };
+        for e in self.active.values() {
+            consider(e, e.created_at);
+        }
+        for w in self.watched_terminal.values() {
+            consider(&w.execution, w.execution.finished_at());
+        }
+        // Never checked first (None < Some), then the longest ago, then oldest rows.
+        due.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+        due.into_iter()
+            .take(budget)
+            .map(|(_, _, id, rid)| (id, rid))
+            .collect()
+    }
+
+    pub fn record(&mut self, id: &str, obs: Observation) {
+        if let Some(w) = self.watched_terminal.get_mut(id) {
+            w.rechecks_left = w.rechecks_left.saturating_sub(1);
+            let still_active =
+                matches!(&obs.answer, RemoteAnswer::Found { status, .. } if status.is_active());
+            if w.rechecks_left == 0 && !still_active {
+                self.watched_terminal.remove(id);
+            }
+        }
+        self.histories
+            .entry(id.to_string())
+            .or_default()
+            .record(obs);
+    }
+
+    /// Applies one list of active remote executions: local rows it names are
+    /// recorded as seen at that status; terminal local rows it names stay
+    /// watched (the remote still runs them); unknown ids become remote-only.
+    pub fn apply_list(
+        &mut self,
+        listed: Vec<RemoteExecution>,
+        local_by_remote_id: Vec<Execution>,
+        now: DateTime<Utc>,
+    ) {
+        let by_remote: HashMap<String, String> = self
+            .active
+            .values()
+            .filter_map(|e| e.remote_id.clone().map(|r| (r, e.id.clone())))
+            .collect();
+        let mut still_remote_only = HashMap::new();
+        for r in listed {
+            let answer = RemoteAnswer::Found {
+                status: r.status,
+                raw: r.raw_status.clone(),
+            };
+            if let Some(id) = by_remote.get(&r.remote_id) {
+                self.record(
+                    id,
+                    Observation {
+                        checked_at: now,
+                        answer,
+                    },
+                );
+            } else if let Some(local) = local_by_remote_id
+                .iter()
+                .find(|e| e.remote_id.as_deref() == Some(&r.remote_id))
+            {
+                if local.status.is_terminal() {
+                    self.watched_terminal
+                        .entry(local.id.clone())
+                        .or_insert_with(|| Watched {
+                            execution: local.clone(),
+                            rechecks_left: TERMINAL_RECHECKS,
+                        });
+                    self.histories
+                        .entry(local.id.clone())
+                        .or_default()
+                        .record(Observation {
+                            checked_at: now,
+                            answer,
+                        });
+                }
+            } else {
+                let first_seen = self
+                    .remote_only
+                    .get(&r.remote_id)
+                    .map_or(now, |p| p.first_seen_at);
+                still_remote_only.insert(
+                    r.remote_id.clone(),
+                    RemoteExecution {
+                        first_seen_at: first_seen,
+                        ..r
+                    },
+                );
+            }
+        }
+        self.remote_only = still_remote_only;
+    }
+
+    /// Remote ids the list named that have no active local row (to look up locally).
+    pub fn unmatched(&self, listed: &[RemoteExecution]) -> Vec<String> {
+        let known: std::collections::HashSet<&str> = self
+            .active
+            .values()
+            .filter_map(|e| e.remote_id.as_deref())
+            .collect();
+        listed
+            .iter()
+            .filter(|r| !known.contains(r.remote_id.as_str()))
+            .map(|r| r.remote_id.clone())
+            .collect()
+    }
+
+    pub fn snapshot(&self, now: DateTime<Utc>, policy: &Policy) -> Snapshot {
+        let mut active: Vec<Execution> = self.active.values().cloned().collect();
+        active.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)));
+        let mut examined = active.clone();
+        examined.extend(self.watched_terminal.values().map(|w| w.execution.clone()));
+        let remote_only: Vec<RemoteExecution> = self.remote_only.values().cloned().collect();
+        let found = findings::find(&FindingInput {
+            now,
+            thresholds: &policy.thresholds,
+            capabilities: policy.capabilities,
+            executions: &examined,
+            remote: &self.histories,
+            remote_only: &remote_only,
+            mismatch_confirmation: policy.mismatch_confirmation,
+        });
+        Snapshot {
+            taken_at: now,
+            counts: findings::count_active(&active),
+            long_running: Some(findings::long_running_alert(
+                &active,
+                now,
+                &policy.thresholds,
+            )),
+            error_rates: error_rates::compute(self.finished.values(), now, &policy.classifier),
+            findings: found,
+            remote: self.histories.clone(),
+            active,
+            database: self.database.clone(),
+            remote_health: self.remote.clone(),
+        }
+    }
+}

@@ -1,0 +1,470 @@
+//! A vendor's execution API over HTTP(S): GET one execution's status, list
+//! the active ones, POST a stop. Bounded by a concurrency cap and a request
+//! rate; polite under pressure (429 `Retry-After`, backoff with jitter on
+//! 5xx and network errors, a degraded pause after repeated failures).
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use reqwest::StatusCode;
+use serde_json::Value;
+use tokio::sync::Semaphore;
+
+use super::{BoxFuture, RemoteTracker, TrackerHealth};
+use crate::config::{PollConfig, RemoteConfig};
+use crate::domain::{RemoteAnswer, RemoteExecution, StatusMap};
+use crate::store::parse_timestamp;
+
+const RETRIES: u32 = 2;
+const BACKOFF_BASE: Duration = Duration::from_millis(200);
+const BACKOFF_CAP: Duration = Duration::from_secs(5);
+const DEGRADED_AFTER: u32 = 5;
+const DEGRADED_CAP: Duration = Duration::from_secs(60);
+const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(5);
+
+pub struct HttpTracker {
+    client: reqwest::Client,
+    base_url: String,
+    status_path: String,
+    status_pointer: String,
+    list_path: Option<String>,
+    list_pointer: String,
+    list_id_pointer: String,
+    stop_path: Option<String>,
+    token: Option<String>,
+    statuses: StatusMap,
+    in_flight: Semaphore,
+    bucket: Mutex<Bucket>,
+    state: Mutex<State>,
+    jitter_seed: AtomicU64,
+}
+
+/// The token never reaches a log line, even through `{:?}`.
+impl std::fmt::Debug for HttpTracker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpTracker")
+            .field("base_url", &self.base_url)
+            .field("token", &self.token.as_ref().map(|_| "***"))
+            .finish_non_exhaustive()
+    }
+}
+
+struct Bucket {
+    rate: f64,
+    tokens: f64,
+    last: Instant,
+}
+
+#[derive(Default)]
+struct State {
+    paused_until: Option<(Instant, DateTime<Utc>)>,
+    consecutive_failures: u32,
+    last_latency: Option<Duration>,
+    last_error: Option<String>,
+    degraded: bool,
+}
+
+enum Attempt {
+    Done(RemoteAnswer),
+    Retry(String),
+}
+
+fn percent_encode(id: &str) -> String {
+    id.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
+/// `Retry-After` as seconds or as an HTTP date.
+pub fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
+    let v = value.trim();
+    if let Ok(secs) = v.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = DateTime::parse_from_rfc2822(v).ok()?.with_timezone(&Utc);
+    Some((at - now).to_std().unwrap_or(Duration::ZERO))
+}
+
+fn text_at(value: &Value, pointer: &str) -> Option<String> {
+    match value.pointer(pointer)? {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+impl HttpTracker {
+    pub fn new(remote: &RemoteConfig, poll: &PollConfig) -> Result<HttpTracker, String> {
+        let timeout = poll.remote_timeout.map_or(Duration::from_secs(10), |d| d.0);
+        let client = reqwest::Client::builder()
+            .connect_timeout(timeout.min(Duration::from_secs(5)))
+            .timeout(timeout)
+            .user_agent(concat!("exectop/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        let token = match &remote.token_env {
+            Some(var) => Some(std::env::var(var).map_err(|_| {
+                format!("remote.token_env names {var}, which is not set in the environment")
+            })?),
+            None => None,
+        };
+        let rate = poll.remote_rate.unwrap_or(20.0).max(0.1);
+        Ok(HttpTracker {
+            client,
+            base_url: remote
+                .base_url
+                .clone()
+                .unwrap_or_default()
+                .trim_end_matches('/')
+                .to_string(),
+            status_path: remote.status_path.clone().unwrap_or_default(),
+            status_pointer: remote
+                .status_pointer
+                .clone()
+                .unwrap_or_else(|| "/status".into()),
+            list_path: remote.list_active_path.clone(),
+            list_pointer: remote.list_pointer.clone().unwrap_or_default(),
+            list_id_pointer: remote
+                .list_id_pointer
+                .clone()
+                .unwrap_or_else(|| "/id".into()),
+            stop_path: remote.stop_path.clone(),
+            token,
+            statuses: remote.status_values.to_map(),
+            in_flight: Semaphore::new(poll.remote_concurrency.unwrap_or(10).max(1)),
+            bucket: Mutex::new(Bucket {
+                rate,
+                tokens: rate.min(5.0),
+                last: Instant::now(),
+            }),
+            state: Mutex::new(State::default()),
+            jitter_seed: AtomicU64::new(0x9E37_79B9_7F4A_7C15),
+        })
+    }
+
+    fn url(&self, path: &str, remote_id: Option<&str>) -> String {
+        let path = match remote_id {
+            Some(id) => path.replace("{remote_id}", &percent_encode(id)),
+            None => path.to_string(),
+        };
+        format!("{}{}", self.base_url, path)
+    }
+
+    /// Waits for a request slot under the rate cap (token bucket).
+    async fn take_token(&self) {
+        loop {
+            let wait = {
+                let mut b = self.bucket.lock().unwrap();
+                let now = Instant::now();
+                let refill = now.duration_since(b.last).as_secs_f64() * b.rate;
+                b.tokens = (b.tokens + refill).min(b.rate.max(1.0));
+                b.last = now;
+                if b.tokens >= 1.0 {
+                    b.tokens -= 1.0;
+                    return;
+                }
+                Duration::from_secs_f64((1.0 - b.tokens) / b.rate)
+            };
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    fn jitter(&self, max: Duration) -> Duration {
+        // splitmix64: enough randomness to spread retries, no crate needed.
+        let mut z = self
+            .jitter_seed
+            .fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        max.mul_f64((z >> 11) as f64 / (1u64 << 53) as f64)
+    }
+
+    /// Remaining pause (after a 429 or while degraded), if any.
+    fn paused(&self) -> Option<Duration> {
+        let s = self.state.lock().unwrap();
+        s.paused_until
+            .and_then(|(until, _)| until.checked_duration_since(Instant::now()))
+    }
+
+    fn pause_for(&self, d: Duration) {
+        let mut s = self.state.lock().unwrap();
+        let until = Instant::now() + d;
+        if s.paused_until.is_none_or(|(u, _)| u < until) {
+            let wall = Utc::now() + chrono::Duration::from_std(d).unwrap_or_default();
+            s.paused_until = Some((until, wall));
+        }
+    }
+
+    fn note_success(&self, latency: Duration) {
+        let mut s = self.state.lock().unwrap();
+        s.consecutive_failures = 0;
+        s.degraded = false;
+        s.last_latency = Some(latency);
+        s.last_error = None;
+    }
+
+    fn note_failure(&self, error: &str) {
+        let pause = {
+            let mut s = self.state.lock().unwrap();
+            s.consecutive_failures += 1;
+            s.last_error = Some(error.to_string());
+            if s.consecutive_failures >= DEGRADED_AFTER {
+                s.degraded = true;
+                let extra = s.consecutive_failures - DEGRADED_AFTER;
+                Some((Duration::from_secs(5) * 2u32.saturating_pow(extra.min(6))).min(DEGRADED_CAP))
+            } else {
+                None
+            }
+        };
+        if let Some(d) = pause {
+            tracing::warn!(
+                "remote tracker degraded after repeated failures ({error}); pausing {}s",
+                d.as_secs()
+            );
+            self.pause_for(d);
+        }
+    }
+
+    async fn send(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<(StatusCode, reqwest::header::HeaderMap, Vec<u8>, Duration), String> {
+        let _slot = self.in_flight.acquire().await.map_err(|e| e.to_string())?;
+        self.take_token().await;
+        let request = match &self.token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        };
+        let start = Instant::now();
+        let response = request.send().await.map_err(|e| {
+            if e.is_timeout() {
+                "request timed out".to_string()
+            } else if e.is_connect() {
+                "cannot connect to the remote API".to_string()
+            } else {
+                format!("request failed: {}", e.without_url())
+            }
+        })?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| format!("reading the answer failed: {}", e.without_url()))?;
+        Ok((status, headers, body.to_vec(), start.elapsed()))
+    }
+
+    /// Shared by look-ups and listing: status codes to answers, 429 to a pause.
+    fn classify(
+        &self,
+        status: StatusCode,
+        headers: &reqwest::header::HeaderMap,
+    ) -> Option<Attempt> {
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            let wait = headers
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| parse_retry_after(v, Utc::now()))
+                .unwrap_or(DEFAULT_RETRY_AFTER);
+            tracing::info!(
+                "remote API throttled us; waiting {}s as it asked",
+                wait.as_secs()
+            );
+            self.pause_for(wait);
+            return Some(Attempt::Done(RemoteAnswer::Throttled {
+                retry_after_seconds: Some(wait.as_secs()),
+            }));
+        }
+        if status.is_server_error() {
+            return Some(Attempt::Retry(format!(
+                "remote API answered HTTP {}",
+                status.as_u16()
+            )));
+        }
+        if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
+            let message = format!("authentication failed (HTTP {})", status.as_u16());
+            self.note_failure(&message);
+            return Some(Attempt::Done(RemoteAnswer::Error { message }));
+        }
+        None
+    }
+
+    async fn lookup_once(&self, remote_id: &str) -> Attempt {
+        let url = self.url(&self.status_path, Some(remote_id));
+        let (status, headers, body, latency) = match self.send(self.client.get(url)).await {
+            Ok(r) => r,
+            Err(e) => return Attempt::Retry(e),
+        };
+        if let Some(done) = self.classify(status, &headers) {
+            return done;
+        }
+        if status == StatusCode::NOT_FOUND {
+            self.note_success(latency);
+            return Attempt::Done(RemoteAnswer::NotFound);
+        }
+        if !status.is_success() {
+            let message = format!("remote API answered HTTP {}", status.as_u16());
+            self.note_failure(&message);
+            return Attempt::Done(RemoteAnswer::Error { message });
+        }
+        self.note_success(latency);
+        let answer = match serde_json::from_slice::<Value>(&body) {
+            Err(e) => RemoteAnswer::Error {
+                message: format!("malformed JSON from the remote API: {e}"),
+            },
+            Ok(value) => match text_at(&value, &self.status_pointer) {
+                Some(raw) => RemoteAnswer::Found {
+                    status: self.statuses.status_of(&raw),
+                    raw,
+                },
+                None => RemoteAnswer::Error {
+                    message: format!("the answer has no status at {}", self.status_pointer),
+                },
+            },
+        };
+        Attempt::Done(answer)
+    }
+}
+
+impl RemoteTracker for HttpTracker {
+    fn describe(&self) -> String {
+        let host = self
+            .base_url
+            .split("://")
+            .nth(1)
+            .unwrap_or(&self.base_url)
+            .split('/')
+            .next()
+            .unwrap_or_default();
+        format!("http {host}")
+    }
+
+    fn lookup<'a>(&'a self, remote_id: &'a str) -> BoxFuture<'a, RemoteAnswer> {
+        Box::pin(async move {
+            if let Some(wait) = self.paused() {
+                return RemoteAnswer::Throttled {
+                    retry_after_seconds: Some(wait.as_secs().max(1)),
+                };
+            }
+            let mut last_error = String::new();
+            for attempt in 0..=RETRIES {
+                if attempt > 0 {
+                    let backoff = (BACKOFF_BASE * 2u32.pow(attempt - 1)).min(BACKOFF_CAP);
+                    tokio::time::sleep(backoff + self.jitter(backoff)).await;
+                }
+                match self.lookup_once(remote_id).await {
+                    Attempt::Done(answer) => return answer,
+                    Attempt::Retry(e) => last_error = e,
+                }
+            }
+            self.note_failure(&last_error);
+            RemoteAnswer::Error {
+                message: last_error,
+            }
+        })
+    }
+
+    fn can_list(&self) -> bool {
+        self.list_path.is_some()
+    }
+
+    fn list_active(&self) -> BoxFuture<'_, Result<Vec<RemoteExecution>, String>> {
+        Box::pin(async move {
+            let path = self
+                .list_path
+                .as_deref()
+                .ok_or("no list endpoint configured")?;
+            if let Some(wait) = self.paused() {
+                return Err(format!("remote API paused for {}s", wait.as_secs().max(1)));
+            }
+            let (status, headers, body, latency) = self
+                .send(self.client.get(self.url(path, None)))
+                .await
+                .inspect_err(|e| self.note_failure(e))?;
+            match self.classify(status, &headers) {
+                Some(Attempt::Done(RemoteAnswer::Throttled { .. })) => {
+                    return Err("remote API throttled the list call".into());
+                }
+                Some(Attempt::Done(RemoteAnswer::Error { message })) => return Err(message),
+                Some(Attempt::Retry(e)) => {
+                    self.note_failure(&e);
+                    return Err(e);
+                }
+                _ if !status.is_success() => {
+                    return Err(format!("list call answered HTTP {}", status.as_u16()));
+                }
+                _ => {}
+            }
+            self.note_success(latency);
+            let value: Value = serde_json::from_slice(&body)
+                .map_err(|e| format!("malformed JSON from the list call: {e}"))?;
+            let items = value
+                .pointer(&self.list_pointer)
+                .and_then(Value::as_array)
+                .ok_or_else(|| {
+                    format!("the list answer has no array at {:?}", self.list_pointer)
+                })?;
+            let now = Utc::now();
+            Ok(items
+                .iter()
+                .filter_map(|item| {
+                    let remote_id = text_at(item, &self.list_id_pointer)?;
+                    let raw = text_at(item, &self.status_pointer).unwrap_or_default();
+                    Some(RemoteExecution {
+                        remote_id,
+                        status: self.statuses.status_of(&raw),
+                        raw_status: raw,
+                        name: text_at(item, "/name"),
+                        started_at: text_at(item, "/started_at")
+                            .as_deref()
+                            .and_then(parse_timestamp),
+                        first_seen_at: now,
+                    })
+                })
+                .collect())
+        })
+    }
+
+    fn can_stop(&self) -> bool {
+        self.stop_path.is_some()
+    }
+
+    fn stop<'a>(&'a self, remote_id: &'a str) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            let path = self
+                .stop_path
+                .as_deref()
+                .ok_or("no stop endpoint configured")?;
+            let (status, _, _, _) = self
+                .send(self.client.post(self.url(path, Some(remote_id))))
+                .await?;
+            if status.is_success() {
+                Ok(())
+            } else {
+                Err(format!("stop answered HTTP {}", status.as_u16()))
+            }
+        })
+    }
+
+    fn health(&self) -> TrackerHealth {
+        let s = self.state.lock().unwrap();
+        let paused = s
+            .paused_until
+            .filter(|(until, _)| *until > Instant::now())
+            .map(|(_, wall)| wall);
+        TrackerHealth {
+            ok: s.consecutive_failures == 0 && !s.degraded,
+            latency_ms: s.last_latency.map(|d| d.as_millis() as u64),
+            degraded_until: if s.degraded { paused } else { None },
+            last_error: s.last_error.clone(),
+        }
+    }
+}

@@ -1,0 +1,412 @@
+//! The executions table as configured: validated at start, read through
+//! queries that select only what a poll needs.
+//!
+//! Every mapped column is selected as `CAST("col" AS TEXT)`, so one decoder
+//! serves both backends and every column type (bigint or uuid ids, jsonb
+//! errors, timestamp or timestamptz). Values are always bound, identifiers
+//! validated at load and double-quoted here.
+
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use sqlx::{QueryBuilder, Row};
+
+use super::pool::{Backend, DbPool, redact_url};
+use super::timestamp::{parse_timestamp, sqlite_text};
+use crate::config::TableConfig;
+use crate::domain::{Capabilities, Execution, Status, StatusMap};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum StoreError {
+    Connect(String),
+    MissingTable {
+        table: String,
+        database: String,
+    },
+    MissingColumn {
+        table: String,
+        column: String,
+        key: String,
+    },
+    Query(String),
+}
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreError::Connect(m) | StoreError::Query(m) => f.write_str(m),
+            StoreError::MissingTable { table, database } => {
+                write!(f, "table \"{table}\" does not exist in {database}")
+            }
+            StoreError::MissingColumn { table, column, key } => write!(
+                f,
+                "table \"{table}\" has no column \"{column}\" (mapped by table.{key})"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+fn query_error(e: sqlx::Error) -> StoreError {
+    StoreError::Query(format!("database query failed: {e}"))
+}
+
+/// The order of the selected columns; unmapped ones are selected as NULL.
+const FIELDS: [&str; 12] = [
+    "id",
+    "status",
+    "remote_id",
+    "name_column",
+    "group",
+    "created_at",
+    "started_at",
+    "updated_at",
+    "completed_at",
+    "heartbeat_at",
+    "error",
+    "error_count",
+];
+
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: DbPool,
+    table: TableConfig,
+    statuses: StatusMap,
+    shown_url: String,
+}
+
+/// `jobs.tb_job_run` → `"jobs"."tb_job_run"`. Safe: parts were validated at load.
+pub fn quoted_table(name: &str) -> String {
+    name.split('.').map(quote).collect::<Vec<_>>().join(".")
+}
+
+pub fn quote(ident: &str) -> String {
+    format!("\"{}\"", ident.replace('"', "\"\""))
+}
+
+impl Store {
+    pub async fn connect(url: &str, table: &TableConfig) -> Result<Store, StoreError> {
+        let pool = DbPool::connect(url, false)
+            .await
+            .map_err(StoreError::Connect)?;
+        Ok(Store::with_pool(pool, url, table))
+    }
+
+    pub fn with_pool(pool: DbPool, url: &str, table: &TableConfig) -> Store {
+        Store {
+            pool,
+            statuses: table.status_values.to_map(),
+            table: table.clone(),
+            shown_url: redact_url(url),
+        }
+    }
+
+    pub fn pool(&self) -> &DbPool {
+        &self.pool
+    }
+
+    pub fn table(&self) -> &TableConfig {
+        &self.table
+    }
+
+    pub fn status_map(&self) -> &StatusMap {
+        &self.statuses
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.pool.backend()
+    }
+
+    /// `postgres://app@db/app exectop_executions` — never with a password.
+    pub fn describe(&self) -> String {
+        format!("{} {}", self.shown_url, self.table.name)
+    }
+
+    pub fn capabilities(&self, remote: bool) -> Capabilities {
+        Capabilities {
+            remote,
+            remote_id_column: self.table.remote_id.is_some(),
+            heartbeat_column: self.table.heartbeat_at.is_some(),
+        }
+    }
+
+    /// Checks that the table and every mapped column exist, naming the first that does not.
+    pub async fn validate_schema(&self) -> Result<(), StoreError> {
+        let columns: Vec<String> = match &self.pool {
+            DbPool::Postgres(p) => {
+                let quoted = quoted_table(&self.table.name);
+                sqlx::query(
+                    "SELECT attname::text FROM pg_attribute \
+                     WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped",
+                )
+                .bind(quoted)
+                .fetch_all(p)
+                .await
+                .map_err(query_error)?
+                .iter()
+                .map(|r| r.get::<String, _>(0))
+                .collect()
+            }
+            DbPool::Sqlite(p) => sqlx::query("SELECT name FROM pragma_table_info(?1)")
+                .bind(self.table.name.clone())
+                .fetch_all(p)
+                .await
+                .map_err(query_error)?
+                .iter()
+                .map(|r| r.get::<String, _>(0))
+                .collect(),
+        };
+        if columns.is_empty() {
+            return Err(StoreError::MissingTable {
+                table: self.table.name.clone(),
+                database: self.shown_url.clone(),
+            });
+        }
+        for (key, column) in self.table.columns() {
+            if !columns.iter().any(|c| c == column) {
+                return Err(StoreError::MissingColumn {
+                    table: self.table.name.clone(),
+                    column: column.to_string(),
+                    key: key.to_string(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn ping(&self) -> Result<Duration, StoreError> {
+        let start = Instant::now();
+        match &self.pool {
+            DbPool::Postgres(p) => sqlx::query("SELECT 1").execute(p).await.map(|_| ()),
+            DbPool::Sqlite(p) => sqlx::query("SELECT 1").execute(p).await.map(|_| ()),
+        }
+        .map_err(query_error)?;
+        Ok(start.elapsed())
+    }
+
+    fn column_for(&self, field: &str) -> Option<&str> {
+        let t = &self.table;
+        match field {
+            "id" => Some(&t.id),
+            "status" => Some(&t.status),
+            "remote_id" => t.remote_id.as_deref(),
+            "name_column" => t.name_column.as_deref(),
+            "group" => t.group.as_deref(),
+            "created_at" => Some(&t.created_at),
+            "started_at" => t.started_at.as_deref(),
+            "updated_at" => t.updated_at.as_deref(),
+            "completed_at" => t.completed_at.as_deref(),
+            "heartbeat_at" => t.heartbeat_at.as_deref(),
+            "error" => t.error.as_deref(),
+            "error_count" => t.error_count.as_deref(),
+            _ => None,
+        }
+    }
+
+    fn select_sql(&self) -> String {
+        let cols: Vec<String> = FIELDS
+            .iter()
+            .map(|f| match self.column_for(f) {
+                Some(c) => format!("CAST({} AS TEXT)", quote(c)),
+                None => "CAST(NULL AS TEXT)".to_string(),
+            })
+            .collect();
+        format!(
+            "SELECT {} FROM {} WHERE ",
+            cols.join(", "),
+            quoted_table(&self.table.name)
+        )
+    }
+
+    /// The column that says when an execution finished (see README: error rates).
+    pub fn completion_column(&self) -> &str {
+        self.table
+            .completed_at
+            .as_deref()
+            .or(self.table.updated_at.as_deref())
+            .unwrap_or(&self.table.created_at)
+    }
+
+    /// Every pending or running execution (any spelling mapped to them).
+    pub async fn active(&self) -> Result<Vec<Execution>, StoreError> {
+        let spellings = self.statuses.spellings_of(&Status::ACTIVE);
+        self.fetch(Filter::StatusIn(self.table.status.clone(), spellings))
+            .await
+    }
+
+    /// Rows written since `since` (by `updated_at`); empty when it is not mapped.
+    pub async fn changed_since(&self, since: DateTime<Utc>) -> Result<Vec<Execution>, StoreError> {
+        match self.table.updated_at.clone() {
+            Some(col) => self.fetch(Filter::After(col, since)).await,
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// Terminal rows that finished at or after `since`.
+    pub async fn finished_since(&self, since: DateTime<Utc>) -> Result<Vec<Execution>, StoreError> {
+        let spellings = self.statuses.spellings_of(&Status::TERMINAL);
+        let col = self.completion_column().to_string();
+        self.fetch(Filter::StatusInAfter(
+            self.table.status.clone(),
+            spellings,
+            col,
+            since,
+        ))
+        .await
+    }
+
+    pub async fn by_ids(&self, ids: &[String]) -> Result<Vec<Execution>, StoreError> {
+        let col = self.table.id.clone();
+        self.fetch(Filter::TextIn(col, ids.to_vec())).await
+    }
+
+    pub async fn by_remote_ids(&self, ids: &[String]) -> Result<Vec<Execution>, StoreError> {
+        match self.table.remote_id.clone() {
+            Some(col) => self.fetch(Filter::TextIn(col, ids.to_vec())).await,
+            None => Ok(Vec::new()),
+        }
+    }
+
+    async fn fetch(&self, filter: Filter) -> Result<Vec<Execution>, StoreError> {
+        if filter.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<Vec<Option<String>>> = match &self.pool {
+            DbPool::Postgres(p) => {
+                let mut qb = QueryBuilder::<sqlx::Postgres>::new(self.select_sql());
+                filter.push(&mut qb, Backend::Postgres);
+                qb.build()
+                    .fetch_all(p)
+                    .await
+                    .map_err(query_error)?
+                    .iter()
+                    .map(|r| {
+                        (0..FIELDS.len())
+                            .map(|i| r.get::<Option<String>, _>(i))
+                            .collect()
+                    })
+                    .collect()
+            }
+            DbPool::Sqlite(p) => {
+                let mut qb = QueryBuilder::<sqlx::Sqlite>::new(self.select_sql());
+                filter.push(&mut qb, Backend::Sqlite);
+                qb.build()
+                    .fetch_all(p)
+                    .await
+                    .map_err(query_error)?
+                    .iter()
+                    .map(|r| {
+                        (0..FIELDS.len())
+                            .map(|i| r.get::<Option<String>, _>(i))
+                            .collect()
+                    })
+                    .collect()
+            }
+        };
+        Ok(rows.into_iter().filter_map(|r| self.decode(r)).collect())
+    }
+
+    /// One row to an Execution; a row without id or readable created_at is
+    /// skipped with a warning naming it, so one bad row cannot hide the rest.
+    fn decode(&self, mut r: Vec<Option<String>>) -> Option<Execution> {
+        let mut take = |i: usize| r[i].take().filter(|v| !v.is_empty());
+        let id = take(0)?;
+        let raw_status = take(1).unwrap_or_default();
+        let remote_id = take(2);
+        let name = take(3);
+        let group = take(4);
+        let created_text = take(5);
+        let ts = |v: Option<String>| v.as_deref().and_then(parse_timestamp);
+        let Some(created_at) = ts(created_text.clone()) else {
+            tracing::warn!(
+                "execution {id}: column {} holds {:?}, not a timestamp; row skipped",
+                self.table.created_at,
+                created_text
+            );
+            return None;
+        };
+        Some(Execution {
+            status: self.statuses.status_of(&raw_status),
+            raw_status,
+            remote_id,
+            name,
+            group,
+            created_at,
+            started_at: ts(take(6)),
+            updated_at: ts(take(7)),
+            completed_at: ts(take(8)),
+            heartbeat_at: ts(take(9)),
+            error: take(10),
+            error_count: take(11).and_then(|v| v.trim().parse().ok()),
+            id,
+        })
+    }
+}
+
+enum Filter {
+    StatusIn(String, Vec<String>),
+    After(String, DateTime<Utc>),
+    StatusInAfter(String, Vec<String>, String, DateTime<Utc>),
+    TextIn(String, Vec<String>),
+}
+
+impl Filter {
+    fn is_empty(&self) -> bool {
+        match self {
+            Filter::StatusIn(_, v) | Filter::StatusInAfter(_, v, _, _) | Filter::TextIn(_, v) => {
+                v.is_empty()
+            }
+            Filter::After(..) => false,
+        }
+    }
+
+    /// The backends differ only in how a moment is compared: PostgreSQL casts
+    /// the bound text to timestamptz (so the index is used); SQLite compares
+    /// through `julianday()` so `T`- and space-separated ISO text both work.
+    fn push<DB>(&self, qb: &mut QueryBuilder<DB>, backend: Backend)
+    where
+        DB: sqlx::Database,
+        for<'t> String: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    {
+        fn values_in<DB>(qb: &mut QueryBuilder<DB>, expr: String, values: &[String])
+        where
+            DB: sqlx::Database,
+            for<'t> String: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+        {
+            qb.push(expr).push(" IN (");
+            let mut list = qb.separated(", ");
+            for v in values {
+                list.push_bind(v.clone());
+            }
+            qb.push(")");
+        }
+        let after = |qb: &mut QueryBuilder<DB>, col: &str, at: DateTime<Utc>, strict: bool| {
+            let op = if strict { " > " } else { " >= " };
+            match backend {
+                Backend::Postgres => {
+                    qb.push(quote(col)).push(op);
+                    qb.push_bind(at.to_rfc3339()).push("::timestamptz");
+                }
+                Backend::Sqlite => {
+                    qb.push(format!("julianday({})", quote(col)))
+                        .push(op)
+                        .push("julianday(");
+                    qb.push_bind(sqlite_text(at)).push(")");
+                }
+            }
+        };
+        match self {
+            Filter::StatusIn(col, values) => values_in(qb, quote(col), values),
+            Filter::After(col, at) => after(qb, col, *at, true),
+            Filter::StatusInAfter(status, values, col, at) => {
+                values_in(qb, quote(status), values);
+                qb.push(" AND ");
+                after(qb, col, *at, false);
+            }
+            Filter::TextIn(col, values) => {
+                values_in(qb, format!("CAST({} AS TEXT)", quote(col)), values)
+            }
+        }
+    }
+}
