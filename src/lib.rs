@@ -8,5 +8,6 @@ pub mod config;
 pub mod domain;
 pub mod monitor;
 pub mod remote;
+pub mod sim;
 pub mod store;
 pub mod tui;

@@ -16,6 +16,13 @@ async fn dispatch(cli: Cli) -> Result<i32, Failure> {
         }
         Command::Check { json } => commands::check::run(&global, json).await,
         Command::Migrate => commands::migrate::run(&global).await,
+        Command::Demo { seed } => commands::demo::run(&global, seed).await,
+        Command::Simulate {
+            db,
+            listen,
+            seed,
+            rate,
+        } => commands::demo::simulate(&db, listen, seed, rate).await,
         other => Err(Failure(format!(
             "{other:?} is not available in this build yet"
         ))),

@@ -2,6 +2,7 @@
 
 pub mod actions;
 pub mod check;
+pub mod demo;
 pub mod live;
 pub mod migrate;
 pub mod setup;

@@ -260,8 +260,7 @@ fn finding_for(
         && let Some((remote, raw, _)) = &h.last_status
         && *remote != Status::Unknown
         && remote.progress() > e.status.progress()
-        && h.status_since
-            .is_some_and(|since| (now - since).num_seconds() >= secs(input.mismatch_confirmation))
+        && mismatch_confirmed(input, e, h)
     {
         let checked = h
             .last_checked_at()
@@ -427,6 +426,18 @@ fn finding_for(
         }
     }
     None
+}
+
+/// The remote has reported the further status for the confirmation time, or
+/// the local record has been silent for longer than that (no worker is
+/// about to catch up), so this is no normal lag.
+fn mismatch_confirmed(input: &FindingInput<'_>, e: &Execution, h: &RemoteHistory) -> bool {
+    let wait = secs(input.mismatch_confirmation);
+    let reported_long_enough = h
+        .status_since
+        .is_some_and(|since| (input.now - since).num_seconds() >= wait);
+    let local_silent = (input.now - e.last_local_update()).num_seconds() > wait;
+    reported_long_enough || local_silent
 }
 
 fn remote_still_running(

@@ -420,7 +420,8 @@ fn every_kind_and_boundary() {
 #[test]
 fn mismatch_waits_for_confirmation_in_the_live_monitor() {
     let t = Thresholds::default();
-    let e = exec("1", Status::Running, 600);
+    let mut e = exec("1", Status::Running, 600);
+    e.heartbeat_at = Some(ago(5));
     let check = |history: RemoteHistory| {
         let remote = HashMap::from([("1".to_string(), history)]);
         let input = FindingInput {
@@ -441,6 +442,27 @@ fn mismatch_waits_for_confirmation_in_the_live_monitor() {
         (10, found(Status::Succeeded)),
     ]);
     assert_eq!(check(confirmed), Some(FindingKind::StatusMismatch));
+}
+
+#[test]
+fn a_silent_local_record_confirms_a_mismatch_at_once() {
+    let t = Thresholds::default();
+    let e = exec("1", Status::Running, 5 * 3_600);
+    let remote = HashMap::from([("1".to_string(), seen(&[(1, found(Status::Succeeded))]))]);
+    let input = FindingInput {
+        now: now(),
+        thresholds: &t,
+        capabilities: ALL,
+        executions: std::slice::from_ref(&e),
+        remote: &remote,
+        remote_only: &[],
+        mismatch_confirmation: Duration::from_secs(45),
+    };
+    assert_eq!(
+        find(&input)[0].kind,
+        FindingKind::StatusMismatch,
+        "no write for 5 h: no catch-up coming"
+    );
 }
 
 #[test]

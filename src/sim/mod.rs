@@ -1,0 +1,195 @@
+//! The fleet simulator: a remote execution API on loopback and a workload
+//! writer that records executions in the database and breaks them the way
+//! real systems break. Deterministic for a seed and rate settings; the
+//! faults it injected are its ground truth (`/_sim/truth`, [`SimHandle::truth`]).
+
+pub mod api;
+pub mod fleet;
+pub mod rng;
+pub mod truth;
+pub mod writer;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::task::JoinHandle;
+
+use crate::config::{Config, DatabaseConfig, RemoteConfig, RemoteKind, StatusValues, TableConfig};
+use crate::store::{DbPool, migrate};
+pub use api::ApiFaults;
+use api::Shared;
+use fleet::Fleet;
+use rng::Rng;
+pub use truth::{Fault, TruthEntry};
+use writer::Writer;
+
+#[derive(Debug, Clone)]
+pub struct SimOptions {
+    pub db_url: String,
+    pub listen: SocketAddr,
+    pub seed: u64,
+    /// New executions per second.
+    pub rate: f64,
+    /// Share of new executions that get a fault.
+    pub fault_rate: f64,
+    /// Multiplies run durations (1.0: 20 s to 2 min).
+    pub time_scale: f64,
+    pub api_faults: ApiFaults,
+    /// Seed a day of finished executions and a few long-broken rows.
+    pub history: bool,
+}
+
+impl SimOptions {
+    /// Lively but believable: a run every two seconds, some faults, an API
+    /// that is sometimes slow, throttles, fails or answers garbage.
+    pub fn demo(db_url: String, seed: u64) -> SimOptions {
+        SimOptions {
+            db_url,
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            seed,
+            rate: 0.5,
+            fault_rate: 0.25,
+            time_scale: 1.0,
+            api_faults: ApiFaults {
+                slow_rate: 0.02,
+                slow_by: Duration::from_millis(1500),
+                throttle_rate: 0.01,
+                retry_after_seconds: 2,
+                server_error_rate: 0.02,
+                malformed_rate: 0.01,
+            },
+            history: true,
+        }
+    }
+}
+
+pub struct SimHandle {
+    pub api_addr: SocketAddr,
+    pub pool: DbPool,
+    shared: Arc<Shared>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl SimHandle {
+    pub fn truth(&self) -> Vec<TruthEntry> {
+        self.shared.truth.lock().unwrap().clone()
+    }
+
+    pub fn shutdown(self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+impl Drop for SimHandle {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+/// Creates the schema, seeds history, binds the API and starts the writer.
+pub async fn start(opts: SimOptions) -> Result<SimHandle, String> {
+    let pool = DbPool::connect(&opts.db_url, true).await?;
+    migrate::apply(&pool, true).await?;
+    let mut rng = Rng::new(opts.seed);
+    let shared = Arc::new(Shared {
+        fleet: Mutex::new(Fleet::default()),
+        truth: Mutex::new(Vec::new()),
+        faults: opts.api_faults.clone(),
+        rng: Mutex::new(rng.fork(1)),
+    });
+    let writer = Arc::new(Writer {
+        pool: pool.clone(),
+        shared: shared.clone(),
+        seed: opts.seed,
+        time_scale: opts.time_scale,
+        fault_rate: opts.fault_rate,
+    });
+    if opts.history {
+        writer.seed_history(&mut rng.fork(2)).await?;
+    }
+    let listener = tokio::net::TcpListener::bind(opts.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", opts.listen))?;
+    let api_addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let router = api::router(shared.clone());
+    let server = tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, router).await {
+            tracing::error!("simulated API stopped: {e}");
+        }
+    });
+    let mut spawn_rng = rng.fork(3);
+    let rate = opts.rate;
+    let spawner = tokio::spawn(async move {
+        if rate <= 0.0 {
+            return;
+        }
+        let every = Duration::from_secs_f64(1.0 / rate);
+        let mut n: u64 = 0;
+        loop {
+            let w = writer.clone();
+            let run_rng = spawn_rng.fork(n);
+            tokio::spawn(async move {
+                if let Err(e) = w.live_one(n, run_rng).await {
+                    tracing::warn!("simulated worker {n}: {e}");
+                }
+            });
+            n += 1;
+            tokio::time::sleep(every).await;
+        }
+    });
+    tracing::info!("simulated remote API on http://{api_addr}");
+    Ok(SimHandle {
+        api_addr,
+        pool,
+        shared,
+        tasks: vec![server, spawner],
+    })
+}
+
+/// The configuration that points exectop at a simulator.
+pub fn exectop_config_for(db_url: &str, api_addr: SocketAddr) -> Config {
+    let spell = |s: &str| vec![s.to_string()];
+    Config {
+        database: DatabaseConfig {
+            url: Some(db_url.to_string()),
+        },
+        table: TableConfig::default(),
+        remote: RemoteConfig {
+            kind: RemoteKind::Http,
+            base_url: Some(format!("http://{api_addr}")),
+            status_path: Some("/executions/{remote_id}".into()),
+            status_pointer: Some("/status".into()),
+            list_active_path: Some("/executions?state=active".into()),
+            list_pointer: Some("/executions".into()),
+            list_id_pointer: Some("/id".into()),
+            stop_path: Some("/executions/{remote_id}/stop".into()),
+            token_env: None,
+            status_values: StatusValues {
+                pending: spell("PENDING"),
+                running: spell("RUNNING"),
+                succeeded: spell("SUCCEEDED"),
+                failed: spell("FAILED"),
+                cancelled: spell("CANCELLED"),
+                timed_out: spell("TIMED_OUT"),
+            },
+        },
+        ..Config::default()
+    }
+}
+
+/// The same configuration as TOML text, for `exectop simulate` to print.
+pub fn exectop_config_toml(db_url: &str, api_addr: SocketAddr) -> String {
+    format!(
+        "[database]\nurl = \"{db_url}\"\n\n[remote]\nkind = \"http\"\nbase_url = \"http://{api_addr}\"\n\
+         status_path = \"/executions/{{remote_id}}\"\nstatus_pointer = \"/status\"\n\
+         list_active_path = \"/executions?state=active\"\nlist_pointer = \"/executions\"\nlist_id_pointer = \"/id\"\n\
+         stop_path = \"/executions/{{remote_id}}/stop\"\n\n[remote.status_values]\npending = [\"PENDING\"]\n\
+         running = [\"RUNNING\"]\nsucceeded = [\"SUCCEEDED\"]\nfailed = [\"FAILED\"]\ncancelled = [\"CANCELLED\"]\n\
+         timed_out = [\"TIMED_OUT\"]\n"
+    )
+}

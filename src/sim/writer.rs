@@ -1,0 +1,398 @@
+//! The workload writer: records executions in exectop's native table the way
+//! real systems do (pending → remote id → running → heartbeats → final
+//! status), and breaks the way they break.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Duration as Cd, Utc};
+use sqlx::Row;
+
+use super::api::Shared;
+use super::fleet::RemoteRun;
+use super::rng::Rng;
+use super::truth::{Fault, TruthEntry};
+use crate::domain::Status;
+use crate::store::{DbPool, sqlite_text};
+
+pub const FAULTS: [Fault; 6] = [
+    Fault::MissingRemoteId,
+    Fault::WorkerDied,
+    Fault::NeverCaughtUp,
+    Fault::RemoteForgot,
+    Fault::MarkedButRunning,
+    Fault::RemoteOnly,
+];
+
+const ERRORS: [&str; 9] = [
+    "Query execution timeout after 900s",
+    "Invalid or expired token for instance",
+    "403 Forbidden: permission denied on dataset",
+    "SQL syntax error near 'GROUP'",
+    "Memory limit exceeded: 2048MB requested, 512MB allowed",
+    "connection reset by peer while fetching results",
+    "remote API returned 502 Bad Gateway",
+    "{\"error\":\"States.Timeout\",\"cause\":\"Lambda timed out\"}",
+    "worker exited with code 137",
+];
+
+const GROUPS: [&str; 4] = ["instance-a", "instance-b", "instance-c", "instance-d"];
+
+/// A value bound into a statement; `{n}` in the SQL marks where it goes.
+#[derive(Debug, Clone)]
+pub enum Arg {
+    Text(Option<String>),
+    Time(Option<DateTime<Utc>>),
+    Int(i64),
+}
+
+fn placeholder(pool: &DbPool, n: usize, arg: &Arg) -> String {
+    match (pool, arg) {
+        (DbPool::Postgres(_), Arg::Time(_)) => format!("${n}::timestamptz"),
+        (DbPool::Postgres(_), _) => format!("${n}"),
+        (DbPool::Sqlite(_), _) => format!("?{n}"),
+    }
+}
+
+/// Runs one statement; returns the first column of the first row, as text.
+pub async fn execute(
+    pool: &DbPool,
+    template: &str,
+    args: Vec<Arg>,
+) -> Result<Option<String>, String> {
+    let mut sql = template.to_string();
+    for (i, a) in args.iter().enumerate() {
+        sql = sql.replace(&format!("{{{}}}", i + 1), &placeholder(pool, i + 1, a));
+    }
+    macro_rules! run {
+        ($p:expr, $time:expr) => {{
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for a in args {
+                q = match a {
+                    Arg::Text(t) => q.bind(t),
+                    Arg::Time(t) => q.bind(t.map($time)),
+                    Arg::Int(i) => q.bind(i),
+                };
+            }
+            q.fetch_optional($p)
+                .await
+                .map_err(|e| format!("simulator write failed: {e}"))?
+                .and_then(|row| row.try_get::<Option<String>, _>(0).ok().flatten())
+        }};
+    }
+    Ok(match pool {
+        DbPool::Postgres(p) => run!(p, |t: DateTime<Utc>| t.to_rfc3339()),
+        DbPool::Sqlite(p) => run!(p, sqlite_text),
+    })
+}
+
+pub struct Writer {
+    pub pool: DbPool,
+    pub shared: Arc<Shared>,
+    pub seed: u64,
+    /// Multiplies every run duration: 1.0 for demos, small for tests.
+    pub time_scale: f64,
+    pub fault_rate: f64,
+}
+
+fn scaled(secs: f64, scale: f64) -> Cd {
+    Cd::milliseconds((secs * scale * 1000.0) as i64)
+}
+
+impl Writer {
+    async fn insert(
+        &self,
+        name: &str,
+        group: &str,
+        status: &str,
+        created_at: DateTime<Utc>,
+        remote_id: Option<String>,
+        started_at: Option<DateTime<Utc>>,
+        completed_at: Option<DateTime<Utc>>,
+        error: Option<String>,
+    ) -> Result<String, String> {
+        let updated = completed_at.or(started_at).unwrap_or(created_at);
+        execute(
+            &self.pool,
+            "INSERT INTO exectop_executions (name, group_name, status, created_at, remote_id, started_at, \
+             completed_at, error, updated_at, heartbeat_at) VALUES ({1}, {2}, {3}, {4}, {5}, {6}, {7}, {8}, {9}, {10}) \
+             RETURNING CAST(id AS TEXT)",
+            vec![
+                Arg::Text(Some(name.into())),
+                Arg::Text(Some(group.into())),
+                Arg::Text(Some(status.into())),
+                Arg::Time(Some(created_at)),
+                Arg::Text(remote_id),
+                Arg::Time(started_at),
+                Arg::Time(completed_at),
+                Arg::Text(error),
+                Arg::Time(Some(updated)),
+                Arg::Time(started_at),
+            ],
+        )
+        .await?
+        .ok_or_else(|| "insert returned no id".to_string())
+    }
+
+    async fn set_running(
+        &self,
+        id: &str,
+        remote_id: &str,
+        started: DateTime<Utc>,
+    ) -> Result<(), String> {
+        execute(
+            &self.pool,
+            "UPDATE exectop_executions SET remote_id = {1}, status = 'running', started_at = {2}, \
+             updated_at = {3}, heartbeat_at = {3} WHERE id = CAST({4} AS INTEGER)",
+            vec![
+                Arg::Text(Some(remote_id.into())),
+                Arg::Time(Some(started)),
+                Arg::Time(Some(Utc::now())),
+                Arg::Text(Some(id.into())),
+            ],
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn heartbeat(&self, id: &str) -> Result<(), String> {
+        execute(
+            &self.pool,
+            "UPDATE exectop_executions SET heartbeat_at = {1} WHERE id = CAST({2} AS INTEGER)",
+            vec![Arg::Time(Some(Utc::now())), Arg::Text(Some(id.into()))],
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn finish(&self, id: &str, status: Status, error: Option<String>) -> Result<(), String> {
+        let now = Utc::now();
+        execute(
+            &self.pool,
+            "UPDATE exectop_executions SET status = {1}, completed_at = {2}, updated_at = {2}, error = {3} \
+             WHERE id = CAST({4} AS INTEGER)",
+            vec![Arg::Text(Some(status.as_str().into())), Arg::Time(Some(now)), Arg::Text(error), Arg::Text(Some(id.into()))],
+        )
+        .await
+        .map(drop)
+    }
+
+    fn outcome(rng: &mut Rng) -> (Status, Option<String>) {
+        let roll = rng.unit();
+        if roll < 0.85 {
+            (Status::Succeeded, None)
+        } else if roll < 0.94 {
+            (Status::Failed, Some(rng.pick(&ERRORS).to_string()))
+        } else if roll < 0.97 {
+            (Status::TimedOut, Some(ERRORS[0].to_string()))
+        } else {
+            (Status::Cancelled, None)
+        }
+    }
+
+    fn record(&self, entry: TruthEntry) {
+        self.shared.truth.lock().unwrap().push(entry);
+    }
+
+    /// Finished executions over the last day, and a few long-broken rows, so
+    /// the first screen already has error rates and findings.
+    pub async fn seed_history(&self, rng: &mut Rng) -> Result<(), String> {
+        let now = Utc::now();
+        for n in 0..240 {
+            let ended = now - Cd::seconds((rng.unit() * 86_000.0) as i64 + 60);
+            let started = ended - Cd::seconds(rng.range(20.0, 600.0) as i64);
+            let (status, error) = Self::outcome(rng);
+            let remote_id = format!("hist-{}-{n}", self.seed);
+            self.insert(
+                &format!("report-{}", n % 23),
+                *rng.pick(&GROUPS),
+                status.as_str(),
+                started - Cd::seconds(2),
+                Some(remote_id.clone()),
+                Some(started),
+                Some(ended),
+                error,
+            )
+            .await?;
+            self.shared.fleet.lock().unwrap().insert(RemoteRun {
+                id: remote_id,
+                name: format!("report-{}", n % 23),
+                created_at: started,
+                started_at: started,
+                finishes_at: ended,
+                outcome: status,
+                stopped_at: None,
+                forgotten: false,
+            });
+        }
+        // (hours running, remote still running?, fault)
+        let broken: [(i64, bool, Fault); 4] = [
+            (22, true, Fault::LongStuck),
+            (26, true, Fault::LongStuck),
+            (5, false, Fault::LongStuck),
+            (3, false, Fault::MissingRemoteId),
+        ];
+        for (i, (hours, remote_running, fault)) in broken.into_iter().enumerate() {
+            let started = now - Cd::hours(hours);
+            let remote_id =
+                (fault != Fault::MissingRemoteId).then(|| format!("old-{}-{i}", self.seed));
+            let status = if fault == Fault::MissingRemoteId {
+                "pending"
+            } else {
+                "running"
+            };
+            let started_at = (status == "running").then_some(started);
+            let id = self
+                .insert(
+                    &format!("nightly-{i}"),
+                    GROUPS[i % 4],
+                    status,
+                    started,
+                    remote_id.clone(),
+                    started_at,
+                    None,
+                    None,
+                )
+                .await?;
+            let ends = if remote_running {
+                now + Cd::hours(48)
+            } else {
+                started + Cd::minutes(30)
+            };
+            if let Some(rid) = &remote_id {
+                self.shared.fleet.lock().unwrap().insert(RemoteRun {
+                    id: rid.clone(),
+                    name: format!("nightly-{i}"),
+                    created_at: started,
+                    started_at: started,
+                    finishes_at: ends,
+                    outcome: Status::Succeeded,
+                    stopped_at: None,
+                    forgotten: false,
+                });
+            }
+            self.record(TruthEntry {
+                execution_id: Some(id),
+                remote_id,
+                fault,
+                created_at: started,
+                remote_ends_at: remote_id_end(fault, ends),
+                fault_at: Some(started),
+            });
+        }
+        Ok(())
+    }
+
+    /// One execution's life, with the fault chosen for it.
+    pub async fn live_one(self: Arc<Self>, n: u64, mut rng: Rng) -> Result<(), String> {
+        let fault = if rng.chance(self.fault_rate) {
+            *rng.pick(&FAULTS)
+        } else {
+            Fault::Healthy
+        };
+        let name = format!("job-{}", n % 97);
+        let group = (*rng.pick(&GROUPS)).to_string();
+        let scale = self.time_scale;
+        let created = Utc::now();
+        let duration = scaled(rng.range(20.0, 120.0), scale);
+        let duration = if fault == Fault::MarkedButRunning {
+            duration * 20
+        } else {
+            duration
+        };
+        let remote_id = format!("sim-{}-{n}", self.seed);
+        let started = created + scaled(rng.range(0.5, 2.0), scale);
+        let (outcome, error) = Self::outcome(&mut rng);
+        let run = RemoteRun {
+            id: remote_id.clone(),
+            name: name.clone(),
+            created_at: created,
+            started_at: started,
+            finishes_at: started + duration,
+            outcome,
+            stopped_at: None,
+            forgotten: false,
+        };
+        let ends = run.finishes_at;
+        if fault == Fault::RemoteOnly {
+            self.shared.fleet.lock().unwrap().insert(run);
+            self.record(TruthEntry {
+                execution_id: None,
+                remote_id: Some(remote_id),
+                fault,
+                created_at: created,
+                remote_ends_at: Some(ends),
+                fault_at: None,
+            });
+            return Ok(());
+        }
+        let id = self
+            .insert(&name, &group, "pending", created, None, None, None, None)
+            .await?;
+        let fault_at = match fault {
+            Fault::WorkerDied | Fault::RemoteForgot => Some(started + duration / 3),
+            Fault::MarkedButRunning => Some(started + duration / 40),
+            Fault::NeverCaughtUp => Some(ends),
+            _ => None,
+        };
+        self.record(TruthEntry {
+            execution_id: Some(id.clone()),
+            remote_id: (fault != Fault::MissingRemoteId).then(|| remote_id.clone()),
+            fault,
+            created_at: created,
+            remote_ends_at: (fault != Fault::MissingRemoteId).then_some(ends),
+            fault_at,
+        });
+        if fault == Fault::MissingRemoteId {
+            return Ok(());
+        }
+        self.shared.fleet.lock().unwrap().insert(run);
+        sleep_until(started).await;
+        self.set_running(&id, &remote_id, started).await?;
+        // The worker stops beating (and writing) at this moment.
+        let stop_at = fault_at.unwrap_or(ends);
+        let beat = Duration::from_secs_f64((10.0 * scale).clamp(0.5, 10.0));
+        while Utc::now() + Cd::from_std(beat).unwrap_or_default() < stop_at {
+            tokio::time::sleep(beat).await;
+            self.heartbeat(&id).await?;
+        }
+        sleep_until(stop_at).await;
+        match fault {
+            Fault::Healthy => self.finish(&id, outcome, error).await,
+            Fault::RemoteForgot => {
+                self.shared.fleet.lock().unwrap().forget(&remote_id);
+                Ok(())
+            }
+            Fault::MarkedButRunning => {
+                self.finish(
+                    &id,
+                    Status::Failed,
+                    Some("marked failed by a clean-up script".into()),
+                )
+                .await
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+fn remote_id_end(fault: Fault, ends: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    (fault != Fault::MissingRemoteId).then_some(ends)
+}
+
+async fn sleep_until(at: DateTime<Utc>) {
+    if let Ok(d) = (at - Utc::now()).to_std() {
+        tokio::time::sleep(d).await;
+    }
+}
+
+/// The number of rows in the native table (for tests and the simulator's log).
+pub async fn count_rows(pool: &DbPool) -> Result<i64, String> {
+    let n = execute(
+        pool,
+        "SELECT CAST(COUNT(*) AS TEXT) FROM exectop_executions",
+        vec![],
+    )
+    .await?;
+    Ok(n.and_then(|v| v.parse().ok()).unwrap_or(0))
+}
