@@ -12,8 +12,12 @@ use serde_json::Value;
 use sqlx::Executor;
 
 fn preset(name: &str) -> String {
-    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/presets").join(name))
-        .unwrap()
+    std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("assets/presets")
+            .join(name),
+    )
+    .unwrap()
 }
 
 fn write_config(text: &str) -> PathBuf {
@@ -27,7 +31,9 @@ fn write_config(text: &str) -> PathBuf {
 /// Runs `exectop check --json` with the config and database URL given.
 fn check(config: &Path, url: &str, extra_env: &[(&str, &str)]) -> (i32, Value, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_exectop"));
-    cmd.args(["check", "--json", "--config"]).arg(config).env("EXECTOP_DATABASE_URL", url);
+    cmd.args(["check", "--json", "--config"])
+        .arg(config)
+        .env("EXECTOP_DATABASE_URL", url);
     for (k, v) in extra_env {
         cmd.env(k, v);
     }
@@ -54,18 +60,26 @@ fn finding_ids(json: &Value) -> BTreeSet<(String, String, String)> {
 }
 
 fn set(items: &[(&str, &str, &str)]) -> BTreeSet<(String, String, String)> {
-    items.iter().map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string())).collect()
+    items
+        .iter()
+        .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
+        .collect()
 }
 
 async fn pg(url: &str, sql: &str) {
     let pool = sqlx::PgPool::connect(url).await.unwrap();
-    pool.execute(sqlx::AssertSqlSafe(sql.to_string())).await.unwrap();
+    pool.execute(sqlx::AssertSqlSafe(sql.to_string()))
+        .await
+        .unwrap();
     pool.close().await;
 }
 
 async fn pg_count(url: &str, sql: &str) -> i64 {
     let pool = sqlx::PgPool::connect(url).await.unwrap();
-    let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string())).fetch_one(&pool).await.unwrap();
+    let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string()))
+        .fetch_one(&pool)
+        .await
+        .unwrap();
     pool.close().await;
     n
 }
@@ -80,7 +94,11 @@ async fn native_preset_on_postgres() {
         .env("EXECTOP_DATABASE_URL", &url)
         .output()
         .unwrap();
-    assert!(migrate.status.success(), "{}", String::from_utf8_lossy(&migrate.stderr));
+    assert!(
+        migrate.status.success(),
+        "{}",
+        String::from_utf8_lossy(&migrate.stderr)
+    );
     pg(&url, "INSERT INTO exectop_executions (id, name, status, remote_id, created_at, started_at, updated_at, heartbeat_at, completed_at, error) VALUES
         (1, 'job-21', 'running', 'r1', now() - interval '22 hours', now() - interval '22 hours', now() - interval '22 hours', now() - interval '1 minute', NULL, NULL),
         (2, 'job-22', 'running', 'r2', now() - interval '25 hours', now() - interval '25 hours', now() - interval '25 hours', now() - interval '1 minute', NULL, NULL),
@@ -103,8 +121,16 @@ async fn native_preset_on_postgres() {
         ])
     );
     assert_eq!(json["counts"]["running"], 4);
-    assert_eq!(json["counts"]["active"], 4, "an unknown spelling is shown, not counted as active");
-    let stuck = json["findings"].as_array().unwrap().iter().find(|f| f["execution_id"] == "1").unwrap();
+    assert_eq!(
+        json["counts"]["active"], 4,
+        "an unknown spelling is shown, not counted as active"
+    );
+    let stuck = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["execution_id"] == "1")
+        .unwrap();
     assert_eq!(stuck["reason"], "running for 22h, over running_stuck 2h");
     assert_eq!(stuck["name"], "job-21");
 
@@ -158,7 +184,9 @@ async fn job_executions_preset_finds_the_22_hour_run() {
 async fn schema_qualified_tb_job_run_with_lower_case_statuses() {
     let url = common::pg_fresh_url().await;
     let schema = common::unique("jobs");
-    let config = write_config(&preset("jobs_tb_job_run.toml").replace("jobs.tb_job_run", &format!("{schema}.tb_job_run")));
+    let config = write_config(
+        &preset("jobs_tb_job_run.toml").replace("jobs.tb_job_run", &format!("{schema}.tb_job_run")),
+    );
     pg(&url, &format!("CREATE SCHEMA {schema};
         CREATE TABLE {schema}.tb_job_run (id uuid PRIMARY KEY, identifier text NOT NULL, service_name text, status text NOT NULL,
           created_at timestamptz NOT NULL, started_at timestamptz, updated_at timestamptz, completed_at timestamptz, error_message text);
@@ -169,8 +197,18 @@ async fn schema_qualified_tb_job_run_with_lower_case_statuses() {
         ('00000000-0000-0000-0000-000000000004', 'sync-d', 'shell', 'completed', now() - interval '30 minutes', now() - interval '30 minutes', now() - interval '25 minutes', now() - interval '25 minutes', NULL)")).await;
     let (code, json, stderr) = check(&config, &url, &[]);
     assert_eq!(code, 1, "{stderr}");
-    assert_eq!(finding_ids(&json), set(&[("stuck", "00000000-0000-0000-0000-000000000001", "investigate")]));
-    assert_eq!(json["findings"][0]["reason"], "pending for 2h, over pending_stuck 1h");
+    assert_eq!(
+        finding_ids(&json),
+        set(&[(
+            "stuck",
+            "00000000-0000-0000-0000-000000000001",
+            "investigate"
+        )])
+    );
+    assert_eq!(
+        json["findings"][0]["reason"],
+        "pending for 2h, over pending_stuck 1h"
+    );
     assert_eq!(json["error_rates"]["1h"]["failure_rate"], 0.5);
 }
 
@@ -188,7 +226,10 @@ async fn stepfunctions_experiments_with_json_errors() {
     let (code, json, stderr) = check(&config, &url, &[]);
     assert_eq!(code, 1, "{stderr}");
     assert_eq!(finding_ids(&json), set(&[("stuck", "5", "investigate")]));
-    assert_eq!(json["findings"][0]["remote_id"], "arn:aws:states:x:execution:run:a5");
+    assert_eq!(
+        json["findings"][0]["remote_id"],
+        "arn:aws:states:x:execution:run:a5"
+    );
     assert_eq!(json["error_rates"]["1h"]["failed"], 1);
 }
 
@@ -198,8 +239,16 @@ async fn native_preset_on_sqlite() {
     std::fs::File::create(&path).unwrap();
     let config = write_config(&preset("native.toml"));
     let migrate = Command::new(env!("CARGO_BIN_EXE_exectop"))
-        .args(["migrate", "--config"]).arg(&config).env("EXECTOP_DATABASE_URL", &url).output().unwrap();
-    assert!(migrate.status.success(), "{}", String::from_utf8_lossy(&migrate.stderr));
+        .args(["migrate", "--config"])
+        .arg(&config)
+        .env("EXECTOP_DATABASE_URL", &url)
+        .output()
+        .unwrap();
+    assert!(
+        migrate.status.success(),
+        "{}",
+        String::from_utf8_lossy(&migrate.stderr)
+    );
     let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
     pool.execute("INSERT INTO exectop_executions (id, name, status, created_at, started_at, updated_at, heartbeat_at, completed_at) VALUES
         (1, 'a', 'running', strftime('%Y-%m-%dT%H:%M:%fZ','now','-3 hours'), strftime('%Y-%m-%dT%H:%M:%fZ','now','-3 hours'), strftime('%Y-%m-%dT%H:%M:%fZ','now','-3 hours'), strftime('%Y-%m-%dT%H:%M:%fZ','now','-30 seconds'), NULL),
@@ -211,16 +260,30 @@ async fn native_preset_on_sqlite() {
     assert_eq!(code, 1, "{stderr}");
     assert_eq!(finding_ids(&json), set(&[("stuck", "1", "investigate")]));
     assert_eq!(json["counts"]["pending"], 1);
-    assert_eq!(json["error_rates"]["1h"]["finished"], 2, "space- and T-separated timestamps both count");
+    assert_eq!(
+        json["error_rates"]["1h"]["finished"], 2,
+        "space- and T-separated timestamps both count"
+    );
 }
 
 fn check_error(config_text: &str, url: &str) -> (i32, String) {
     let config = write_config(config_text);
     let out = Command::new(env!("CARGO_BIN_EXE_exectop"))
-        .args(["check", "--config"]).arg(&config).env("EXECTOP_DATABASE_URL", url).output().unwrap();
+        .args(["check", "--config"])
+        .arg(&config)
+        .env("EXECTOP_DATABASE_URL", url)
+        .output()
+        .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    assert_eq!(stderr.trim().lines().count(), 1, "one line, no backtrace: {stderr}");
-    (out.status.code().unwrap(), stderr.replace(&config.display().to_string(), "CONFIG"))
+    assert_eq!(
+        stderr.trim().lines().count(),
+        1,
+        "one line, no backtrace: {stderr}"
+    );
+    (
+        out.status.code().unwrap(),
+        stderr.replace(&config.display().to_string(), "CONFIG"),
+    )
 }
 
 #[tokio::test]
@@ -229,11 +292,29 @@ async fn configuration_mistakes_are_one_clear_line_and_exit_2() {
     pg(&url, "CREATE TABLE job_executions (id serial PRIMARY KEY, job_id int, execution_number int, status text, started_at timestamptz, completed_at timestamptz)").await;
     let base = preset("job_executions.toml");
     let cases: Vec<(String, &str)> = vec![
-        (format!("{base}\n[ui]\nrefresh_rate = \"5s\"\n"), "unknown field `refresh_rate`"),
-        (base.replace("running_stuck = \"1h\"", "running_stuck = \"1 hour\""), "bad duration \"1 hour\""),
-        (base.replace("name = \"job_executions\"", "name = \"job_executions; DROP TABLE x\""), "table.name \"job_executions; DROP TABLE x\" is not a safe identifier"),
-        (base.replace("group = \"job_id\"", "group = \"job_idx\""), "table \"job_executions\" has no column \"job_idx\" (mapped by table.group) (configured in CONFIG)"),
-        (base.replace("name = \"job_executions\"", "name = \"job_runs\""), "table \"job_runs\" does not exist"),
+        (
+            format!("{base}\n[ui]\nrefresh_rate = \"5s\"\n"),
+            "unknown field `refresh_rate`",
+        ),
+        (
+            base.replace("running_stuck = \"1h\"", "running_stuck = \"1 hour\""),
+            "bad duration \"1 hour\"",
+        ),
+        (
+            base.replace(
+                "name = \"job_executions\"",
+                "name = \"job_executions; DROP TABLE x\"",
+            ),
+            "table.name \"job_executions; DROP TABLE x\" is not a safe identifier",
+        ),
+        (
+            base.replace("group = \"job_id\"", "group = \"job_idx\""),
+            "table \"job_executions\" has no column \"job_idx\" (mapped by table.group) (configured in CONFIG)",
+        ),
+        (
+            base.replace("name = \"job_executions\"", "name = \"job_runs\""),
+            "table \"job_runs\" does not exist",
+        ),
     ];
     for (text, needle) in cases {
         let (code, stderr) = check_error(&text, &url);
@@ -243,10 +324,16 @@ async fn configuration_mistakes_are_one_clear_line_and_exit_2() {
     }
     let (code, stderr) = check_error(&base, "postgres://postgres@127.0.0.1:1/none");
     assert_eq!(code, 2);
-    assert!(stderr.contains("cannot connect to postgres://postgres@127.0.0.1:1/none"), "{stderr}");
+    assert!(
+        stderr.contains("cannot connect to postgres://postgres@127.0.0.1:1/none"),
+        "{stderr}"
+    );
     let (code, stderr) = check_error(&base, "sqlite:///nonexistent/dir/x.db");
     assert_eq!(code, 2);
-    assert!(stderr.contains("cannot open sqlite:///nonexistent/dir/x.db"), "{stderr}");
+    assert!(
+        stderr.contains("cannot open sqlite:///nonexistent/dir/x.db"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -258,7 +345,8 @@ fn every_preset_loads() {
         let text = std::fs::read_to_string(&path).unwrap();
         let config = exectop::config::parse_str(&text, &path.display().to_string())
             .unwrap_or_else(|e| panic!("{e}"));
-        exectop::config::validate(&config, &path.display().to_string()).unwrap_or_else(|e| panic!("{e}"));
+        exectop::config::validate(&config, &path.display().to_string())
+            .unwrap_or_else(|e| panic!("{e}"));
         n += 1;
     }
     assert_eq!(n, 5, "native plus the four seed systems");

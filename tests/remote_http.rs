@@ -23,16 +23,31 @@ struct Fake {
     flaky: AtomicUsize,
 }
 
-async fn answer(State(f): State<Arc<Fake>>, Path(id): Path<String>, headers: HeaderMap) -> Response {
-    let auth = headers.get("authorization").and_then(|v| v.to_str().ok()).map(str::to_string);
-    f.hits.lock().unwrap().push((id.clone(), Instant::now(), auth.clone()));
+async fn answer(
+    State(f): State<Arc<Fake>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let auth = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    f.hits
+        .lock()
+        .unwrap()
+        .push((id.clone(), Instant::now(), auth.clone()));
     match id.as_str() {
         "ok" => (StatusCode::OK, r#"{"execution":{"state":"SUCCEEDED"}}"#).into_response(),
         "odd" => (StatusCode::OK, r#"{"execution":{"state":"EXPLODED"}}"#).into_response(),
         "gone" => StatusCode::NOT_FOUND.into_response(),
         "busy" => {
             if f.flaky.fetch_add(1, Ordering::SeqCst) == 0 {
-                (StatusCode::TOO_MANY_REQUESTS, [("retry-after", "1")], "slow down").into_response()
+                (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    [("retry-after", "1")],
+                    "slow down",
+                )
+                    .into_response()
             } else {
                 (StatusCode::OK, r#"{"execution":{"state":"RUNNING"}}"#).into_response()
             }
@@ -95,7 +110,10 @@ fn tracker(base: &str, token_env: Option<&str>) -> HttpTracker {
         },
         ..Default::default()
     };
-    let poll = PollConfig { remote_timeout: Some(DurationSpec(Duration::from_millis(800))), ..Default::default() };
+    let poll = PollConfig {
+        remote_timeout: Some(DurationSpec(Duration::from_millis(800))),
+        ..Default::default()
+    };
     HttpTracker::new(&remote, &poll).unwrap()
 }
 
@@ -103,8 +121,20 @@ fn tracker(base: &str, token_env: Option<&str>) -> HttpTracker {
 async fn answers_become_observations() {
     let (base, fake) = serve().await;
     let t = tracker(&base, None);
-    assert_eq!(t.lookup("ok").await, RemoteAnswer::Found { status: Status::Succeeded, raw: "SUCCEEDED".into() });
-    assert_eq!(t.lookup("odd").await, RemoteAnswer::Found { status: Status::Unknown, raw: "EXPLODED".into() });
+    assert_eq!(
+        t.lookup("ok").await,
+        RemoteAnswer::Found {
+            status: Status::Succeeded,
+            raw: "SUCCEEDED".into()
+        }
+    );
+    assert_eq!(
+        t.lookup("odd").await,
+        RemoteAnswer::Found {
+            status: Status::Unknown,
+            raw: "EXPLODED".into()
+        }
+    );
     assert_eq!(t.lookup("gone").await, RemoteAnswer::NotFound);
     match t.lookup("garbage").await {
         RemoteAnswer::Error { message } => assert!(message.contains("malformed JSON"), "{message}"),
@@ -114,7 +144,13 @@ async fn answers_become_observations() {
         RemoteAnswer::NotFound => {}
         other => panic!("an id with / and space is encoded, not a path: {other:?}"),
     }
-    assert!(fake.hits.lock().unwrap().iter().any(|(id, _, _)| id == "a/b c"));
+    assert!(
+        fake.hits
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|(id, _, _)| id == "a/b c")
+    );
     assert!(t.health().ok);
 }
 
@@ -123,24 +159,44 @@ async fn a_429_pauses_for_retry_after() {
     let (base, fake) = serve().await;
     let t = tracker(&base, None);
     match t.lookup("busy").await {
-        RemoteAnswer::Throttled { retry_after_seconds } => assert_eq!(retry_after_seconds, Some(1)),
+        RemoteAnswer::Throttled {
+            retry_after_seconds,
+        } => assert_eq!(retry_after_seconds, Some(1)),
         other => panic!("{other:?}"),
     }
     // While paused, nothing reaches the server.
-    assert!(matches!(t.lookup("busy").await, RemoteAnswer::Throttled { .. }));
+    assert!(matches!(
+        t.lookup("busy").await,
+        RemoteAnswer::Throttled { .. }
+    ));
     assert_eq!(fake.hits.lock().unwrap().len(), 1);
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    assert!(matches!(t.lookup("busy").await, RemoteAnswer::Found { status: Status::Running, .. }));
+    assert!(matches!(
+        t.lookup("busy").await,
+        RemoteAnswer::Found {
+            status: Status::Running,
+            ..
+        }
+    ));
     let hits = fake.hits.lock().unwrap();
     assert_eq!(hits.len(), 2);
-    assert!(hits[1].1 - hits[0].1 >= Duration::from_millis(1000), "the second request waited out Retry-After");
+    assert!(
+        hits[1].1 - hits[0].1 >= Duration::from_millis(1000),
+        "the second request waited out Retry-After"
+    );
 }
 
 #[tokio::test]
 async fn a_500_is_retried_and_recovers() {
     let (base, fake) = serve().await;
     let t = tracker(&base, None);
-    assert!(matches!(t.lookup("flaky").await, RemoteAnswer::Found { status: Status::Running, .. }));
+    assert!(matches!(
+        t.lookup("flaky").await,
+        RemoteAnswer::Found {
+            status: Status::Running,
+            ..
+        }
+    ));
     assert_eq!(fake.hits.lock().unwrap().len(), 2, "one failure, one retry");
     assert!(t.health().ok);
 }
@@ -153,15 +209,25 @@ async fn persistent_failures_end_in_an_error_then_degrade() {
         RemoteAnswer::Error { message } => assert_eq!(message, "remote API answered HTTP 502"),
         other => panic!("{other:?}"),
     }
-    assert_eq!(fake.hits.lock().unwrap().len(), 3, "first try and two retries with backoff");
+    assert_eq!(
+        fake.hits.lock().unwrap().len(),
+        3,
+        "first try and two retries with backoff"
+    );
     assert!(!t.health().ok);
     for _ in 0..4 {
         t.lookup("down").await;
     }
     let health = t.health();
-    assert!(health.degraded_until.is_some(), "five failures in a row degrade the tracker");
+    assert!(
+        health.degraded_until.is_some(),
+        "five failures in a row degrade the tracker"
+    );
     let before = fake.hits.lock().unwrap().len();
-    assert!(matches!(t.lookup("ok").await, RemoteAnswer::Throttled { .. }), "degraded: look-ups pause");
+    assert!(
+        matches!(t.lookup("ok").await, RemoteAnswer::Throttled { .. }),
+        "degraded: look-ups pause"
+    );
     assert_eq!(fake.hits.lock().unwrap().len(), before);
 }
 
@@ -182,8 +248,14 @@ async fn the_token_is_sent_and_never_shown() {
     unsafe { std::env::set_var("EXECTOP_TEST_TOKEN_RIGHT", "right-token") };
     unsafe { std::env::set_var("EXECTOP_TEST_TOKEN_WRONG", "wrong-token") };
     let right = tracker(&base, Some("EXECTOP_TEST_TOKEN_RIGHT"));
-    assert!(matches!(right.lookup("secret").await, RemoteAnswer::Found { .. }));
-    assert_eq!(fake.hits.lock().unwrap()[0].2.as_deref(), Some("Bearer right-token"));
+    assert!(matches!(
+        right.lookup("secret").await,
+        RemoteAnswer::Found { .. }
+    ));
+    assert_eq!(
+        fake.hits.lock().unwrap()[0].2.as_deref(),
+        Some("Bearer right-token")
+    );
     assert!(!format!("{right:?}").contains("right-token"));
     let wrong = tracker(&base, Some("EXECTOP_TEST_TOKEN_WRONG"));
     match wrong.lookup("secret").await {
@@ -198,7 +270,10 @@ async fn the_token_is_sent_and_never_shown() {
         ..Default::default()
     };
     let err = HttpTracker::new(&remote, &PollConfig::default()).unwrap_err();
-    assert_eq!(err, "remote.token_env names EXECTOP_TEST_TOKEN_UNSET, which is not set in the environment");
+    assert_eq!(
+        err,
+        "remote.token_env names EXECTOP_TEST_TOKEN_UNSET, which is not set in the environment"
+    );
 }
 
 #[tokio::test]

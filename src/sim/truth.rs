@@ -85,6 +85,10 @@ impl TruthEntry {
     ) -> Option<Option<FindingKind>> {
         let m = Cd::from_std(margin).unwrap_or_default();
         let at = self.expected(now, t);
-        (self.expected(now - m, t) == at && self.expected(now + m, t) == at).then_some(at)
+        // Sampled every 50 ms: a short run can enter and leave a state inside the window.
+        let steps = (m.num_milliseconds() / 50).max(1);
+        (-steps..=steps)
+            .all(|i| self.expected(now + m * i as i32 / steps as i32, t) == at)
+            .then_some(at)
     }
 }

@@ -295,7 +295,8 @@ impl Writer {
         let scale = self.time_scale;
         let created = Utc::now();
         let duration = scaled(rng.range(20.0, 120.0), scale);
-        let duration = if fault == Fault::MarkedButRunning {
+        // Orphans and runs marked while still going tend to run long.
+        let duration = if matches!(fault, Fault::MarkedButRunning | Fault::RemoteOnly) {
             duration * 20
         } else {
             duration

@@ -1,0 +1,181 @@
+//! End to end: the fleet simulator writes a living, breaking fleet into a real
+//! database and serves its remote API on loopback; `exectop check --json`
+//! (the real binary, over real HTTP) must find every injected fault with the
+//! right kind and say nothing about healthy executions. Precision and recall
+//! per kind are printed.
+
+mod common;
+
+use std::collections::{BTreeMap, HashMap};
+use std::process::Command;
+use std::time::Duration;
+
+use chrono::Utc;
+use exectop::domain::{FindingKind, Thresholds};
+use exectop::sim::{self, ApiFaults, Fault, SimOptions};
+use serde_json::Value;
+
+fn options(db_url: String, seed: u64) -> SimOptions {
+    SimOptions {
+        db_url,
+        listen: "127.0.0.1:0".parse().unwrap(),
+        seed,
+        rate: 8.0,
+        fault_rate: 0.5,
+        time_scale: 0.04,
+        api_faults: ApiFaults::default(),
+        history: true,
+    }
+}
+
+fn kind_of(s: &str) -> FindingKind {
+    FindingKind::ALL
+        .into_iter()
+        .find(|k| k.as_str() == s)
+        .unwrap()
+}
+
+async fn score(db_url: String, seed: u64) {
+    let handle = sim::start(options(db_url.clone(), seed)).await.unwrap();
+    // Let runs start, finish and break (runs last 0.8–5 s at this scale).
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let dir = std::env::temp_dir().join(common::unique("exectop_sim"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("exectop.toml");
+    let mut toml = sim::exectop_config_toml(&db_url, handle.api_addr);
+    // Seconds-long runs: scale the registration grace down with them.
+    toml.push_str("\n[thresholds]\nregistration_grace = \"1s\"\nheartbeat_stale = \"2s\"\n");
+    std::fs::write(&config, toml).unwrap();
+    let checked_at = Utc::now();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_exectop"))
+            .args(["check", "--json", "--config"])
+            .arg(&config)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let done_at = Utc::now();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let json: Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"));
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+
+    let thresholds = Thresholds {
+        registration_grace: Duration::from_secs(1),
+        heartbeat_stale: Duration::from_secs(2),
+        ..Thresholds::default()
+    };
+    // Key findings by execution id, or by remote id for remote-only ones.
+    let mut reported: HashMap<String, FindingKind> = HashMap::new();
+    for f in json["findings"].as_array().unwrap() {
+        let key = f["execution_id"]
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("remote:{}", f["remote_id"].as_str().unwrap()));
+        reported.insert(key, kind_of(f["kind"].as_str().unwrap()));
+    }
+    let margin = (done_at - checked_at).to_std().unwrap() + Duration::from_secs(1);
+    let mid = checked_at + (done_at - checked_at) / 2;
+    // kind -> (true positives, false positives, false negatives)
+    let mut tally: BTreeMap<&str, (u32, u32, u32)> = BTreeMap::new();
+    let mut healthy = 0;
+    let mut faults_seen: BTreeMap<String, u32> = BTreeMap::new();
+    for entry in handle.truth() {
+        let Some(expected) = entry.settled(mid, margin, &thresholds) else {
+            continue;
+        };
+        let key = entry
+            .execution_id
+            .clone()
+            .unwrap_or_else(|| format!("remote:{}", entry.remote_id.clone().unwrap()));
+        let got = reported.remove(&key);
+        *faults_seen.entry(format!("{:?}", entry.fault)).or_default() += 1;
+        if entry.fault == Fault::Healthy {
+            healthy += 1;
+        }
+        match (expected, got) {
+            (Some(e), Some(g)) if e == g => tally.entry(e.as_str()).or_default().0 += 1,
+            (Some(e), Some(g)) => {
+                tally.entry(e.as_str()).or_default().2 += 1;
+                tally.entry(g.as_str()).or_default().1 += 1;
+                eprintln!(
+                    "execution {key} ({:?}): expected {e:?}, reported {g:?}",
+                    entry.fault
+                );
+            }
+            (Some(e), None) => {
+                tally.entry(e.as_str()).or_default().2 += 1;
+                eprintln!(
+                    "execution {key} ({:?}): expected {e:?}, not reported",
+                    entry.fault
+                );
+            }
+            (None, Some(g)) => {
+                tally.entry(g.as_str()).or_default().1 += 1;
+                eprintln!(
+                    "execution {key} ({:?}): no finding expected, reported {g:?}",
+                    entry.fault
+                );
+            }
+            (None, None) => {}
+        }
+    }
+    println!("scored against ground truth: {faults_seen:?}, {healthy} healthy");
+    println!(
+        "{:<22} {:>9} {:>9}  tp/fp/fn",
+        "kind", "precision", "recall"
+    );
+    let (mut tp, mut fp, mut fn_) = (0, 0, 0);
+    for (kind, (t, f, n)) in &tally {
+        let p = if t + f == 0 {
+            1.0
+        } else {
+            *t as f64 / (t + f) as f64
+        };
+        let r = if t + n == 0 {
+            1.0
+        } else {
+            *t as f64 / (t + n) as f64
+        };
+        println!("{kind:<22} {p:>9.2} {r:>9.2}  {t}/{f}/{n}");
+        tp += t;
+        fp += f;
+        fn_ += n;
+    }
+    assert!(
+        healthy >= 5,
+        "the fleet had healthy executions to stay quiet about"
+    );
+    for kind in [
+        "stuck",
+        "missing_remote_id",
+        "status_mismatch",
+        "remote_not_found",
+        "remote_only",
+        "remote_still_running",
+    ] {
+        assert!(
+            tally.get(kind).is_some_and(|t| t.0 > 0),
+            "no {kind} fault was found (or injected): {tally:?}"
+        );
+    }
+    assert_eq!(
+        (fp, fn_),
+        (0, 0),
+        "every injected fault found with the right kind, no false alarm ({tp} found)"
+    );
+    handle.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simulated_fleet_scored_on_sqlite() {
+    let (url, _) = common::sqlite_fresh_url();
+    score(url, 11).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simulated_fleet_scored_on_postgres() {
+    score(common::pg_fresh_url().await, 12).await;
+}
