@@ -51,6 +51,11 @@ impl Tmux {
             .status()
             .expect("tmux must be installed for the end-to-end tests");
         assert!(status.success(), "tmux new-session failed");
+        // Else tmux holds an Escape for 500 ms and sends Escape + key as Alt-key.
+        Command::new("tmux")
+            .args(["set-option", "-s", "escape-time", "0"])
+            .status()
+            .unwrap();
         Tmux { session, home }
     }
 
@@ -145,24 +150,26 @@ fn demo_navigates_filters_opens_details_and_restores_the_terminal() {
     t.keys(&["Tab"]);
     t.keys(&["j", "j", "Enter"]);
     t.wait_for("the detail popup", Duration::from_secs(5), |s| {
-        s.contains("Detail")
+        s.contains("── execution")
     });
     t.keys(&["Escape"]);
     t.wait_for("the popup to close", Duration::from_secs(5), |s| {
-        !s.contains("Detail")
+        !s.contains("── execution")
     });
 
     t.keys(&["?"]);
     t.wait_for("the help screen", Duration::from_secs(5), |s| {
-        s.contains("Help")
+        s.contains(" Keys (")
     });
     t.keys(&["Escape"]);
 
-    t.keys(&["/"]);
+    // The filter belongs to the Running pane: back to it from the findings.
+    t.keys(&["BTab", "/"]);
     t.literal("no-such-execution-xyz");
     t.keys(&["Enter"]);
     t.wait_for("the filter to apply", Duration::from_secs(5), |s| {
-        s.contains("no-such-execution-xyz")
+        s.contains("filter \"no-such-execution-xyz\"")
+            && s.contains("no execution matches the filter")
     });
 
     t.keys(&["q"]);
