@@ -62,6 +62,9 @@ pub enum Command {
         ids: Vec<String>,
         #[arg(long)]
         reason: String,
+        /// Stop the remote run first and wait for the remote to confirm
+        #[arg(long)]
+        stop_remote: bool,
         #[arg(long)]
         dry_run: bool,
         #[arg(long)]

@@ -2,6 +2,7 @@
 //!
 //! The binary (`src/main.rs`) only wires these modules together.
 
+pub mod actions;
 pub mod cli;
 pub mod commands;
 pub mod config;

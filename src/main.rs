@@ -16,6 +16,19 @@ async fn dispatch(cli: Cli) -> Result<i32, Failure> {
         }
         Command::Check { json } => commands::check::run(&global, json).await,
         Command::Migrate => commands::migrate::run(&global).await,
+        Command::Reconcile { ids, fix, json, .. } => {
+            commands::act::reconcile(&global, ids, fix, json).await
+        }
+        Command::MarkFailed {
+            ids,
+            reason,
+            stop_remote,
+            dry_run,
+            json,
+        } => commands::act::mark_failed(&global, ids, reason, stop_remote, dry_run, json).await,
+        Command::Cleanup {
+            max_age, fix, json, ..
+        } => commands::act::cleanup(&global, &max_age, fix, json).await,
         Command::Demo { seed } => commands::demo::run(&global, seed).await,
         Command::Simulate {
             db,
@@ -23,9 +36,6 @@ async fn dispatch(cli: Cli) -> Result<i32, Failure> {
             seed,
             rate,
         } => commands::demo::simulate(&db, listen, seed, rate).await,
-        other => Err(Failure(format!(
-            "{other:?} is not available in this build yet"
-        ))),
     }
 }
 

@@ -1,5 +1,6 @@
 //! One module per subcommand; `main` only dispatches to them.
 
+pub mod act;
 pub mod actions;
 pub mod check;
 pub mod demo;

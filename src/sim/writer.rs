@@ -6,14 +6,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Duration as Cd, Utc};
-use sqlx::Row;
 
 use super::api::Shared;
 use super::fleet::RemoteRun;
 use super::rng::Rng;
 use super::truth::{Fault, TruthEntry};
 use crate::domain::Status;
-use crate::store::{DbPool, sqlite_text};
+use crate::store::DbPool;
+use crate::store::exec::{Arg, execute};
 
 pub const FAULTS: [Fault; 6] = [
     Fault::MissingRemoteId,
@@ -37,54 +37,6 @@ const ERRORS: [&str; 9] = [
 ];
 
 const GROUPS: [&str; 4] = ["instance-a", "instance-b", "instance-c", "instance-d"];
-
-/// A value bound into a statement; `{n}` in the SQL marks where it goes.
-#[derive(Debug, Clone)]
-pub enum Arg {
-    Text(Option<String>),
-    Time(Option<DateTime<Utc>>),
-    Int(i64),
-}
-
-fn placeholder(pool: &DbPool, n: usize, arg: &Arg) -> String {
-    match (pool, arg) {
-        (DbPool::Postgres(_), Arg::Time(_)) => format!("${n}::timestamptz"),
-        (DbPool::Postgres(_), _) => format!("${n}"),
-        (DbPool::Sqlite(_), _) => format!("?{n}"),
-    }
-}
-
-/// Runs one statement; returns the first column of the first row, as text.
-pub async fn execute(
-    pool: &DbPool,
-    template: &str,
-    args: Vec<Arg>,
-) -> Result<Option<String>, String> {
-    let mut sql = template.to_string();
-    for (i, a) in args.iter().enumerate() {
-        sql = sql.replace(&format!("{{{}}}", i + 1), &placeholder(pool, i + 1, a));
-    }
-    macro_rules! run {
-        ($p:expr, $time:expr) => {{
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for a in args {
-                q = match a {
-                    Arg::Text(t) => q.bind(t),
-                    Arg::Time(t) => q.bind(t.map($time)),
-                    Arg::Int(i) => q.bind(i),
-                };
-            }
-            q.fetch_optional($p)
-                .await
-                .map_err(|e| format!("simulator write failed: {e}"))?
-                .and_then(|row| row.try_get::<Option<String>, _>(0).ok().flatten())
-        }};
-    }
-    Ok(match pool {
-        DbPool::Postgres(p) => run!(p, |t: DateTime<Utc>| t.to_rfc3339()),
-        DbPool::Sqlite(p) => run!(p, sqlite_text),
-    })
-}
 
 pub struct Writer {
     pub pool: DbPool,

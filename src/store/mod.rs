@@ -1,10 +1,13 @@
 //! Stores: the executions table (any name, any columns) on PostgreSQL or SQLite.
 
+pub mod exec;
 pub mod migrate;
 pub mod pool;
 pub mod read;
 pub mod timestamp;
+pub mod write;
 
 pub use pool::{Backend, DbPool, redact_url};
 pub use read::{Store, StoreError, quote, quoted_table};
 pub use timestamp::{parse_timestamp, sqlite_text};
+pub use write::{Actor, AuditEntry, Change, Lease, WriteOutcome};

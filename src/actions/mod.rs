@@ -1,0 +1,454 @@
+//! Operator actions: reconcile, mark failed, clean up. One implementation
+//! serves the monitor's keys and the command line: `plan_*` reads the rows
+//! (and asks the remote) and says what would change; `apply` writes each
+//! change compare-and-set, with its audit record, after asking the remote
+//! once more where the action depends on it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::domain::{RemoteAnswer, Status, format_age, format_duration_spec, transition_allowed};
+use crate::remote::RemoteTracker;
+use crate::store::{Actor, Change, Store, WriteOutcome};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionKind {
+    Reconcile,
+    MarkFailed,
+    Cleanup,
+}
+
+impl ActionKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActionKind::Reconcile => "reconcile",
+            ActionKind::MarkFailed => "mark_failed",
+            ActionKind::Cleanup => "cleanup",
+        }
+    }
+}
+
+/// An execution to act on, and the status the operator saw (for compare-and-set).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Target {
+    pub id: String,
+    pub seen: Option<Status>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Planned {
+    pub execution_id: String,
+    pub remote_id: Option<String>,
+    pub before: Status,
+    /// The table's spelling now; the write is compare-and-set on it.
+    pub before_raw: String,
+    /// `None`: nothing will be written for this row (see `note`).
+    pub after: Option<Status>,
+    pub note: String,
+    pub remote_status_seen: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Plan {
+    pub kind: ActionKind,
+    pub reason: Option<String>,
+    /// Mark failed: stop the remote run first and wait for it to confirm.
+    pub stop_remote: bool,
+    pub items: Vec<Planned>,
+}
+
+impl Plan {
+    pub fn changes(&self) -> usize {
+        self.items.iter().filter(|i| i.after.is_some()).count()
+    }
+}
+
+/// What happened to one execution. Serializes as PRODUCT.md §8 says:
+/// `applied` is `true`, or the reason nothing was written.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Outcome {
+    pub execution_id: String,
+    pub before: Status,
+    pub after: Option<Status>,
+    #[serde(serialize_with = "applied_json")]
+    pub applied: Result<(), String>,
+}
+
+fn applied_json<S: serde::Serializer>(v: &Result<(), String>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Ok(()) => s.serialize_bool(true),
+        Err(why) => s.serialize_str(why),
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ActionError {
+    /// Read-only mode: the action layer itself refuses.
+    ReadOnly,
+    Failed(String),
+}
+
+impl std::fmt::Display for ActionError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ActionError::ReadOnly => f.write_str("read-only mode: exectop writes nothing"),
+            ActionError::Failed(m) => f.write_str(m),
+        }
+    }
+}
+
+impl std::error::Error for ActionError {}
+
+fn failed(e: impl std::fmt::Display) -> ActionError {
+    ActionError::Failed(e.to_string())
+}
+
+/// Reads the targets now; a row whose status is no longer the one seen is
+/// refused in the plan already.
+async fn read_targets(
+    store: &Store,
+    targets: &[Target],
+) -> Result<Vec<Result<crate::domain::Execution, Planned>>, ActionError> {
+    let ids: Vec<String> = targets.iter().map(|t| t.id.clone()).collect();
+    let rows = store.by_ids(&ids).await.map_err(failed)?;
+    Ok(targets
+        .iter()
+        .map(|t| {
+            let Some(row) = rows.iter().find(|r| r.id == t.id) else {
+                return Err(Planned {
+                    execution_id: t.id.clone(),
+                    remote_id: None,
+                    before: Status::Unknown,
+                    before_raw: String::new(),
+                    after: None,
+                    note: "no such execution".into(),
+                    remote_status_seen: None,
+                });
+            };
+            match t.seen {
+                Some(seen) if seen != row.status => Err(Planned {
+                    execution_id: row.id.clone(),
+                    remote_id: row.remote_id.clone(),
+                    before: row.status,
+                    before_raw: row.raw_status.clone(),
+                    after: None,
+                    note: format!(
+                        "row is now {} (you saw {seen}): changed since you looked",
+                        row.status
+                    ),
+                    remote_status_seen: None,
+                }),
+                _ => Ok(row.clone()),
+            }
+        })
+        .collect())
+}
+
+fn skip(row: &crate::domain::Execution, note: String) -> Planned {
+    Planned {
+        execution_id: row.id.clone(),
+        remote_id: row.remote_id.clone(),
+        before: row.status,
+        before_raw: row.raw_status.clone(),
+        after: None,
+        note,
+        remote_status_seen: None,
+    }
+}
+
+/// What the remote says now, as (status to write, note, spelling seen).
+fn reconcile_decision(
+    local: Status,
+    answer: &RemoteAnswer,
+) -> (Option<Status>, String, Option<String>) {
+    match answer {
+        RemoteAnswer::Found { status, raw } if *status == Status::Unknown => (
+            None,
+            format!("remote says {raw:?}, which the configuration does not map"),
+            Some(raw.clone()),
+        ),
+        RemoteAnswer::Found { status, raw } if transition_allowed(local, *status) => (
+            Some(*status),
+            format!("remote says {raw}"),
+            Some(raw.clone()),
+        ),
+        RemoteAnswer::Found { status, raw } if *status == local => (
+            None,
+            format!("already in step: remote says {raw}"),
+            Some(raw.clone()),
+        ),
+        RemoteAnswer::Found { status, raw } => (
+            None,
+            format!("remote says {raw}; {local} → {status} is not allowed"),
+            Some(raw.clone()),
+        ),
+        RemoteAnswer::NotFound => (
+            None,
+            "remote does not know this execution: use mark-failed".into(),
+            None,
+        ),
+        RemoteAnswer::Error { message } => {
+            (None, format!("could not ask the remote: {message}"), None)
+        }
+        RemoteAnswer::Throttled { .. } => (
+            None,
+            "the remote API is throttling us: try again shortly".into(),
+            None,
+        ),
+    }
+}
+
+pub async fn plan_reconcile(
+    store: &Store,
+    tracker: Option<&Arc<dyn RemoteTracker>>,
+    targets: &[Target],
+) -> Result<Plan, ActionError> {
+    let tracker = tracker.ok_or_else(|| {
+        failed("reconcile needs a remote tracker ([remote] kind in the configuration)")
+    })?;
+    let mut items = Vec::new();
+    for read in read_targets(store, targets).await? {
+        let row = match read {
+            Ok(row) => row,
+            Err(refused) => {
+                items.push(refused);
+                continue;
+            }
+        };
+        let Some(remote_id) = row.remote_id.clone() else {
+            items.push(skip(
+                &row,
+                "no remote id to ask about: use mark-failed".into(),
+            ));
+            continue;
+        };
+        let answer = tracker.lookup(&remote_id).await;
+        let (after, note, seen) = reconcile_decision(row.status, &answer);
+        items.push(Planned {
+            after,
+            note,
+            remote_status_seen: seen,
+            ..skip(&row, String::new())
+        });
+    }
+    Ok(Plan {
+        kind: ActionKind::Reconcile,
+        reason: None,
+        stop_remote: false,
+        items,
+    })
+}
+
+pub async fn plan_mark_failed(
+    store: &Store,
+    targets: &[Target],
+    reason: &str,
+    stop_remote: bool,
+) -> Result<Plan, ActionError> {
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(failed("mark-failed needs a reason"));
+    }
+    let failed_status = Status::Failed;
+    let mut items = Vec::new();
+    for read in read_targets(store, targets).await? {
+        items.push(match read {
+            Err(refused) => refused,
+            Ok(row) if !transition_allowed(row.status, failed_status) => skip(
+                &row,
+                format!(
+                    "already {}: a terminal status is never rewritten",
+                    row.status
+                ),
+            ),
+            Ok(row) => Planned {
+                after: Some(failed_status),
+                note: format!("reason: {reason}"),
+                ..skip(&row, String::new())
+            },
+        });
+    }
+    Ok(Plan {
+        kind: ActionKind::MarkFailed,
+        reason: Some(reason.to_string()),
+        stop_remote,
+        items,
+    })
+}
+
+/// Every active execution older than `max_age` becomes timed out (failed
+/// where the table has no timed-out spelling).
+pub async fn plan_cleanup(
+    store: &Store,
+    max_age: Duration,
+    now: DateTime<Utc>,
+) -> Result<Plan, ActionError> {
+    let after = if store
+        .status_map()
+        .write_spelling(Status::TimedOut)
+        .is_some()
+    {
+        Status::TimedOut
+    } else {
+        Status::Failed
+    };
+    let limit = i64::try_from(max_age.as_secs()).unwrap_or(i64::MAX);
+    let mut active = store.active().await.map_err(failed)?;
+    active.sort_by_key(|e| e.created_at);
+    let items = active
+        .iter()
+        .filter(|e| e.total_age_seconds(now) > limit)
+        .map(|e| Planned {
+            after: Some(after),
+            note: format!(
+                "{} for {}, over --max-age {}",
+                e.status,
+                format_age(e.total_age_seconds(now)),
+                format_duration_spec(max_age)
+            ),
+            ..skip(e, String::new())
+        })
+        .collect();
+    let reason = format!(
+        "clean-up: active longer than {}",
+        format_duration_spec(max_age)
+    );
+    Ok(Plan {
+        kind: ActionKind::Cleanup,
+        reason: Some(reason),
+        stop_remote: false,
+        items,
+    })
+}
+
+const STOP_CONFIRM_WAIT: Duration = Duration::from_secs(10);
+
+/// Stops the remote run and waits until the remote reports it finished.
+async fn stop_and_confirm(
+    tracker: &Arc<dyn RemoteTracker>,
+    remote_id: &str,
+) -> Result<String, String> {
+    tracker
+        .stop(remote_id)
+        .await
+        .map_err(|e| format!("the remote did not accept the stop ({e}); nothing written"))?;
+    let deadline = tokio::time::Instant::now() + STOP_CONFIRM_WAIT;
+    loop {
+        match tracker.lookup(remote_id).await {
+            RemoteAnswer::Found { status, raw } if status.is_terminal() => return Ok(raw),
+            RemoteAnswer::NotFound => return Ok("not found".into()),
+            _ if tokio::time::Instant::now() >= deadline => {
+                return Err(format!(
+                    "the remote did not confirm the stop within {}s; nothing written",
+                    STOP_CONFIRM_WAIT.as_secs()
+                ));
+            }
+            _ => tokio::time::sleep(Duration::from_millis(500)).await,
+        }
+    }
+}
+
+/// Writes the plan: each row compare-and-set with its audit record. More than
+/// one write takes the table's bulk lease first. Read-only refuses here.
+pub async fn apply(
+    store: &Store,
+    tracker: Option<&Arc<dyn RemoteTracker>>,
+    plan: &Plan,
+    actor: &Actor,
+    read_only: bool,
+) -> Result<Vec<Outcome>, ActionError> {
+    if read_only {
+        return Err(ActionError::ReadOnly);
+    }
+    let lease = if plan.changes() > 1 {
+        Some(store.lease(actor).await.map_err(failed)?)
+    } else {
+        None
+    };
+    let mut outcomes = Vec::new();
+    for item in &plan.items {
+        let mut outcome = Outcome {
+            execution_id: item.execution_id.clone(),
+            before: item.before,
+            after: item.after,
+            applied: Err(item.note.clone()),
+        };
+        let Some(mut after) = item.after else {
+            outcomes.push(outcome);
+            continue;
+        };
+        let mut remote_seen = item.remote_status_seen.clone();
+        if plan.kind == ActionKind::Reconcile {
+            // Ask again right before writing: the remote may have moved on.
+            let (Some(tracker), Some(remote_id)) = (tracker, item.remote_id.as_deref()) else {
+                outcomes.push(outcome);
+                continue;
+            };
+            let (now_after, note, seen) =
+                reconcile_decision(item.before, &tracker.lookup(remote_id).await);
+            remote_seen = seen;
+            match now_after {
+                Some(s) => after = s,
+                None => {
+                    outcome.applied = Err(note);
+                    outcome.after = None;
+                    outcomes.push(outcome);
+                    continue;
+                }
+            }
+        }
+        if plan.kind == ActionKind::MarkFailed
+            && plan.stop_remote
+            && let (Some(tracker), Some(remote_id)) = (tracker, item.remote_id.as_deref())
+            && tracker.can_stop()
+        {
+            match stop_and_confirm(tracker, remote_id).await {
+                Ok(seen) => remote_seen = Some(seen),
+                Err(why) => {
+                    outcome.applied = Err(why);
+                    outcomes.push(outcome);
+                    continue;
+                }
+            }
+        }
+        let change = Change {
+            action: plan.kind.as_str(),
+            execution_id: item.execution_id.clone(),
+            before_raw: item.before_raw.clone(),
+            after,
+            reason: plan.reason.clone(),
+            remote_status_seen: remote_seen,
+        };
+        outcome.after = Some(after);
+        outcome.applied = match store.apply_change(&change, actor).await {
+            Ok(WriteOutcome::Applied) => {
+                tracing::info!(
+                    "{} {}: {} → {after} by {}",
+                    plan.kind.as_str(),
+                    item.execution_id,
+                    item.before,
+                    actor.operator
+                );
+                Ok(())
+            }
+            Ok(WriteOutcome::Refused(why)) => {
+                tracing::warn!(
+                    "{} {} refused: {why}",
+                    plan.kind.as_str(),
+                    item.execution_id
+                );
+                Err(why)
+            }
+            Err(e) => Err(e),
+        };
+        outcomes.push(outcome);
+    }
+    if let Some(lease) = lease {
+        lease.release().await;
+    }
+    Ok(outcomes)
+}

@@ -1,0 +1,108 @@
+//! Small statements with bound values on either backend: `{n}` in the SQL
+//! marks where the n-th value goes, and becomes `$n` (with a timestamptz
+//! cast for moments) on PostgreSQL or `?n` on SQLite.
+
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+
+use super::pool::DbPool;
+use super::timestamp::sqlite_text;
+
+/// A value bound into a statement.
+#[derive(Debug, Clone)]
+pub enum Arg {
+    Text(Option<String>),
+    Time(Option<DateTime<Utc>>),
+    Int(i64),
+}
+
+pub(super) fn prepare(postgres: bool, template: &str, args: &[Arg]) -> String {
+    let mut sql = template.to_string();
+    for (i, a) in args.iter().enumerate() {
+        let n = i + 1;
+        let mark = match (postgres, a) {
+            (true, Arg::Time(_)) => format!("${n}::timestamptz"),
+            (true, _) => format!("${n}"),
+            (false, _) => format!("?{n}"),
+        };
+        sql = sql.replace(&format!("{{{n}}}"), &mark);
+    }
+    sql
+}
+
+/// Binds the values and returns the first column of the first row as text.
+macro_rules! fetch_first {
+    ($executor:expr, $sql:expr, $args:expr, $time:expr) => {{
+        let mut q = sqlx::query(sqlx::AssertSqlSafe($sql));
+        for a in $args {
+            q = match a {
+                Arg::Text(t) => q.bind(t),
+                Arg::Time(t) => q.bind(t.map($time)),
+                Arg::Int(i) => q.bind(i),
+            };
+        }
+        q.fetch_optional($executor)
+            .await
+            .map_err(|e| format!("database write failed: {e}"))?
+            .and_then(|row| row.try_get::<Option<String>, _>(0).ok().flatten())
+    }};
+}
+
+fn pg_time(t: DateTime<Utc>) -> String {
+    t.to_rfc3339()
+}
+
+/// Runs one statement; returns the first column of the first row, as text.
+pub async fn execute(
+    pool: &DbPool,
+    template: &str,
+    args: Vec<Arg>,
+) -> Result<Option<String>, String> {
+    Ok(match pool {
+        DbPool::Postgres(p) => fetch_first!(p, prepare(true, template, &args), args, pg_time),
+        DbPool::Sqlite(p) => fetch_first!(p, prepare(false, template, &args), args, sqlite_text),
+    })
+}
+
+/// A transaction on either backend, for writes that must commit together.
+pub enum Tx {
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+}
+
+impl Tx {
+    pub async fn begin(pool: &DbPool) -> Result<Tx, String> {
+        match pool {
+            DbPool::Postgres(p) => p.begin().await.map(Tx::Postgres),
+            DbPool::Sqlite(p) => p.begin().await.map(Tx::Sqlite),
+        }
+        .map_err(|e| format!("cannot start a transaction: {e}"))
+    }
+
+    /// Like [`execute`], inside the transaction.
+    pub async fn execute(
+        &mut self,
+        template: &str,
+        args: Vec<Arg>,
+    ) -> Result<Option<String>, String> {
+        Ok(match self {
+            Tx::Postgres(tx) => {
+                fetch_first!(&mut **tx, prepare(true, template, &args), args, pg_time)
+            }
+            Tx::Sqlite(tx) => fetch_first!(
+                &mut **tx,
+                prepare(false, template, &args),
+                args,
+                sqlite_text
+            ),
+        })
+    }
+
+    pub async fn commit(self) -> Result<(), String> {
+        match self {
+            Tx::Postgres(tx) => tx.commit().await,
+            Tx::Sqlite(tx) => tx.commit().await,
+        }
+        .map_err(|e| format!("commit failed: {e}"))
+    }
+}

@@ -1,0 +1,369 @@
+//! Writes: compare-and-set on the status the operator saw, committed in one
+//! transaction with its audit record; the bulk-action lease; the audit log.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::exec::{Arg, Tx, execute};
+use super::pool::DbPool;
+use super::read::{Store, quote, quoted_table};
+use crate::domain::Status;
+
+/// Who acts, for the audit log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Actor {
+    pub operator: String,
+    pub host: String,
+}
+
+impl Actor {
+    /// `--operator`, else `$EXECTOP_OPERATOR`, else `$USER`; the host from the kernel.
+    pub fn from_env(operator: Option<String>) -> Actor {
+        let operator = operator
+            .or_else(|| std::env::var("EXECTOP_OPERATOR").ok())
+            .or_else(|| std::env::var("USER").ok())
+            .filter(|s| !s.trim().is_empty())
+            .unwrap_or_else(|| "unknown".into());
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .ok()
+            .or_else(|| std::env::var("HOSTNAME").ok())
+            .map(|h| h.trim().to_string())
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "unknown".into());
+        Actor { operator, host }
+    }
+}
+
+/// One status change, compare-and-set against `before_raw`.
+#[derive(Debug, Clone)]
+pub struct Change {
+    pub action: &'static str,
+    pub execution_id: String,
+    pub before_raw: String,
+    pub after: Status,
+    pub reason: Option<String>,
+    pub remote_status_seen: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum WriteOutcome {
+    Applied,
+    /// Nothing written; says what the row is now.
+    Refused(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AuditEntry {
+    pub at: Option<DateTime<Utc>>,
+    pub operator: String,
+    pub host: String,
+    pub action: String,
+    pub execution_id: String,
+    pub before: Option<String>,
+    pub after: Option<String>,
+    pub reason: Option<String>,
+    pub remote_status: Option<String>,
+}
+
+/// Held while a bulk action runs; only one exectop holds it per table.
+pub enum Lease {
+    /// A transaction-scoped advisory lock: released on commit, rollback or drop.
+    Postgres(Tx),
+    /// A row in `exectop_leases` with an expiry, deleted on release.
+    Sqlite {
+        pool: DbPool,
+        name: String,
+        holder: String,
+    },
+}
+
+impl Lease {
+    pub async fn release(self) {
+        match self {
+            Lease::Postgres(tx) => {
+                let _ = tx.commit().await;
+            }
+            Lease::Sqlite { pool, name, holder } => {
+                let _ = execute(
+                    &pool,
+                    "DELETE FROM exectop_leases WHERE name = {1} AND holder = {2}",
+                    vec![Arg::Text(Some(name)), Arg::Text(Some(holder))],
+                )
+                .await;
+            }
+        }
+    }
+}
+
+const LEASE_MINUTES: i64 = 10;
+
+impl Store {
+    fn error_expression(&self, error_type: Option<&str>) -> Option<String> {
+        let col = quote(self.table().error.as_deref()?);
+        Some(match (self.backend(), error_type) {
+            (super::Backend::Postgres, Some("jsonb")) => format!(
+                "COALESCE({col}, '{{}}'::jsonb) || jsonb_build_object('exectop_reason', CAST({{5}} AS text))"
+            ),
+            (super::Backend::Postgres, Some("json")) => format!(
+                "(COALESCE({col}::jsonb, '{{}}'::jsonb) || jsonb_build_object('exectop_reason', CAST({{5}} AS text)))::json"
+            ),
+            (super::Backend::Postgres, _) => format!(
+                "CASE WHEN {col} IS NULL OR {col} = '' THEN {{5}} ELSE {col} || chr(10) || {{5}} END"
+            ),
+            (super::Backend::Sqlite, _) => format!(
+                "CASE WHEN {col} IS NULL OR {col} = '' THEN {{5}} \
+                 WHEN json_valid({col}) AND json_type({col}) = 'object' THEN json_set({col}, '$.exectop_reason', {{5}}) \
+                 ELSE {col} || char(10) || {{5}} END"
+            ),
+        })
+    }
+
+    async fn error_column_type(&self) -> Option<String> {
+        let col = self.table().error.clone()?;
+        match self.pool() {
+            DbPool::Postgres(_) => execute(
+                self.pool(),
+                "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = to_regclass({1}) AND attname = {2}",
+                vec![Arg::Text(Some(quoted_table(&self.table().name))), Arg::Text(Some(col))],
+            )
+            .await
+            .ok()
+            .flatten(),
+            DbPool::Sqlite(_) => None,
+        }
+    }
+
+    /// Writes one change and its audit record in one transaction, only if
+    /// the row still has the status the operator saw.
+    pub async fn apply_change(
+        &self,
+        change: &Change,
+        actor: &Actor,
+    ) -> Result<WriteOutcome, String> {
+        let after_raw = self
+            .status_map()
+            .write_spelling(change.after)
+            .ok_or_else(|| format!("table.status_values has no spelling for {}", change.after))?;
+        let now = Utc::now();
+        let t = self.table();
+        let mut sets = vec![format!("{} = {{1}}", quote(&t.status))];
+        if let Some(c) = t
+            .completed_at
+            .as_deref()
+            .filter(|_| change.after.is_terminal())
+        {
+            sets.push(format!("{} = {{2}}", quote(c)));
+        }
+        if let Some(c) = t.updated_at.as_deref() {
+            sets.push(format!("{} = {{2}}", quote(c)));
+        }
+        let note = change.reason.as_ref().map(|r| {
+            format!(
+                "[exectop {}@{} {}] {r}",
+                actor.operator,
+                actor.host,
+                now.format("%Y-%m-%dT%H:%M:%SZ")
+            )
+        });
+        if note.is_some()
+            && let Some(expr) = self.error_expression(self.error_column_type().await.as_deref())
+        {
+            sets.push(format!(
+                "{} = {expr}",
+                quote(t.error.as_deref().unwrap_or_default())
+            ));
+        }
+        let update = format!(
+            "UPDATE {} SET {} WHERE CAST({} AS TEXT) = {{3}} AND {} = {{4}} RETURNING CAST({} AS TEXT)",
+            quoted_table(&t.name),
+            sets.join(", "),
+            quote(&t.id),
+            quote(&t.status),
+            quote(&t.id),
+        );
+        let mut tx = Tx::begin(self.pool()).await?;
+        let updated = tx
+            .execute(
+                &update,
+                vec![
+                    Arg::Text(Some(after_raw.to_string())),
+                    Arg::Time(Some(now)),
+                    Arg::Text(Some(change.execution_id.clone())),
+                    Arg::Text(Some(change.before_raw.clone())),
+                    Arg::Text(note.clone()),
+                ],
+            )
+            .await?;
+        if updated.is_none() {
+            drop(tx);
+            let now_is = self
+                .by_ids(std::slice::from_ref(&change.execution_id))
+                .await
+                .map_err(|e| e.to_string())?;
+            return Ok(WriteOutcome::Refused(match now_is.first() {
+                Some(row) => format!(
+                    "row is now {} (\"{}\"), not \"{}\" as seen: changed since you looked, nothing written",
+                    row.status, row.raw_status, change.before_raw
+                ),
+                None => "row no longer exists, nothing written".to_string(),
+            }));
+        }
+        let details =
+            serde_json::json!({ "before_raw": change.before_raw, "after_raw": after_raw })
+                .to_string();
+        tx.execute(
+            "INSERT INTO exectop_audit (at, operator, host, action, table_name, execution_id, before_status, \
+             after_status, reason, remote_status, details) VALUES ({1}, {2}, {3}, {4}, {5}, {6}, {7}, {8}, {9}, {10}, {11})",
+            vec![
+                Arg::Time(Some(now)),
+                Arg::Text(Some(actor.operator.clone())),
+                Arg::Text(Some(actor.host.clone())),
+                Arg::Text(Some(change.action.to_string())),
+                Arg::Text(Some(t.name.clone())),
+                Arg::Text(Some(change.execution_id.clone())),
+                Arg::Text(Some(self.status_map().status_of(&change.before_raw).to_string())),
+                Arg::Text(Some(change.after.to_string())),
+                Arg::Text(change.reason.clone()),
+                Arg::Text(change.remote_status_seen.clone()),
+                Arg::Text(Some(details)),
+            ],
+        )
+        .await
+        .map_err(|e| {
+            if e.contains("exectop_audit") {
+                format!("{e} — run `exectop migrate` to create the audit table; nothing written")
+            } else {
+                format!("{e}; nothing written")
+            }
+        })?;
+        tx.commit().await?;
+        Ok(WriteOutcome::Applied)
+    }
+
+    /// Takes the bulk-action lease for this table, or says who holds it.
+    pub async fn lease(&self, actor: &Actor) -> Result<Lease, String> {
+        let name = format!("bulk:{}", self.table().name);
+        let holder = format!(
+            "{}@{} pid {}",
+            actor.operator,
+            actor.host,
+            std::process::id()
+        );
+        match self.pool() {
+            DbPool::Postgres(_) => {
+                let mut tx = Tx::begin(self.pool()).await?;
+                let got = tx
+                    .execute(
+                        "SELECT CAST(pg_try_advisory_xact_lock(hashtext({1})) AS TEXT)",
+                        vec![Arg::Text(Some(name))],
+                    )
+                    .await?;
+                if got.as_deref() == Some("true") {
+                    Ok(Lease::Postgres(tx))
+                } else {
+                    Err("another exectop is running a bulk action on this table; try again when it is done".into())
+                }
+            }
+            DbPool::Sqlite(_) => {
+                let now = Utc::now();
+                let taken = execute(
+                    self.pool(),
+                    "INSERT INTO exectop_leases (name, holder, expires_at) VALUES ({1}, {2}, {3}) \
+                     ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at \
+                     WHERE exectop_leases.expires_at < {4} RETURNING holder",
+                    vec![
+                        Arg::Text(Some(name.clone())),
+                        Arg::Text(Some(holder.clone())),
+                        Arg::Time(Some(now + chrono::Duration::minutes(LEASE_MINUTES))),
+                        Arg::Time(Some(now)),
+                    ],
+                )
+                .await?;
+                if taken.is_some() {
+                    return Ok(Lease::Sqlite {
+                        pool: self.pool().clone(),
+                        name,
+                        holder,
+                    });
+                }
+                let other = execute(
+                    self.pool(),
+                    "SELECT holder FROM exectop_leases WHERE name = {1}",
+                    vec![Arg::Text(Some(name))],
+                )
+                .await?
+                .unwrap_or_default();
+                Err(format!(
+                    "another exectop ({other}) is running a bulk action on this table; try again when it is done"
+                ))
+            }
+        }
+    }
+
+    /// The most recent audit records, newest first.
+    pub async fn recent_audit(&self, limit: i64) -> Result<Vec<AuditEntry>, String> {
+        let sql = "SELECT CAST(at AS TEXT), operator, host, action, execution_id, before_status, after_status, reason, \
+                   remote_status FROM exectop_audit WHERE table_name = {1} ORDER BY id DESC LIMIT {2}";
+        let args = vec![Arg::Text(Some(self.table().name.clone())), Arg::Int(limit)];
+        let rows: Vec<Vec<Option<String>>> = match self.pool() {
+            DbPool::Postgres(p) => read_rows(p, sql, args, true).await?,
+            DbPool::Sqlite(p) => read_rows(p, sql, args, false).await?,
+        };
+        Ok(rows
+            .into_iter()
+            .map(|mut r| {
+                let mut take = |i: usize| r[i].take();
+                AuditEntry {
+                    at: take(0).as_deref().and_then(super::parse_timestamp),
+                    operator: take(1).unwrap_or_default(),
+                    host: take(2).unwrap_or_default(),
+                    action: take(3).unwrap_or_default(),
+                    execution_id: take(4).unwrap_or_default(),
+                    before: take(5),
+                    after: take(6),
+                    reason: take(7),
+                    remote_status: take(8),
+                }
+            })
+            .collect())
+    }
+}
+
+async fn read_rows<DB>(
+    pool: &sqlx::Pool<DB>,
+    template: &str,
+    args: Vec<Arg>,
+    postgres: bool,
+) -> Result<Vec<Vec<Option<String>>>, String>
+where
+    DB: sqlx::Database,
+    for<'q> Option<String>: sqlx::Encode<'q, DB> + sqlx::Type<DB> + sqlx::Decode<'q, DB>,
+    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> <DB as sqlx::Database>::Arguments: sqlx::IntoArguments<DB>,
+    for<'c> &'c sqlx::Pool<DB>: sqlx::Executor<'c, Database = DB>,
+    usize: sqlx::ColumnIndex<DB::Row>,
+{
+    use sqlx::Row;
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(super::exec::prepare(
+        postgres, template, &args,
+    )));
+    for a in args {
+        q = match a {
+            Arg::Text(t) => q.bind(t),
+            Arg::Int(i) => q.bind(i),
+            Arg::Time(t) => q.bind(t.map(|t| t.to_rfc3339())),
+        };
+    }
+    let rows = q
+        .fetch_all(pool)
+        .await
+        .map_err(|e| format!("reading the audit log failed: {e}"))?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            (0..r.len())
+                .map(|i| r.try_get::<Option<String>, _>(i).ok().flatten())
+                .collect()
+        })
+        .collect())
+}
