@@ -12,7 +12,7 @@ async fn dispatch(cli: Cli) -> Result<i32, Failure> {
     match cli.command.unwrap_or(Command::Tui) {
         Command::Tui => {
             let setup = commands::setup::setup(&global).await?;
-            commands::live::run(setup, global.read_only).await
+            commands::live::run(setup, &global).await
         }
         Command::Check { json } => commands::check::run(&global, json).await,
         Command::Migrate => commands::migrate::run(&global).await,

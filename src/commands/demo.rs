@@ -37,7 +37,7 @@ pub async fn run(global: &Global, seed: u64) -> Result<i32, Failure> {
         store,
         tracker,
     };
-    let result = super::live::run(setup, global.read_only).await;
+    let result = super::live::run(setup, global).await;
     simulator.shutdown();
     result
 }

@@ -5,9 +5,10 @@ use tokio::sync::mpsc;
 
 use super::setup::{Failure, Setup};
 use crate::monitor::{self, Poller};
-use crate::tui::{self, ActionChannel, AppSettings};
+use crate::tui::{self, AppSettings};
 
-pub async fn run(setup: Setup, read_only_flag: bool) -> Result<i32, Failure> {
+pub async fn run(setup: Setup, global: &crate::cli::Global) -> Result<i32, Failure> {
+    let read_only_flag = global.read_only;
     let log_path = tui::logging::init().map_err(Failure)?;
     let config = &setup.loaded.config;
     let settings = AppSettings::from_config(config, read_only_flag)
@@ -29,12 +30,9 @@ pub async fn run(setup: Setup, read_only_flag: bool) -> Result<i32, Failure> {
     let (event_tx, event_rx) = mpsc::channel(64);
     let (control_tx, control_rx) = mpsc::channel(16);
     let monitor = tokio::spawn(monitor::run(poller, event_tx, control_rx));
-    let actions = super::actions::serve(&setup, settings.read_only);
+    let actions = super::actions::serve(&setup, settings.read_only, global.operator.clone());
     let result = tui::run(settings, event_rx, control_tx, actions).await;
     monitor.abort();
     result.map_err(|e| Failure(format!("{e:#}")))?;
     Ok(0)
 }
-
-/// For the action layer's answer channel type.
-pub type Channel = ActionChannel;

@@ -14,7 +14,10 @@ use crate::monitor::{MonitorControl, MonitorEvent, PollSource, Snapshot};
 
 use super::keymap::{Action, Keymap};
 use super::request::request_action;
-pub use super::request::{ActionKind, ActionOutcome, ActionRequest, ActionTarget};
+pub use super::request::{
+    ActionCommand, ActionEvent, ActionKind, ActionPreview, ActionReport, ActionRequest,
+    ActionTarget, PreviewRow, ReportRow,
+};
 use super::theme::Theme;
 use super::view::{self, SortColumn};
 
@@ -27,14 +30,14 @@ pub enum Msg {
     Resize { width: u16, height: u16 },
     Tick(DateTime<Utc>),
     Monitor(MonitorEvent),
-    ActionResult(ActionOutcome),
+    Action(ActionEvent),
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     SendControl(MonitorControl),
     CopyToClipboard(String),
-    RequestAction(ActionRequest),
+    Action(ActionCommand),
     Quit,
 }
 
@@ -51,6 +54,20 @@ pub enum Popup {
     Help,
     /// Details of the selected row of the focused list.
     Detail,
+    /// Mark failed: typing the reason.
+    Reason {
+        request: ActionRequest,
+        text: String,
+    },
+    /// What would change; waiting for `y` (one row) or the typed count (bulk).
+    Preview {
+        preview: ActionPreview,
+        typed: String,
+        applying: bool,
+    },
+    /// What was applied and what was refused, and why.
+    Report(ActionReport),
+    Audit(Vec<crate::store::AuditEntry>),
 }
 
 /// A scrolled list: the cursor index into the visible rows, and the first row drawn.
@@ -117,6 +134,9 @@ pub struct App {
     pub remote_failure: Option<Failure>,
     pub size: (u16, u16),
     pub dirty: bool,
+    /// Ids of action requests; only the answer to the latest counts.
+    pub request_seq: u64,
+    pub pending_request: Option<u64>,
 }
 
 impl App {
@@ -146,6 +166,8 @@ impl App {
             remote_failure: None,
             size: (80, 24),
             dirty: true,
+            request_seq: 0,
+            pending_request: None,
         }
     }
 
@@ -336,11 +358,9 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             app.dirty = true;
             Vec::new()
         }
-        Msg::ActionResult(outcome) => {
-            let prefix = if outcome.ok { "" } else { "action failed: " };
-            app.say(format!("{prefix}{}", outcome.message));
+        Msg::Action(event) => {
             app.dirty = true;
-            vec![Effect::SendControl(MonitorControl::RefreshNow)]
+            super::flow::on_event(app, event)
         }
         Msg::Key(key) => {
             if key.kind != KeyEventKind::Press {
@@ -375,6 +395,10 @@ fn on_monitor(app: &mut App, ev: MonitorEvent) {
 fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
     if app.filter_editing {
         return on_filter_key(app, key);
+    }
+    if let Some(effects) = super::flow::on_key(app, &key) {
+        app.dirty = true;
+        return effects;
     }
     let Some(action) = app.keymap().action_for(&key) else {
         return Vec::new();
@@ -483,6 +507,7 @@ fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
             app.popup = Some(Popup::Help);
             app.popup_scroll = 0;
         }
+        Action::Audit => return vec![Effect::Action(ActionCommand::LoadAudit)],
         Action::Close => {
             if !app.filter.is_empty() {
                 app.filter.clear();

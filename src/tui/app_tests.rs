@@ -5,7 +5,10 @@ use std::time::Duration;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
-use super::app::{ActionKind, ActionOutcome, App, Effect, Msg, Pane, Popup, update};
+use super::app::{
+    ActionCommand, ActionEvent, ActionKind, ActionPreview, ActionReport, ActionRequest, App,
+    Effect, Msg, Pane, Popup, PreviewRow, ReportRow, update,
+};
 use super::sample::{self, execution, now, sample_snapshot};
 use super::view::SortColumn;
 use crate::domain::Status;
@@ -312,9 +315,7 @@ fn action_keys_request_actions_with_the_status_seen() {
     key(&mut app, KeyCode::Up);
     key(&mut app, KeyCode::Up);
     let effects = ch(&mut app, 'r');
-    let [Effect::RequestAction(req)] = effects.as_slice() else {
-        panic!("{effects:?}")
-    };
+    let req = planned(&effects);
     assert_eq!(req.kind, ActionKind::Reconcile);
     assert_eq!(req.targets.len(), 1);
     assert_eq!(req.targets[0].id, "102");
@@ -330,11 +331,10 @@ fn action_keys_request_actions_with_the_status_seen() {
     ch(&mut app, ' ');
     ch(&mut app, ' ');
     assert_eq!(app.marked.len(), 2);
-    let effects = ch(&mut app, 'f');
-    let [Effect::RequestAction(req)] = effects.as_slice() else {
-        panic!("{effects:?}")
-    };
+    let effects = with_reason(&mut app, 'f', "worker died");
+    let req = planned(&effects);
     assert_eq!(req.kind, ActionKind::MarkFailed);
+    assert_eq!(req.reason.as_deref(), Some("worker died"));
     let mut got: Vec<&str> = req.targets.iter().map(|t| t.id.as_str()).collect();
     got.sort();
     assert_eq!(got, ["39", "7"]);
@@ -376,10 +376,8 @@ fn act_on_filtered_set_takes_every_filtered_row() {
     key(&mut app, KeyCode::Enter);
     assert_eq!(ch(&mut app, 'A'), []);
     assert!(app.bulk_armed);
-    let effects = ch(&mut app, 'f');
-    let [Effect::RequestAction(req)] = effects.as_slice() else {
-        panic!("{effects:?}")
-    };
+    let effects = with_reason(&mut app, 'f', "stale");
+    let req = planned(&effects);
     let got: Vec<&str> = req.targets.iter().map(|t| t.id.as_str()).collect();
     assert_eq!(got, ["101", "103"]);
     assert!(!app.bulk_armed);
@@ -399,9 +397,7 @@ fn findings_pane_actions_use_the_finding_row() {
     key(&mut app, KeyCode::Tab);
     ch(&mut app, 'j');
     let effects = ch(&mut app, 'r');
-    let [Effect::RequestAction(req)] = effects.as_slice() else {
-        panic!("{effects:?}")
-    };
+    let req = planned(&effects);
     assert_eq!(req.targets[0].id, "7");
     assert_eq!(req.targets[0].remote_status_seen, Some(Status::Succeeded));
     ch(&mut app, 'j');
@@ -559,19 +555,170 @@ fn popups_open_scroll_and_close() {
     assert_eq!(app.popup, None);
 }
 
+fn planned(effects: &[Effect]) -> ActionRequest {
+    match effects {
+        [Effect::Action(ActionCommand::Plan { request, .. })] => request.clone(),
+        other => panic!("expected a plan request, got {other:?}"),
+    }
+}
+
+/// Presses the action key, types the reason and Enter.
+fn with_reason(app: &mut App, action_key: char, reason: &str) -> Vec<Effect> {
+    assert_eq!(ch(app, action_key), []);
+    assert!(
+        matches!(app.popup, Some(Popup::Reason { .. })),
+        "{:?}",
+        app.popup
+    );
+    for c in reason.chars() {
+        ch(app, c);
+    }
+    key(app, KeyCode::Enter)
+}
+
+fn preview(app: &App, rows: &[(&str, Option<&str>)]) -> ActionPreview {
+    ActionPreview {
+        request_id: app.pending_request.expect("a request is pending"),
+        kind: ActionKind::MarkFailed,
+        rows: rows
+            .iter()
+            .map(|(id, after)| PreviewRow {
+                id: id.to_string(),
+                before: "running".into(),
+                after: after.map(str::to_string),
+                note: String::new(),
+            })
+            .collect(),
+        note: None,
+    }
+}
+
 #[test]
-fn action_result_shows_a_message_and_refreshes() {
+fn mark_failed_asks_for_a_reason_and_esc_cancels() {
     let mut app = sample::app(false);
-    let effects = update(
+    assert_eq!(ch(&mut app, 'f'), []);
+    assert_eq!(
+        key(&mut app, KeyCode::Enter),
+        [],
+        "an empty reason is refused"
+    );
+    assert!(
+        app.message
+            .as_ref()
+            .unwrap()
+            .0
+            .contains("reason is required")
+    );
+    ch(&mut app, 'q');
+    assert!(
+        matches!(&app.popup, Some(Popup::Reason { text, .. }) if text == "q"),
+        "q is text here, not quit"
+    );
+    assert_eq!(key(&mut app, KeyCode::Esc), []);
+    assert_eq!(app.popup, None);
+    assert!(app.message.as_ref().unwrap().0.contains("nothing written"));
+}
+
+#[test]
+fn one_row_preview_confirms_with_y_and_defaults_to_no() {
+    let mut app = sample::app(false);
+    planned(&with_reason(&mut app, 'f', "dead"));
+    let id = app.pending_request.unwrap();
+    let p = preview(&app, &[("39", Some("failed"))]);
+    update(&mut app, Msg::Action(ActionEvent::Planned(p)));
+    assert!(matches!(app.popup, Some(Popup::Preview { .. })));
+    assert_eq!(
+        key(&mut app, KeyCode::Enter),
+        [Effect::Action(ActionCommand::Cancel { request_id: id })],
+        "Enter is No"
+    );
+    assert_eq!(app.popup, None);
+
+    planned(&with_reason(&mut app, 'f', "dead"));
+    let id = app.pending_request.unwrap();
+    let p = preview(&app, &[("39", Some("failed"))]);
+    update(&mut app, Msg::Action(ActionEvent::Planned(p)));
+    assert_eq!(
+        ch(&mut app, 'y'),
+        [Effect::Action(ActionCommand::Apply { request_id: id })]
+    );
+    assert_eq!(ch(&mut app, 'y'), [], "no second apply while applying");
+    let report = ActionReport {
+        request_id: id,
+        kind: ActionKind::MarkFailed,
+        rows: vec![ReportRow {
+            id: "39".into(),
+            before: "running".into(),
+            after: Some("failed".into()),
+            applied: Ok(()),
+        }],
+    };
+    let effects = update(&mut app, Msg::Action(ActionEvent::Applied(report)));
+    assert_eq!(effects, [Effect::SendControl(MonitorControl::RefreshNow)]);
+    assert!(matches!(app.popup, Some(Popup::Report(_))));
+    assert_eq!(app.message.as_ref().unwrap().0, "1 of 1 applied");
+    key(&mut app, KeyCode::Esc);
+    assert_eq!(app.popup, None);
+}
+
+#[test]
+fn bulk_preview_needs_the_typed_row_count() {
+    let mut app = sample::app(false);
+    planned(&ch(&mut app, 'r'));
+    let id = app.pending_request.unwrap();
+    let rows = [
+        ("1", Some("succeeded")),
+        ("2", Some("failed")),
+        ("3", Some("failed")),
+        ("4", None),
+    ];
+    let p = preview(&app, &rows);
+    update(&mut app, Msg::Action(ActionEvent::Planned(p)));
+    assert_eq!(ch(&mut app, 'y'), [], "y is not enough for a bulk action");
+    ch(&mut app, '4');
+    assert_eq!(
+        key(&mut app, KeyCode::Enter),
+        [],
+        "4 rows listed, but 3 change"
+    );
+    assert!(app.message.as_ref().unwrap().0.contains("type 3"));
+    ch(&mut app, '3');
+    assert_eq!(
+        key(&mut app, KeyCode::Enter),
+        [Effect::Action(ActionCommand::Apply { request_id: id })]
+    );
+}
+
+#[test]
+fn stale_answers_are_ignored_and_failures_are_shown() {
+    let mut app = sample::app(false);
+    planned(&ch(&mut app, 'r'));
+    let old = preview(&app, &[("39", Some("failed"))]);
+    planned(&ch(&mut app, 'r'));
+    update(&mut app, Msg::Action(ActionEvent::Planned(old)));
+    assert_eq!(app.popup, None, "an answer to an older request is dropped");
+    let id = app.pending_request;
+    update(
         &mut app,
-        Msg::ActionResult(ActionOutcome {
-            ok: false,
-            message: "row 7 changed meanwhile".into(),
+        Msg::Action(ActionEvent::Failed {
+            request_id: id,
+            error: "read-only mode: exectop writes nothing".into(),
         }),
     );
-    assert_eq!(effects, [Effect::SendControl(MonitorControl::RefreshNow)]);
     assert_eq!(
         app.message.as_ref().unwrap().0,
-        "action failed: row 7 changed meanwhile"
+        "action failed: read-only mode: exectop writes nothing"
     );
+    assert_eq!(app.pending_request, None);
+}
+
+#[test]
+fn the_audit_key_loads_and_shows_the_log_even_read_only() {
+    let mut app = sample::app(true);
+    assert_eq!(
+        ch(&mut app, 'a'),
+        [Effect::Action(ActionCommand::LoadAudit)]
+    );
+    update(&mut app, Msg::Action(ActionEvent::Audit(Vec::new())));
+    assert!(matches!(app.popup, Some(Popup::Audit(_))));
 }

@@ -36,6 +36,7 @@ pub enum Action {
     MarkFailed,
     Select,
     ActOnFiltered,
+    Audit,
 }
 
 /// Where an action means something; the footer shows only what applies.
@@ -49,7 +50,7 @@ pub enum Scope {
 }
 
 impl Action {
-    pub const ALL: [Action; 25] = [
+    pub const ALL: [Action; 26] = [
         Action::Up,
         Action::Down,
         Action::PageUp,
@@ -75,6 +76,7 @@ impl Action {
         Action::MarkFailed,
         Action::Select,
         Action::ActOnFiltered,
+        Action::Audit,
     ];
 
     /// The name used in `[ui.keys]`.
@@ -105,6 +107,7 @@ impl Action {
             Action::MarkFailed => "mark_failed",
             Action::Select => "select",
             Action::ActOnFiltered => "act_on_filtered",
+            Action::Audit => "audit",
         }
     }
 
@@ -135,6 +138,7 @@ impl Action {
             Action::MarkFailed => "mark selected as failed",
             Action::Select => "select / unselect the row",
             Action::ActOnFiltered => "act on the whole filtered set (then r or f)",
+            Action::Audit => "recent actions: who, when, what and why",
         }
     }
 
@@ -161,6 +165,7 @@ impl Action {
             Action::MarkFailed => "mark failed",
             Action::Select => "select",
             Action::ActOnFiltered => "all filtered",
+            Action::Audit => "audit",
         }
     }
 
@@ -215,6 +220,7 @@ impl Action {
             Action::MarkFailed => &["f"],
             Action::Select => &["space"],
             Action::ActOnFiltered => &["A"],
+            Action::Audit => &["a"],
         }
     }
 }

@@ -2,6 +2,7 @@
 //! (keymap), colours (theme), the terminal guard, logging and the event loop.
 
 pub mod app;
+pub mod flow;
 pub mod keymap;
 pub mod logging;
 pub mod render;
@@ -18,7 +19,7 @@ mod app_tests;
 mod render_tests;
 
 pub use app::{
-    ActionKind, ActionOutcome, ActionRequest, ActionTarget, App, AppSettings, Effect, Msg, Pane,
-    update,
+    ActionCommand, ActionEvent, ActionKind, ActionPreview, ActionReport, ActionRequest,
+    ActionTarget, App, AppSettings, Effect, Msg, Pane, PreviewRow, ReportRow, update,
 };
 pub use run::{ActionChannel, run};

@@ -310,3 +310,125 @@ fn every_size_from_the_minimum_up_draws_without_panicking() {
         }
     }
 }
+
+mod action_popups {
+    use super::*;
+    use crate::store::AuditEntry;
+    use crate::tui::app::{
+        ActionEvent, ActionKind, ActionPreview, ActionReport, Msg, Popup, PreviewRow, ReportRow,
+        update,
+    };
+
+    fn row(id: &str, after: Option<&str>, note: &str) -> PreviewRow {
+        PreviewRow {
+            id: id.into(),
+            before: "running".into(),
+            after: after.map(str::to_string),
+            note: note.into(),
+        }
+    }
+
+    fn with_popup(popup: Popup) -> App {
+        let mut app = sized(sample::app(false), 80, 24);
+        app.popup = Some(popup);
+        app
+    }
+
+    #[test]
+    fn reason_prompt() {
+        let mut app = sized(sample::app(false), 80, 24);
+        press(&mut app, KeyCode::Char('f'));
+        for c in "worker crashed".chars() {
+            press(&mut app, KeyCode::Char(c));
+        }
+        insta::assert_snapshot!(draw(&app, 80, 24).backend());
+    }
+
+    #[test]
+    fn single_row_preview() {
+        let preview = ActionPreview {
+            request_id: 1,
+            kind: ActionKind::MarkFailed,
+            rows: vec![row("39", Some("failed"), "reason: worker crashed")],
+            note: Some(
+                "remote runs are stopped first; a row is marked only once its remote confirms"
+                    .into(),
+            ),
+        };
+        let app = with_popup(Popup::Preview {
+            preview,
+            typed: String::new(),
+            applying: false,
+        });
+        insta::assert_snapshot!(draw(&app, 80, 24).backend());
+    }
+
+    #[test]
+    fn bulk_preview_waiting_for_the_count() {
+        let preview = ActionPreview {
+            request_id: 1,
+            kind: ActionKind::Reconcile,
+            rows: vec![
+                row("7", Some("succeeded"), "remote says SUCCEEDED"),
+                row("12", Some("failed"), "remote says FAILED"),
+                row("39", None, "already in step: remote says RUNNING"),
+            ],
+            note: None,
+        };
+        let app = with_popup(Popup::Preview {
+            preview,
+            typed: "2".into(),
+            applying: false,
+        });
+        insta::assert_snapshot!(draw(&app, 80, 24).backend());
+    }
+
+    #[test]
+    fn result_with_a_refusal() {
+        let report = ActionReport {
+            request_id: 1,
+            kind: ActionKind::Reconcile,
+            rows: vec![
+                ReportRow {
+                    id: "7".into(),
+                    before: "running".into(),
+                    after: Some("succeeded".into()),
+                    applied: Ok(()),
+                },
+                ReportRow {
+                    id: "12".into(),
+                    before: "running".into(),
+                    after: Some("failed".into()),
+                    applied: Err(
+                        "row is now succeeded (\"succeeded\"), not \"running\" as seen".into(),
+                    ),
+                },
+            ],
+        };
+        let mut app = sized(sample::app(false), 80, 24);
+        app.pending_request = Some(1);
+        update(&mut app, Msg::Action(ActionEvent::Applied(report)));
+        insta::assert_snapshot!(draw(&app, 80, 24).backend());
+    }
+
+    #[test]
+    fn audit_log() {
+        let entry =
+            |mins: i64, action: &str, id: &str, after: &str, reason: Option<&str>| AuditEntry {
+                at: Some(sample::now() - chrono::Duration::minutes(mins)),
+                operator: "alice".into(),
+                host: "ops-1".into(),
+                action: action.into(),
+                execution_id: id.into(),
+                before: Some("running".into()),
+                after: Some(after.into()),
+                reason: reason.map(str::to_string),
+                remote_status: None,
+            };
+        let app = with_popup(Popup::Audit(vec![
+            entry(2, "mark_failed", "39", "failed", Some("worker crashed")),
+            entry(65, "reconcile", "7", "succeeded", None),
+        ]));
+        insta::assert_snapshot!(draw(&app, 80, 24).backend());
+    }
+}

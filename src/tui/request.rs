@@ -26,13 +26,79 @@ pub struct ActionTarget {
 pub struct ActionRequest {
     pub kind: ActionKind,
     pub targets: Vec<ActionTarget>,
+    /// Mark failed: why, as the operator typed it.
+    pub reason: Option<String>,
 }
 
-/// What the action layer reports back once a request is done or refused.
+/// What the UI asks of the action layer.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ActionOutcome {
-    pub ok: bool,
-    pub message: String,
+pub enum ActionCommand {
+    /// Work out what would change (read the rows, ask the remote) and preview it.
+    Plan {
+        request_id: u64,
+        request: ActionRequest,
+    },
+    /// The operator confirmed the preview of this request.
+    Apply {
+        request_id: u64,
+    },
+    /// The operator declined: forget the plan.
+    Cancel {
+        request_id: u64,
+    },
+    LoadAudit,
+}
+
+/// One row of a preview: before → after, or why it will be left alone.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PreviewRow {
+    pub id: String,
+    pub before: String,
+    pub after: Option<String>,
+    pub note: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActionPreview {
+    pub request_id: u64,
+    pub kind: ActionKind,
+    pub rows: Vec<PreviewRow>,
+    /// E.g. "remote runs are stopped first".
+    pub note: Option<String>,
+}
+
+impl ActionPreview {
+    pub fn changes(&self) -> usize {
+        self.rows.iter().filter(|r| r.after.is_some()).count()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportRow {
+    pub id: String,
+    pub before: String,
+    pub after: Option<String>,
+    /// `Err` says why nothing was written for this row.
+    pub applied: Result<(), String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActionReport {
+    pub request_id: u64,
+    pub kind: ActionKind,
+    pub rows: Vec<ReportRow>,
+}
+
+/// What the action layer answers.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ActionEvent {
+    Planned(ActionPreview),
+    Applied(ActionReport),
+    Failed {
+        request_id: Option<u64>,
+        error: String,
+    },
+    Audit(Vec<crate::store::AuditEntry>),
 }
 
 fn from_execution(app: &App, e: &Execution) -> ActionTarget {
@@ -111,5 +177,20 @@ pub(super) fn request_action(app: &mut App, action: Action) -> Vec<Effect> {
         return Vec::new();
     }
     app.message = None;
-    vec![Effect::RequestAction(ActionRequest { kind, targets })]
+    let request = ActionRequest {
+        kind,
+        targets,
+        reason: None,
+    };
+    match kind {
+        // A reason first; the plan is asked for once it is typed.
+        ActionKind::MarkFailed => {
+            app.popup = Some(super::app::Popup::Reason {
+                request,
+                text: String::new(),
+            });
+            Vec::new()
+        }
+        ActionKind::Reconcile => super::flow::plan(app, request),
+    }
 }

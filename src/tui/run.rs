@@ -14,15 +14,15 @@ use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
 use tokio::time::MissedTickBehavior;
 
-use super::app::{ActionOutcome, ActionRequest, App, AppSettings, Effect, Msg, update};
+use super::app::{ActionCommand, ActionEvent, App, AppSettings, Effect, Msg, update};
 use super::render::render;
 use super::terminal::{self, TerminalGuard, osc52};
 use crate::monitor::{MonitorControl, MonitorEvent, PollSource};
 
 /// Where action keys go, and where their outcomes come back from.
 pub struct ActionChannel {
-    pub requests: mpsc::Sender<ActionRequest>,
-    pub outcomes: mpsc::Receiver<ActionOutcome>,
+    pub commands: mpsc::Sender<ActionCommand>,
+    pub events: mpsc::Receiver<ActionEvent>,
 }
 
 /// Why the loop ended; logged, and useful to the caller's exit code.
@@ -111,8 +111,8 @@ pub async fn run(
                     })
                 }
             },
-            outcome = actions.outcomes.recv(), if outcomes_open => match outcome {
-                Some(o) => Msg::ActionResult(o),
+            event = actions.events.recv(), if outcomes_open => match event {
+                Some(e) => Msg::Action(e),
                 None => {
                     outcomes_open = false;
                     continue;
@@ -125,7 +125,7 @@ pub async fn run(
             match effect {
                 Effect::Quit => quit = true,
                 Effect::SendControl(c) => send(&control, c, "monitor control"),
-                Effect::RequestAction(r) => send(&actions.requests, r, "action"),
+                Effect::Action(c) => send(&actions.commands, c, "action"),
                 Effect::CopyToClipboard(text) => {
                     if let Err(e) = guard.write_raw(osc52(&text).as_bytes()) {
                         tracing::warn!("copy to clipboard failed: {e}");

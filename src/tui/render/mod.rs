@@ -2,6 +2,7 @@
 //! pane. Nothing here mutates state; scroll offsets are re-derived from the
 //! App's cursor so a frame is always consistent with what `update` decided.
 
+pub mod actions;
 pub mod detail;
 pub mod error_rates;
 pub mod findings;
@@ -63,6 +64,7 @@ pub fn render(frame: &mut Frame, app: &App) {
     match app.popup {
         Some(Popup::Help) => help::render(frame, area, app),
         Some(Popup::Detail) => detail::render(frame, area, app),
+        Some(_) => actions::render(frame, area, app),
         None => {}
     }
 }
