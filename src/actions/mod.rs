@@ -109,17 +109,20 @@ fn failed(e: impl std::fmt::Display) -> ActionError {
 
 /// Reads the targets now; a row whose status is no longer the one seen is
 /// refused in the plan already.
-async fn read_targets(
-    store: &Store,
-    targets: &[Target],
-) -> Result<Vec<Result<crate::domain::Execution, Planned>>, ActionError> {
+/// A target as read now: the row to act on, or why it is left alone.
+enum Read {
+    Row(Box<crate::domain::Execution>),
+    Refused(Planned),
+}
+
+async fn read_targets(store: &Store, targets: &[Target]) -> Result<Vec<Read>, ActionError> {
     let ids: Vec<String> = targets.iter().map(|t| t.id.clone()).collect();
     let rows = store.by_ids(&ids).await.map_err(failed)?;
     Ok(targets
         .iter()
         .map(|t| {
             let Some(row) = rows.iter().find(|r| r.id == t.id) else {
-                return Err(Planned {
+                return Read::Refused(Planned {
                     execution_id: t.id.clone(),
                     remote_id: None,
                     before: Status::Unknown,
@@ -130,7 +133,7 @@ async fn read_targets(
                 });
             };
             match t.seen {
-                Some(seen) if seen != row.status => Err(Planned {
+                Some(seen) if seen != row.status => Read::Refused(Planned {
                     execution_id: row.id.clone(),
                     remote_id: row.remote_id.clone(),
                     before: row.status,
@@ -142,7 +145,7 @@ async fn read_targets(
                     ),
                     remote_status_seen: None,
                 }),
-                _ => Ok(row.clone()),
+                _ => Read::Row(Box::new(row.clone())),
             }
         })
         .collect())
@@ -213,8 +216,8 @@ pub async fn plan_reconcile(
     let mut items = Vec::new();
     for read in read_targets(store, targets).await? {
         let row = match read {
-            Ok(row) => row,
-            Err(refused) => {
+            Read::Row(row) => row,
+            Read::Refused(refused) => {
                 items.push(refused);
                 continue;
             }
@@ -257,15 +260,15 @@ pub async fn plan_mark_failed(
     let mut items = Vec::new();
     for read in read_targets(store, targets).await? {
         items.push(match read {
-            Err(refused) => refused,
-            Ok(row) if !transition_allowed(row.status, failed_status) => skip(
+            Read::Refused(refused) => refused,
+            Read::Row(row) if !transition_allowed(row.status, failed_status) => skip(
                 &row,
                 format!(
                     "already {}: a terminal status is never rewritten",
                     row.status
                 ),
             ),
-            Ok(row) => Planned {
+            Read::Row(row) => Planned {
                 after: Some(failed_status),
                 note: format!("reason: {reason}"),
                 ..skip(&row, String::new())

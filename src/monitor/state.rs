@@ -135,7 +135,9 @@ impl MonitorState {
     ) -> Vec<(String, String)> {
         let grace = Cd::from_std(policy.thresholds.registration_grace).unwrap_or_default();
         let interval = Cd::from_std(policy.remote_interval).unwrap_or_default();
-        let mut due: Vec<(Option<DateTime<Utc>>, DateTime<Utc>, String, String)> = Vec::new();
+        // (last checked, created, id, remote id): never checked sorts first.
+        type Due = (Option<DateTime<Utc>>, DateTime<Utc>, String, String);
+        let mut due: Vec<Due> = Vec::new();
         let mut consider = |e: &Execution, since: DateTime<Utc>| {
             let Some(remote_id) = &e.remote_id else {
                 return;
@@ -289,5 +291,174 @@ impl MonitorState {
             database: self.database.clone(),
             remote_health: self.remote.clone(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Status;
+    use chrono::TimeZone;
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 22, 14, 0, 0).unwrap()
+    }
+
+    fn exec(id: &str, status: Status, age: i64, remote: Option<&str>) -> Execution {
+        Execution {
+            id: id.into(),
+            remote_id: remote.map(str::to_string),
+            name: None,
+            group: None,
+            status,
+            raw_status: status.as_str().into(),
+            created_at: now() - Cd::seconds(age),
+            started_at: None,
+            updated_at: None,
+            completed_at: (!status.is_active()).then(|| now() - Cd::seconds(age / 2)),
+            heartbeat_at: None,
+            error: None,
+            error_count: None,
+        }
+    }
+
+    fn policy() -> Policy {
+        Policy {
+            thresholds: Thresholds::default(),
+            classifier: ErrorClassifier::default(),
+            capabilities: Capabilities {
+                remote: true,
+                remote_id_column: true,
+                heartbeat_column: false,
+            },
+            remote_interval: Duration::from_secs(15),
+            mismatch_confirmation: Duration::from_secs(45),
+        }
+    }
+
+    fn found(at: DateTime<Utc>, s: Status) -> Observation {
+        Observation {
+            checked_at: at,
+            answer: RemoteAnswer::Found {
+                status: s,
+                raw: s.as_str().into(),
+            },
+        }
+    }
+
+    #[test]
+    fn schedules_past_the_grace_longest_unchecked_first_within_budget() {
+        let mut state = MonitorState::default();
+        state.apply_database(
+            vec![
+                exec("young", Status::Running, 45, Some("r-young")),
+                exec("a", Status::Running, 46, Some("r-a")),
+                exec("b", Status::Running, 600, Some("r-b")),
+                exec("c", Status::Running, 900, Some("r-c")),
+                exec("no-id", Status::Running, 900, None),
+            ],
+            vec![],
+            None,
+            now(),
+        );
+        let p = policy();
+        let due = state.due_lookups(now(), &p, 10, &|_| false);
+        let ids: Vec<&str> = due.iter().map(|(id, _)| id.as_str()).collect();
+        assert_eq!(
+            ids,
+            ["c", "b", "a"],
+            "never-checked, oldest first; nothing inside the grace or without an id"
+        );
+        state.record("c", found(now() - Cd::seconds(14), Status::Running));
+        state.record("b", found(now() - Cd::seconds(15), Status::Running));
+        let due = state.due_lookups(now(), &p, 10, &|_| false);
+        let ids: Vec<&str> = due.iter().map(|(id, _)| id.as_str()).collect();
+        assert_eq!(
+            ids,
+            ["a", "b"],
+            "c was checked within the interval; b is due again, after the unchecked a"
+        );
+        assert_eq!(
+            state.due_lookups(now(), &p, 1, &|_| false).len(),
+            1,
+            "the budget caps a round"
+        );
+        let skip_listed = state.due_lookups(now(), &p, 10, &|rid| rid == "r-a");
+        assert_eq!(
+            skip_listed.len(),
+            1,
+            "ids the list call answered are not looked up one by one"
+        );
+    }
+
+    #[test]
+    fn rows_that_finish_while_watched_are_rechecked_then_dropped() {
+        let mut state = MonitorState::default();
+        state.apply_database(
+            vec![exec("x", Status::Running, 600, Some("r-x"))],
+            vec![],
+            None,
+            now(),
+        );
+        let done = exec("x", Status::Failed, 600, Some("r-x"));
+        state.apply_database(vec![], vec![done], None, now());
+        let later = now() + Cd::seconds(400);
+        let p = policy();
+        assert_eq!(
+            state.due_lookups(later, &p, 10, &|_| false).len(),
+            1,
+            "a finished row is asked about once more"
+        );
+        state.record("x", found(later, Status::Running));
+        let snap = state.snapshot(later, &p);
+        assert_eq!(
+            snap.findings[0].kind,
+            crate::domain::FindingKind::RemoteStillRunning
+        );
+        assert_eq!(
+            snap.error_rates.day.failed, 1,
+            "and it counts in the error rates"
+        );
+    }
+
+    #[test]
+    fn listed_remote_runs_become_observations_or_remote_only() {
+        let mut state = MonitorState::default();
+        state.apply_database(
+            vec![exec("a", Status::Running, 600, Some("r-a"))],
+            vec![],
+            None,
+            now(),
+        );
+        let listed = |id: &str| RemoteExecution {
+            remote_id: id.into(),
+            status: Status::Running,
+            raw_status: "RUNNING".into(),
+            name: None,
+            started_at: Some(now() - Cd::seconds(300)),
+            first_seen_at: now(),
+        };
+        let items = vec![listed("r-a"), listed("r-orphan"), listed("r-done")];
+        assert_eq!(state.unmatched(&items), ["r-orphan", "r-done"]);
+        let local_done = exec("d", Status::Succeeded, 900, Some("r-done"));
+        state.apply_list(items, vec![local_done], now());
+        assert_eq!(
+            state.history("a").unwrap().remote_status(),
+            Some(Status::Running)
+        );
+        let kinds: Vec<_> = state
+            .snapshot(now(), &policy())
+            .findings
+            .iter()
+            .map(|f| f.kind)
+            .collect();
+        assert!(
+            kinds.contains(&crate::domain::FindingKind::RemoteOnly),
+            "{kinds:?}"
+        );
+        assert!(
+            kinds.contains(&crate::domain::FindingKind::RemoteStillRunning),
+            "{kinds:?}"
+        );
     }
 }

@@ -30,8 +30,8 @@ impl Rng {
         lo + (hi - lo) * self.unit()
     }
 
-    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[(self.next_u64() % items.len() as u64) as usize]
+    pub fn pick<T: Copy>(&mut self, items: &[T]) -> T {
+        items[(self.next_u64() % items.len() as u64) as usize]
     }
 
     /// An independent stream for one purpose, so adding draws in one place

@@ -51,18 +51,30 @@ fn scaled(secs: f64, scale: f64) -> Cd {
     Cd::milliseconds((secs * scale * 1000.0) as i64)
 }
 
+/// A row as the workload writes it first.
+struct NewRow<'a> {
+    name: &'a str,
+    group: &'a str,
+    status: &'a str,
+    created_at: DateTime<Utc>,
+    remote_id: Option<String>,
+    started_at: Option<DateTime<Utc>>,
+    completed_at: Option<DateTime<Utc>>,
+    error: Option<String>,
+}
+
 impl Writer {
-    async fn insert(
-        &self,
-        name: &str,
-        group: &str,
-        status: &str,
-        created_at: DateTime<Utc>,
-        remote_id: Option<String>,
-        started_at: Option<DateTime<Utc>>,
-        completed_at: Option<DateTime<Utc>>,
-        error: Option<String>,
-    ) -> Result<String, String> {
+    async fn insert(&self, row: NewRow<'_>) -> Result<String, String> {
+        let NewRow {
+            name,
+            group,
+            status,
+            created_at,
+            remote_id,
+            started_at,
+            completed_at,
+            error,
+        } = row;
         let updated = completed_at.or(started_at).unwrap_or(created_at);
         execute(
             &self.pool,
@@ -155,16 +167,16 @@ impl Writer {
             let started = ended - Cd::seconds(rng.range(20.0, 600.0) as i64);
             let (status, error) = Self::outcome(rng);
             let remote_id = format!("hist-{}-{n}", self.seed);
-            self.insert(
-                &format!("report-{}", n % 23),
-                *rng.pick(&GROUPS),
-                status.as_str(),
-                started - Cd::seconds(2),
-                Some(remote_id.clone()),
-                Some(started),
-                Some(ended),
+            self.insert(NewRow {
+                name: &format!("report-{}", n % 23),
+                group: rng.pick(&GROUPS),
+                status: status.as_str(),
+                created_at: started - Cd::seconds(2),
+                remote_id: Some(remote_id.clone()),
+                started_at: Some(started),
+                completed_at: Some(ended),
                 error,
-            )
+            })
             .await?;
             self.shared.fleet.lock().unwrap().insert(RemoteRun {
                 id: remote_id,
@@ -195,16 +207,16 @@ impl Writer {
             };
             let started_at = (status == "running").then_some(started);
             let id = self
-                .insert(
-                    &format!("nightly-{i}"),
-                    GROUPS[i % 4],
+                .insert(NewRow {
+                    name: &format!("nightly-{i}"),
+                    group: GROUPS[i % 4],
                     status,
-                    started,
-                    remote_id.clone(),
+                    created_at: started,
+                    remote_id: remote_id.clone(),
                     started_at,
-                    None,
-                    None,
-                )
+                    completed_at: None,
+                    error: None,
+                })
                 .await?;
             let ends = if remote_running {
                 now + Cd::hours(48)
@@ -238,12 +250,12 @@ impl Writer {
     /// One execution's life, with the fault chosen for it.
     pub async fn live_one(self: Arc<Self>, n: u64, mut rng: Rng) -> Result<(), String> {
         let fault = if rng.chance(self.fault_rate) {
-            *rng.pick(&FAULTS)
+            rng.pick(&FAULTS)
         } else {
             Fault::Healthy
         };
         let name = format!("job-{}", n % 97);
-        let group = (*rng.pick(&GROUPS)).to_string();
+        let group = rng.pick(&GROUPS).to_string();
         let scale = self.time_scale;
         let created = Utc::now();
         let duration = scaled(rng.range(20.0, 120.0), scale);
@@ -280,7 +292,16 @@ impl Writer {
             return Ok(());
         }
         let id = self
-            .insert(&name, &group, "pending", created, None, None, None, None)
+            .insert(NewRow {
+                name: &name,
+                group: &group,
+                status: "pending",
+                created_at: created,
+                remote_id: None,
+                started_at: None,
+                completed_at: None,
+                error: None,
+            })
             .await?;
         let fault_at = match fault {
             Fault::WorkerDied | Fault::RemoteForgot => Some(started + duration / 3),
