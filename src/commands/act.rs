@@ -109,7 +109,7 @@ pub async fn reconcile(
         let snapshot = one_shot(
             &setup.store,
             setup.tracker.clone(),
-            &setup.policy(false),
+            &setup.policy(),
             &options,
         )
         .await?;

@@ -122,7 +122,7 @@ pub async fn run(global: &Global, json: bool) -> Result<i32, Failure> {
     let snapshot = one_shot(
         &setup.store,
         setup.tracker.clone(),
-        &setup.policy(false),
+        &setup.policy(),
         &options,
     )
     .await?;

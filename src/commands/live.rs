@@ -20,7 +20,7 @@ pub async fn run(setup: Setup, global: &crate::cli::Global) -> Result<i32, Failu
         log_path.display()
     );
     let poller = Poller {
-        policy: setup.policy(true),
+        policy: setup.policy(),
         interval: config.database_interval(),
         concurrency: config.poll.remote_concurrency.unwrap_or(10),
         rate: config.poll.remote_rate.unwrap_or(20.0),

@@ -2,7 +2,6 @@
 //! the remote tracker and the finding policy. Failures are one line each.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use crate::cli::Global;
 use crate::config::{self, Loaded, Overrides};
@@ -70,17 +69,17 @@ pub async fn setup(global: &Global) -> Result<Setup, Failure> {
 }
 
 impl Setup {
-    /// `live` uses the registration grace to confirm mismatches (a worker's
-    /// normal catch-up is no alarm); a one-shot check sees one moment.
-    pub fn policy(&self, live: bool) -> Policy {
+    /// One policy for the live monitor and the one-shot commands, so `check`
+    /// and `reconcile` call a mismatch only where the monitor would: the
+    /// remote must have reported the further status for the registration
+    /// grace, or the local record must have been silent that long. A worker's
+    /// normal catch-up is no alarm, and a cron `reconcile --fix` never races
+    /// the application's own completion handling.
+    pub fn policy(&self) -> Policy {
         let config = &self.loaded.config;
         let thresholds = config.thresholds();
         Policy {
-            mismatch_confirmation: if live {
-                thresholds.registration_grace
-            } else {
-                Duration::ZERO
-            },
+            mismatch_confirmation: thresholds.registration_grace,
             thresholds,
             classifier: config.classifier(),
             capabilities: self.store.capabilities(self.tracker.is_some()),

@@ -123,6 +123,10 @@ pub struct Capabilities {
 /// Everything the engine decides from.
 pub struct FindingInput<'a> {
     pub now: DateTime<Utc>,
+    /// When the local records were read. A record's silence is known only up
+    /// to this moment: judging it against `now` would count time nobody
+    /// watched, and call a mismatch on a worker that wrote meanwhile.
+    pub local_as_of: DateTime<Utc>,
     pub thresholds: &'a Thresholds,
     pub capabilities: Capabilities,
     /// Active executions, plus recently finished ones the tracker still watches.
@@ -132,9 +136,10 @@ pub struct FindingInput<'a> {
     /// Remote executions listed as active that have no local record.
     pub remote_only: &'a [RemoteExecution],
     /// How long the remote must have reported a status further along than the
-    /// local record before it is a mismatch. The live monitor uses the
-    /// registration grace so a worker's normal catch-up is not an alarm; a
-    /// one-shot `check` (which sees one moment) passes zero.
+    /// local record, or the local record must have been silent, before it is
+    /// a mismatch: a worker's normal catch-up is not an alarm. exectop passes
+    /// the registration grace; a one-shot `check` sees one moment, so for it
+    /// only the silence counts.
     pub mismatch_confirmation: Duration,
 }
 
@@ -436,7 +441,7 @@ fn mismatch_confirmed(input: &FindingInput<'_>, e: &Execution, h: &RemoteHistory
     let reported_long_enough = h
         .status_since
         .is_some_and(|since| (input.now - since).num_seconds() >= wait);
-    let local_silent = (input.now - e.last_local_update()).num_seconds() > wait;
+    let local_silent = (input.local_as_of - e.last_local_update()).num_seconds() > wait;
     reported_long_enough || local_silent
 }
 

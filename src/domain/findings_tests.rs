@@ -86,6 +86,7 @@ fn run(case: &Case) -> Option<Finding> {
     }
     let input = FindingInput {
         now: now(),
+        local_as_of: now(),
         thresholds: &t,
         capabilities: case.caps,
         executions: std::slice::from_ref(&case.exec),
@@ -426,6 +427,7 @@ fn mismatch_waits_for_confirmation_in_the_live_monitor() {
         let remote = HashMap::from([("1".to_string(), history)]);
         let input = FindingInput {
             now: now(),
+            local_as_of: now(),
             thresholds: &t,
             capabilities: ALL,
             executions: std::slice::from_ref(&e),
@@ -451,6 +453,7 @@ fn a_silent_local_record_confirms_a_mismatch_at_once() {
     let remote = HashMap::from([("1".to_string(), seen(&[(1, found(Status::Succeeded))]))]);
     let input = FindingInput {
         now: now(),
+        local_as_of: now(),
         thresholds: &t,
         capabilities: ALL,
         executions: std::slice::from_ref(&e),
@@ -463,6 +466,45 @@ fn a_silent_local_record_confirms_a_mismatch_at_once() {
         FindingKind::StatusMismatch,
         "no write for 5 h: no catch-up coming"
     );
+}
+
+#[test]
+fn silence_is_judged_as_of_the_read_not_as_of_now() {
+    let t = Thresholds::default();
+    let mut e = exec("1", Status::Running, 3_600);
+    e.heartbeat_at = Some(ago(50));
+    // The remote turned terminal only a second ago: only silence can confirm.
+    let remote = HashMap::from([("1".to_string(), seen(&[(1, found(Status::Succeeded))]))]);
+    let kind_when_read = |read_ago: i64| {
+        let input = FindingInput {
+            now: now(),
+            local_as_of: ago(read_ago),
+            thresholds: &t,
+            capabilities: ALL,
+            executions: std::slice::from_ref(&e),
+            remote: &remote,
+            remote_only: &[],
+            mismatch_confirmation: Duration::from_secs(45),
+        };
+        find(&input).first().map(|f| f.kind)
+    };
+    let cases = [
+        (
+            0,
+            Some(FindingKind::StatusMismatch),
+            "read now: silent 50 s",
+        ),
+        (
+            4,
+            Some(FindingKind::StatusMismatch),
+            "silent 46 s when read",
+        ),
+        (5, None, "silent exactly 45 s when read: not past it"),
+        (20, None, "silent 30 s when read: the worker may yet write"),
+    ];
+    for (read_ago, want, why) in cases {
+        assert_eq!(kind_when_read(read_ago), want, "{why}");
+    }
 }
 
 #[test]
@@ -484,6 +526,7 @@ fn remote_only_respects_the_grace_and_active_status() {
     let remote = HashMap::new();
     let input = FindingInput {
         now: now(),
+        local_as_of: now(),
         thresholds: &t,
         capabilities: ALL,
         executions: &[],
@@ -511,6 +554,7 @@ fn findings_are_sorted_worst_first_and_explain_themselves() {
     let remote = HashMap::new();
     let input = FindingInput {
         now: now(),
+        local_as_of: now(),
         thresholds: &t,
         capabilities: DB_ONLY,
         executions: &executions,

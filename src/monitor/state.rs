@@ -9,7 +9,7 @@ use chrono::{DateTime, Duration as Cd, Utc};
 use super::snapshot::{Snapshot, SourceHealth};
 use crate::domain::{
     Capabilities, ErrorClassifier, Execution, FindingInput, Observation, RemoteAnswer,
-    RemoteExecution, RemoteHistory, Thresholds, error_rates, findings,
+    RemoteExecution, RemoteHistory, Status, Thresholds, error_rates, findings,
 };
 
 /// How many times a row that turned terminal while watched is looked up
@@ -41,6 +41,8 @@ pub struct MonitorState {
     watched_terminal: HashMap<String, Watched>,
     histories: HashMap<String, RemoteHistory>,
     remote_only: HashMap<String, RemoteExecution>,
+    /// When the local rows were last read (see `FindingInput::local_as_of`).
+    local_as_of: Option<DateTime<Utc>>,
     pub database: SourceHealth,
     pub remote: Option<SourceHealth>,
 }
@@ -94,13 +96,41 @@ impl MonitorState {
         let day_ago = now - Cd::hours(24);
         self.finished.retain(|_, e| e.finished_at() > day_ago);
         self.active = next;
-        let keep: Vec<String> = self
-            .active
-            .keys()
-            .chain(self.watched_terminal.keys())
-            .cloned()
-            .collect();
-        self.histories.retain(|id, _| keep.contains(id));
+        self.local_as_of = Some(now);
+        let (active, watched) = (&self.active, &self.watched_terminal);
+        self.histories
+            .retain(|id, _| active.contains_key(id) || watched.contains_key(id));
+    }
+
+    /// Active executions whose remote is further along than the local record:
+    /// the rows whose silence decides a `status_mismatch`.
+    pub fn mismatch_candidates(&self) -> Vec<String> {
+        self.active
+            .values()
+            .filter(|e| {
+                self.histories
+                    .get(&e.id)
+                    .and_then(RemoteHistory::remote_status)
+                    .is_some_and(|r| r != Status::Unknown && r.progress() > e.status.progress())
+            })
+            .map(|e| e.id.clone())
+            .collect()
+    }
+
+    /// Replaces the named active rows with what the database says now (read
+    /// at `read_at`): a worker that caught up meanwhile is not a mismatch.
+    pub fn refresh_rows(&mut self, ids: &[String], rows: Vec<Execution>, read_at: DateTime<Utc>) {
+        for id in ids {
+            self.active.remove(id);
+        }
+        for e in rows {
+            if e.status.is_active() {
+                self.active.insert(e.id.clone(), e);
+            } else if e.status.is_terminal() {
+                self.finished.insert(e.id.clone(), e);
+            }
+        }
+        self.local_as_of = Some(read_at);
     }
 
     /// Puts terminal rows under watch for a couple of look-ups.
@@ -269,6 +299,7 @@ impl MonitorState {
         let remote_only: Vec<RemoteExecution> = self.remote_only.values().cloned().collect();
         let found = findings::find(&FindingInput {
             now,
+            local_as_of: self.local_as_of.unwrap_or(now),
             thresholds: &policy.thresholds,
             capabilities: policy.capabilities,
             executions: &examined,
@@ -297,7 +328,6 @@ impl MonitorState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::Status;
     use chrono::TimeZone;
 
     fn now() -> DateTime<Utc> {
@@ -419,6 +449,53 @@ mod tests {
             snap.error_rates.day.failed, 1,
             "and it counts in the error rates"
         );
+    }
+
+    #[test]
+    fn a_row_that_caught_up_after_the_read_is_no_mismatch() {
+        let p = policy();
+        let mut quiet = exec("quiet", Status::Running, 600, Some("r-quiet"));
+        quiet.heartbeat_at = Some(now() - Cd::seconds(300));
+        let mut busy = exec("busy", Status::Running, 600, Some("r-busy"));
+        busy.heartbeat_at = Some(now() - Cd::seconds(1));
+        let mut state = MonitorState::default();
+        state.apply_database(vec![quiet.clone(), busy.clone()], vec![], None, now());
+        let later = now() + Cd::seconds(60);
+        state.record("quiet", found(later, Status::Succeeded));
+        state.record("busy", found(later, Status::Succeeded));
+        let mut candidates = state.mismatch_candidates();
+        candidates.sort();
+        assert_eq!(candidates, ["busy", "quiet"]);
+        let kinds = |state: &MonitorState| -> Vec<(String, crate::domain::FindingKind)> {
+            state
+                .snapshot(later, &p)
+                .findings
+                .into_iter()
+                .map(|f| (f.execution_id.unwrap(), f.kind))
+                .collect()
+        };
+        assert_eq!(
+            kinds(&state),
+            [(
+                "quiet".to_string(),
+                crate::domain::FindingKind::StatusMismatch
+            )],
+            "busy wrote 1 s before the read: its silence is not established"
+        );
+        let mut caught_up = busy.clone();
+        caught_up.status = Status::Succeeded;
+        caught_up.completed_at = Some(later);
+        state.refresh_rows(&candidates, vec![quiet, caught_up], later);
+        assert_eq!(
+            kinds(&state),
+            [(
+                "quiet".to_string(),
+                crate::domain::FindingKind::StatusMismatch
+            )],
+            "the re-read finds busy finished; quiet is still silent"
+        );
+        assert_eq!(state.active_len(), 1);
+        assert_eq!(state.snapshot(later, &p).error_rates.day.succeeded, 1);
     }
 
     #[test]

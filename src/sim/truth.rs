@@ -39,6 +39,8 @@ pub struct TruthEntry {
     /// When the remote run ends (its outcome), if there is one.
     pub remote_ends_at: Option<DateTime<Utc>>,
     /// When the fault took effect (worker died, remote forgot, row marked).
+    /// For a worker that died or never wrote its final status, this is also
+    /// the row's last write.
     pub fault_at: Option<DateTime<Utc>>,
 }
 
@@ -56,7 +58,11 @@ impl TruthEntry {
             Fault::Healthy => None,
             Fault::MissingRemoteId => past(now, self.created_at, t.registration_grace)
                 .then_some(FindingKind::MissingRemoteId),
-            Fault::WorkerDied | Fault::NeverCaughtUp | Fault::LongStuck if remote_ended => {
+            // The row's last write is at `fault_at`; a mismatch is called once
+            // the remote has finished and the row has been silent for the grace.
+            Fault::WorkerDied | Fault::NeverCaughtUp | Fault::LongStuck
+                if remote_ended && past(now, fault_at, t.registration_grace) =>
+            {
                 Some(FindingKind::StatusMismatch)
             }
             Fault::LongStuck => Some(FindingKind::Stuck),

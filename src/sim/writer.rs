@@ -333,6 +333,9 @@ impl Writer {
         sleep_until(stop_at).await;
         match fault {
             Fault::Healthy => self.finish(&id, outcome, error).await,
+            // Alive until this moment, then silent: the ground truth counts
+            // the row's silence from here.
+            Fault::WorkerDied | Fault::NeverCaughtUp => self.heartbeat(&id).await,
             Fault::RemoteForgot => {
                 self.shared.fleet.lock().unwrap().forget(&remote_id);
                 Ok(())
