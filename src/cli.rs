@@ -44,6 +44,9 @@ pub enum Command {
     Check {
         #[arg(long)]
         json: bool,
+        /// Print the database's plan for each read a poll makes (is an index used?)
+        #[arg(long, conflicts_with = "json")]
+        explain: bool,
     },
     /// Write the remote tracker's status into stuck local records (dry run unless --fix)
     Reconcile {

@@ -14,7 +14,8 @@ async fn dispatch(cli: Cli) -> Result<i32, Failure> {
             let setup = commands::setup::setup(&global).await?;
             commands::live::run(setup, &global).await
         }
-        Command::Check { json } => commands::check::run(&global, json).await,
+        Command::Check { explain: true, .. } => commands::check::explain(&global).await,
+        Command::Check { json, .. } => commands::check::run(&global, json).await,
         Command::Migrate => commands::migrate::run(&global).await,
         Command::Reconcile { ids, fix, json, .. } => {
             commands::act::reconcile(&global, ids, fix, json).await

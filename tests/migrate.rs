@@ -5,7 +5,14 @@ use exectop::store::{DbPool, migrate};
 async fn applies_once(url: &str) {
     let pool = DbPool::connect(url, true).await.unwrap();
     let first = migrate::apply(&pool, true).await.unwrap();
-    assert_eq!(first, vec!["0001_native_executions", "0002_audit"]);
+    assert_eq!(
+        first,
+        vec![
+            "0001_native_executions",
+            "0002_audit",
+            "0003_native_poll_indexes"
+        ]
+    );
     let second = migrate::apply(&pool, true).await.unwrap();
     assert!(second.is_empty(), "a second run applies nothing");
 }

@@ -157,6 +157,7 @@ async fn healthy_table_exits_zero() {
     let (code, json, stderr) = check(&config, &url, &[]);
     assert_eq!(code, 0, "{stderr}");
     assert!(json["findings"].as_array().unwrap().is_empty());
+    assert_eq!(json["unmapped_statuses"], serde_json::json!({}));
 }
 
 #[tokio::test]
@@ -168,10 +169,32 @@ async fn job_executions_preset_finds_the_22_hour_run() {
         (37, 21, 3, 'failed', now() - interval '23 hours', now() - interval '22 hours 30 minutes'),
         (38, 21, 4, 'completed', now() - interval '22 hours 20 minutes', now() - interval '22 hours 10 minutes'),
         (39, 21, 5, 'running', now() - interval '22 hours 6 minutes', NULL),
-        (40, 22, 1, 'running', now() - interval '30 minutes', NULL)").await;
+        (40, 22, 1, 'running', now() - interval '30 minutes', NULL),
+        (41, 22, 2, 'paused', now() - interval '10 minutes', NULL),
+        (42, 20, 1, 'archived', now() - interval '3 days', now() - interval '3 days')").await;
     let (code, json, stderr) = check(&config, &url, &[]);
     assert_eq!(code, 1, "{stderr}");
     assert_eq!(finding_ids(&json), set(&[("stuck", "39", "investigate")]));
+    assert_eq!(
+        json["unmapped_statuses"],
+        serde_json::json!({"paused": 1}),
+        "a spelling the preset does not map is reported, not an error; old rows are not read"
+    );
+    assert_eq!(
+        json["counts"]["active"], 2,
+        "the paused row is not counted as active"
+    );
+    let text = Command::new(env!("CARGO_BIN_EXE_exectop"))
+        .args(["check", "--config"])
+        .arg(&config)
+        .env("EXECTOP_DATABASE_URL", &url)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("unknown status \"paused\": 1 rows created in 24 h"),
+        "{text}"
+    );
     let f = &json["findings"][0];
     assert_eq!(f["reason"], "running for 22h 6m, over running_stuck 1h");
     assert_eq!(f["group"], "21");

@@ -1,6 +1,7 @@
 //! `exectop check`: one diagnosis, as a table for people or JSON for scripts
 //! (PRODUCT.md §8). Exit 0 = no findings, 1 = findings.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -32,6 +33,9 @@ pub struct CheckReport<'a> {
     pub findings: &'a [Finding],
     pub error_rates: &'a ErrorRates,
     pub health: HealthReport,
+    /// Spelling → rows created in the last 24 h that carry it; empty when
+    /// every status is mapped. Not a finding: it does not change the exit code.
+    pub unmapped_statuses: BTreeMap<&'a str, u64>,
 }
 
 fn health(h: &SourceHealth) -> Health {
@@ -52,6 +56,11 @@ pub fn report(snapshot: &Snapshot) -> CheckReport<'_> {
             database: health(&snapshot.database),
             remote: snapshot.remote_health.as_ref().map(health),
         },
+        unmapped_statuses: snapshot
+            .unmapped_statuses
+            .iter()
+            .map(|(s, n)| (s.as_str(), *n))
+            .collect(),
     }
 }
 
@@ -101,6 +110,11 @@ pub fn render_text(snapshot: &Snapshot, now: DateTime<Utc>) -> String {
             w.finished, w.succeeded, w.failed, w.cancelled, rate(w.failure_rate)
         ));
     }
+    for (spelling, rows) in &snapshot.unmapped_statuses {
+        out.push_str(&format!(
+            "unknown status {spelling:?}: {rows} rows created in 24 h carry a spelling [table.status_values] does not map; exectop does not watch them\n"
+        ));
+    }
     if let Some(alert) = snapshot.long_running.filter(|a| a.firing) {
         out.push_str(&format!(
             "ALERT: {} executions running for over {} (limit {})\n",
@@ -135,4 +149,59 @@ pub async fn run(global: &Global, json: bool) -> Result<i32, Failure> {
         print!("{}", render_text(&snapshot, Utc::now()));
     }
     Ok(if snapshot.findings.is_empty() { 0 } else { 1 })
+}
+
+/// Which index a poll read needs where its plan scans the whole table.
+fn index_hint(read: &str, table: &crate::config::TableConfig, completion: &str) -> String {
+    let column = match read {
+        "active" => table.status.as_str(),
+        "changed" => table.updated_at.as_deref().unwrap_or_default(),
+        "finished" => completion,
+        _ => table.created_at.as_str(),
+    };
+    format!("an index on {column:?} would let this read skip the history")
+}
+
+/// `exectop check --explain`: the plan of each read a poll makes, and a
+/// hint where one scans the whole table. Exit 0 when every read uses an
+/// index, 1 when one scans.
+pub async fn explain(global: &Global) -> Result<i32, Failure> {
+    let loaded = super::setup::load_config(global)?;
+    let store = super::setup::connect(&loaded).await?;
+    let plans = store
+        .explain_poll(Utc::now() - chrono::Duration::hours(24))
+        .await?;
+    let table = store.table();
+    let whole_table = [
+        "Seq Scan".to_string(),
+        format!("SCAN {}", table.name.rsplit('.').next().unwrap_or_default()),
+    ];
+    let mut scans = 0;
+    for (read, plan) in &plans {
+        println!("{read}:");
+        for line in plan.lines() {
+            println!("    {line}");
+        }
+        let scanned = plan
+            .lines()
+            .any(|l| whole_table.iter().any(|w| l.contains(w.as_str())) && !l.contains("INDEX"));
+        if scanned {
+            scans += 1;
+            println!(
+                "    → scans the whole table: {}",
+                index_hint(read, table, store.completion_column())
+            );
+        }
+    }
+    println!(
+        "{}",
+        if scans == 0 {
+            "every poll read uses an index".to_string()
+        } else {
+            format!(
+                "{scans} poll read(s) scan the whole table (on a small table the planner may prefer that)"
+            )
+        }
+    );
+    Ok(i32::from(scans > 0))
 }

@@ -37,6 +37,7 @@ pub async fn one_shot(
     let active = store.active().await?;
     let now = Utc::now();
     let finished = store.finished_since(now - Cd::hours(24)).await?;
+    state.unmapped_statuses = store.unmapped_statuses(now - Cd::hours(24)).await?;
     state.database.ok = true;
     state.database.latency_ms = Some(latency.as_millis() as u64);
     state.database.last_success = Some(now);

@@ -21,6 +21,8 @@ use crate::store::Store;
 /// Without `updated_at` the finished window cannot be followed by changes,
 /// so it is re-read this often instead.
 const WINDOW_REFRESH: Duration = Duration::from_secs(60);
+/// How often rows with unmapped status spellings are counted.
+const UNMAPPED_REFRESH: Duration = Duration::from_secs(60);
 const REMOTE_TICK: Duration = Duration::from_secs(1);
 pub const MIN_INTERVAL: Duration = Duration::from_secs(1);
 pub const MAX_INTERVAL: Duration = Duration::from_secs(300);
@@ -44,6 +46,7 @@ struct DatabaseRead {
     active: Vec<Execution>,
     changed: Vec<Execution>,
     window: Option<Vec<Execution>>,
+    unmapped: Option<Vec<(String, u64)>>,
     latency: Duration,
 }
 
@@ -52,6 +55,7 @@ impl Poller {
         &self,
         last: Option<DateTime<Utc>>,
         window_due: bool,
+        unmapped_due: bool,
         now: DateTime<Utc>,
     ) -> Result<DatabaseRead, String> {
         let latency = self.store.ping().await.map_err(|e| e.to_string())?;
@@ -75,10 +79,21 @@ impl Poller {
         } else {
             None
         };
+        let unmapped = if unmapped_due {
+            Some(
+                self.store
+                    .unmapped_statuses(now - Cd::hours(24))
+                    .await
+                    .map_err(|e| e.to_string())?,
+            )
+        } else {
+            None
+        };
         Ok(DatabaseRead {
             active,
             changed,
             window,
+            unmapped,
             latency,
         })
     }
@@ -165,6 +180,8 @@ pub async fn run(
     let mut paused = false;
     let mut last_poll: Option<DateTime<Utc>> = None;
     let mut last_window: Option<std::time::Instant> = None;
+    let mut last_unmapped: Option<std::time::Instant> = None;
+    let mut warned_unmapped: HashSet<String> = HashSet::new();
     let mut last_list: Option<std::time::Instant> = None;
     let mut round: Option<JoinHandle<RoundResult>> = None;
     let follows_changes = poller.store.table().updated_at.is_some();
@@ -256,10 +273,26 @@ pub async fn run(
         let window_due = !follows_changes
             && last_window.is_none_or(|t| t.elapsed() >= WINDOW_REFRESH)
             || last_poll.is_none();
-        match poller.read_database(last_poll, window_due, now).await {
+        let unmapped_due = last_unmapped.is_none_or(|t| t.elapsed() >= UNMAPPED_REFRESH);
+        match poller
+            .read_database(last_poll, window_due, unmapped_due, now)
+            .await
+        {
             Ok(read) => {
                 if read.window.is_some() {
                     last_window = Some(std::time::Instant::now());
+                }
+                if let Some(unmapped) = read.unmapped {
+                    last_unmapped = Some(std::time::Instant::now());
+                    for (spelling, rows) in &unmapped {
+                        if warned_unmapped.insert(spelling.clone()) {
+                            tracing::warn!(
+                                "status {spelling:?} ({rows} rows created in 24 h) is not in [table.status_values]: \
+                                 those rows show as unknown and are not watched"
+                            );
+                        }
+                    }
+                    state.unmapped_statuses = unmapped;
                 }
                 state.apply_database(read.active, read.changed, read.window, now);
                 state.database.ok = true;

@@ -32,6 +32,9 @@ pub struct Snapshot {
     pub remote: HashMap<String, RemoteHistory>,
     pub database: SourceHealth,
     pub remote_health: Option<SourceHealth>,
+    /// Status spellings no mapping covers, with their row counts among rows
+    /// created in the last 24 h (`Store::unmapped_statuses`).
+    pub unmapped_statuses: Vec<(String, u64)>,
 }
 
 /// What the UI (or any owner of a running monitor) can ask of the poller.

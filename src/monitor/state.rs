@@ -45,6 +45,8 @@ pub struct MonitorState {
     local_as_of: Option<DateTime<Utc>>,
     pub database: SourceHealth,
     pub remote: Option<SourceHealth>,
+    /// See `Snapshot::unmapped_statuses`; refreshed by the caller.
+    pub unmapped_statuses: Vec<(String, u64)>,
 }
 
 impl MonitorState {
@@ -321,6 +323,7 @@ impl MonitorState {
             active,
             database: self.database.clone(),
             remote_health: self.remote.clone(),
+            unmapped_statuses: self.unmapped_statuses.clone(),
         }
     }
 }

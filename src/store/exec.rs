@@ -106,3 +106,19 @@ impl Tx {
         .map_err(|e| format!("commit failed: {e}"))
     }
 }
+
+/// Every column of every row as text; a NULL, or a value that is not text, is `None`.
+pub(super) fn rows_as_text<R>(rows: &[R]) -> Vec<Vec<Option<String>>>
+where
+    R: Row,
+    usize: sqlx::ColumnIndex<R>,
+    for<'r> Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    rows.iter()
+        .map(|r| {
+            (0..r.len())
+                .map(|i| r.try_get::<Option<String>, _>(i).ok().flatten())
+                .collect()
+        })
+        .collect()
+}

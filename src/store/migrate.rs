@@ -27,6 +27,12 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../../migrations/postgres/0002_audit.sql"),
         sqlite: include_str!("../../migrations/sqlite/0002_audit.sql"),
     },
+    Migration {
+        name: "0003_native_poll_indexes",
+        native_table: true,
+        postgres: include_str!("../../migrations/postgres/0003_native_poll_indexes.sql"),
+        sqlite: include_str!("../../migrations/sqlite/0003_native_poll_indexes.sql"),
+    },
 ];
 
 const LEDGER: &str = "CREATE TABLE IF NOT EXISTS exectop_schema_migrations (\

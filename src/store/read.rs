@@ -230,30 +230,81 @@ impl Store {
 
     /// Every pending or running execution (any spelling mapped to them).
     pub async fn active(&self) -> Result<Vec<Execution>, StoreError> {
-        let spellings = self.statuses.spellings_of(&Status::ACTIVE);
-        self.fetch(Filter::StatusIn(self.table.status.clone(), spellings))
+        self.fetch(self.poll_read(PollRead::Active, Utc::now()))
             .await
     }
 
     /// Rows written since `since` (by `updated_at`); empty when it is not mapped.
     pub async fn changed_since(&self, since: DateTime<Utc>) -> Result<Vec<Execution>, StoreError> {
-        match self.table.updated_at.clone() {
-            Some(col) => self.fetch(Filter::After(col, since)).await,
-            None => Ok(Vec::new()),
+        if self.table.updated_at.is_none() {
+            return Ok(Vec::new());
         }
+        self.fetch(self.poll_read(PollRead::Changed, since)).await
     }
 
     /// Terminal rows that finished at or after `since`.
     pub async fn finished_since(&self, since: DateTime<Utc>) -> Result<Vec<Execution>, StoreError> {
-        let spellings = self.statuses.spellings_of(&Status::TERMINAL);
-        let col = self.completion_column().to_string();
-        self.fetch(Filter::StatusInAfter(
-            self.table.status.clone(),
-            spellings,
-            col,
-            since,
-        ))
-        .await
+        self.fetch(self.poll_read(PollRead::Finished, since)).await
+    }
+
+    /// Status spellings that no mapping covers (or NULL, shown as `(null)`),
+    /// with how many rows created since `since` carry them, most first. Those
+    /// rows read as `unknown`: neither active nor finished, so the poll never
+    /// watches them, and the operator must be told. Bounded by `created_at`,
+    /// so its cost follows recent rows, not history.
+    pub async fn unmapped_statuses(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<(String, u64)>, StoreError> {
+        let (head, tail) = self.unmapped_head_tail();
+        let filter = self.poll_read(PollRead::Unmapped, since);
+        let rows = self.text_rows(head, &filter, &tail).await?;
+        let mut counted: Vec<(String, u64)> = rows
+            .into_iter()
+            .map(|mut r| {
+                let spelling = r[0].take().unwrap_or_else(|| "(null)".to_string());
+                let count = r[1].take().and_then(|n| n.parse().ok()).unwrap_or(0);
+                (spelling, count)
+            })
+            .collect();
+        // The backends order NULL differently; one order for both.
+        counted.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        Ok(counted)
+    }
+
+    fn unmapped_head_tail(&self) -> (String, String) {
+        let status = quote(&self.table.status);
+        (
+            format!(
+                "SELECT CAST({status} AS TEXT), CAST(COUNT(*) AS TEXT) FROM {} WHERE ",
+                quoted_table(&self.table.name)
+            ),
+            format!(" GROUP BY {status} ORDER BY COUNT(*) DESC, {status} LIMIT 20"),
+        )
+    }
+
+    /// The WHERE of each read a poll makes; the reads and `explain_poll` share it.
+    fn poll_read(&self, read: PollRead, since: DateTime<Utc>) -> Filter {
+        let t = &self.table;
+        match read {
+            PollRead::Active => Filter::StatusIn(
+                t.status.clone(),
+                self.statuses.spellings_of(&Status::ACTIVE),
+            ),
+            PollRead::Changed => Filter::After(t.updated_at.clone().unwrap_or_default(), since),
+            PollRead::Finished => Filter::StatusInAfter(
+                t.status.clone(),
+                self.statuses.spellings_of(&Status::TERMINAL),
+                self.completion_column().to_string(),
+                since,
+            ),
+            PollRead::Unmapped => Filter::UnmappedAfter(
+                t.status.clone(),
+                self.statuses.spellings_of(&Status::ALL),
+                t.created_at.clone(),
+                since,
+            ),
+        }
     }
 
     pub async fn by_ids(&self, ids: &[String]) -> Result<Vec<Execution>, StoreError> {
@@ -272,39 +323,60 @@ impl Store {
         if filter.is_empty() {
             return Ok(Vec::new());
         }
-        let rows: Vec<Vec<Option<String>>> = match &self.pool {
-            DbPool::Postgres(p) => {
-                let mut qb = QueryBuilder::<sqlx::Postgres>::new(self.select_sql());
-                filter.push(&mut qb, Backend::Postgres);
-                qb.build()
-                    .fetch_all(p)
-                    .await
-                    .map_err(query_error)?
-                    .iter()
-                    .map(|r| {
-                        (0..FIELDS.len())
-                            .map(|i| r.get::<Option<String>, _>(i))
-                            .collect()
-                    })
-                    .collect()
-            }
-            DbPool::Sqlite(p) => {
-                let mut qb = QueryBuilder::<sqlx::Sqlite>::new(self.select_sql());
-                filter.push(&mut qb, Backend::Sqlite);
-                qb.build()
-                    .fetch_all(p)
-                    .await
-                    .map_err(query_error)?
-                    .iter()
-                    .map(|r| {
-                        (0..FIELDS.len())
-                            .map(|i| r.get::<Option<String>, _>(i))
-                            .collect()
-                    })
-                    .collect()
-            }
-        };
+        let rows = self.text_rows(self.select_sql(), &filter, "").await?;
         Ok(rows.into_iter().filter_map(|r| self.decode(r)).collect())
+    }
+
+    /// Runs `head` + the filter; every column comes back as text (or NULL).
+    async fn text_rows(
+        &self,
+        head: String,
+        filter: &Filter,
+        tail: &str,
+    ) -> Result<Vec<Vec<Option<String>>>, StoreError> {
+        match &self.pool {
+            DbPool::Postgres(p) => text_rows(p, head, filter, tail, Backend::Postgres).await,
+            DbPool::Sqlite(p) => text_rows(p, head, filter, tail, Backend::Sqlite).await,
+        }
+        .map_err(query_error)
+    }
+
+    /// The database's own plan for each read a poll makes (active set, rows
+    /// changed since `since`, the finished window, the unmapped-status count),
+    /// so an operator can see which index serves it on a large table before
+    /// trusting the poll cost.
+    pub async fn explain_poll(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<(&'static str, String)>, StoreError> {
+        let (prefix, detail_column) = match self.backend() {
+            Backend::Postgres => ("EXPLAIN ", 0),
+            Backend::Sqlite => ("EXPLAIN QUERY PLAN ", 3),
+        };
+        let mut plans = Vec::new();
+        for read in PollRead::ALL {
+            if read == PollRead::Changed && self.table.updated_at.is_none() {
+                continue;
+            }
+            let filter = self.poll_read(read, since);
+            if filter.is_empty() {
+                continue;
+            }
+            let (head, tail) = match read {
+                PollRead::Unmapped => self.unmapped_head_tail(),
+                _ => (self.select_sql(), String::new()),
+            };
+            let lines = self
+                .text_rows(format!("{prefix}{head}"), &filter, &tail)
+                .await?;
+            let plan = lines
+                .into_iter()
+                .filter_map(|mut r| r.get_mut(detail_column).and_then(Option::take))
+                .collect::<Vec<_>>()
+                .join("\n");
+            plans.push((read.name(), plan));
+        }
+        Ok(plans)
     }
 
     /// One row to an Execution; a row without id or readable created_at is
@@ -344,10 +416,39 @@ impl Store {
     }
 }
 
+/// The reads a poll makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PollRead {
+    Active,
+    Changed,
+    Finished,
+    Unmapped,
+}
+
+impl PollRead {
+    const ALL: [PollRead; 4] = [
+        PollRead::Active,
+        PollRead::Changed,
+        PollRead::Finished,
+        PollRead::Unmapped,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            PollRead::Active => "active",
+            PollRead::Changed => "changed",
+            PollRead::Finished => "finished",
+            PollRead::Unmapped => "unmapped",
+        }
+    }
+}
+
 enum Filter {
     StatusIn(String, Vec<String>),
     After(String, DateTime<Utc>),
     StatusInAfter(String, Vec<String>, String, DateTime<Utc>),
+    /// Status NULL or none of the spellings, and the time column at or after.
+    UnmappedAfter(String, Vec<String>, String, DateTime<Utc>),
     TextIn(String, Vec<String>),
 }
 
@@ -357,13 +458,17 @@ impl Filter {
             Filter::StatusIn(_, v) | Filter::StatusInAfter(_, v, _, _) | Filter::TextIn(_, v) => {
                 v.is_empty()
             }
-            Filter::After(..) => false,
+            Filter::After(..) | Filter::UnmappedAfter(..) => false,
         }
     }
 
-    /// The backends differ only in how a moment is compared: PostgreSQL casts
-    /// the bound text to timestamptz (so the index is used); SQLite compares
-    /// through `julianday()` so `T`- and space-separated ISO text both work.
+    /// The backends differ only in how a moment is compared. PostgreSQL casts
+    /// the bound text to timestamptz, so the column's index is used. SQLite
+    /// compares through `julianday()`, so `T`- and space-separated ISO text
+    /// and zone offsets all work; `julianday(col)` cannot use an index, so a
+    /// plain text bound on the day before goes first: every ISO-8601 text of
+    /// a later moment sorts after it, whatever its separator or offset, and
+    /// the index narrows the scan to the last two days of rows.
     fn push<DB>(&self, qb: &mut QueryBuilder<DB>, backend: Backend)
     where
         DB: sqlx::Database,
@@ -389,6 +494,9 @@ impl Filter {
                     qb.push_bind(at.to_rfc3339()).push("::timestamptz");
                 }
                 Backend::Sqlite => {
+                    let day_before = (at - chrono::Duration::days(1)).format("%Y-%m-%d");
+                    qb.push(quote(col)).push(" >= ");
+                    qb.push_bind(day_before.to_string()).push(" AND ");
                     qb.push(format!("julianday({})", quote(col)))
                         .push(op)
                         .push("julianday(");
@@ -404,9 +512,40 @@ impl Filter {
                 qb.push(" AND ");
                 after(qb, col, *at, false);
             }
+            Filter::UnmappedAfter(status, values, col, at) => {
+                qb.push(format!("({} IS NULL", quote(status)));
+                if !values.is_empty() {
+                    qb.push(" OR NOT ");
+                    values_in(qb, quote(status), values);
+                }
+                qb.push(") AND ");
+                after(qb, col, *at, false);
+            }
             Filter::TextIn(col, values) => {
                 values_in(qb, format!("CAST({} AS TEXT)", quote(col)), values)
             }
         }
     }
+}
+
+async fn text_rows<DB>(
+    pool: &sqlx::Pool<DB>,
+    head: String,
+    filter: &Filter,
+    tail: &str,
+    backend: Backend,
+) -> Result<Vec<Vec<Option<String>>>, sqlx::Error>
+where
+    DB: sqlx::Database,
+    for<'t> String: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    for<'r> Option<String>: sqlx::Decode<'r, DB> + sqlx::Type<DB>,
+    for<'c> &'c sqlx::Pool<DB>: sqlx::Executor<'c, Database = DB>,
+    <DB as sqlx::Database>::Arguments: sqlx::IntoArguments<DB>,
+    usize: sqlx::ColumnIndex<DB::Row>,
+{
+    let mut qb = QueryBuilder::<DB>::new(head);
+    filter.push(&mut qb, backend);
+    qb.push(tail);
+    let rows = qb.build().fetch_all(pool).await?;
+    Ok(super::exec::rows_as_text(&rows))
 }

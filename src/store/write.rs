@@ -343,7 +343,6 @@ where
     for<'c> &'c sqlx::Pool<DB>: sqlx::Executor<'c, Database = DB>,
     usize: sqlx::ColumnIndex<DB::Row>,
 {
-    use sqlx::Row;
     let mut q = sqlx::query(sqlx::AssertSqlSafe(super::exec::prepare(
         postgres, template, &args,
     )));
@@ -358,12 +357,5 @@ where
         .fetch_all(pool)
         .await
         .map_err(|e| format!("reading the audit log failed: {e}"))?;
-    Ok(rows
-        .iter()
-        .map(|r| {
-            (0..r.len())
-                .map(|i| r.try_get::<Option<String>, _>(i).ok().flatten())
-                .collect()
-        })
-        .collect())
+    Ok(super::exec::rows_as_text(&rows))
 }

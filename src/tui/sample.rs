@@ -229,6 +229,7 @@ pub fn sample_snapshot(now: DateTime<Utc>) -> Snapshot {
             last_error: None,
             degraded: false,
         }),
+        unmapped_statuses: vec![("QUEUED".into(), 3)],
     }
 }
 

@@ -126,15 +126,28 @@ fn report_lines(app: &App, report: &ActionReport) -> Vec<Line<'static>> {
     lines
 }
 
+/// "execution 241", or "3 executions (241, 242, 250)", or the first few and a count.
+fn targets_named(request: &crate::tui::request::ActionRequest) -> String {
+    const SHOWN: usize = 4;
+    let ids: Vec<&str> = request.targets.iter().map(|t| t.id.as_str()).collect();
+    match ids.as_slice() {
+        [one] => format!("execution {one}"),
+        many if many.len() <= SHOWN => format!("{} executions ({})", many.len(), many.join(", ")),
+        many => format!(
+            "{} executions ({}, … +{} more)",
+            many.len(),
+            many[..SHOWN].join(", "),
+            many.len() - SHOWN
+        ),
+    }
+}
+
 pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     let theme = app.theme();
     match &app.popup {
         Some(Popup::Reason { request, text }) => {
             let lines = vec![
-                Line::raw(format!(
-                    " Mark {} execution(s) failed. Why?",
-                    request.targets.len()
-                )),
+                Line::raw(format!(" Mark {} failed. Why?", targets_named(request))),
                 Line::raw(""),
                 Line::from(vec![
                     Span::styled(" reason: ", theme.key),

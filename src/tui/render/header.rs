@@ -70,7 +70,13 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     frame.render_widget(Paragraph::new(Line::from(first)), left);
     frame.render_widget(Paragraph::new(clock), right);
 
-    let mut second = vec![Span::raw(format!(" every {}s", app.interval.as_secs()))];
+    // Below 120 columns the routine words shrink so warnings still fit.
+    let roomy = area.width >= 120;
+    let mut second = vec![Span::raw(if roomy {
+        format!(" every {}s", app.interval.as_secs())
+    } else {
+        format!(" {}s", app.interval.as_secs())
+    })];
     second.push(Span::raw(" · "));
     if app.paused {
         second.push(Span::styled("PAUSED", theme.warn));
@@ -78,19 +84,36 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         second.push(Span::styled("live", theme.ok));
     }
     second.push(Span::raw(" · "));
-    if app.read_only() {
-        second.push(Span::styled("read-only", theme.key));
-    } else {
-        second.push(Span::raw("read-write"));
+    match (app.read_only(), roomy) {
+        (true, true) => second.push(Span::styled("read-only", theme.key)),
+        (true, false) => second.push(Span::styled("ro", theme.key)),
+        (false, true) => second.push(Span::raw("read-write")),
+        (false, false) => second.push(Span::raw("rw")),
     }
     let c = &snap.counts;
-    second.push(Span::raw(format!(
-        " · {} active ({} pending, {} running) · {} findings",
-        c.active,
-        c.pending,
-        c.running,
-        snap.findings.len()
-    )));
+    second.push(Span::raw(if roomy {
+        format!(
+            " · {} active ({} pending, {} running) · {} findings",
+            c.active,
+            c.pending,
+            c.running,
+            snap.findings.len()
+        )
+    } else {
+        format!(" · {} active · {} findings", c.active, snap.findings.len())
+    }));
+    if let Some((spelling, rows)) = snap.unmapped_statuses.first() {
+        let more = snap.unmapped_statuses.len() - 1;
+        let more = if more > 0 {
+            format!(" +{more} more")
+        } else {
+            String::new()
+        };
+        second.push(Span::styled(
+            format!(" · unknown status {spelling:?} ×{rows}{more}"),
+            theme.warn,
+        ));
+    }
     if let Some(f) = &app.db_failure {
         second.push(Span::styled(format!(" · db: {}", f.error), theme.bad));
     } else if let Some(f) = &app.remote_failure {

@@ -1,0 +1,255 @@
+//! The reads a poll makes, on exectop's native schema: they return exactly the
+//! rows they should whatever text form a SQLite table keeps its moments in,
+//! and once the history is large every one of them is served by an index
+//! rather than a scan of the table (the poll's cost follows active and changed
+//! rows, not history; docs/ARCHITECTURE.md).
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, TimeZone, Utc};
+use exectop::config::TableConfig;
+use exectop::store::{DbPool, Store, migrate};
+use sqlx::Executor;
+
+fn since() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 25, 2, 0, 0).unwrap()
+}
+
+fn ids(rows: Vec<exectop::domain::Execution>) -> BTreeSet<String> {
+    rows.into_iter().map(|e| e.id).collect()
+}
+
+#[tokio::test]
+async fn sqlite_time_filters_read_every_iso_form_exactly() {
+    let (url, _) = common::sqlite_fresh_url();
+    let pool = DbPool::connect(&url, true).await.unwrap();
+    migrate::apply(&pool, true).await.unwrap();
+    let DbPool::Sqlite(p) = &pool else {
+        unreachable!()
+    };
+    // (id, stored text, after `since` = 2026-11-25T02:00Z?)
+    let moments = [
+        ("1", "2026-11-25T01:50:00.000Z", false),
+        ("2", "2026-11-25T02:01:00.000Z", true),
+        ("3", "2026-11-25 02:01:00", true),
+        ("4", "2026-11-25 01:59:59", false),
+        // 03:00Z written at -08:00: its text says the day before.
+        ("5", "2026-11-24T19:00:00-08:00", true),
+        ("6", "2026-11-24T17:00:00-08:00", false),
+        // 01:00Z written at +05:00: its text looks later than `since`.
+        ("7", "2026-11-25T06:00:00+05:00", false),
+        ("8", "2026-11-25T08:00:00+05:00", true),
+        ("9", "2026-11-20T12:00:00Z", false),
+    ];
+    for (id, at, _) in moments {
+        sqlx::query(
+            "INSERT INTO exectop_executions (id, status, created_at, updated_at, completed_at) \
+             VALUES (?1, 'succeeded', ?2, ?2, ?2)",
+        )
+        .bind(id.parse::<i64>().unwrap())
+        .bind(at)
+        .execute(p)
+        .await
+        .unwrap();
+    }
+    let store = Store::with_pool(pool.clone(), &url, &TableConfig::default());
+    let want: BTreeSet<String> = moments
+        .iter()
+        .filter(|m| m.2)
+        .map(|m| m.0.to_string())
+        .collect();
+    assert_eq!(ids(store.changed_since(since()).await.unwrap()), want);
+    assert_eq!(ids(store.finished_since(since()).await.unwrap()), want);
+}
+
+/// Inserts `finished` old terminal rows, 40 active ones and 5 just finished.
+async fn seed_history(pool: &DbPool, finished: i64) {
+    let (series, ago, recent) = match pool {
+        DbPool::Postgres(_) => (
+            format!("generate_series(1, {finished}) AS g(i)"),
+            "now() - interval '3 days' - i * interval '1 minute'".to_string(),
+            "now() - interval '1 minute'",
+        ),
+        DbPool::Sqlite(_) => (
+            format!(
+                "(WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {finished}) SELECT i FROM n)"
+            ),
+            "strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-3 days', '-' || i || ' minutes')".to_string(),
+            "strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-1 minutes')",
+        ),
+    };
+    let statements = [
+        format!(
+            "INSERT INTO exectop_executions (status, remote_id, created_at, updated_at, completed_at) \
+             SELECT CASE WHEN i % 10 = 0 THEN 'failed' ELSE 'succeeded' END, 'r-' || i, {ago}, {ago}, {ago} FROM {series}"
+        ),
+        format!(
+            "INSERT INTO exectop_executions (status, created_at, updated_at) \
+             SELECT 'running', {recent}, {recent} FROM {} ",
+            series.replace(&finished.to_string(), "40")
+        ),
+        format!(
+            "INSERT INTO exectop_executions (status, created_at, updated_at, completed_at) \
+             SELECT 'succeeded', {recent}, {recent}, {recent} FROM {}",
+            series.replace(&finished.to_string(), "5")
+        ),
+        "ANALYZE".to_string(),
+    ];
+    for sql in statements {
+        match pool {
+            DbPool::Postgres(p) => p.execute(sqlx::AssertSqlSafe(sql)).await.map(drop),
+            DbPool::Sqlite(p) => p.execute(sqlx::AssertSqlSafe(sql)).await.map(drop),
+        }
+        .unwrap();
+    }
+}
+
+async fn poll_reads_use_indexes(url: &str, scan_words: &[&str]) {
+    let pool = DbPool::connect(url, true).await.unwrap();
+    migrate::apply(&pool, true).await.unwrap();
+    seed_history(&pool, 50_000).await;
+    let store = Store::with_pool(pool, url, &TableConfig::default());
+    let since = Utc::now() - chrono::Duration::hours(24);
+    assert_eq!(store.active().await.unwrap().len(), 40);
+    assert_eq!(store.finished_since(since).await.unwrap().len(), 5);
+    assert_eq!(store.changed_since(since).await.unwrap().len(), 45);
+    let plans = store.explain_poll(since).await.unwrap();
+    let names: Vec<&str> = plans.iter().map(|(n, _)| *n).collect();
+    assert_eq!(names, ["active", "changed", "finished", "unmapped"]);
+    for (name, plan) in &plans {
+        assert!(
+            !scan_words.iter().any(|w| plan.contains(w)),
+            "the {name} read scans the table:\n{plan}"
+        );
+        assert!(
+            plan.to_lowercase().contains("index"),
+            "the {name} read uses no index:\n{plan}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn poll_reads_use_indexes_on_postgres() {
+    poll_reads_use_indexes(&common::pg_fresh_url().await, &["Seq Scan"]).await;
+}
+
+#[tokio::test]
+async fn poll_reads_use_indexes_on_sqlite() {
+    let (url, _) = common::sqlite_fresh_url();
+    // SQLite says "SCAN <table>" for a full scan, "SEARCH … USING INDEX" otherwise.
+    poll_reads_use_indexes(&url, &["SCAN exectop_executions"]).await;
+}
+
+/// Rows whose spelling no mapping covers are counted, by spelling, among the
+/// rows created in the last 24 h. NULL is a spelling too, and so is a mapped
+/// word in another case: the poll matches spellings exactly, so those rows
+/// would otherwise go unwatched without a word.
+async fn unmapped_spellings_are_counted(pool: DbPool, url: &str) {
+    let (time_type, recent, old) = match pool {
+        DbPool::Postgres(_) => (
+            "TIMESTAMPTZ",
+            "now() - interval '10 minutes'",
+            "now() - interval '3 days'",
+        ),
+        DbPool::Sqlite(_) => (
+            "TEXT",
+            "strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-10 minutes')",
+            "strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-3 days')",
+        ),
+    };
+    let statements = [
+        format!(
+            "CREATE TABLE runs (id INTEGER PRIMARY KEY, state TEXT, created {time_type} NOT NULL)"
+        ),
+        format!(
+            "INSERT INTO runs (id, state, created) VALUES \
+             (1, 'RUNNING', {recent}), (2, 'DONE', {recent}), (3, 'QUEUED', {recent}), \
+             (4, 'QUEUED', {recent}), (5, NULL, {recent}), (6, 'running', {recent}), \
+             (7, 'LEGACY', {old}), (8, 'QUEUED', {old})"
+        ),
+    ];
+    for sql in statements {
+        match &pool {
+            DbPool::Postgres(p) => p.execute(sqlx::AssertSqlSafe(sql)).await.map(drop),
+            DbPool::Sqlite(p) => p.execute(sqlx::AssertSqlSafe(sql)).await.map(drop),
+        }
+        .unwrap();
+    }
+    let config = exectop::config::parse_str(
+        "[table]\nname = \"runs\"\nid = \"id\"\nstatus = \"state\"\ncreated_at = \"created\"\n\
+         [table.status_values]\nrunning = [\"RUNNING\"]\nsucceeded = [\"DONE\"]\n",
+        "test",
+    )
+    .unwrap();
+    let store = Store::with_pool(pool, url, &config.table);
+    let since = Utc::now() - chrono::Duration::hours(24);
+    assert_eq!(
+        store.unmapped_statuses(since).await.unwrap(),
+        [
+            ("QUEUED".to_string(), 2),
+            ("(null)".to_string(), 1),
+            ("running".to_string(), 1)
+        ],
+        "most first, then by spelling; the 3-day-old rows are outside the window"
+    );
+}
+
+#[tokio::test]
+async fn unmapped_spellings_are_counted_on_postgres() {
+    let url = common::pg_fresh_url().await;
+    let pool = DbPool::connect(&url, false).await.unwrap();
+    unmapped_spellings_are_counted(pool, &url).await;
+}
+
+#[tokio::test]
+async fn unmapped_spellings_are_counted_on_sqlite() {
+    let (url, _) = common::sqlite_fresh_url();
+    let pool = DbPool::connect(&url, true).await.unwrap();
+    unmapped_spellings_are_counted(pool, &url).await;
+}
+
+fn explain(config: &str) -> (i32, String) {
+    let dir = std::env::temp_dir().join(common::unique("exectop_explain"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("exectop.toml");
+    std::fs::write(&path, config).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_exectop"))
+        .args(["check", "--explain", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.code().unwrap_or(-1), text)
+}
+
+#[tokio::test]
+async fn check_explain_shows_the_plans_and_names_a_missing_index() {
+    let (url, _) = common::sqlite_fresh_url();
+    let pool = DbPool::connect(&url, true).await.unwrap();
+    migrate::apply(&pool, true).await.unwrap();
+    seed_history(&pool, 2_000).await;
+    let DbPool::Sqlite(p) = &pool else {
+        unreachable!()
+    };
+    p.execute("CREATE TABLE bare (id INTEGER PRIMARY KEY, state TEXT, created TEXT, done TEXT)")
+        .await
+        .unwrap();
+
+    let (code, text) = explain(&format!("[database]\nurl = \"{url}\"\n"));
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("every poll read uses an index"), "{text}");
+    assert!(text.contains("USING INDEX"), "{text}");
+
+    let (code, text) = explain(&format!(
+        "[database]\nurl = \"{url}\"\n[table]\nname = \"bare\"\nid = \"id\"\nstatus = \"state\"\n\
+         created_at = \"created\"\ncompleted_at = \"done\"\n[table.status_values]\nrunning = [\"R\"]\nsucceeded = [\"S\"]\n"
+    ));
+    assert_eq!(code, 1, "{text}");
+    assert!(
+        text.contains("an index on \"state\"") && text.contains("an index on \"done\""),
+        "{text}"
+    );
+}
