@@ -97,5 +97,45 @@ pub enum Command {
         /// New executions per second
         #[arg(long, default_value_t = 0.5)]
         rate: f64,
+        #[command(flatten)]
+        tuning: SimTuning,
     },
+}
+
+/// How the simulated fleet and its API break; defaults are the demo's.
+#[derive(Debug, Args, Clone)]
+pub struct SimTuning {
+    /// Share of new executions that get a fault (missing remote id, dead worker,
+    /// never caught up, remote forgot, marked but running, remote only)
+    #[arg(long, default_value_t = 0.25, value_name = "P")]
+    pub fault_rate: f64,
+    /// Multiply run durations (1: runs last 20 s to 2 min)
+    #[arg(long, default_value_t = 1.0, value_name = "X")]
+    pub time_scale: f64,
+    /// Start with N healthy executions running for the next day (benchmarks)
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub steady: usize,
+    /// Skip the seeded day of finished executions and long-broken rows
+    #[arg(long)]
+    pub no_history: bool,
+    /// Every API answer waits this long, e.g. 20ms
+    #[arg(long, default_value = "0s", value_name = "DURATION")]
+    pub api_latency: String,
+    /// Share of API answers that are slow (by --api-slow-by)
+    #[arg(long, default_value_t = 0.02, value_name = "P")]
+    pub api_slow_rate: f64,
+    #[arg(long, default_value = "1500ms", value_name = "DURATION")]
+    pub api_slow_by: String,
+    /// Share of API answers that are 429 with Retry-After
+    #[arg(long, default_value_t = 0.01, value_name = "P")]
+    pub api_throttle_rate: f64,
+    /// Retry-After of a 429, in seconds
+    #[arg(long, default_value_t = 2, value_name = "SECS")]
+    pub retry_after: u64,
+    /// Share of API answers that are 503
+    #[arg(long, default_value_t = 0.02, value_name = "P")]
+    pub api_error_rate: f64,
+    /// Share of API answers that are malformed JSON
+    #[arg(long, default_value_t = 0.01, value_name = "P")]
+    pub api_malformed_rate: f64,
 }

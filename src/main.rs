@@ -36,7 +36,8 @@ async fn dispatch(cli: Cli) -> Result<i32, Failure> {
             listen,
             seed,
             rate,
-        } => commands::demo::simulate(&db, listen, seed, rate).await,
+            tuning,
+        } => commands::demo::simulate(&db, listen, seed, rate, &tuning).await,
     }
 }
 

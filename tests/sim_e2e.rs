@@ -25,6 +25,7 @@ fn options(db_url: String, seed: u64) -> SimOptions {
         time_scale: 0.04,
         api_faults: ApiFaults::default(),
         history: true,
+        steady: 0,
     }
 }
 
@@ -178,4 +179,154 @@ async fn simulated_fleet_scored_on_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn simulated_fleet_scored_on_postgres() {
     score(common::pg_fresh_url().await, 12).await;
+}
+
+/// Starts `exectop simulate` with `args`; returns the child and its API base URL.
+fn spawn_simulate(db_url: &str, args: &[&str]) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_exectop"))
+        .args(["simulate", "--db", db_url, "--listen", "127.0.0.1:0"])
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = std::io::BufReader::new(stdout).lines();
+    let base = loop {
+        let line = lines
+            .next()
+            .expect("simulate ended before it listened")
+            .unwrap();
+        if let Some(url) = line.strip_prefix("simulated remote API listening on ") {
+            break url.trim().to_string();
+        }
+    };
+    // Keep reading so the child never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    (child, base)
+}
+
+#[test]
+fn simulate_refuses_a_bad_rate_naming_its_flag() {
+    let (url, _) = common::sqlite_fresh_url();
+    for (flag, value) in [
+        ("--api-throttle-rate", "1.5"),
+        ("--fault-rate", "1.5"),
+        ("--api-latency", "soon"),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_exectop"))
+            .args([
+                "simulate",
+                "--db",
+                &url,
+                "--listen",
+                "127.0.0.1:0",
+                flag,
+                value,
+            ])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{flag} {value}: {stderr}");
+        assert!(
+            stderr.lines().count() == 1 && stderr.contains(flag),
+            "{flag} {value}: {stderr}"
+        );
+    }
+}
+
+async fn get_json(http: &reqwest::Client, url: String) -> Value {
+    let bytes = http.get(url).send().await.unwrap().bytes().await.unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+async fn put_json(http: &reqwest::Client, url: String, body: Value) -> reqwest::Response {
+    http.put(url)
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn simulate_serves_a_steady_fleet_with_latency_and_a_storm_on_demand() {
+    let (url, _) = common::sqlite_fresh_url();
+    let quiet = [
+        "--rate",
+        "0",
+        "--no-history",
+        "--steady",
+        "500",
+        "--api-latency",
+        "50ms",
+        "--api-slow-rate",
+        "0",
+        "--api-throttle-rate",
+        "0",
+        "--api-error-rate",
+        "0",
+        "--api-malformed-rate",
+        "0",
+    ];
+    let (mut child, base) = spawn_simulate(&url, &quiet);
+    let http = reqwest::Client::new();
+    let listed = get_json(&http, format!("{base}/executions?state=active")).await;
+    assert_eq!(listed["executions"].as_array().unwrap().len(), 500);
+
+    let started = std::time::Instant::now();
+    let one = http
+        .get(format!("{base}/executions/steady-1-7"))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        started.elapsed() >= Duration::from_millis(50),
+        "the latency is applied"
+    );
+    let one: Value = serde_json::from_slice(&one.bytes().await.unwrap()).unwrap();
+    assert_eq!(one["status"], "RUNNING");
+
+    let storm = put_json(
+        &http,
+        format!("{base}/_sim/faults"),
+        serde_json::json!({"throttle_rate": 1.0, "retry_after_seconds": 3}),
+    )
+    .await;
+    assert!(storm.status().is_success());
+    let throttled = http
+        .get(format!("{base}/executions/steady-1-7"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(throttled.status().as_u16(), 429);
+    assert_eq!(throttled.headers()["retry-after"], "3");
+    let refused = put_json(
+        &http,
+        format!("{base}/_sim/faults"),
+        serde_json::json!({"throttle_rate": 2.0}),
+    )
+    .await;
+    assert_eq!(refused.status().as_u16(), 400);
+
+    let stats = get_json(&http, format!("{base}/_sim/stats")).await;
+    assert_eq!(stats["requests"], 3, "{stats}");
+    assert_eq!(stats["throttled"], 1);
+    assert_eq!(stats["lists"], 1);
+    assert_eq!(
+        stats["executions"]["steady-1-7"]["lookups"], 1,
+        "a 429 is no answered look-up"
+    );
+
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    let running: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM exectop_executions WHERE status = 'running' AND remote_id LIKE 'steady-1-%'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(running, 500);
+    child.kill().unwrap();
+    child.wait().unwrap();
 }

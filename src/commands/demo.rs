@@ -4,8 +4,10 @@
 
 use super::setup::{Failure, Setup, connect};
 use crate::cli::Global;
+use crate::cli::SimTuning;
 use crate::config::Loaded;
-use crate::sim::{self, SimOptions};
+use crate::domain::parse_duration;
+use crate::sim::{self, ApiFaults, SimOptions};
 
 struct TempDir(std::path::PathBuf);
 
@@ -42,20 +44,80 @@ pub async fn run(global: &Global, seed: u64) -> Result<i32, Failure> {
     result
 }
 
+/// The simulator options of `exectop simulate`, each flag checked and named
+/// when it is wrong.
+pub fn sim_options(
+    db: &str,
+    listen: std::net::SocketAddr,
+    seed: u64,
+    rate: f64,
+    tuning: &SimTuning,
+) -> Result<SimOptions, Failure> {
+    let duration = |flag: &str, text: &str| {
+        parse_duration(text).map_err(|e| Failure(format!("--{flag}: {e}")))
+    };
+    if !(rate >= 0.0 && rate.is_finite()) {
+        return Err(Failure(format!("--rate: {rate} is not a rate per second")));
+    }
+    if !(tuning.time_scale > 0.0 && tuning.time_scale.is_finite()) {
+        return Err(Failure(format!(
+            "--time-scale: {} must be more than 0",
+            tuning.time_scale
+        )));
+    }
+    let mut options = SimOptions::demo(db.to_string(), seed);
+    options.listen = listen;
+    options.rate = rate;
+    options.fault_rate = tuning.fault_rate;
+    options.time_scale = tuning.time_scale;
+    options.steady = tuning.steady;
+    options.history = !tuning.no_history;
+    options.api_faults = ApiFaults {
+        latency: duration("api-latency", &tuning.api_latency)?,
+        slow_rate: tuning.api_slow_rate,
+        slow_by: duration("api-slow-by", &tuning.api_slow_by)?,
+        throttle_rate: tuning.api_throttle_rate,
+        retry_after_seconds: tuning.retry_after,
+        server_error_rate: tuning.api_error_rate,
+        malformed_rate: tuning.api_malformed_rate,
+    };
+    let flag_of = |key: &str| match key {
+        "slow_rate" => "--api-slow-rate",
+        "throttle_rate" => "--api-throttle-rate",
+        "server_error_rate" => "--api-error-rate",
+        "malformed_rate" => "--api-malformed-rate",
+        _ => "--api-throttle-rate + --api-error-rate + --api-malformed-rate",
+    };
+    options.api_faults.validate().map_err(|e| {
+        let key = e.split_whitespace().next().unwrap_or_default();
+        Failure(format!("{}: {e}", flag_of(key)))
+    })?;
+    if !(0.0..=1.0).contains(&options.fault_rate) {
+        return Err(Failure(format!(
+            "--fault-rate: {} must be between 0 and 1",
+            options.fault_rate
+        )));
+    }
+    Ok(options)
+}
+
 /// `exectop simulate`: the simulator on its own, until Ctrl-C.
 pub async fn simulate(
     db: &str,
     listen: std::net::SocketAddr,
     seed: u64,
     rate: f64,
+    tuning: &SimTuning,
 ) -> Result<i32, Failure> {
-    let mut options = SimOptions::demo(db.to_string(), seed);
-    options.listen = listen;
-    options.rate = rate;
-    let handle = sim::start(options).await.map_err(Failure)?;
+    let handle = sim::start(sim_options(db, listen, seed, rate, tuning)?)
+        .await
+        .map_err(Failure)?;
     println!(
         "simulated remote API listening on http://{}",
         handle.api_addr
+    );
+    println!(
+        "ground truth: GET /_sim/truth · request counts: GET /_sim/stats · change faults: PUT /_sim/faults"
     );
     println!(
         "# exectop configuration for this simulator:\n{}",

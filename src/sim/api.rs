@@ -1,6 +1,7 @@
 //! The simulated remote execution API, served over real HTTP on loopback,
 //! with faults injected at adjustable rates.
 
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -9,18 +10,24 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use chrono::Utc;
-use serde::Deserialize;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::fleet::{Fleet, RemoteRun, remote_spelling};
 use super::rng::Rng;
 use super::truth::TruthEntry;
 
-/// How often the API misbehaves (each a probability per request).
-#[derive(Debug, Clone, Default, PartialEq)]
+/// How the API behaves: a latency every answer waits, and how often it
+/// misbehaves (each a probability per request). Changeable while the
+/// simulator runs (`PUT /_sim/faults`), e.g. to start and end a 429 storm.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct ApiFaults {
+    #[serde(with = "millis")]
+    pub latency: Duration,
     pub slow_rate: f64,
+    #[serde(with = "millis")]
     pub slow_by: Duration,
     pub throttle_rate: f64,
     pub retry_after_seconds: u64,
@@ -28,10 +35,61 @@ pub struct ApiFaults {
     pub malformed_rate: f64,
 }
 
+/// Durations as whole milliseconds in the faults JSON (`"latency": 20`).
+mod millis {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(d.as_millis() as u64)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        u64::deserialize(d).map(Duration::from_millis)
+    }
+}
+
+impl ApiFaults {
+    /// Every rate must be a probability; says which one is not.
+    pub fn validate(&self) -> Result<(), String> {
+        for (name, rate) in [
+            ("slow_rate", self.slow_rate),
+            ("throttle_rate", self.throttle_rate),
+            ("server_error_rate", self.server_error_rate),
+            ("malformed_rate", self.malformed_rate),
+        ] {
+            if !(0.0..=1.0).contains(&rate) {
+                return Err(format!("{name} must be between 0 and 1, not {rate}"));
+            }
+        }
+        let sum = self.throttle_rate + self.server_error_rate + self.malformed_rate;
+        if sum > 1.0 {
+            return Err(format!(
+                "throttle_rate + server_error_rate + malformed_rate is {sum}, more than 1"
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// What the API has answered, for benchmarks and tests (`GET /_sim/stats`).
+#[derive(Debug, Default)]
+pub struct ApiStats {
+    /// Requests received, by the second (Unix time) they arrived in.
+    pub per_second: BTreeMap<i64, u64>,
+    pub throttled: u64,
+    /// Look-ups of one execution by remote id answered with its status or a
+    /// 404 (a 429, 503 or garbage answer is no look-up): when each was.
+    pub lookups: HashMap<String, Vec<DateTime<Utc>>>,
+    pub lists: u64,
+}
+
 pub struct Shared {
     pub fleet: Mutex<Fleet>,
     pub truth: Mutex<Vec<TruthEntry>>,
-    pub faults: ApiFaults,
+    pub faults: Mutex<ApiFaults>,
+    pub stats: Mutex<ApiStats>,
     pub rng: Mutex<Rng>,
 }
 
@@ -43,9 +101,17 @@ enum Misbehave {
 
 impl Shared {
     async fn misbehave(&self) -> Option<Misbehave> {
-        let (slow, pick) = {
+        let now = Utc::now();
+        *self
+            .stats
+            .lock()
+            .unwrap()
+            .per_second
+            .entry(now.timestamp())
+            .or_default() += 1;
+        let (wait, pick) = {
+            let f = self.faults.lock().unwrap().clone();
             let mut rng = self.rng.lock().unwrap();
-            let f = &self.faults;
             let slow = rng.chance(f.slow_rate);
             let roll = rng.unit();
             let pick = if roll < f.throttle_rate {
@@ -57,10 +123,16 @@ impl Shared {
             } else {
                 None
             };
-            (slow, pick)
+            (
+                f.latency + if slow { f.slow_by } else { Duration::ZERO },
+                pick,
+            )
         };
-        if slow {
-            tokio::time::sleep(self.faults.slow_by).await;
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
+        }
+        if matches!(pick, Some(Misbehave::Throttle(_))) {
+            self.stats.lock().unwrap().throttled += 1;
         }
         pick
     }
@@ -107,6 +179,13 @@ async fn get_one(State(s): State<Arc<Shared>>, Path(id): Path<String>) -> Respon
     if let Some(m) = s.misbehave().await {
         return fault_response(m);
     }
+    s.stats
+        .lock()
+        .unwrap()
+        .lookups
+        .entry(id.clone())
+        .or_default()
+        .push(Utc::now());
     match s.fleet.lock().unwrap().get(&id) {
         Some(run) => Json(describe(run)).into_response(),
         None => (StatusCode::NOT_FOUND, Json(json!({"error": "not found"}))).into_response(),
@@ -129,6 +208,7 @@ async fn list(State(s): State<Arc<Shared>>, Query(q): Query<ListQuery>) -> Respo
     if let Some(m) = s.misbehave().await {
         return fault_response(m);
     }
+    s.stats.lock().unwrap().lists += 1;
     let fleet = s.fleet.lock().unwrap();
     let items: Vec<_> = fleet
         .active_at(Utc::now())
@@ -159,11 +239,56 @@ async fn truth(State(s): State<Arc<Shared>>) -> Response {
     Json(json!({ "entries": entries })).into_response()
 }
 
+async fn get_faults(State(s): State<Arc<Shared>>) -> Response {
+    Json(s.faults.lock().unwrap().clone()).into_response()
+}
+
+async fn put_faults(State(s): State<Arc<Shared>>, Json(faults): Json<ApiFaults>) -> Response {
+    if let Err(e) = faults.validate() {
+        return (StatusCode::BAD_REQUEST, Json(json!({"error": e}))).into_response();
+    }
+    tracing::info!("simulated API faults now {faults:?}");
+    *s.faults.lock().unwrap() = faults.clone();
+    Json(faults).into_response()
+}
+
+/// Requests per second, throttled answers, list calls, and per execution the
+/// number of answered look-ups and the longest gap between two of them (or
+/// from the last one to now), in seconds.
+async fn stats(State(s): State<Arc<Shared>>) -> Response {
+    let now = Utc::now();
+    let st = s.stats.lock().unwrap();
+    let per_second: Vec<_> = st.per_second.iter().map(|(t, n)| json!([t, n])).collect();
+    let executions: serde_json::Map<String, serde_json::Value> = st
+        .lookups
+        .iter()
+        .map(|(id, times)| {
+            let gaps = times.windows(2).map(|w| (w[1] - w[0]).num_milliseconds());
+            let since_last = times.last().map(|t| (now - *t).num_milliseconds());
+            let max_gap = gaps.chain(since_last).max().unwrap_or(0) as f64 / 1000.0;
+            (
+                id.clone(),
+                json!({"lookups": times.len(), "max_gap_seconds": max_gap}),
+            )
+        })
+        .collect();
+    Json(json!({
+        "requests": st.per_second.values().sum::<u64>(),
+        "throttled": st.throttled,
+        "lists": st.lists,
+        "per_second": per_second,
+        "executions": executions,
+    }))
+    .into_response()
+}
+
 pub fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/executions", get(list))
         .route("/executions/{id}", get(get_one))
         .route("/executions/{id}/stop", post(stop))
         .route("/_sim/truth", get(truth))
+        .route("/_sim/faults", get(get_faults).put(put_faults))
+        .route("/_sim/stats", get(stats))
         .with_state(shared)
 }

@@ -38,6 +38,9 @@ pub struct SimOptions {
     pub api_faults: ApiFaults,
     /// Seed a day of finished executions and a few long-broken rows.
     pub history: bool,
+    /// Start with this many healthy executions running for the next day
+    /// (benchmarks). They are not in the ground truth and send no heartbeats.
+    pub steady: usize,
 }
 
 impl SimOptions {
@@ -52,6 +55,7 @@ impl SimOptions {
             fault_rate: 0.25,
             time_scale: 1.0,
             api_faults: ApiFaults {
+                latency: Duration::ZERO,
                 slow_rate: 0.02,
                 slow_by: Duration::from_millis(1500),
                 throttle_rate: 0.01,
@@ -60,6 +64,7 @@ impl SimOptions {
                 malformed_rate: 0.01,
             },
             history: true,
+            steady: 0,
         }
     }
 }
@@ -74,6 +79,13 @@ pub struct SimHandle {
 impl SimHandle {
     pub fn truth(&self) -> Vec<TruthEntry> {
         self.shared.truth.lock().unwrap().clone()
+    }
+
+    /// Changes how the API behaves from now on (e.g. a 429 storm).
+    pub fn set_api_faults(&self, faults: ApiFaults) -> Result<(), String> {
+        faults.validate()?;
+        *self.shared.faults.lock().unwrap() = faults;
+        Ok(())
     }
 
     pub fn shutdown(self) {
@@ -93,13 +105,23 @@ impl Drop for SimHandle {
 
 /// Creates the schema, seeds history, binds the API and starts the writer.
 pub async fn start(opts: SimOptions) -> Result<SimHandle, String> {
+    opts.api_faults
+        .validate()
+        .map_err(|e| format!("simulated API faults: {e}"))?;
+    if !(0.0..=1.0).contains(&opts.fault_rate) {
+        return Err(format!(
+            "the fault rate must be between 0 and 1, not {}",
+            opts.fault_rate
+        ));
+    }
     let pool = DbPool::connect(&opts.db_url, true).await?;
     migrate::apply(&pool, true).await?;
     let mut rng = Rng::new(opts.seed);
     let shared = Arc::new(Shared {
         fleet: Mutex::new(Fleet::default()),
         truth: Mutex::new(Vec::new()),
-        faults: opts.api_faults.clone(),
+        faults: Mutex::new(opts.api_faults.clone()),
+        stats: Mutex::new(api::ApiStats::default()),
         rng: Mutex::new(rng.fork(1)),
     });
     let writer = Arc::new(Writer {
@@ -111,6 +133,9 @@ pub async fn start(opts: SimOptions) -> Result<SimHandle, String> {
     });
     if opts.history {
         writer.seed_history(&mut rng.fork(2)).await?;
+    }
+    if opts.steady > 0 {
+        writer.seed_steady(opts.steady).await?;
     }
     let listener = tokio::net::TcpListener::bind(opts.listen)
         .await

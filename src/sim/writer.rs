@@ -247,6 +247,56 @@ impl Writer {
         Ok(())
     }
 
+    /// `n` healthy executions that started over the last 40 minutes and run
+    /// for another day, written in one statement (a benchmark wants 100 000
+    /// of them in seconds, not one round trip each).
+    pub async fn seed_steady(&self, n: usize) -> Result<(), String> {
+        const SPREAD: i64 = 2_400;
+        let now = Utc::now();
+        let prefix = format!("steady-{}-", self.seed);
+        let sql = match self.pool {
+            DbPool::Postgres(_) => {
+                "INSERT INTO exectop_executions (name, group_name, status, created_at, started_at, updated_at, \
+                 heartbeat_at, remote_id) \
+                 SELECT 'steady-' || (i % 97), 'instance-' || chr(97 + (i % 4)), 'running', t, t, t, t, {1} || i \
+                 FROM (SELECT i, {2} - (i % 2400) * interval '1 second' AS t \
+                       FROM generate_series(0, CAST({3} AS bigint) - 1) AS g(i)) AS s"
+            }
+            DbPool::Sqlite(_) => {
+                "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < CAST({3} AS INTEGER)), \
+                 s(i, t) AS (SELECT i, strftime('%Y-%m-%dT%H:%M:%fZ', {2}, '-' || (i % 2400) || ' seconds') FROM n) \
+                 INSERT INTO exectop_executions (name, group_name, status, created_at, started_at, updated_at, \
+                 heartbeat_at, remote_id) \
+                 SELECT 'steady-' || (i % 97), 'instance-' || char(97 + (i % 4)), 'running', t, t, t, t, {1} || i FROM s"
+            }
+        };
+        execute(
+            &self.pool,
+            sql,
+            vec![
+                Arg::Text(Some(prefix.clone())),
+                Arg::Time(Some(now)),
+                Arg::Text(Some(n.to_string())),
+            ],
+        )
+        .await?;
+        let mut fleet = self.shared.fleet.lock().unwrap();
+        for i in 0..n {
+            let started = now - Cd::seconds(i as i64 % SPREAD);
+            fleet.insert(RemoteRun {
+                id: format!("{prefix}{i}"),
+                name: format!("steady-{}", i % 97),
+                created_at: started,
+                started_at: started,
+                finishes_at: now + Cd::days(1),
+                outcome: Status::Succeeded,
+                stopped_at: None,
+                forgotten: false,
+            });
+        }
+        Ok(())
+    }
+
     /// One execution's life, with the fault chosen for it.
     pub async fn live_one(self: Arc<Self>, n: u64, mut rng: Rng) -> Result<(), String> {
         let fault = if rng.chance(self.fault_rate) {

@@ -17,12 +17,16 @@ pub struct Actor {
 }
 
 impl Actor {
-    /// `--operator`, else `$EXECTOP_OPERATOR`, else `$USER`; the host from the kernel.
+    /// `--operator`, else `$EXECTOP_OPERATOR`, else `$USER`, else `$LOGNAME`
+    /// (cron and some `sudo`/tmux set-ups have no `$USER`), else the account
+    /// of the process's real uid; the host from the kernel.
     pub fn from_env(operator: Option<String>) -> Actor {
-        let operator = operator
-            .or_else(|| std::env::var("EXECTOP_OPERATOR").ok())
-            .or_else(|| std::env::var("USER").ok())
-            .filter(|s| !s.trim().is_empty())
+        let named = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
+        let operator = named(operator)
+            .or_else(|| named(std::env::var("EXECTOP_OPERATOR").ok()))
+            .or_else(|| named(std::env::var("USER").ok()))
+            .or_else(|| named(std::env::var("LOGNAME").ok()))
+            .or_else(account_of_this_process)
             .unwrap_or_else(|| "unknown".into());
         let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
             .ok()
@@ -32,6 +36,27 @@ impl Actor {
             .unwrap_or_else(|| "unknown".into());
         Actor { operator, host }
     }
+}
+
+/// The login name of the process's real uid, from `/proc` and `/etc/passwd`.
+fn account_of_this_process() -> Option<String> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    account_name(&status, &passwd)
+}
+
+/// `Uid:` in `/proc/<pid>/status` (real uid first) looked up in passwd text.
+fn account_name(proc_status: &str, passwd: &str) -> Option<String> {
+    let uid = proc_status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))?
+        .split_whitespace()
+        .next()?;
+    passwd.lines().find_map(|line| {
+        let mut fields = line.split(':');
+        let name = fields.next()?;
+        (fields.nth(1)? == uid && !name.is_empty()).then(|| name.to_string())
+    })
 }
 
 /// One status change, compare-and-set against `before_raw`.
@@ -358,4 +383,28 @@ where
         .await
         .map_err(|e| format!("reading the audit log failed: {e}"))?;
     Ok(super::exec::rows_as_text(&rows))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::account_name;
+
+    #[test]
+    fn the_account_is_the_real_uid_in_passwd() {
+        let passwd = "root:x:0:0:root:/root:/bin/bash\nalice:x:1000:1000::/home/alice:/bin/sh\n";
+        let status = |uids: &str| format!("Name:\texectop\nUid:\t{uids}\nGid:\t0\t0\t0\t0\n");
+        assert_eq!(
+            account_name(&status("1000\t0\t0\t0"), passwd).as_deref(),
+            Some("alice")
+        );
+        assert_eq!(
+            account_name(&status("0\t1000\t1000\t1000"), passwd).as_deref(),
+            Some("root")
+        );
+        assert_eq!(
+            account_name(&status("4242\t4242\t4242\t4242"), passwd),
+            None
+        );
+        assert_eq!(account_name("Name:\tx\n", passwd), None);
+    }
 }
