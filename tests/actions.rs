@@ -137,7 +137,7 @@ async fn amc_store(url: &str) -> Store {
 
 async fn row(store: &Store, id: &str) -> (String, Option<String>, bool) {
     let r = store.by_ids(&[id.to_string()]).await.unwrap().remove(0);
-    (r.raw_status, r.error, r.completed_at.is_some())
+    (r.raw_status.to_string(), r.error, r.completed_at.is_some())
 }
 
 async fn audit_count(store: &Store) -> usize {

@@ -330,3 +330,26 @@ async fn simulate_serves_a_steady_fleet_with_latency_and_a_storm_on_demand() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+#[tokio::test]
+async fn a_steady_fleet_seeds_on_postgres_too() {
+    let url = common::pg_fresh_url().await;
+    let handle = sim::start(SimOptions {
+        rate: 0.0,
+        history: false,
+        steady: 300,
+        ..options(url.clone(), 3)
+    })
+    .await
+    .unwrap();
+    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+    let (running, groups): (i64, i64) = sqlx::query_as(
+        "SELECT COUNT(*), COUNT(DISTINCT group_name) FROM exectop_executions \
+         WHERE status = 'running' AND remote_id LIKE 'steady-3-%'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!((running, groups), (300, 4));
+    handle.shutdown();
+}

@@ -253,3 +253,143 @@ async fn check_explain_shows_the_plans_and_names_a_missing_index() {
         "{text}"
     );
 }
+
+/// A streamed row compares equal to what it decodes to, whatever it holds,
+/// and unequal once any field differs; the live poll keeps the very same
+/// `Arc` for a row that did not change and a new one for a row that did.
+async fn rows_are_reused_only_when_unchanged(url: &str) {
+    use exectop::monitor::{DatabaseCycle, MonitorState, Policy, Poller};
+    let pool = DbPool::connect(url, true).await.unwrap();
+    migrate::apply(&pool, true).await.unwrap();
+    let sql = "INSERT INTO exectop_executions (status, remote_id, name, group_name, created_at, started_at, \
+               updated_at, heartbeat_at, error, error_count) VALUES \
+               ('running', 'r-1', 'job', 'g', {t}, {t}, {t}, {t}, NULL, 0), \
+               ('pending', NULL, NULL, NULL, {t}, NULL, {t}, NULL, '', 3), \
+               ('running', 'r-3', '', 'g', {t}, {t}, {t}, {t}, '{\"error\":\"x\"}', 0)";
+    let (now, later) = match pool {
+        DbPool::Postgres(_) => ("now()", "now() + interval '1 second'"),
+        DbPool::Sqlite(_) => (
+            "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
+            "strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '+1 seconds')",
+        ),
+    };
+    let run = |sql: String| {
+        let pool = pool.clone();
+        async move {
+            match &pool {
+                DbPool::Postgres(p) => p.execute(sqlx::AssertSqlSafe(sql)).await.map(drop),
+                DbPool::Sqlite(p) => p.execute(sqlx::AssertSqlSafe(sql)).await.map(drop),
+            }
+            .unwrap()
+        }
+    };
+    run(sql.replace("{t}", now)).await;
+    let store = Store::with_pool(pool.clone(), url, &TableConfig::default());
+
+    let mut seen = 0;
+    store
+        .active_each(|row| {
+            let e = row.to_execution().unwrap();
+            assert!(row.same_as(&e), "{e:?}");
+            let changed = [
+                exectop::domain::Execution {
+                    raw_status: "x".into(),
+                    ..e.clone()
+                },
+                exectop::domain::Execution {
+                    name: Some("other".into()),
+                    ..e.clone()
+                },
+                exectop::domain::Execution {
+                    error: Some("boom".into()),
+                    ..e.clone()
+                },
+                exectop::domain::Execution {
+                    error_count: Some(99),
+                    ..e.clone()
+                },
+                exectop::domain::Execution {
+                    heartbeat_at: Some(Utc::now() + chrono::Duration::days(1)),
+                    ..e.clone()
+                },
+            ];
+            for other in &changed {
+                assert!(!row.same_as(other), "{other:?}");
+            }
+            seen += 1;
+        })
+        .await
+        .unwrap();
+    assert_eq!(seen, 3);
+
+    let config = exectop::config::Config::default();
+    let poller = Poller {
+        policy: Policy {
+            thresholds: config.thresholds(),
+            classifier: config.classifier(),
+            capabilities: store.capabilities(false),
+            remote_interval: config.remote_interval(),
+            mismatch_confirmation: config.thresholds().registration_grace,
+        },
+        interval: config.database_interval(),
+        concurrency: 1,
+        rate: 1.0,
+        tracker: None,
+        store,
+    };
+    let (mut cycle, mut state) = (DatabaseCycle::default(), MonitorState::default());
+    let first = poller.database_cycle(&mut cycle, &mut state).await.unwrap();
+    run(format!(
+        "UPDATE exectop_executions SET heartbeat_at = {later} WHERE remote_id = 'r-1'"
+    ))
+    .await;
+    let second = poller.database_cycle(&mut cycle, &mut state).await.unwrap();
+    assert_eq!(first.active.len(), 3);
+    for (a, b) in first.active.iter().zip(&second.active) {
+        assert_eq!(a.id, b.id);
+        let beat_changed = a.remote_id.as_deref() == Some("r-1");
+        assert_eq!(
+            std::sync::Arc::ptr_eq(a, b),
+            !beat_changed,
+            "row {}: reused only when unchanged",
+            a.id
+        );
+    }
+}
+
+#[tokio::test]
+async fn rows_are_reused_only_when_unchanged_on_postgres() {
+    rows_are_reused_only_when_unchanged(&common::pg_fresh_url().await).await;
+}
+
+#[tokio::test]
+async fn rows_are_reused_only_when_unchanged_on_sqlite() {
+    let (url, _) = common::sqlite_fresh_url();
+    rows_are_reused_only_when_unchanged(&url).await;
+}
+
+/// Reading rows by 40 000 ids works on both backends (SQLite binds at most
+/// 32 766 values in one statement): the store reads in slices.
+async fn many_ids_are_read_in_slices(url: &str) {
+    let pool = DbPool::connect(url, true).await.unwrap();
+    migrate::apply(&pool, true).await.unwrap();
+    seed_history(&pool, 40_000).await;
+    let store = Store::with_pool(pool, url, &TableConfig::default());
+    let mut remote_ids: Vec<String> = (1..=40_000).map(|i| format!("r-{i}")).collect();
+    remote_ids.push("r-none".to_string());
+    let rows = store.by_remote_ids(&remote_ids).await.unwrap();
+    assert_eq!(rows.len(), 40_000);
+    let ids: Vec<String> = rows.iter().map(|e| e.id.clone()).collect();
+    assert_eq!(store.by_ids(&ids).await.unwrap().len(), 40_000);
+}
+
+#[tokio::test]
+async fn many_ids_are_read_in_slices_on_postgres() {
+    many_ids_are_read_in_slices(&common::pg_fresh_url().await).await;
+}
+
+#[tokio::test]
+async fn many_ids_are_read_in_slices_on_sqlite() {
+    let (url, _) = common::sqlite_fresh_url();
+    many_ids_are_read_in_slices(&url).await;
+}

@@ -137,7 +137,7 @@ async fn read_targets(store: &Store, targets: &[Target]) -> Result<Vec<Read>, Ac
                     execution_id: row.id.clone(),
                     remote_id: row.remote_id.clone(),
                     before: row.status,
-                    before_raw: row.raw_status.clone(),
+                    before_raw: row.raw_status.to_string(),
                     after: None,
                     note: format!(
                         "row is now {} (you saw {seen}): changed since you looked",
@@ -156,7 +156,7 @@ fn skip(row: &crate::domain::Execution, note: String) -> Planned {
         execution_id: row.id.clone(),
         remote_id: row.remote_id.clone(),
         before: row.status,
-        before_raw: row.raw_status.clone(),
+        before_raw: row.raw_status.to_string(),
         after: None,
         note,
         remote_status_seen: None,

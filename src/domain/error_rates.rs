@@ -222,9 +222,10 @@ pub fn compute<'a>(
         finished_series[bucket as usize] += 1;
         let group = e
             .group
-            .clone()
-            .or_else(|| e.name.clone())
-            .unwrap_or_else(|| "(none)".to_string());
+            .as_deref()
+            .or(e.name.as_deref())
+            .unwrap_or("(none)")
+            .to_string();
         by_group.entry(group).or_default().add(e.status);
         if e.status.is_failure() {
             failures_series[bucket as usize] += 1;

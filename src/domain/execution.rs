@@ -1,6 +1,8 @@
 //! An execution as exectop sees it (the local record), and what the remote
 //! tracker said about it (observations).
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -13,11 +15,13 @@ pub struct Execution {
     /// The primary key as text, whatever its type in the database.
     pub id: String,
     pub remote_id: Option<String>,
-    pub name: Option<String>,
-    pub group: Option<String>,
+    /// Names, groups and spellings repeat across rows: the store shares one
+    /// allocation per distinct value (a monitor may hold 100 000 rows).
+    pub name: Option<Arc<str>>,
+    pub group: Option<Arc<str>>,
     pub status: Status,
     /// The table's own spelling, kept for display and for compare-and-set writes.
-    pub raw_status: String,
+    pub raw_status: Arc<str>,
     pub created_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
     pub updated_at: Option<DateTime<Utc>>,

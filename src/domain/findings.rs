@@ -7,6 +7,7 @@
 //! poll_failing, stale_heartbeat. Boundaries are strict: an execution exactly
 //! at a threshold has not crossed it; one second past has.
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -121,7 +122,9 @@ pub struct Capabilities {
 }
 
 /// Everything the engine decides from.
-pub struct FindingInput<'a> {
+/// `E` and `H` are the executions and histories by value or behind a shared
+/// pointer (the live monitor keeps them in `Arc`s so a snapshot copies none).
+pub struct FindingInput<'a, E = Execution, H = RemoteHistory> {
     pub now: DateTime<Utc>,
     /// When the local records were read. A record's silence is known only up
     /// to this moment: judging it against `now` would count time nobody
@@ -130,9 +133,9 @@ pub struct FindingInput<'a> {
     pub thresholds: &'a Thresholds,
     pub capabilities: Capabilities,
     /// Active executions, plus recently finished ones the tracker still watches.
-    pub executions: &'a [Execution],
+    pub executions: &'a [E],
     /// Remote histories by local execution id.
-    pub remote: &'a HashMap<String, RemoteHistory>,
+    pub remote: &'a HashMap<String, H>,
     /// Remote executions listed as active that have no local record.
     pub remote_only: &'a [RemoteExecution],
     /// How long the remote must have reported a status further along than the
@@ -187,11 +190,16 @@ fn spec(d: Duration) -> String {
 }
 
 /// Every finding, worst first (severity, then oldest, then id).
-pub fn find(input: &FindingInput<'_>) -> Vec<Finding> {
+pub fn find<E, H>(input: &FindingInput<'_, E, H>) -> Vec<Finding>
+where
+    E: Borrow<Execution>,
+    H: Borrow<RemoteHistory>,
+{
     let mut out: Vec<Finding> = input
         .executions
         .iter()
-        .filter_map(|e| finding_for(input, e, input.remote.get(&e.id)))
+        .map(Borrow::borrow)
+        .filter_map(|e| finding_for(input, e, input.remote.get(&e.id).map(Borrow::borrow)))
         .collect();
     out.extend(remote_only_findings(input));
     out.sort_by(|a, b| {
@@ -209,8 +217,8 @@ fn base(e: &Execution, history: Option<&RemoteHistory>, now: DateTime<Utc>) -> F
         kind: FindingKind::Stuck,
         execution_id: Some(e.id.clone()),
         remote_id: e.remote_id.clone(),
-        name: e.name.clone(),
-        group: e.group.clone(),
+        name: e.name.as_deref().map(str::to_string),
+        group: e.group.as_deref().map(str::to_string),
         local_status: Some(e.status),
         remote_status: history.and_then(RemoteHistory::remote_status),
         age_seconds: e.age_seconds(now),
@@ -239,15 +247,17 @@ fn with(
     f
 }
 
-fn finding_for(
-    input: &FindingInput<'_>,
+fn finding_for<E, H>(
+    input: &FindingInput<'_, E, H>,
     e: &Execution,
     history: Option<&RemoteHistory>,
 ) -> Option<Finding> {
     let now = input.now;
     let t = input.thresholds;
     let caps = input.capabilities;
-    let f = base(e, history, now);
+    // Most executions are healthy: the finding (four cloned strings) is
+    // built only once there is one to report.
+    let f = || base(e, history, now);
 
     if e.status.is_terminal() {
         return remote_still_running(input, e, history, f);
@@ -279,7 +289,7 @@ fn finding_for(
                 .unwrap_or_default()
         );
         return Some(with(
-            f,
+            f(),
             FindingKind::StatusMismatch,
             SuggestedAction::Reconcile,
             None,
@@ -294,7 +304,7 @@ fn finding_for(
         && h.consecutive_not_found >= t.not_found_confirmations.max(1)
     {
         let mut f = with(
-            f,
+            f(),
             FindingKind::RemoteNotFound,
             SuggestedAction::MarkFailed,
             Some(t.registration_grace),
@@ -324,7 +334,7 @@ fn finding_for(
             )
         };
         let mut f = with(
-            f,
+            f(),
             FindingKind::MissingRemoteId,
             action,
             Some(threshold),
@@ -374,7 +384,13 @@ fn finding_for(
                 ),
             )
         };
-        return Some(with(f, FindingKind::Stuck, action, Some(threshold), reason));
+        return Some(with(
+            f(),
+            FindingKind::Stuck,
+            action,
+            Some(threshold),
+            reason,
+        ));
     }
 
     let local_errors = e.error_count.unwrap_or(0).max(0) as u64;
@@ -395,7 +411,7 @@ fn finding_for(
             )
         };
         let mut f = with(
-            f,
+            f(),
             FindingKind::PollFailing,
             SuggestedAction::Investigate,
             None,
@@ -418,7 +434,7 @@ fn finding_for(
                 "no heartbeat since start,"
             };
             return Some(with(
-                f,
+                f(),
                 FindingKind::StaleHeartbeat,
                 SuggestedAction::Investigate,
                 Some(t.heartbeat_stale),
@@ -436,7 +452,11 @@ fn finding_for(
 /// The remote has reported the further status for the confirmation time, or
 /// the local record has been silent for longer than that (no worker is
 /// about to catch up), so this is no normal lag.
-fn mismatch_confirmed(input: &FindingInput<'_>, e: &Execution, h: &RemoteHistory) -> bool {
+fn mismatch_confirmed<E, H>(
+    input: &FindingInput<'_, E, H>,
+    e: &Execution,
+    h: &RemoteHistory,
+) -> bool {
     let wait = secs(input.mismatch_confirmation);
     let reported_long_enough = h
         .status_since
@@ -445,11 +465,11 @@ fn mismatch_confirmed(input: &FindingInput<'_>, e: &Execution, h: &RemoteHistory
     reported_long_enough || local_silent
 }
 
-fn remote_still_running(
-    input: &FindingInput<'_>,
+fn remote_still_running<E, H>(
+    input: &FindingInput<'_, E, H>,
     e: &Execution,
     history: Option<&RemoteHistory>,
-    f: Finding,
+    f: impl FnOnce() -> Finding,
 ) -> Option<Finding> {
     let h = history?;
     let (remote, raw, _) = h.last_status.as_ref()?;
@@ -462,7 +482,7 @@ fn remote_still_running(
         return None;
     }
     let mut f = with(
-        f,
+        f(),
         FindingKind::RemoteStillRunning,
         SuggestedAction::StopRemote,
         Some(input.thresholds.registration_grace),
@@ -477,7 +497,9 @@ fn remote_still_running(
     Some(f)
 }
 
-fn remote_only_findings<'a>(input: &'a FindingInput<'a>) -> impl Iterator<Item = Finding> + 'a {
+fn remote_only_findings<'a, E, H>(
+    input: &'a FindingInput<'a, E, H>,
+) -> impl Iterator<Item = Finding> + 'a {
     let grace = secs(input.thresholds.registration_grace);
     input
         .remote_only
@@ -519,15 +541,14 @@ pub struct Counts {
     pub active: usize,
 }
 
-pub fn count_active(executions: &[Execution]) -> Counts {
-    let pending = executions
-        .iter()
-        .filter(|e| e.status == Status::Pending)
-        .count();
-    let running = executions
-        .iter()
-        .filter(|e| e.status == Status::Running)
-        .count();
+pub fn count_active<E: Borrow<Execution>>(executions: &[E]) -> Counts {
+    let status = |s: Status| {
+        executions
+            .iter()
+            .filter(|e| (*e).borrow().status == s)
+            .count()
+    };
+    let (pending, running) = (status(Status::Pending), status(Status::Running));
     Counts {
         pending,
         running,
@@ -545,14 +566,17 @@ pub struct LongRunningAlert {
     pub firing: bool,
 }
 
-pub fn long_running_alert(
-    executions: &[Execution],
+pub fn long_running_alert<E: Borrow<Execution>>(
+    executions: &[E],
     now: DateTime<Utc>,
     t: &Thresholds,
 ) -> LongRunningAlert {
     let running_over_age = executions
         .iter()
-        .filter(|e| e.status == Status::Running && e.age_seconds(now) > secs(t.long_running_age))
+        .map(Borrow::borrow)
+        .filter(|e: &&Execution| {
+            e.status == Status::Running && e.age_seconds(now) > secs(t.long_running_age)
+        })
         .count();
     LongRunningAlert {
         running_over_age,

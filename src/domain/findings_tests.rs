@@ -21,7 +21,7 @@ fn exec(id: &str, status: Status, age: i64) -> Execution {
     Execution {
         id: id.into(),
         remote_id: Some(format!("r-{id}")),
-        name: Some(format!("job-{id}")),
+        name: Some(format!("job-{id}").into()),
         group: None,
         status,
         raw_status: status.as_str().into(),
@@ -523,13 +523,13 @@ fn remote_only_respects_the_grace_and_active_status() {
         listed("old", 46, Status::Running),
         listed("done", 600, Status::Succeeded),
     ];
-    let remote = HashMap::new();
+    let remote: HashMap<String, RemoteHistory> = HashMap::new();
     let input = FindingInput {
         now: now(),
         local_as_of: now(),
         thresholds: &t,
         capabilities: ALL,
-        executions: &[],
+        executions: &[] as &[Execution],
         remote: &remote,
         remote_only: &remote_only,
         mismatch_confirmation: Duration::ZERO,
@@ -551,7 +551,7 @@ fn findings_are_sorted_worst_first_and_explain_themselves() {
         exec("39", Status::Running, 79_560),
         exec("fine", Status::Running, 60),
     ];
-    let remote = HashMap::new();
+    let remote: HashMap<String, RemoteHistory> = HashMap::new();
     let input = FindingInput {
         now: now(),
         local_as_of: now(),

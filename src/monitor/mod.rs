@@ -6,6 +6,6 @@ pub mod snapshot;
 pub mod state;
 
 pub use oneshot::{OneShotOptions, one_shot};
-pub use poller::{Poller, run};
+pub use poller::{DatabaseCycle, Poller, run};
 pub use snapshot::{MonitorControl, MonitorEvent, PollSource, Snapshot, SourceHealth};
 pub use state::{MonitorState, Policy};

@@ -1,6 +1,7 @@
 //! What one poll cycle knows: the input of the TUI's panes and of `check`.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
@@ -22,14 +23,14 @@ pub struct SourceHealth {
 #[derive(Debug, Clone, Default)]
 pub struct Snapshot {
     pub taken_at: DateTime<Utc>,
-    /// Active executions, oldest first.
-    pub active: Vec<Execution>,
+    /// Active executions, oldest first; shared with the poller's state.
+    pub active: Vec<Arc<Execution>>,
     pub counts: Counts,
     pub findings: Vec<Finding>,
     pub error_rates: ErrorRates,
     pub long_running: Option<LongRunningAlert>,
     /// Remote histories by local execution id (for the detail popup).
-    pub remote: HashMap<String, RemoteHistory>,
+    pub remote: HashMap<String, Arc<RemoteHistory>>,
     pub database: SourceHealth,
     pub remote_health: Option<SourceHealth>,
     /// Status spellings no mapping covers, with their row counts among rows

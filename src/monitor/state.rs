@@ -1,7 +1,8 @@
 //! What the monitor knows between polls, and the scheduling of remote
 //! look-ups. No IO here: the poller and the one-shot diagnosis feed it.
 
-use std::collections::HashMap;
+use std::collections::{BinaryHeap, HashMap};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Duration as Cd, Utc};
@@ -11,6 +12,9 @@ use crate::domain::{
     Capabilities, ErrorClassifier, Execution, FindingInput, Observation, RemoteAnswer,
     RemoteExecution, RemoteHistory, Status, Thresholds, error_rates, findings,
 };
+
+/// A look-up candidate: (last checked, created, id, remote id).
+type Due<'a> = (Option<DateTime<Utc>>, DateTime<Utc>, &'a str, &'a str);
 
 /// How many times a row that turned terminal while watched is looked up
 /// again, so a remote run left going is noticed without a list endpoint.
@@ -32,14 +36,17 @@ struct Watched {
     rechecks_left: u32,
 }
 
+/// Executions and histories live behind `Arc`s: a snapshot shares them with
+/// the state instead of copying 100 000 rows every poll, and a poll keeps the
+/// `Arc` of every row that did not change.
 #[derive(Debug, Default)]
 pub struct MonitorState {
-    active: HashMap<String, Execution>,
+    active: HashMap<String, Arc<Execution>>,
     /// Finished in the last 24 h, for error rates.
     finished: HashMap<String, Execution>,
     /// Terminal rows whose remote side is still being checked.
     watched_terminal: HashMap<String, Watched>,
-    histories: HashMap<String, RemoteHistory>,
+    histories: HashMap<String, Arc<RemoteHistory>>,
     remote_only: HashMap<String, RemoteExecution>,
     /// When the local rows were last read (see `FindingInput::local_as_of`).
     local_as_of: Option<DateTime<Utc>>,
@@ -64,21 +71,43 @@ impl MonitorState {
         }
     }
 
+    /// The active row with this id, as held now.
+    pub fn known(&self, id: &str) -> Option<&Arc<Execution>> {
+        self.active.get(id)
+    }
+
+    /// The row as the state should hold it: the `Arc` it already has when
+    /// nothing changed (so an unchanged row costs no memory), else a new one.
+    pub fn reuse(&self, e: Execution) -> Arc<Execution> {
+        match self.active.get(&e.id) {
+            Some(known) if **known == e => known.clone(),
+            _ => Arc::new(e),
+        }
+    }
+
     /// Replaces the active set; rows that left it are moved to the finished
     /// window (if `changed` says they finished) and, with a remote id, kept
     /// under watch for a couple of look-ups.
-    pub fn apply_database(
+    pub fn apply_database<A: Into<Arc<Execution>>>(
         &mut self,
-        active: Vec<Execution>,
+        active: impl IntoIterator<Item = A>,
         changed: Vec<Execution>,
         finished_window: Option<Vec<Execution>>,
         now: DateTime<Utc>,
     ) {
-        let mut next: HashMap<String, Execution> =
-            active.into_iter().map(|e| (e.id.clone(), e)).collect();
+        let mut next: HashMap<String, Arc<Execution>> = active
+            .into_iter()
+            .map(|e| {
+                let e = e.into();
+                (e.id.clone(), e)
+            })
+            .collect();
         for e in changed {
             if e.status.is_active() {
-                next.entry(e.id.clone()).or_insert(e);
+                if !next.contains_key(&e.id) {
+                    let e = self.reuse(e);
+                    next.insert(e.id.clone(), e);
+                }
             } else if e.status.is_terminal() {
                 if self.active.contains_key(&e.id) && e.remote_id.is_some() {
                     self.watched_terminal.insert(
@@ -112,7 +141,7 @@ impl MonitorState {
             .filter(|e| {
                 self.histories
                     .get(&e.id)
-                    .and_then(RemoteHistory::remote_status)
+                    .and_then(|h| h.remote_status())
                     .is_some_and(|r| r != Status::Unknown && r.progress() > e.status.progress())
             })
             .map(|e| e.id.clone())
@@ -127,7 +156,7 @@ impl MonitorState {
         }
         for e in rows {
             if e.status.is_active() {
-                self.active.insert(e.id.clone(), e);
+                self.active.insert(e.id.clone(), Arc::new(e));
             } else if e.status.is_terminal() {
                 self.finished.insert(e.id.clone(), e);
             }
@@ -148,7 +177,7 @@ impl MonitorState {
     }
 
     pub fn history(&self, id: &str) -> Option<&RemoteHistory> {
-        self.histories.get(id)
+        self.histories.get(id).map(|h| &**h)
     }
 
     pub fn active_len(&self) -> usize {
@@ -158,6 +187,8 @@ impl MonitorState {
     /// Look-ups due now: past the registration grace, not checked within the
     /// remote interval, longest-unchecked first, at most `budget`.
     /// `skip` are ids the list endpoint already answered for this round.
+    /// Runs every second over every active row: it keeps the `budget` most
+    /// overdue as it goes and clones only their ids.
     pub fn due_lookups(
         &self,
         now: DateTime<Utc>,
@@ -167,37 +198,54 @@ impl MonitorState {
     ) -> Vec<(String, String)> {
         let grace = Cd::from_std(policy.thresholds.registration_grace).unwrap_or_default();
         let interval = Cd::from_std(policy.remote_interval).unwrap_or_default();
-        // (last checked, created, id, remote id): never checked sorts first.
-        type Due = (Option<DateTime<Utc>>, DateTime<Utc>, String, String);
-        let mut due: Vec<Due> = Vec::new();
-        let mut consider = |e: &Execution, since: DateTime<Utc>| {
-            let Some(remote_id) = &e.remote_id else {
-                return;
-            };
-            if now - since <= grace || skip(remote_id) {
-                return;
-            }
-            let last = self
-                .histories
-                .get(&e.id)
-                .and_then(RemoteHistory::last_checked_at);
-            if last.is_some_and(|at| now - at < interval) {
-                return;
-            }
-            due.push((last, e.created_at, e.id.clone(), remote_id.clone()));
-        };
-        for e in self.active.values() {
-            consider(e, e.created_at);
+        if budget == 0 {
+            return Vec::new();
         }
-        for w in self.watched_terminal.values() {
-            consider(&w.execution, w.execution.finished_at());
+        let candidates = self
+            .active
+            .values()
+            .filter_map(|e| self.due_entry(e, e.created_at, now, grace, interval, skip))
+            .chain(self.watched_terminal.values().filter_map(|w| {
+                let e = &w.execution;
+                self.due_entry(e, e.finished_at(), now, grace, interval, skip)
+            }));
+        // A `Due` orders as the queue does: never checked first (None < Some),
+        // then the longest ago, then the oldest row. A max-heap capped at the
+        // budget keeps the most overdue without collecting every candidate.
+        // `budget` may be unbounded (the one-shot check asks for every due row).
+        let mut kept: BinaryHeap<Due<'_>> =
+            BinaryHeap::with_capacity(budget.saturating_add(1).min(4_096));
+        for due in candidates {
+            kept.push(due);
+            if kept.len() > budget {
+                kept.pop();
+            }
         }
-        // Never checked first (None < Some), then the longest ago, then oldest rows.
-        due.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
-        due.into_iter()
-            .take(budget)
-            .map(|(_, _, id, rid)| (id, rid))
+        kept.into_sorted_vec()
+            .into_iter()
+            .map(|(_, _, id, rid)| (id.to_string(), rid.to_string()))
             .collect()
+    }
+
+    /// One row's place in the look-up queue, if it is due.
+    fn due_entry<'s>(
+        &'s self,
+        e: &'s Execution,
+        since: DateTime<Utc>,
+        now: DateTime<Utc>,
+        grace: Cd,
+        interval: Cd,
+        skip: &dyn Fn(&str) -> bool,
+    ) -> Option<Due<'s>> {
+        let remote_id = e.remote_id.as_deref()?;
+        if now - since <= grace || skip(remote_id) {
+            return None;
+        }
+        let last = self.histories.get(&e.id).and_then(|h| h.last_checked_at());
+        if last.is_some_and(|at| now - at < interval) {
+            return None;
+        }
+        Some((last, e.created_at, e.id.as_str(), remote_id))
     }
 
     pub fn record(&mut self, id: &str, obs: Observation) {
@@ -209,10 +257,7 @@ impl MonitorState {
                 self.watched_terminal.remove(id);
             }
         }
-        self.histories
-            .entry(id.to_string())
-            .or_default()
-            .record(obs);
+        Arc::make_mut(self.histories.entry(id.to_string()).or_default()).record(obs);
     }
 
     /// Applies one list of active remote executions: local rows it names are
@@ -254,13 +299,13 @@ impl MonitorState {
                             execution: local.clone(),
                             rechecks_left: TERMINAL_RECHECKS,
                         });
-                    self.histories
-                        .entry(local.id.clone())
-                        .or_default()
-                        .record(Observation {
+                    self.record(
+                        &local.id.clone(),
+                        Observation {
                             checked_at: now,
                             answer,
-                        });
+                        },
+                    );
                 }
             } else {
                 let first_seen = self
@@ -294,10 +339,20 @@ impl MonitorState {
     }
 
     pub fn snapshot(&self, now: DateTime<Utc>, policy: &Policy) -> Snapshot {
-        let mut active: Vec<Execution> = self.active.values().cloned().collect();
-        active.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)));
+        // Oldest first; sorted on keys in one vector, not through the pointers.
+        let mut keyed: Vec<(DateTime<Utc>, &str, &Arc<Execution>)> = self
+            .active
+            .values()
+            .map(|e| (e.created_at, e.id.as_str(), e))
+            .collect();
+        keyed.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1)));
+        let active: Vec<Arc<Execution>> = keyed.into_iter().map(|(_, _, e)| e.clone()).collect();
         let mut examined = active.clone();
-        examined.extend(self.watched_terminal.values().map(|w| w.execution.clone()));
+        examined.extend(
+            self.watched_terminal
+                .values()
+                .map(|w| Arc::new(w.execution.clone())),
+        );
         let remote_only: Vec<RemoteExecution> = self.remote_only.values().cloned().collect();
         let found = findings::find(&FindingInput {
             now,
@@ -416,6 +471,11 @@ mod tests {
             1,
             "the budget caps a round"
         );
+        assert_eq!(
+            state.due_lookups(now(), &p, usize::MAX, &|_| false).len(),
+            2,
+            "an unbounded budget (the one-shot check) takes every due row"
+        );
         let skip_listed = state.due_lookups(now(), &p, 10, &|rid| rid == "r-a");
         assert_eq!(
             skip_listed.len(),
@@ -434,7 +494,7 @@ mod tests {
             now(),
         );
         let done = exec("x", Status::Failed, 600, Some("r-x"));
-        state.apply_database(vec![], vec![done], None, now());
+        state.apply_database(Vec::<Execution>::new(), vec![done], None, now());
         let later = now() + Cd::seconds(400);
         let p = policy();
         assert_eq!(

@@ -3,6 +3,7 @@
 //! rate; polite under pressure (429 `Retry-After`, backoff with jitter on
 //! 5xx and network errors, a degraded pause after repeated failures).
 
+use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -10,6 +11,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use reqwest::StatusCode;
 use serde_json::Value;
+use serde_json::value::RawValue;
 use tokio::sync::Semaphore;
 
 use super::{BoxFuture, RemoteTracker, TrackerHealth};
@@ -90,6 +92,29 @@ pub fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
     }
     let at = DateTime::parse_from_rfc2822(v).ok()?.with_timezone(&Utc);
     Some((at - now).to_std().unwrap_or(Duration::ZERO))
+}
+
+/// The array at a JSON pointer in `body`, its items left unparsed: only the
+/// objects on the way to it are read, keys and raw values.
+fn array_at<'b>(body: &'b [u8], pointer: &str) -> Result<Vec<&'b RawValue>, String> {
+    let malformed = |e: serde_json::Error| format!("malformed JSON from the list call: {e}");
+    let mut here: &RawValue = serde_json::from_slice(body).map_err(malformed)?;
+    let no_array = || format!("the list answer has no array at {pointer:?}");
+    for token in pointer.split('/').skip(1) {
+        let key = token.replace("~1", "/").replace("~0", "~");
+        here = match here.get().trim_start().as_bytes().first() {
+            Some(b'{') => serde_json::from_str::<HashMap<String, &RawValue>>(here.get())
+                .map_err(malformed)?
+                .remove(&key),
+            Some(b'[') => serde_json::from_str::<Vec<&RawValue>>(here.get())
+                .map_err(malformed)?
+                .get(key.parse::<usize>().map_err(|_| no_array())?)
+                .copied(),
+            _ => None,
+        }
+        .ok_or_else(no_array)?;
+    }
+    serde_json::from_str::<Vec<&RawValue>>(here.get()).map_err(|_| no_array())
 }
 
 fn text_at(value: &Value, pointer: &str) -> Option<String> {
@@ -404,18 +429,15 @@ impl RemoteTracker for HttpTracker {
                 _ => {}
             }
             self.note_success(latency);
-            let value: Value = serde_json::from_slice(&body)
-                .map_err(|e| format!("malformed JSON from the list call: {e}"))?;
-            let items = value
-                .pointer(&self.list_pointer)
-                .and_then(Value::as_array)
-                .ok_or_else(|| {
-                    format!("the list answer has no array at {:?}", self.list_pointer)
-                })?;
+            let items = array_at(&body, &self.list_pointer)?;
             let now = Utc::now();
             Ok(items
                 .iter()
-                .filter_map(|item| {
+                .filter_map(|raw| {
+                    // One listed item at a time: a list of 100 000 runs is
+                    // never held as one JSON tree.
+                    let item: Value = serde_json::from_str(raw.get()).ok()?;
+                    let item = &item;
                     let remote_id = text_at(item, &self.list_id_pointer)?;
                     let raw = text_at(item, &self.status_pointer).unwrap_or_default();
                     Some(RemoteExecution {
@@ -466,5 +488,43 @@ impl RemoteTracker for HttpTracker {
             degraded_until: if s.degraded { paused } else { None },
             last_error: s.last_error.clone(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::array_at;
+
+    fn ids(body: &str, pointer: &str) -> Result<Vec<String>, String> {
+        Ok(array_at(body.as_bytes(), pointer)?
+            .iter()
+            .map(|raw| raw.get().to_string())
+            .collect())
+    }
+
+    #[test]
+    fn the_list_array_is_found_by_its_pointer_without_parsing_the_items() {
+        assert_eq!(
+            ids(r#"[{"id":1},{"id":2}]"#, "").unwrap(),
+            [r#"{"id":1}"#, r#"{"id":2}"#]
+        );
+        let nested = r#"{"meta":{"n":1},"data":{"items":[{"id":"a"}]}}"#;
+        assert_eq!(ids(nested, "/data/items").unwrap(), [r#"{"id":"a"}"#]);
+        let pages = r#"{"pages":[{"items":[]},{"items":[7]}]}"#;
+        assert_eq!(ids(pages, "/pages/1/items").unwrap(), ["7"]);
+        assert_eq!(ids(r#"{"a/b":{"c~d":[1]}}"#, "/a~1b/c~0d").unwrap(), ["1"]);
+    }
+
+    #[test]
+    fn a_missing_array_or_broken_json_is_a_clear_error() {
+        let missing = ids(r#"{"executions":{"x":1}}"#, "/executions").unwrap_err();
+        assert_eq!(missing, r#"the list answer has no array at "/executions""#);
+        assert!(ids(r#"{"other":[]}"#, "/executions").is_err());
+        assert!(ids(r#"{"pages":[]}"#, "/pages/3").is_err());
+        let broken = ids(r#"{"executions":[{"id":1},"#, "/executions").unwrap_err();
+        assert!(
+            broken.starts_with("malformed JSON from the list call"),
+            "{broken}"
+        );
     }
 }

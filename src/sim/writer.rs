@@ -258,7 +258,7 @@ impl Writer {
             DbPool::Postgres(_) => {
                 "INSERT INTO exectop_executions (name, group_name, status, created_at, started_at, updated_at, \
                  heartbeat_at, remote_id) \
-                 SELECT 'steady-' || (i % 97), 'instance-' || chr(97 + (i % 4)), 'running', t, t, t, t, {1} || i \
+                 SELECT 'steady-' || (i % 97), 'instance-' || chr(CAST(97 + (i % 4) AS integer)), 'running', t, t, t, t, {1} || i \
                  FROM (SELECT i, {2} - (i % 2400) * interval '1 second' AS t \
                        FROM generate_series(0, CAST({3} AS bigint) - 1) AS g(i)) AS s"
             }

@@ -6,6 +6,8 @@
 //! errors, timestamp or timestamptz). Values are always bound, identifiers
 //! validated at load and double-quoted here.
 
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -52,6 +54,9 @@ fn query_error(e: sqlx::Error) -> StoreError {
     StoreError::Query(format!("database query failed: {e}"))
 }
 
+/// Ids bound in one `IN (…)` at most.
+const IDS_PER_QUERY: usize = 1_000;
+
 /// The order of the selected columns; unmapped ones are selected as NULL.
 const FIELDS: [&str; 12] = [
     "id",
@@ -74,6 +79,29 @@ pub struct Store {
     table: TableConfig,
     statuses: StatusMap,
     shown_url: String,
+    interned: Interner,
+}
+
+/// One shared allocation per distinct status spelling, name and group: they
+/// repeat across rows, and a monitor may hold 100 000 of them. Bounded, so a
+/// column of unique names cannot grow it without end.
+#[derive(Debug, Clone, Default)]
+struct Interner(Arc<Mutex<HashSet<Arc<str>>>>);
+
+impl Interner {
+    const MAX: usize = 50_000;
+
+    fn share(&self, text: &str) -> Arc<str> {
+        let mut known = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(hit) = known.get(text) {
+            return hit.clone();
+        }
+        let fresh: Arc<str> = Arc::from(text);
+        if known.len() < Self::MAX {
+            known.insert(fresh.clone());
+        }
+        fresh
+    }
 }
 
 /// `jobs.tb_job_run` → `"jobs"."tb_job_run"`. Safe: parts were validated at load.
@@ -99,6 +127,7 @@ impl Store {
             statuses: table.status_values.to_map(),
             table: table.clone(),
             shown_url: redact_url(url),
+            interned: Interner::default(),
         }
     }
 
@@ -234,6 +263,29 @@ impl Store {
             .await
     }
 
+    /// The active set streamed a row at a time, each borrowed from the
+    /// database's answer: the live poll keeps the rows it already holds and
+    /// allocates only for those that changed, instead of decoding a second
+    /// copy of the whole active set every interval.
+    pub async fn active_each(
+        &self,
+        mut each: impl FnMut(&RowView<'_>) + Send,
+    ) -> Result<(), StoreError> {
+        let filter = self.poll_read(PollRead::Active, Utc::now());
+        if filter.is_empty() {
+            return Ok(());
+        }
+        let mut on_row = |cols: Columns<'_>| each(&RowView { store: self, cols });
+        let head = self.select_sql();
+        match &self.pool {
+            DbPool::Postgres(p) => {
+                stream_rows(p, head, &filter, Backend::Postgres, &mut on_row).await
+            }
+            DbPool::Sqlite(p) => stream_rows(p, head, &filter, Backend::Sqlite, &mut on_row).await,
+        }
+        .map_err(query_error)
+    }
+
     /// Rows written since `since` (by `updated_at`); empty when it is not mapped.
     pub async fn changed_since(&self, since: DateTime<Utc>) -> Result<Vec<Execution>, StoreError> {
         if self.table.updated_at.is_none() {
@@ -323,6 +375,24 @@ impl Store {
         if filter.is_empty() {
             return Ok(Vec::new());
         }
+        // SQLite takes at most 32 766 bound values, PostgreSQL 65 535: long
+        // id lists go in slices.
+        if let Filter::TextIn(col, ids) = &filter
+            && ids.len() > IDS_PER_QUERY
+        {
+            let mut all = Vec::with_capacity(ids.len());
+            for slice in ids.chunks(IDS_PER_QUERY) {
+                let rows = self
+                    .text_rows(
+                        self.select_sql(),
+                        &Filter::TextIn(col.clone(), slice.to_vec()),
+                        "",
+                    )
+                    .await?;
+                all.extend(rows.into_iter().filter_map(|r| self.decode(r)));
+            }
+            return Ok(all);
+        }
         let rows = self.text_rows(self.select_sql(), &filter, "").await?;
         Ok(rows.into_iter().filter_map(|r| self.decode(r)).collect())
     }
@@ -381,38 +451,84 @@ impl Store {
 
     /// One row to an Execution; a row without id or readable created_at is
     /// skipped with a warning naming it, so one bad row cannot hide the rest.
-    fn decode(&self, mut r: Vec<Option<String>>) -> Option<Execution> {
-        let mut take = |i: usize| r[i].take().filter(|v| !v.is_empty());
-        let id = take(0)?;
-        let raw_status = take(1).unwrap_or_default();
-        let remote_id = take(2);
-        let name = take(3);
-        let group = take(4);
-        let created_text = take(5);
-        let ts = |v: Option<String>| v.as_deref().and_then(parse_timestamp);
-        let Some(created_at) = ts(created_text.clone()) else {
+    fn decode(&self, r: Vec<Option<String>>) -> Option<Execution> {
+        let cols: Columns<'_> = std::array::from_fn(|i| r.get(i).and_then(|v| v.as_deref()));
+        self.decode_columns(&cols)
+    }
+
+    fn decode_columns(&self, cols: &Columns<'_>) -> Option<Execution> {
+        let text = |i: usize| present(cols[i]).map(str::to_string);
+        let shared = |i: usize| present(cols[i]).map(|v| self.interned.share(v));
+        let id = text(0)?;
+        let Some(created_at) = present(cols[5]).and_then(parse_timestamp) else {
             tracing::warn!(
                 "execution {id}: column {} holds {:?}, not a timestamp; row skipped",
                 self.table.created_at,
-                created_text
+                cols[5]
             );
             return None;
         };
+        let raw_status = shared(1).unwrap_or_else(|| self.interned.share(""));
+        let ts = |i: usize| present(cols[i]).and_then(parse_timestamp);
         Some(Execution {
             status: self.statuses.status_of(&raw_status),
             raw_status,
-            remote_id,
-            name,
-            group,
+            remote_id: text(2),
+            name: shared(3),
+            group: shared(4),
             created_at,
-            started_at: ts(take(6)),
-            updated_at: ts(take(7)),
-            completed_at: ts(take(8)),
-            heartbeat_at: ts(take(9)),
-            error: take(10),
-            error_count: take(11).and_then(|v| v.trim().parse().ok()),
+            started_at: ts(6),
+            updated_at: ts(7),
+            completed_at: ts(8),
+            heartbeat_at: ts(9),
+            error: text(10),
+            error_count: present(cols[11]).and_then(|v| v.trim().parse().ok()),
             id,
         })
+    }
+}
+
+/// The selected columns of one row, borrowed from the database's answer.
+type Columns<'r> = [Option<&'r str>; FIELDS.len()];
+
+/// Empty text reads as absent, as NULL does.
+fn present(v: Option<&str>) -> Option<&str> {
+    v.filter(|v| !v.is_empty())
+}
+
+/// One row of a streamed read, borrowed: the poll compares it with what it
+/// already holds and allocates only for a row that changed.
+pub struct RowView<'r> {
+    store: &'r Store,
+    cols: Columns<'r>,
+}
+
+impl RowView<'_> {
+    pub fn id(&self) -> Option<&str> {
+        present(self.cols[0])
+    }
+
+    /// Whether the row reads exactly as `e` (what `to_execution` would give).
+    pub fn same_as(&self, e: &Execution) -> bool {
+        let c = &self.cols;
+        let text = |i: usize| present(c[i]);
+        let ts = |i: usize| text(i).and_then(parse_timestamp);
+        text(0) == Some(e.id.as_str())
+            && text(1).unwrap_or_default() == &*e.raw_status
+            && text(2) == e.remote_id.as_deref()
+            && text(3) == e.name.as_deref()
+            && text(4) == e.group.as_deref()
+            && ts(5) == Some(e.created_at)
+            && ts(6) == e.started_at
+            && ts(7) == e.updated_at
+            && ts(8) == e.completed_at
+            && ts(9) == e.heartbeat_at
+            && text(10) == e.error.as_deref()
+            && text(11).and_then(|v| v.trim().parse().ok()) == e.error_count
+    }
+
+    pub fn to_execution(&self) -> Option<Execution> {
+        self.store.decode_columns(&self.cols)
     }
 }
 
@@ -548,4 +664,55 @@ where
     qb.push(tail);
     let rows = qb.build().fetch_all(pool).await?;
     Ok(super::exec::rows_as_text(&rows))
+}
+
+async fn stream_rows<DB>(
+    pool: &sqlx::Pool<DB>,
+    head: String,
+    filter: &Filter,
+    backend: Backend,
+    each: &mut (dyn for<'r> FnMut(Columns<'r>) + Send),
+) -> Result<(), sqlx::Error>
+where
+    DB: sqlx::Database,
+    for<'t> String: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    for<'r> Option<&'r str>: sqlx::Decode<'r, DB> + sqlx::Type<DB>,
+    for<'c> &'c sqlx::Pool<DB>: sqlx::Executor<'c, Database = DB>,
+    <DB as sqlx::Database>::Arguments: sqlx::IntoArguments<DB>,
+    usize: sqlx::ColumnIndex<DB::Row>,
+{
+    use futures_util::TryStreamExt;
+    let mut qb = QueryBuilder::<DB>::new(head);
+    filter.push(&mut qb, backend);
+    let mut rows = qb.build().fetch(pool);
+    while let Some(row) = rows.try_next().await? {
+        each(std::array::from_fn(|i| {
+            row.try_get::<Option<&str>, _>(i).ok().flatten()
+        }));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Interner;
+    use std::sync::Arc;
+
+    #[test]
+    fn the_interner_shares_repeats_and_stays_bounded() {
+        let interner = Interner::default();
+        let a = interner.share("running");
+        assert!(Arc::ptr_eq(&a, &interner.share("running")));
+        assert_eq!(&*interner.share("failed"), "failed");
+        for i in 0..Interner::MAX + 10 {
+            interner.share(&format!("name-{i}"));
+        }
+        assert_eq!(interner.0.lock().unwrap().len(), Interner::MAX);
+        let late = interner.share("late");
+        assert_eq!(
+            &*late, "late",
+            "past the bound a value is still right, just not shared"
+        );
+        assert!(!Arc::ptr_eq(&late, &interner.share("late")));
+    }
 }

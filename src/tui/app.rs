@@ -2,7 +2,7 @@
 //! turns messages (keys, ticks, monitor events, action results) into state
 //! changes and effects. No IO here; `run` performs the effects.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -187,6 +187,7 @@ impl App {
         self.view
             .get(self.running.selected)
             .and_then(|&i| self.snapshot.active.get(i))
+            .map(|e| &**e)
     }
 
     pub fn selected_finding(&self) -> Option<&Finding> {
@@ -194,7 +195,11 @@ impl App {
     }
 
     pub fn execution_by_id(&self, id: &str) -> Option<&Execution> {
-        self.snapshot.active.iter().find(|e| e.id == id)
+        self.snapshot
+            .active
+            .iter()
+            .find(|e| e.id == id)
+            .map(|e| &**e)
     }
 
     /// Seconds of staleness of the database data, when it is stale: the last
@@ -304,19 +309,22 @@ impl App {
         if self.snapshot.remote_health.as_ref().is_some_and(|h| h.ok) {
             self.remote_failure = None;
         }
-        // Marks survive while their row is still shown in either list.
-        let snap = &self.snapshot;
-        let shown: BTreeSet<&str> = snap
-            .active
-            .iter()
-            .map(|e| e.id.as_str())
-            .chain(
-                snap.findings
-                    .iter()
-                    .filter_map(|f| f.execution_id.as_deref()),
-            )
-            .collect();
-        self.marked.retain(|id| shown.contains(id.as_str()));
+        // Marks survive while their row is still shown in either list. Most
+        // snapshots find nothing marked: then no set of 100 000 ids is built.
+        if !self.marked.is_empty() {
+            let snap = &self.snapshot;
+            let shown: HashSet<&str> = snap
+                .active
+                .iter()
+                .map(|e| e.id.as_str())
+                .chain(
+                    snap.findings
+                        .iter()
+                        .filter_map(|f| f.execution_id.as_deref()),
+                )
+                .collect();
+            self.marked.retain(|id| shown.contains(id.as_str()));
+        }
         self.rebuild_view_keeping(keep_running);
         let len = self.snapshot.findings.len();
         let index = keep_finding.and_then(|k| {

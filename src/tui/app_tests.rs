@@ -79,7 +79,7 @@ fn paging_through_many_rows_keeps_the_cursor_in_the_window() {
     let mut app = sample::app(false);
     let mut snap = sample_snapshot(now());
     snap.active = (0..10_000)
-        .map(|i| execution(&i.to_string(), Status::Running, 100_000 - i))
+        .map(|i| std::sync::Arc::new(execution(&i.to_string(), Status::Running, 100_000 - i)))
         .collect();
     snapshot(&mut app, snap);
     key(&mut app, KeyCode::Home);

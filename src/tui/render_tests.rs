@@ -261,7 +261,13 @@ fn windowed_render_draws_a_huge_list_quickly_and_correctly() {
     let mut app = sample::app(false);
     let mut snap = sample::sample_snapshot(sample::now());
     snap.active = (0..100_000)
-        .map(|i| sample::execution(&i.to_string(), crate::domain::Status::Running, 200_000 - i))
+        .map(|i| {
+            std::sync::Arc::new(sample::execution(
+                &i.to_string(),
+                crate::domain::Status::Running,
+                200_000 - i,
+            ))
+        })
         .collect();
     update(
         &mut app,

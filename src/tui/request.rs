@@ -105,7 +105,7 @@ fn from_execution(app: &App, e: &Execution) -> ActionTarget {
     ActionTarget {
         id: e.id.clone(),
         seen_status: e.status,
-        seen_raw_status: Some(e.raw_status.clone()),
+        seen_raw_status: Some(e.raw_status.to_string()),
         remote_status_seen: app
             .snapshot
             .remote

@@ -37,10 +37,10 @@ fn execution_at(base: DateTime<Utc>, id: &str, status: Status, age: i64) -> Exec
     Execution {
         id: id.to_string(),
         remote_id: Some(format!("amc-{id}")),
-        name: Some(format!("job-{id}")),
-        group: Some("etl".to_string()),
+        name: Some(format!("job-{id}").into()),
+        group: Some("etl".into()),
         status,
-        raw_status: status.as_str().to_string(),
+        raw_status: status.as_str().into(),
         created_at: ago(age + 30),
         started_at: (status == Status::Running).then(|| ago(age)),
         updated_at: Some(ago(age / 2)),
@@ -78,7 +78,7 @@ fn finding(
         execution_id: Some(id.to_string()),
         remote_id: Some(format!("amc-{id}")),
         name: Some(format!("job-{id}")),
-        group: Some("etl".to_string()),
+        group: Some("etl".into()),
         local_status: Some(Status::Running),
         remote_status: None,
         age_seconds: age,
@@ -106,11 +106,11 @@ pub fn sample_snapshot(now: DateTime<Utc>) -> Snapshot {
     ];
     active[0].error = Some(r#"{"code":"Throttled","detail":{"retries":5}}"#.to_string());
     active[0].error_count = Some(5);
-    active[1].group = Some("reports".to_string());
-    active[3].raw_status = "IN_PROGRESS".to_string();
+    active[1].group = Some("reports".into());
+    active[3].raw_status = "IN_PROGRESS".into();
     active[4].remote_id = None;
     active[5].status = Status::Unknown;
-    active[5].raw_status = "EXPLODED".to_string();
+    active[5].raw_status = "EXPLODED".into();
 
     let mut remote = HashMap::new();
     remote.insert("39".to_string(), found(now, Status::Running, "RUNNING", 12));
@@ -203,7 +203,7 @@ pub fn sample_snapshot(now: DateTime<Utc>) -> Snapshot {
             running: 3,
             active: 6,
         },
-        active,
+        active: active.into_iter().map(Arc::new).collect(),
         findings,
         error_rates,
         long_running: Some(LongRunningAlert {
@@ -212,7 +212,7 @@ pub fn sample_snapshot(now: DateTime<Utc>) -> Snapshot {
             limit: 5,
             firing: true,
         }),
-        remote,
+        remote: remote.into_iter().map(|(k, v)| (k, Arc::new(v))).collect(),
         database: SourceHealth {
             name: "database".into(),
             ok: true,

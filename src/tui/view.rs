@@ -49,12 +49,64 @@ impl SortColumn {
     }
 }
 
+fn sort_key<'s>(snap: &'s Snapshot, e: &'s Execution, column: SortColumn) -> SortKey<'s> {
+    match column {
+        SortColumn::Id => SortKey::None,
+        SortColumn::Name => SortKey::Text(e.name.as_deref()),
+        SortColumn::Group => SortKey::Text(e.group.as_deref()),
+        SortColumn::Status => SortKey::Status(Some(e.status)),
+        SortColumn::Remote => {
+            SortKey::Status(snap.remote.get(&e.id).and_then(|h| h.remote_status()))
+        }
+        SortColumn::Age => SortKey::Time(e.phase_start()),
+        SortColumn::Updated => SortKey::Time(e.last_local_update()),
+        SortColumn::RemoteId => SortKey::Text(e.remote_id.as_deref()),
+    }
+}
+
 /// Numeric ids compare as numbers ("9" < "10"); anything else as text.
 pub fn compare_ids(a: &str, b: &str) -> Ordering {
-    match (a.parse::<u128>(), b.parse::<u128>()) {
-        (Ok(x), Ok(y)) => x.cmp(&y),
-        _ => a.cmp(b),
+    IdKey::of(a).cmp(&IdKey::of(b))
+}
+
+/// An id parsed once for sorting: see [`compare_ids`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct IdKey<'a> {
+    number: Option<u128>,
+    text: &'a str,
+}
+
+impl<'a> IdKey<'a> {
+    fn of(text: &'a str) -> Self {
+        IdKey {
+            number: text.parse().ok(),
+            text,
+        }
     }
+}
+
+impl Ord for IdKey<'_> {
+    fn cmp(&self, other: &Self) -> Ordering {
+        match (self.number, other.number) {
+            (Some(x), Some(y)) => x.cmp(&y),
+            _ => self.text.cmp(other.text),
+        }
+    }
+}
+
+impl PartialOrd for IdKey<'_> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// One row's value in the sorted column; a missing value sorts first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum SortKey<'a> {
+    None,
+    Text(Option<&'a str>),
+    Status(Option<crate::domain::Status>),
+    Time(chrono::DateTime<chrono::Utc>),
 }
 
 fn matches(snap: &Snapshot, e: &Execution, needle: &str) -> bool {
@@ -81,24 +133,22 @@ pub fn filtered_sorted(
     reverse: bool,
 ) -> Vec<usize> {
     let needle = filter.trim().to_lowercase();
-    let mut rows: Vec<usize> = (0..snap.active.len())
+    let rows: Vec<usize> = (0..snap.active.len())
         .filter(|&i| needle.is_empty() || matches(snap, &snap.active[i], &needle))
         .collect();
-    let remote = |e: &Execution| snap.remote.get(&e.id).and_then(|h| h.remote_status());
-    rows.sort_by(|&a, &b| {
-        let (x, y) = (&snap.active[a], &snap.active[b]);
-        let primary = match column {
-            SortColumn::Id => Ordering::Equal,
-            SortColumn::Name => x.name.cmp(&y.name),
-            SortColumn::Group => x.group.cmp(&y.group),
-            SortColumn::Status => x.status.cmp(&y.status),
-            SortColumn::Remote => remote(x).cmp(&remote(y)),
-            SortColumn::Age => x.phase_start().cmp(&y.phase_start()),
-            SortColumn::Updated => x.last_local_update().cmp(&y.last_local_update()),
-            SortColumn::RemoteId => x.remote_id.cmp(&y.remote_id),
-        };
-        primary.then_with(|| compare_ids(&x.id, &y.id))
-    });
+    // Keys are computed once per row into one contiguous vector: comparing
+    // through the rows themselves parsed both ids and chased two pointers on
+    // each of the ~1.7 million comparisons 100 000 rows take.
+    let mut keyed: Vec<(SortKey<'_>, IdKey<'_>, usize)> = rows
+        .iter()
+        .map(|&i| {
+            let e = &snap.active[i];
+            (sort_key(snap, e, column), IdKey::of(&e.id), i)
+        })
+        .collect();
+    // Ids are unique, so no two keys tie: an in-place sort needs no scratch copy.
+    keyed.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
+    let mut rows: Vec<usize> = keyed.into_iter().map(|(_, _, i)| i).collect();
     if reverse {
         rows.reverse();
     }

@@ -62,8 +62,8 @@ fn execution(l: &mut Lines, e: &Execution) {
         "remote id",
         e.remote_id.clone().unwrap_or_else(|| "-".into()),
     );
-    l.field("name", e.name.clone().unwrap_or_else(|| "-".into()));
-    l.field("group", e.group.clone().unwrap_or_else(|| "-".into()));
+    l.field("name", e.name.as_deref().unwrap_or("-").to_string());
+    l.field("group", e.group.as_deref().unwrap_or("-").to_string());
     l.field(
         "status",
         format!("{} (stored as \"{}\")", e.status, e.raw_status),
@@ -181,7 +181,7 @@ pub fn lines(app: &App) -> (String, Vec<Line<'static>>) {
                             f.remote_id.clone().unwrap_or_else(|| "-".into()),
                         );
                     }
-                    remote(&mut l, app.snapshot.remote.get(id));
+                    remote(&mut l, app.snapshot.remote.get(id).map(|h| &**h));
                 } else {
                     l.field(
                         "remote id",
@@ -195,7 +195,7 @@ pub fn lines(app: &App) -> (String, Vec<Line<'static>>) {
         _ => match app.selected_execution() {
             Some(e) => {
                 execution(&mut l, e);
-                remote(&mut l, app.snapshot.remote.get(&e.id));
+                remote(&mut l, app.snapshot.remote.get(&e.id).map(|h| &**h));
                 format!("Execution {}", e.id)
             }
             None => "Execution".to_string(),

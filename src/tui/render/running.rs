@@ -42,16 +42,16 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         } else {
             " "
         };
-        let local = if e.raw_status == e.status.as_str() {
-            e.status.as_str().to_string()
+        let local = if &*e.raw_status == e.status.as_str() {
+            e.status.as_str()
         } else {
-            e.raw_status.clone()
+            &*e.raw_status
         };
         Row::new(vec![
             Cell::from(Span::styled(mark, theme.marked)),
             Cell::from(e.id.clone()),
-            Cell::from(e.name.clone().unwrap_or_default()),
-            Cell::from(e.group.clone().unwrap_or_default()),
+            Cell::from(e.name.as_deref().unwrap_or_default()),
+            Cell::from(e.group.as_deref().unwrap_or_default()),
             Cell::from(Span::styled(local, theme.status(e.status))),
             Cell::from(match remote {
                 Some(s) => Span::styled(s.as_str(), theme.status(s)),
