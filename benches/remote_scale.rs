@@ -78,6 +78,7 @@ fn main() {
     let storm: u64 = env("STORM_SECS", 30);
     let recover: u64 = env("RECOVER_SECS", 20);
     let list = std::env::var("LIST").is_ok_and(|v| v == "1");
+    exectop::remote::install_tls_provider();
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

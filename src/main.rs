@@ -77,6 +77,7 @@ fn cap_malloc_arenas() {
 
 fn main() -> ExitCode {
     cap_malloc_arenas();
+    exectop::remote::install_tls_provider();
     let cli = Cli::parse();
     // color-eyre first: the TUI's panic hook chains onto it.
     let _ = color_eyre::config::HookBuilder::default()

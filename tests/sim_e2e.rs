@@ -271,6 +271,7 @@ async fn simulate_serves_a_steady_fleet_with_latency_and_a_storm_on_demand() {
         "0",
     ];
     let (mut child, base) = spawn_simulate(&url, &quiet);
+    exectop::remote::install_tls_provider();
     let http = reqwest::Client::new();
     let listed = get_json(&http, format!("{base}/executions?state=active")).await;
     assert_eq!(listed["executions"].as_array().unwrap().len(), 500);

@@ -393,3 +393,95 @@ async fn many_ids_are_read_in_slices_on_sqlite() {
     let (url, _) = common::sqlite_fresh_url();
     many_ids_are_read_in_slices(&url).await;
 }
+
+/// The database's tallies give exactly the error rates that computing over
+/// the rows one by one gives: both windows, the series, classes and groups.
+async fn tallies_agree_with_the_rows(url: &str) {
+    use exectop::domain::{ErrorClassifier, error_rates};
+    let pool = DbPool::connect(url, true).await.unwrap();
+    migrate::apply(&pool, true).await.unwrap();
+    let store = Store::with_pool(pool.clone(), url, &TableConfig::default());
+    let now = Utc::now();
+    let statuses = [
+        "succeeded",
+        "failed",
+        "timed_out",
+        "cancelled",
+        "failed",
+        "succeeded",
+    ];
+    let errors = [
+        None,
+        Some("Query execution timeout after 900s"),
+        Some("connection reset by peer"),
+        Some(""),
+        Some("403 Forbidden"),
+        Some("worker exited with code 137"),
+    ];
+    // Spread over 25 h, with some right at the hour and bucket edges, and
+    // one in the future.
+    let mut seconds: Vec<i64> = (0..400).map(|i| i * 223 + 7).collect();
+    seconds.extend([3_599, 3_600, 3_601, 1_800, 86_399, 86_400, 86_401, -30]);
+    for (i, back) in seconds.iter().enumerate() {
+        let at = now - chrono::Duration::seconds(*back) - chrono::Duration::milliseconds(250);
+        let (group, name) = match i % 3 {
+            0 => (Some(format!("group-{}", i % 4)), Some("job")),
+            1 => (None, Some("named")),
+            _ => (None, None),
+        };
+        let args: Vec<Option<String>> = vec![
+            Some(statuses[i % statuses.len()].to_string()),
+            group,
+            name.map(str::to_string),
+            errors[i % errors.len()].map(str::to_string),
+        ];
+        let (text, time) = match &pool {
+            DbPool::Postgres(_) => (at.to_rfc3339(), "CAST($5 AS timestamptz)"),
+            DbPool::Sqlite(_) => (at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(), "$5"),
+        };
+        let sql = format!(
+            "INSERT INTO exectop_executions (status, group_name, name, error, created_at, updated_at, completed_at) \
+             VALUES ($1, $2, $3, $4, {time}, {time}, {time})"
+        );
+        match &pool {
+            DbPool::Postgres(p) => {
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for a in &args {
+                    q = q.bind(a.clone());
+                }
+                q.bind(text).execute(p).await.map(drop)
+            }
+            DbPool::Sqlite(p) => {
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for a in &args {
+                    q = q.bind(a.clone());
+                }
+                q.bind(text).execute(p).await.map(drop)
+            }
+        }
+        .unwrap();
+    }
+    let classifier = ErrorClassifier::default();
+    let rows = store
+        .finished_since(now - chrono::Duration::hours(25))
+        .await
+        .unwrap();
+    let by_rows = error_rates::compute(&rows, now, &classifier);
+    let tallies = store.finished_tallies(now).await.unwrap();
+    let by_tallies =
+        error_rates::compute_tallies(tallies.iter().map(|t| t.as_tally()), &classifier);
+    assert!(by_rows.day.finished > 300, "{:?}", by_rows.day);
+    assert!(tallies.len() < rows.len(), "the database groups rows");
+    assert_eq!(by_tallies, by_rows);
+}
+
+#[tokio::test]
+async fn tallies_agree_with_the_rows_on_postgres() {
+    tallies_agree_with_the_rows(&common::pg_fresh_url().await).await;
+}
+
+#[tokio::test]
+async fn tallies_agree_with_the_rows_on_sqlite() {
+    let (url, _) = common::sqlite_fresh_url();
+    tallies_agree_with_the_rows(&url).await;
+}

@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
-use super::setup::{Failure, setup};
+use super::setup::{DbUse, Failure, setup_for};
 use crate::cli::Global;
 use crate::domain::{Counts, ErrorRates, Finding, format_age};
 use crate::monitor::{OneShotOptions, Snapshot, SourceHealth, one_shot};
@@ -128,7 +128,7 @@ pub fn render_text(snapshot: &Snapshot, now: DateTime<Utc>) -> String {
 }
 
 pub async fn run(global: &Global, json: bool) -> Result<i32, Failure> {
-    let setup = setup(global).await?;
+    let setup = setup_for(global, DbUse::Sequential).await?;
     let options = OneShotOptions {
         concurrency: setup.loaded.config.poll.remote_concurrency.unwrap_or(10),
         confirm_spacing: Duration::from_millis(300),
@@ -167,7 +167,7 @@ fn index_hint(read: &str, table: &crate::config::TableConfig, completion: &str) 
 /// index, 1 when one scans.
 pub async fn explain(global: &Global) -> Result<i32, Failure> {
     let loaded = super::setup::load_config(global)?;
-    let store = super::setup::connect(&loaded).await?;
+    let store = super::setup::connect_for(&loaded, DbUse::Sequential).await?;
     let plans = store
         .explain_poll(Utc::now() - chrono::Duration::hours(24))
         .await?;

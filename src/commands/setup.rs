@@ -39,14 +39,28 @@ pub fn load_config(global: &Global) -> Result<Loaded, Failure> {
     Ok(config::load(global.config.as_deref(), &overrides)?)
 }
 
+/// How a command uses the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DbUse {
+    /// One statement after another (`check`): one connection, one handshake.
+    Sequential,
+    /// The monitor and the actions (a bulk lease holds a connection of its own).
+    Concurrent,
+}
+
 pub async fn connect(loaded: &Loaded) -> Result<Store, Failure> {
+    connect_for(loaded, DbUse::Concurrent).await
+}
+
+pub async fn connect_for(loaded: &Loaded, db_use: DbUse) -> Result<Store, Failure> {
     let origin = loaded.origin();
     let url = loaded.config.database.url.as_deref().ok_or_else(|| {
         Failure(format!(
             "no database configured: set [database] url in {origin}, or EXECTOP_DATABASE_URL"
         ))
     })?;
-    let store = Store::connect(url, &loaded.config.table).await?;
+    let max = (db_use == DbUse::Sequential).then_some(1);
+    let store = Store::connect_sized(url, &loaded.config.table, max).await?;
     store.validate_schema().await.map_err(|e| match e {
         StoreError::MissingColumn { .. } | StoreError::MissingTable { .. } => {
             Failure(format!("{e} (configured in {origin})"))
@@ -57,8 +71,12 @@ pub async fn connect(loaded: &Loaded) -> Result<Store, Failure> {
 }
 
 pub async fn setup(global: &Global) -> Result<Setup, Failure> {
+    setup_for(global, DbUse::Concurrent).await
+}
+
+pub async fn setup_for(global: &Global, db_use: DbUse) -> Result<Setup, Failure> {
     let loaded = load_config(global)?;
-    let store = connect(&loaded).await?;
+    let store = connect_for(&loaded, db_use).await?;
     let tracker =
         remote::build(&loaded.config).map_err(|e| Failure(format!("{}: {e}", loaded.origin())))?;
     Ok(Setup {

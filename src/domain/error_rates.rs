@@ -140,14 +140,14 @@ pub struct WindowStats {
 }
 
 impl WindowStats {
-    fn add(&mut self, status: Status) {
+    fn add(&mut self, status: Status, count: u64) {
         match status {
-            Status::Succeeded => self.succeeded += 1,
-            s if s.is_failure() => self.failed += 1,
-            Status::Cancelled => self.cancelled += 1,
+            Status::Succeeded => self.succeeded += count,
+            s if s.is_failure() => self.failed += count,
+            Status::Cancelled => self.cancelled += count,
             _ => return,
         }
-        self.finished += 1;
+        self.finished += count;
     }
 
     fn close(mut self) -> Self {
@@ -190,6 +190,43 @@ pub struct ErrorRates {
     pub by_group: Vec<GroupStats>,
 }
 
+/// Finished executions that count alike in the error rates: the same status,
+/// group (or name), error text where they failed, half-hour bucket of the
+/// day and side of the hour boundary. A database can count these with a
+/// `GROUP BY` (`Store::finished_tallies`) instead of handing over every row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FinishedTally<'a> {
+    pub status: Status,
+    pub group: Option<&'a str>,
+    pub error: Option<&'a str>,
+    /// 0..BUCKETS: which half hour of the last 24 h it finished in.
+    pub bucket: usize,
+    /// Finished within the last hour.
+    pub in_hour: bool,
+    pub count: u64,
+}
+
+impl<'a> FinishedTally<'a> {
+    /// One execution as a tally of one, or `None` when it is not terminal or
+    /// did not finish within the day before `now`.
+    pub fn of(e: &'a Execution, now: DateTime<Utc>) -> Option<FinishedTally<'a>> {
+        let day_start = now - ChronoDuration::hours(24);
+        let at = e.finished_at();
+        if !e.status.is_terminal() || at <= day_start || at > now {
+            return None;
+        }
+        let bucket = ((at - day_start).num_minutes() / BUCKET_MINUTES).clamp(0, BUCKETS as i64 - 1);
+        Some(FinishedTally {
+            status: e.status,
+            group: e.group.as_deref().or(e.name.as_deref()),
+            error: e.error.as_deref(),
+            bucket: bucket as usize,
+            in_hour: at > now - ChronoDuration::hours(1),
+            count: 1,
+        })
+    }
+}
+
 /// Computes both windows, the series and the breakdowns from finished
 /// executions. Rows outside the last 24 h, active and unknown rows are ignored.
 pub fn compute<'a>(
@@ -197,8 +234,19 @@ pub fn compute<'a>(
     now: DateTime<Utc>,
     classifier: &ErrorClassifier,
 ) -> ErrorRates {
-    let day_start = now - ChronoDuration::hours(24);
-    let hour_start = now - ChronoDuration::hours(1);
+    compute_tallies(
+        executions
+            .into_iter()
+            .filter_map(|e| FinishedTally::of(e, now)),
+        classifier,
+    )
+}
+
+/// The same from tallies (see [`FinishedTally`]).
+pub fn compute_tallies<'a>(
+    tallies: impl IntoIterator<Item = FinishedTally<'a>>,
+    classifier: &ErrorClassifier,
+) -> ErrorRates {
     let mut hour = WindowStats::default();
     let mut day = WindowStats::default();
     let mut failures_series = vec![0u64; BUCKETS];
@@ -206,34 +254,26 @@ pub fn compute<'a>(
     let mut by_class: HashMap<ErrorClass, u64> = HashMap::new();
     let mut by_group: HashMap<String, WindowStats> = HashMap::new();
 
-    for e in executions {
-        if !e.status.is_terminal() {
+    for t in tallies {
+        if !t.status.is_terminal() {
             continue;
         }
-        let at = e.finished_at();
-        if at <= day_start || at > now {
-            continue;
+        let bucket = t.bucket.min(BUCKETS - 1);
+        day.add(t.status, t.count);
+        if t.in_hour {
+            hour.add(t.status, t.count);
         }
-        day.add(e.status);
-        if at > hour_start {
-            hour.add(e.status);
-        }
-        let bucket = ((at - day_start).num_minutes() / BUCKET_MINUTES).clamp(0, BUCKETS as i64 - 1);
-        finished_series[bucket as usize] += 1;
-        let group = e
-            .group
-            .as_deref()
-            .or(e.name.as_deref())
-            .unwrap_or("(none)")
-            .to_string();
-        by_group.entry(group).or_default().add(e.status);
-        if e.status.is_failure() {
-            failures_series[bucket as usize] += 1;
-            let class = e
+        finished_series[bucket] += t.count;
+        by_group
+            .entry(t.group.unwrap_or("(none)").to_string())
+            .or_default()
+            .add(t.status, t.count);
+        if t.status.is_failure() {
+            failures_series[bucket] += t.count;
+            let class = t
                 .error
-                .as_deref()
-                .map_or(ErrorClass::Unknown, |t| classifier.classify(t));
-            *by_class.entry(class).or_default() += 1;
+                .map_or(ErrorClass::Unknown, |e| classifier.classify(e));
+            *by_class.entry(class).or_default() += t.count;
         }
     }
 

@@ -11,7 +11,9 @@ pub mod status;
 mod findings_tests;
 
 pub use duration::{format_age, format_duration_spec, parse_duration};
-pub use error_rates::{ErrorClass, ErrorClassifier, ErrorRates, GroupStats, WindowStats};
+pub use error_rates::{
+    ErrorClass, ErrorClassifier, ErrorRates, FinishedTally, GroupStats, WindowStats,
+};
 pub use execution::{Execution, Observation, RemoteAnswer, RemoteExecution, RemoteHistory};
 pub use findings::{
     Capabilities, Counts, Finding, FindingInput, FindingKind, LongRunningAlert, SuggestedAction,

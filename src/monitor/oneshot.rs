@@ -11,7 +11,7 @@ use futures_util::StreamExt;
 
 use super::snapshot::{Snapshot, SourceHealth};
 use super::state::{MonitorState, Policy};
-use crate::domain::{Observation, RemoteAnswer};
+use crate::domain::{Observation, RemoteAnswer, error_rates};
 use crate::remote::RemoteTracker;
 use crate::store::{Store, StoreError};
 
@@ -36,7 +36,18 @@ pub async fn one_shot(
     let latency = store.ping().await?;
     let active = store.active().await?;
     let now = Utc::now();
-    let finished = store.finished_since(now - Cd::hours(24)).await?;
+    // The day's error rates are counted by the database; only the last hour's
+    // finished rows are read, and only to look for remote runs left going.
+    let tallies = store.finished_tallies(now).await?;
+    state.set_error_rates(error_rates::compute_tallies(
+        tallies.iter().map(|t| t.as_tally()),
+        &policy.classifier,
+    ));
+    let finished = if tracker.is_some() {
+        store.finished_since(now - RECENT_TERMINAL).await?
+    } else {
+        Vec::new()
+    };
     state.unmapped_statuses = store.unmapped_statuses(now - Cd::hours(24)).await?;
     state.database.ok = true;
     state.database.latency_ms = Some(latency.as_millis() as u64);
@@ -52,7 +63,7 @@ pub async fn one_shot(
         r.truncate(RECENT_TERMINAL_CAP);
         r
     };
-    state.apply_database(active, Vec::new(), Some(finished), now);
+    state.apply_database(active, Vec::new(), None, now);
 
     if let Some(tracker) = tracker {
         if tracker.can_list() {

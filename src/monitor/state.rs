@@ -9,7 +9,7 @@ use chrono::{DateTime, Duration as Cd, Utc};
 
 use super::snapshot::{Snapshot, SourceHealth};
 use crate::domain::{
-    Capabilities, ErrorClassifier, Execution, FindingInput, Observation, RemoteAnswer,
+    Capabilities, ErrorClassifier, ErrorRates, Execution, FindingInput, Observation, RemoteAnswer,
     RemoteExecution, RemoteHistory, Status, Thresholds, error_rates, findings,
 };
 
@@ -54,6 +54,9 @@ pub struct MonitorState {
     pub remote: Option<SourceHealth>,
     /// See `Snapshot::unmapped_statuses`; refreshed by the caller.
     pub unmapped_statuses: Vec<(String, u64)>,
+    /// Error rates counted elsewhere (by the database, for a one-shot check),
+    /// in place of computing them from `finished`.
+    counted_error_rates: Option<ErrorRates>,
 }
 
 impl MonitorState {
@@ -69,6 +72,11 @@ impl MonitorState {
             }),
             ..Default::default()
         }
+    }
+
+    /// Use these error rates instead of computing them from finished rows.
+    pub fn set_error_rates(&mut self, rates: ErrorRates) {
+        self.counted_error_rates = Some(rates);
     }
 
     /// The active row with this id, as held now.
@@ -372,7 +380,10 @@ impl MonitorState {
                 now,
                 &policy.thresholds,
             )),
-            error_rates: error_rates::compute(self.finished.values(), now, &policy.classifier),
+            error_rates: match &self.counted_error_rates {
+                Some(counted) => counted.clone(),
+                None => error_rates::compute(self.finished.values(), now, &policy.classifier),
+            },
             findings: found,
             remote: self.histories.clone(),
             active,

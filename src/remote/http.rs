@@ -128,6 +128,7 @@ fn text_at(value: &Value, pointer: &str) -> Option<String> {
 impl HttpTracker {
     pub fn new(remote: &RemoteConfig, poll: &PollConfig) -> Result<HttpTracker, String> {
         let timeout = poll.remote_timeout.map_or(Duration::from_secs(10), |d| d.0);
+        super::install_tls_provider();
         let client = reqwest::Client::builder()
             .connect_timeout(timeout.min(Duration::from_secs(5)))
             .timeout(timeout)

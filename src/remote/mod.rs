@@ -52,6 +52,13 @@ pub trait RemoteTracker: Send + Sync {
 
 pub mod http;
 
+/// Makes ring the process's TLS crypto provider (reqwest is built without
+/// one: its default, aws-lc, needs cmake and a long C build). Idempotent;
+/// every HTTP client exectop builds calls it first.
+pub fn install_tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 /// The configured tracker, or `None` in database-only mode.
 pub fn build(
     config: &crate::config::Config,

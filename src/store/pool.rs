@@ -65,6 +65,18 @@ impl DbPool {
     /// Connects lazily-checked: the first query proves the database is there.
     /// A SQLite file is created only when `create_sqlite` is set (demo, simulator).
     pub async fn connect(url: &str, create_sqlite: bool) -> Result<DbPool, String> {
+        DbPool::connect_sized(url, create_sqlite, None).await
+    }
+
+    /// `max_connections` caps the pool (default 6 on PostgreSQL, 4 on
+    /// SQLite). A command that runs one statement after another wants 1: the
+    /// pool takes a returned connection back asynchronously, so the next
+    /// statement would otherwise open (and handshake) a second one.
+    pub async fn connect_sized(
+        url: &str,
+        create_sqlite: bool,
+        max_connections: Option<u32>,
+    ) -> Result<DbPool, String> {
         let shown = redact_url(url);
         match Backend::of_url(url)? {
             Backend::Postgres => {
@@ -72,7 +84,7 @@ impl DbPool {
                     .map_err(|e| format!("bad database url {shown}: {e}"))?
                     .application_name("exectop");
                 let pool = PgPoolOptions::new()
-                    .max_connections(6)
+                    .max_connections(max_connections.unwrap_or(6))
                     .acquire_timeout(Duration::from_secs(5))
                     .connect_with(options)
                     .await
@@ -87,7 +99,7 @@ impl DbPool {
                     .busy_timeout(Duration::from_secs(5))
                     .foreign_keys(true);
                 let pool = SqlitePoolOptions::new()
-                    .max_connections(4)
+                    .max_connections(max_connections.unwrap_or(4))
                     .acquire_timeout(Duration::from_secs(5))
                     .connect_with(options)
                     .await

@@ -16,7 +16,7 @@ use sqlx::{QueryBuilder, Row};
 use super::pool::{Backend, DbPool, redact_url};
 use super::timestamp::{parse_timestamp, sqlite_text};
 use crate::config::TableConfig;
-use crate::domain::{Capabilities, Execution, Status, StatusMap};
+use crate::domain::{Capabilities, Execution, FinishedTally, Status, StatusMap};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum StoreError {
@@ -52,6 +52,43 @@ impl std::error::Error for StoreError {}
 
 fn query_error(e: sqlx::Error) -> StoreError {
     StoreError::Query(format!("database query failed: {e}"))
+}
+
+/// A [`FinishedTally`] as read from the database.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OwnedTally {
+    pub status: Status,
+    pub group: Option<String>,
+    pub error: Option<String>,
+    pub bucket: usize,
+    pub in_hour: bool,
+    pub count: u64,
+}
+
+impl OwnedTally {
+    pub fn as_tally(&self) -> FinishedTally<'_> {
+        FinishedTally {
+            status: self.status,
+            group: self.group.as_deref(),
+            error: self.error.as_deref(),
+            bucket: self.bucket,
+            in_hour: self.in_hour,
+            count: self.count,
+        }
+    }
+}
+
+/// The statement behind `finished_tallies`, after its `SELECT`.
+struct TallyQuery {
+    table: String,
+    status: String,
+    terminal: Vec<String>,
+    failures: Vec<String>,
+    /// Expressions over quoted, validated columns (no values in them).
+    group: String,
+    error: Option<String>,
+    finished: String,
+    now: DateTime<Utc>,
 }
 
 /// Ids bound in one `IN (…)` at most.
@@ -115,7 +152,16 @@ pub fn quote(ident: &str) -> String {
 
 impl Store {
     pub async fn connect(url: &str, table: &TableConfig) -> Result<Store, StoreError> {
-        let pool = DbPool::connect(url, false)
+        Store::connect_sized(url, table, None).await
+    }
+
+    /// See [`DbPool::connect_sized`].
+    pub async fn connect_sized(
+        url: &str,
+        table: &TableConfig,
+        max_connections: Option<u32>,
+    ) -> Result<Store, StoreError> {
+        let pool = DbPool::connect_sized(url, false, max_connections)
             .await
             .map_err(StoreError::Connect)?;
         Ok(Store::with_pool(pool, url, table))
@@ -359,6 +405,52 @@ impl Store {
         }
     }
 
+    /// The finished executions of the day before `now`, counted by the
+    /// database in the groups error rates need ([`FinishedTally`]): a
+    /// one-shot `check` gets the day's rates without reading the day's rows.
+    pub async fn finished_tallies(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<OwnedTally>, StoreError> {
+        let t = &self.table;
+        let text = |c: &str| format!("NULLIF(CAST({} AS TEXT), '')", quote(c));
+        let group = match (t.group.as_deref(), t.name_column.as_deref()) {
+            (Some(g), Some(n)) => format!("COALESCE({}, {})", text(g), text(n)),
+            (Some(c), None) | (None, Some(c)) => text(c),
+            (None, None) => "CAST(NULL AS TEXT)".to_string(),
+        };
+        let query = Filter::Tallies(Box::new(TallyQuery {
+            table: quoted_table(&t.name),
+            status: t.status.clone(),
+            terminal: self.statuses.spellings_of(&Status::TERMINAL),
+            failures: self
+                .statuses
+                .spellings_of(&[Status::Failed, Status::TimedOut]),
+            group,
+            error: t.error.as_deref().map(text),
+            finished: self.completion_column().to_string(),
+            now,
+        }));
+        if query.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = self.text_rows("SELECT ".to_string(), &query, "").await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|mut r| {
+                let number = |v: Option<String>| v.and_then(|v| v.trim().parse::<u64>().ok());
+                Some(OwnedTally {
+                    status: self.statuses.status_of(r[0].as_deref()?),
+                    group: r[1].take(),
+                    error: r[2].take(),
+                    bucket: number(r[3].take())? as usize,
+                    in_hour: number(r[4].take())? == 1,
+                    count: number(r[5].take())?,
+                })
+            })
+            .collect())
+    }
+
     pub async fn by_ids(&self, ids: &[String]) -> Result<Vec<Execution>, StoreError> {
         let col = self.table.id.clone();
         self.fetch(Filter::TextIn(col, ids.to_vec())).await
@@ -565,6 +657,8 @@ enum Filter {
     StatusInAfter(String, Vec<String>, String, DateTime<Utc>),
     /// Status NULL or none of the spellings, and the time column at or after.
     UnmappedAfter(String, Vec<String>, String, DateTime<Utc>),
+    /// Not a filter but the whole statement after `SELECT`: see `finished_tallies`.
+    Tallies(Box<TallyQuery>),
     TextIn(String, Vec<String>),
 }
 
@@ -575,6 +669,7 @@ impl Filter {
                 v.is_empty()
             }
             Filter::After(..) | Filter::UnmappedAfter(..) => false,
+            Filter::Tallies(q) => q.terminal.is_empty(),
         }
     }
 
@@ -639,6 +734,51 @@ impl Filter {
             }
             Filter::TextIn(col, values) => {
                 values_in(qb, format!("CAST({} AS TEXT)", quote(col)), values)
+            }
+            Filter::Tallies(q) => {
+                let status = quote(&q.status);
+                let at = quote(&q.finished);
+                let day_start = q.now - chrono::Duration::hours(24);
+                let hour_start = q.now - chrono::Duration::hours(1);
+                qb.push(format!("CAST({status} AS TEXT), {}, ", q.group));
+                match (&q.error, q.failures.is_empty()) {
+                    (Some(error), false) => {
+                        qb.push("CASE WHEN ");
+                        values_in(qb, status.clone(), &q.failures);
+                        qb.push(format!(" THEN {error} END, "));
+                    }
+                    _ => {
+                        qb.push("CAST(NULL AS TEXT), ");
+                    }
+                }
+                // The half hour of the day and the side of the hour, computed
+                // exactly as `FinishedTally::of` does, so both agree.
+                match backend {
+                    Backend::Postgres => {
+                        qb.push(format!("CAST(LEAST(FLOOR(EXTRACT(EPOCH FROM ({at} - "));
+                        qb.push_bind(day_start.to_rfc3339())
+                            .push("::timestamptz)) / 1800), 47) AS TEXT), ");
+                        qb.push(format!("CASE WHEN {at} > "));
+                        qb.push_bind(hour_start.to_rfc3339())
+                            .push("::timestamptz THEN '1' ELSE '0' END, ");
+                    }
+                    Backend::Sqlite => {
+                        qb.push(format!("CAST(MIN(CAST((julianday({at}) - julianday("));
+                        qb.push_bind(sqlite_text(day_start))
+                            .push(")) * 48 AS INTEGER), 47) AS TEXT), ");
+                        qb.push(format!("CASE WHEN julianday({at}) > julianday("));
+                        qb.push_bind(sqlite_text(hour_start))
+                            .push(") THEN '1' ELSE '0' END, ");
+                    }
+                }
+                qb.push(format!("CAST(COUNT(*) AS TEXT) FROM {} WHERE ", q.table));
+                values_in(qb, status, &q.terminal);
+                qb.push(" AND ");
+                after(qb, &q.finished, day_start, true);
+                // `after` may be two terms on SQLite: negate them together.
+                qb.push(" AND NOT (");
+                after(qb, &q.finished, q.now, true);
+                qb.push(") GROUP BY 1, 2, 3, 4, 5");
             }
         }
     }
