@@ -290,3 +290,47 @@ async fn the_list_endpoint_reads_ids_statuses_and_start_times() {
     assert_eq!(listed[1].remote_id, "7", "numeric ids become text");
     assert_eq!(listed[1].status, Status::Pending);
 }
+
+#[tokio::test]
+async fn no_second_sees_more_requests_than_the_rate_cap() {
+    let (base, fake) = serve().await;
+    let remote = RemoteConfig {
+        kind: RemoteKind::Http,
+        base_url: Some(base.clone()),
+        status_path: Some("/v1/executions/{remote_id}".into()),
+        status_pointer: Some("/execution/state".into()),
+        ..Default::default()
+    };
+    let poll = PollConfig {
+        remote_rate: Some(10.0),
+        remote_concurrency: Some(40),
+        ..Default::default()
+    };
+    let t = Arc::new(HttpTracker::new(&remote, &poll).unwrap());
+    let lookups: Vec<_> = (0..35)
+        .map(|_| {
+            let t = t.clone();
+            tokio::spawn(async move { t.lookup("ok").await })
+        })
+        .collect();
+    for l in lookups {
+        l.await.unwrap();
+    }
+    let times: Vec<Instant> = fake.hits.lock().unwrap().iter().map(|h| h.1).collect();
+    assert_eq!(times.len(), 35);
+    // Lateness only spreads requests out: this bound cannot flake.
+    let busiest = times
+        .iter()
+        .map(|&start| {
+            times
+                .iter()
+                .filter(|&&t| t >= start && t < start + Duration::from_secs(1))
+                .count()
+        })
+        .max()
+        .unwrap();
+    assert!(
+        busiest <= 10,
+        "{busiest} requests within one second, cap 10"
+    );
+}

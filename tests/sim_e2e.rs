@@ -15,6 +15,10 @@ use exectop::domain::{FindingKind, Thresholds};
 use exectop::sim::{self, ApiFaults, Fault, SimOptions};
 use serde_json::Value;
 
+/// Fleets in this file run one at a time: two at once on a small machine
+/// slow each other's database writes past the seconds-long test thresholds.
+static FLEET: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 fn options(db_url: String, seed: u64) -> SimOptions {
     SimOptions {
         db_url,
@@ -37,6 +41,7 @@ fn kind_of(s: &str) -> FindingKind {
 }
 
 async fn score(db_url: String, seed: u64) {
+    let _one_fleet = FLEET.lock().await;
     let handle = sim::start(options(db_url.clone(), seed)).await.unwrap();
     // Let runs start, finish and break (runs last 0.8–5 s at this scale).
     tokio::time::sleep(Duration::from_secs(6)).await;
@@ -70,13 +75,22 @@ async fn score(db_url: String, seed: u64) {
     };
     // Key findings by execution id, or by remote id for remote-only ones.
     let mut reported: HashMap<String, FindingKind> = HashMap::new();
+    let mut reasons: HashMap<String, String> = HashMap::new();
     for f in json["findings"].as_array().unwrap() {
         let key = f["execution_id"]
             .as_str()
             .map(str::to_string)
             .unwrap_or_else(|| format!("remote:{}", f["remote_id"].as_str().unwrap()));
-        reported.insert(key, kind_of(f["kind"].as_str().unwrap()));
+        reported.insert(key.clone(), kind_of(f["kind"].as_str().unwrap()));
+        reasons.insert(key, f.to_string());
     }
+    // On a disagreement, what exectop said and what the simulator did, in full.
+    let explain = |key: &str, entry: &sim::TruthEntry| {
+        eprintln!(
+            "  exectop: {}\n  truth: {entry:?}\n  checked {checked_at} .. {done_at}",
+            reasons.get(key).map_or("-", String::as_str)
+        );
+    };
     let margin = (done_at - checked_at).to_std().unwrap() + Duration::from_secs(1);
     let mid = checked_at + (done_at - checked_at) / 2;
     // kind -> (true positives, false positives, false negatives)
@@ -105,6 +119,7 @@ async fn score(db_url: String, seed: u64) {
                     "execution {key} ({:?}): expected {e:?}, reported {g:?}",
                     entry.fault
                 );
+                explain(&key, &entry);
             }
             (Some(e), None) => {
                 tally.entry(e.as_str()).or_default().2 += 1;
@@ -112,6 +127,7 @@ async fn score(db_url: String, seed: u64) {
                     "execution {key} ({:?}): expected {e:?}, not reported",
                     entry.fault
                 );
+                explain(&key, &entry);
             }
             (None, Some(g)) => {
                 tally.entry(g.as_str()).or_default().1 += 1;
@@ -119,6 +135,7 @@ async fn score(db_url: String, seed: u64) {
                     "execution {key} ({:?}): no finding expected, reported {g:?}",
                     entry.fault
                 );
+                explain(&key, &entry);
             }
             (None, None) => {}
         }
@@ -252,6 +269,7 @@ async fn put_json(http: &reqwest::Client, url: String, body: Value) -> reqwest::
 
 #[tokio::test]
 async fn simulate_serves_a_steady_fleet_with_latency_and_a_storm_on_demand() {
+    let _one_fleet = FLEET.lock().await;
     let (url, _) = common::sqlite_fresh_url();
     let quiet = [
         "--rate",
@@ -334,6 +352,7 @@ async fn simulate_serves_a_steady_fleet_with_latency_and_a_storm_on_demand() {
 
 #[tokio::test]
 async fn a_steady_fleet_seeds_on_postgres_too() {
+    let _one_fleet = FLEET.lock().await;
     let url = common::pg_fresh_url().await;
     let handle = sim::start(SimOptions {
         rate: 0.0,

@@ -105,8 +105,39 @@ pub fn format_age(seconds: i64) -> String {
     }
 }
 
+/// An age for a table column that a 1 Hz clock redraws: seconds only under
+/// a minute, then minutes, then [`format_age`]'s two units. A row's age then
+/// changes on screen once a minute, not every second (an idle wall terminal
+/// would otherwise rewrite the whole column every tick).
+pub fn format_age_brief(seconds: i64) -> String {
+    if (60..3_600).contains(&seconds) {
+        format!("{}m", seconds / 60)
+    } else {
+        format_age(seconds)
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::format_age_brief;
+
+    #[test]
+    fn brief_ages_tick_once_a_minute_past_the_first() {
+        let cases = [
+            (0, "0s"),
+            (59, "59s"),
+            (60, "1m"),
+            (119, "1m"),
+            (3_599, "59m"),
+            (3_600, "1h"),
+            (3_661, "1h 1m"),
+            (90_000, "1d 1h"),
+        ];
+        for (seconds, want) in cases {
+            assert_eq!(format_age_brief(seconds), want, "{seconds}");
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -126,9 +126,11 @@ pub struct Capabilities {
 /// pointer (the live monitor keeps them in `Arc`s so a snapshot copies none).
 pub struct FindingInput<'a, E = Execution, H = RemoteHistory> {
     pub now: DateTime<Utc>,
-    /// When the local records were read. A record's silence is known only up
-    /// to this moment: judging it against `now` would count time nobody
-    /// watched, and call a mismatch on a worker that wrote meanwhile.
+    /// When the local records were read. What a record lacked (a remote id, a
+    /// heartbeat, a final status, any write) is known only up to this moment:
+    /// judging it against `now` would count time nobody watched, and call a
+    /// finding on a worker that wrote meanwhile. `now` dates the remote's
+    /// answers and the findings' ages for display.
     pub local_as_of: DateTime<Utc>,
     pub thresholds: &'a Thresholds,
     pub capabilities: Capabilities,
@@ -202,7 +204,8 @@ where
         .filter_map(|e| finding_for(input, e, input.remote.get(&e.id).map(Borrow::borrow)))
         .collect();
     out.extend(remote_only_findings(input));
-    out.sort_by(|a, b| {
+    // Ids make every key unique: an in-place sort needs no scratch copy.
+    out.sort_unstable_by(|a, b| {
         a.severity()
             .cmp(&b.severity())
             .then(b.age_seconds.cmp(&a.age_seconds))
@@ -266,8 +269,11 @@ fn finding_for<E, H>(
         return None;
     }
 
-    let age = e.age_seconds(now);
-    let total_age = e.total_age_seconds(now);
+    // The row's state is known as of its read: what it lacked (a remote id,
+    // a heartbeat, a final status) is established only for its age then.
+    let seen = input.local_as_of;
+    let age = e.age_seconds(seen);
+    let total_age = e.total_age_seconds(seen);
     let past_grace = total_age > secs(t.registration_grace);
 
     if caps.remote
@@ -426,7 +432,7 @@ fn finding_for<E, H>(
 
     if caps.heartbeat_column && e.status == Status::Running {
         let beat = e.heartbeat_at.unwrap_or_else(|| e.phase_start());
-        let silent = (now - beat).num_seconds();
+        let silent = (seen - beat).num_seconds();
         if silent > secs(t.heartbeat_stale) {
             let what = if e.heartbeat_at.is_some() {
                 "last heartbeat"

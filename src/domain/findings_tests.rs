@@ -508,6 +508,46 @@ fn silence_is_judged_as_of_the_read_not_as_of_now() {
 }
 
 #[test]
+fn local_thresholds_are_judged_as_of_the_read() {
+    let t = Thresholds::default();
+    let mut no_id = exec("new", Status::Pending, 46);
+    no_id.remote_id = None;
+    let stale = with_heartbeat(exec("beat", Status::Running, 3_000), Some(301));
+    let kind_when_read = |e: &Execution, read_ago: i64| {
+        let remote: HashMap<String, RemoteHistory> = HashMap::new();
+        let input = FindingInput {
+            now: now(),
+            local_as_of: ago(read_ago),
+            thresholds: &t,
+            capabilities: Capabilities {
+                heartbeat_column: true,
+                ..ALL
+            },
+            executions: std::slice::from_ref(e),
+            remote: &remote,
+            remote_only: &[],
+            mismatch_confirmation: Duration::from_secs(45),
+        };
+        find(&input).first().map(|f| f.kind)
+    };
+    assert_eq!(
+        kind_when_read(&no_id, 0),
+        Some(FindingKind::MissingRemoteId)
+    );
+    assert_eq!(
+        kind_when_read(&no_id, 2),
+        None,
+        "44 s old when read without an id: still inside the grace"
+    );
+    assert_eq!(kind_when_read(&stale, 0), Some(FindingKind::StaleHeartbeat));
+    assert_eq!(
+        kind_when_read(&stale, 2),
+        None,
+        "silent 299 s when read: not past heartbeat_stale"
+    );
+}
+
+#[test]
 fn remote_only_respects_the_grace_and_active_status() {
     let t = Thresholds::default();
     let listed = |id: &str, started: i64, status: Status| RemoteExecution {

@@ -10,7 +10,7 @@ pub mod status;
 #[cfg(test)]
 mod findings_tests;
 
-pub use duration::{format_age, format_duration_spec, parse_duration};
+pub use duration::{format_age, format_age_brief, format_duration_spec, parse_duration};
 pub use error_rates::{
     ErrorClass, ErrorClassifier, ErrorRates, FinishedTally, GroupStats, WindowStats,
 };

@@ -132,12 +132,11 @@ pub async fn one_shot(
             }
         }
         // The rows were read before the look-ups: read the ones the remote
-        // is ahead of again, so their silence is judged on fresh data.
+        // is ahead of again, so a worker that caught up meanwhile is seen.
         let candidates = state.mismatch_candidates();
         if !candidates.is_empty() {
-            let read_at = Utc::now();
             let rows = store.by_ids(&candidates).await?;
-            state.refresh_rows(&candidates, rows, read_at);
+            state.refresh_rows(&candidates, rows);
         }
         let health = tracker.health();
         state.remote = Some(SourceHealth {

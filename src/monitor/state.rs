@@ -156,9 +156,11 @@ impl MonitorState {
             .collect()
     }
 
-    /// Replaces the named active rows with what the database says now (read
-    /// at `read_at`): a worker that caught up meanwhile is not a mismatch.
-    pub fn refresh_rows(&mut self, ids: &[String], rows: Vec<Execution>, read_at: DateTime<Utc>) {
+    /// Replaces the named active rows with what the database says now: a
+    /// worker that caught up meanwhile (a newer write, a final status) is not
+    /// a mismatch. `local_as_of` stays the time of the read that covered every
+    /// row: the rows not read again are known only as of then.
+    pub fn refresh_rows(&mut self, ids: &[String], rows: Vec<Execution>) {
         for id in ids {
             self.active.remove(id);
         }
@@ -169,7 +171,6 @@ impl MonitorState {
                 self.finished.insert(e.id.clone(), e);
             }
         }
-        self.local_as_of = Some(read_at);
     }
 
     /// Puts terminal rows under watch for a couple of look-ups.
@@ -559,7 +560,7 @@ mod tests {
         let mut caught_up = busy.clone();
         caught_up.status = Status::Succeeded;
         caught_up.completed_at = Some(later);
-        state.refresh_rows(&candidates, vec![quiet, caught_up], later);
+        state.refresh_rows(&candidates, vec![quiet, caught_up]);
         assert_eq!(
             kinds(&state),
             [(

@@ -167,7 +167,7 @@ impl HttpTracker {
             in_flight: Semaphore::new(poll.remote_concurrency.unwrap_or(10).max(1)),
             bucket: Mutex::new(Bucket {
                 rate,
-                tokens: rate.min(5.0),
+                tokens: 1.0,
                 last: Instant::now(),
             }),
             state: Mutex::new(State::default()),
@@ -190,7 +190,10 @@ impl HttpTracker {
                 let mut b = self.bucket.lock().unwrap();
                 let now = Instant::now();
                 let refill = now.duration_since(b.last).as_secs_f64() * b.rate;
-                b.tokens = (b.tokens + refill).min(b.rate.max(1.0));
+                // One token at most: requests are spaced at least 1/rate apart,
+                // so no second ever sees more than the cap (a fuller bucket let a
+                // burst and a second's refill land in the same second).
+                b.tokens = (b.tokens + refill).min(1.0);
                 b.last = now;
                 if b.tokens >= 1.0 {
                     b.tokens -= 1.0;

@@ -42,6 +42,11 @@ pub struct TruthEntry {
     /// For a worker that died or never wrote its final status, this is also
     /// the row's last write.
     pub fault_at: Option<DateTime<Utc>>,
+    /// When the row's remote id was actually written: at insert for seeded
+    /// rows, else once the worker's write returned. Under load that write can
+    /// lag its schedule by seconds, and meanwhile the row really is a pending
+    /// row without a remote id.
+    pub remote_id_at: Option<DateTime<Utc>>,
 }
 
 fn past(now: DateTime<Utc>, at: DateTime<Utc>, d: Duration) -> bool {
@@ -54,6 +59,13 @@ impl TruthEntry {
     pub fn expected(&self, now: DateTime<Utc>, t: &Thresholds) -> Option<FindingKind> {
         let remote_ended = self.remote_ends_at.is_some_and(|end| now >= end);
         let fault_at = self.fault_at.unwrap_or(self.created_at);
+        let id_still_missing = self.execution_id.is_some()
+            && self.remote_id.is_some()
+            && self.remote_id_at.is_none_or(|at| now < at);
+        if id_still_missing {
+            return past(now, self.created_at, t.registration_grace)
+                .then_some(FindingKind::MissingRemoteId);
+        }
         match self.fault {
             Fault::Healthy => None,
             Fault::MissingRemoteId => past(now, self.created_at, t.registration_grace)

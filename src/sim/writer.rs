@@ -158,6 +158,17 @@ impl Writer {
         self.shared.truth.lock().unwrap().push(entry);
     }
 
+    fn note_remote_id_written(&self, id: &str) {
+        let mut truth = self.shared.truth.lock().unwrap();
+        if let Some(entry) = truth
+            .iter_mut()
+            .rev()
+            .find(|e| e.execution_id.as_deref() == Some(id))
+        {
+            entry.remote_id_at = Some(Utc::now());
+        }
+    }
+
     /// Finished executions over the last day, and a few long-broken rows, so
     /// the first screen already has error rates and findings.
     pub async fn seed_history(&self, rng: &mut Rng) -> Result<(), String> {
@@ -242,6 +253,7 @@ impl Writer {
                 created_at: started,
                 remote_ends_at: remote_id_end(fault, ends),
                 fault_at: Some(started),
+                remote_id_at: Some(started),
             });
         }
         Ok(())
@@ -338,6 +350,7 @@ impl Writer {
                 created_at: created,
                 remote_ends_at: Some(ends),
                 fault_at: None,
+                remote_id_at: None,
             });
             return Ok(());
         }
@@ -366,6 +379,7 @@ impl Writer {
             created_at: created,
             remote_ends_at: (fault != Fault::MissingRemoteId).then_some(ends),
             fault_at,
+            remote_id_at: None,
         });
         if fault == Fault::MissingRemoteId {
             return Ok(());
@@ -373,6 +387,7 @@ impl Writer {
         self.shared.fleet.lock().unwrap().insert(run);
         sleep_until(started).await;
         self.set_running(&id, &remote_id, started).await?;
+        self.note_remote_id_written(&id);
         // The worker stops beating (and writing) at this moment.
         let stop_at = fault_at.unwrap_or(ends);
         let beat = Duration::from_secs_f64((10.0 * scale).clamp(0.5, 10.0));

@@ -6,7 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
 
 use super::{pane_block, window_start};
-use crate::domain::{SuggestedAction, format_age};
+use crate::domain::{SuggestedAction, format_age_brief};
 use crate::tui::app::{App, Pane};
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App) {
@@ -40,7 +40,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
             Cell::from(Span::styled(mark, theme.marked)),
             Cell::from(f.kind.as_str()),
             Cell::from(id),
-            Cell::from(format_age(f.age_seconds)),
+            Cell::from(format_age_brief(f.age_seconds)),
             Cell::from(Span::styled(f.suggested_action.as_str(), action_style)),
             Cell::from(f.reason.clone()),
         ])

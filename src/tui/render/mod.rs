@@ -20,7 +20,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Paragraph};
 
 use super::app::{App, Pane, Popup};
-use crate::domain::format_age;
+use crate::domain::{format_age, format_age_brief};
 
 pub const MIN_WIDTH: u16 = 60;
 pub const MIN_HEIGHT: u16 = 15;
@@ -141,6 +141,11 @@ pub fn window_start(selected: usize, offset: usize, height: usize, len: usize) -
 
 pub fn ago(now: DateTime<Utc>, at: DateTime<Utc>) -> String {
     format_age((now - at).num_seconds().max(0))
+}
+
+/// [`ago`] for table columns: see `format_age_brief`.
+pub fn ago_brief(now: DateTime<Utc>, at: DateTime<Utc>) -> String {
+    format_age_brief((now - at).num_seconds().max(0))
 }
 
 /// The popup scroll, kept so the last line of `content` stays reachable

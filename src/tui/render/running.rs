@@ -6,8 +6,8 @@ use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
 
-use super::{ago, pane_block, window_start};
-use crate::domain::format_age;
+use super::{ago_brief, pane_block, window_start};
+use crate::domain::format_age_brief;
 use crate::tui::app::{App, Pane};
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App) {
@@ -57,8 +57,8 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
                 Some(s) => Span::styled(s.as_str(), theme.status(s)),
                 None => Span::styled("-", theme.dim),
             }),
-            Cell::from(format_age(e.age_seconds(app.now))),
-            Cell::from(ago(app.now, e.last_local_update())),
+            Cell::from(format_age_brief(e.age_seconds(app.now))),
+            Cell::from(ago_brief(app.now, e.last_local_update())),
             Cell::from(e.remote_id.clone().unwrap_or_default()),
         ])
     });
