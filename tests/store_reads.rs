@@ -117,7 +117,18 @@ async fn poll_reads_use_indexes(url: &str, scan_words: &[&str]) {
     assert_eq!(store.changed_since(since).await.unwrap().len(), 45);
     let plans = store.explain_poll(since).await.unwrap();
     let names: Vec<&str> = plans.iter().map(|(n, _)| *n).collect();
-    assert_eq!(names, ["active", "changed", "finished", "unmapped"]);
+    assert_eq!(
+        names,
+        [
+            "active",
+            "changed",
+            "heartbeats",
+            "active count",
+            "finished",
+            "unmapped"
+        ]
+    );
+    assert_eq!(store.count_active().await.unwrap(), 40);
     for (name, plan) in &plans {
         assert!(
             !scan_words.iter().any(|w| plan.contains(w)),

@@ -154,7 +154,7 @@ pub async fn run(global: &Global, json: bool) -> Result<i32, Failure> {
 /// Which index a poll read needs where its plan scans the whole table.
 fn index_hint(read: &str, table: &crate::config::TableConfig, completion: &str) -> String {
     let column = match read {
-        "active" => table.status.as_str(),
+        "active" | "active count" | "heartbeats" => table.status.as_str(),
         "changed" => table.updated_at.as_deref().unwrap_or_default(),
         "finished" => completion,
         _ => table.created_at.as_str(),

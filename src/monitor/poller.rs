@@ -23,6 +23,9 @@ use crate::store::Store;
 const WINDOW_REFRESH: Duration = Duration::from_secs(60);
 /// How often rows with unmapped status spellings are counted.
 const UNMAPPED_REFRESH: Duration = Duration::from_secs(60);
+/// Where `updated_at` is mapped, a poll reads only the rows written since
+/// the last one, and the whole active set this often (see `database_cycle`).
+const FULL_ACTIVE_REFRESH: Duration = Duration::from_secs(60);
 const REMOTE_TICK: Duration = Duration::from_secs(1);
 pub const MIN_INTERVAL: Duration = Duration::from_secs(1);
 pub const MAX_INTERVAL: Duration = Duration::from_secs(300);
@@ -44,6 +47,8 @@ struct RoundResult {
 
 struct DatabaseRead {
     active: Vec<Arc<Execution>>,
+    /// The active set was read whole, not made from the changes.
+    whole: bool,
     changed: Vec<Execution>,
     window: Option<Vec<Execution>>,
     unmapped: Option<Vec<(String, u64)>>,
@@ -51,15 +56,8 @@ struct DatabaseRead {
 }
 
 impl Poller {
-    async fn read_database(
-        &self,
-        known: &MonitorState,
-        last: Option<DateTime<Utc>>,
-        window_due: bool,
-        unmapped_due: bool,
-        now: DateTime<Utc>,
-    ) -> Result<DatabaseRead, String> {
-        let latency = self.store.ping().await.map_err(|e| e.to_string())?;
+    /// The whole active set, each row kept as held when it reads the same.
+    async fn read_active(&self, known: &MonitorState) -> Result<Vec<Arc<Execution>>, String> {
         let mut active = Vec::with_capacity(known.active_len());
         self.store
             .active_each(|row| {
@@ -71,16 +69,70 @@ impl Poller {
             })
             .await
             .map_err(|e| e.to_string())?;
+        Ok(active)
+    }
+
+    /// The active set from the rows written since `since` (and the active
+    /// rows whose heartbeat moved: a worker may beat without touching
+    /// `updated_at`), or `None` when the database counts a different number
+    /// of active rows than that gives: a write the change read cannot see
+    /// (a deleted row, a late commit) then costs a whole read at once.
+    async fn read_active_changes(
+        &self,
+        known: &MonitorState,
+        changed: &[Execution],
+        since: DateTime<Utc>,
+    ) -> Result<Option<Vec<Arc<Execution>>>, String> {
+        let mut written = changed.to_vec();
+        written.extend(
+            self.store
+                .beats_since(since)
+                .await
+                .map_err(|e| e.to_string())?,
+        );
+        let active = known.active_after(&written);
+        let counted = self.store.count_active().await.map_err(|e| e.to_string())?;
+        if counted == active.len() {
+            Ok(Some(active))
+        } else {
+            tracing::debug!(
+                "the database counts {counted} active rows, the changes give {}: reading them all",
+                active.len()
+            );
+            Ok(None)
+        }
+    }
+
+    async fn read_database(
+        &self,
+        known: &MonitorState,
+        last: Option<DateTime<Utc>>,
+        due: Due,
+        now: DateTime<Utc>,
+    ) -> Result<DatabaseRead, String> {
+        let latency = self.store.ping().await.map_err(|e| e.to_string())?;
         // Overlap by a second so a row written during the last poll is not missed.
-        let changed = match last {
-            Some(at) => self
+        let since = last.map(|at| at - Cd::seconds(1));
+        let changed = match since {
+            Some(since) => self
                 .store
-                .changed_since(at - Cd::seconds(1))
+                .changed_since(since)
                 .await
                 .map_err(|e| e.to_string())?,
             None => Vec::new(),
         };
-        let window = if window_due {
+        let from_changes = match since {
+            Some(since) if !due.whole_active => {
+                self.read_active_changes(known, &changed, since).await?
+            }
+            _ => None,
+        };
+        let whole = from_changes.is_none();
+        let active = match from_changes {
+            Some(active) => active,
+            None => self.read_active(known).await?,
+        };
+        let window = if due.window {
             Some(
                 self.store
                     .finished_since(now - Cd::hours(24))
@@ -90,7 +142,7 @@ impl Poller {
         } else {
             None
         };
-        let unmapped = if unmapped_due {
+        let unmapped = if due.unmapped {
             Some(
                 self.store
                     .unmapped_statuses(now - Cd::hours(24))
@@ -102,6 +154,7 @@ impl Poller {
         };
         Ok(DatabaseRead {
             active,
+            whole,
             changed,
             window,
             unmapped,
@@ -110,20 +163,34 @@ impl Poller {
     }
 }
 
+/// Which of the periodic reads a poll makes.
+struct Due {
+    whole_active: bool,
+    window: bool,
+    unmapped: bool,
+}
+
 /// What the database side of the poller remembers from one cycle to the next.
 #[derive(Debug, Default)]
 pub struct DatabaseCycle {
     last_poll: Option<DateTime<Utc>>,
     last_window: Option<std::time::Instant>,
+    last_whole_active: Option<std::time::Instant>,
     last_unmapped: Option<std::time::Instant>,
     warned_unmapped: HashSet<String>,
 }
 
 impl Poller {
-    /// One database poll: reads what is due (the active set, rows changed
-    /// since the last poll, the finished window and the unmapped-status count
-    /// when their time comes), folds it into `state` and returns the snapshot
-    /// to send. The poll benchmark times exactly this.
+    /// One database poll: reads what is due, folds it into `state` and
+    /// returns the snapshot to send. The poll benchmark times exactly this.
+    ///
+    /// Where `updated_at` is mapped, most polls read only the rows written
+    /// since the last one and make the active set from them, checked against
+    /// the database's count; the whole active set is read on the first poll,
+    /// every `FULL_ACTIVE_REFRESH`, and whenever the count disagrees. On a
+    /// quiet table a poll then decodes nothing. Without `updated_at`, every
+    /// poll reads the whole active set. The finished window and the
+    /// unmapped-status count are read when their time comes.
     pub async fn database_cycle(
         &self,
         cycle: &mut DatabaseCycle,
@@ -136,14 +203,22 @@ impl Poller {
                 && cycle
                     .last_window
                     .is_none_or(|t| t.elapsed() >= WINDOW_REFRESH);
-        let unmapped_due = cycle
-            .last_unmapped
-            .is_none_or(|t| t.elapsed() >= UNMAPPED_REFRESH);
-        let read = self
-            .read_database(state, cycle.last_poll, window_due, unmapped_due, now)
-            .await?;
+        let due = Due {
+            whole_active: !follows_changes
+                || cycle
+                    .last_whole_active
+                    .is_none_or(|t| t.elapsed() >= FULL_ACTIVE_REFRESH),
+            window: window_due,
+            unmapped: cycle
+                .last_unmapped
+                .is_none_or(|t| t.elapsed() >= UNMAPPED_REFRESH),
+        };
+        let read = self.read_database(state, cycle.last_poll, due, now).await?;
         if read.window.is_some() {
             cycle.last_window = Some(std::time::Instant::now());
+        }
+        if read.whole {
+            cycle.last_whole_active = Some(std::time::Instant::now());
         }
         if let Some(unmapped) = read.unmapped {
             cycle.last_unmapped = Some(std::time::Instant::now());

@@ -189,6 +189,26 @@ impl MonitorState {
         self.histories.get(id).map(|h| &**h)
     }
 
+    /// The active set as it stands once `rows`, read because they were
+    /// written, replace the ones held: a row no longer active leaves it. What
+    /// a poll that read only the changes hands to `apply_database`.
+    pub fn active_after(&self, rows: &[Execution]) -> Vec<Arc<Execution>> {
+        let written: HashMap<&str, &Execution> = rows.iter().map(|e| (e.id.as_str(), e)).collect();
+        let mut active: Vec<Arc<Execution>> = self
+            .active
+            .values()
+            .filter(|e| !written.contains_key(e.id.as_str()))
+            .cloned()
+            .collect();
+        active.extend(
+            written
+                .into_values()
+                .filter(|e| e.status.is_active())
+                .map(|e| self.reuse(e.clone())),
+        );
+        active
+    }
+
     pub fn active_len(&self) -> usize {
         self.active.len()
     }

@@ -340,6 +340,36 @@ impl Store {
         self.fetch(self.poll_read(PollRead::Changed, since)).await
     }
 
+    /// Active rows whose heartbeat is at or after `since`: a worker may beat
+    /// without touching `updated_at`. Empty when no heartbeat is mapped.
+    pub async fn beats_since(&self, since: DateTime<Utc>) -> Result<Vec<Execution>, StoreError> {
+        if self.table.heartbeat_at.is_none() {
+            return Ok(Vec::new());
+        }
+        self.fetch(self.poll_read(PollRead::Beats, since)).await
+    }
+
+    /// How many rows are active, counted by the database: a poll that read
+    /// only the changed rows checks its picture against it.
+    pub async fn count_active(&self) -> Result<usize, StoreError> {
+        let filter = self.poll_read(PollRead::ActiveCount, Utc::now());
+        if filter.is_empty() {
+            return Ok(0);
+        }
+        let rows = self.text_rows(self.count_head(), &filter, "").await?;
+        Ok(rows
+            .first()
+            .and_then(|r| r.first()?.as_deref()?.trim().parse().ok())
+            .unwrap_or(0))
+    }
+
+    fn count_head(&self) -> String {
+        format!(
+            "SELECT CAST(COUNT(*) AS TEXT) FROM {} WHERE ",
+            quoted_table(&self.table.name)
+        )
+    }
+
     /// Terminal rows that finished at or after `since`.
     pub async fn finished_since(&self, since: DateTime<Utc>) -> Result<Vec<Execution>, StoreError> {
         self.fetch(self.poll_read(PollRead::Finished, since)).await
@@ -385,9 +415,15 @@ impl Store {
     fn poll_read(&self, read: PollRead, since: DateTime<Utc>) -> Filter {
         let t = &self.table;
         match read {
-            PollRead::Active => Filter::StatusIn(
+            PollRead::Active | PollRead::ActiveCount => Filter::StatusIn(
                 t.status.clone(),
                 self.statuses.spellings_of(&Status::ACTIVE),
+            ),
+            PollRead::Beats => Filter::StatusInAfter(
+                t.status.clone(),
+                self.statuses.spellings_of(&Status::ACTIVE),
+                t.heartbeat_at.clone().unwrap_or_default(),
+                since,
             ),
             PollRead::Changed => Filter::After(t.updated_at.clone().unwrap_or_default(), since),
             PollRead::Finished => Filter::StatusInAfter(
@@ -517,7 +553,13 @@ impl Store {
         };
         let mut plans = Vec::new();
         for read in PollRead::ALL {
-            if read == PollRead::Changed && self.table.updated_at.is_none() {
+            let follows_changes = self.table.updated_at.is_some();
+            let skip = match read {
+                PollRead::Changed | PollRead::ActiveCount => !follows_changes,
+                PollRead::Beats => !follows_changes || self.table.heartbeat_at.is_none(),
+                _ => false,
+            };
+            if skip {
                 continue;
             }
             let filter = self.poll_read(read, since);
@@ -526,6 +568,7 @@ impl Store {
             }
             let (head, tail) = match read {
                 PollRead::Unmapped => self.unmapped_head_tail(),
+                PollRead::ActiveCount => (self.count_head(), String::new()),
                 _ => (self.select_sql(), String::new()),
             };
             let lines = self
@@ -629,14 +672,19 @@ impl RowView<'_> {
 enum PollRead {
     Active,
     Changed,
+    /// Only where `updated_at` is mapped: see `Poller::database_cycle`.
+    Beats,
+    ActiveCount,
     Finished,
     Unmapped,
 }
 
 impl PollRead {
-    const ALL: [PollRead; 4] = [
+    const ALL: [PollRead; 6] = [
         PollRead::Active,
         PollRead::Changed,
+        PollRead::Beats,
+        PollRead::ActiveCount,
         PollRead::Finished,
         PollRead::Unmapped,
     ];
@@ -645,6 +693,8 @@ impl PollRead {
         match self {
             PollRead::Active => "active",
             PollRead::Changed => "changed",
+            PollRead::Beats => "heartbeats",
+            PollRead::ActiveCount => "active count",
             PollRead::Finished => "finished",
             PollRead::Unmapped => "unmapped",
         }

@@ -5,6 +5,7 @@ pub mod app;
 pub mod flow;
 pub mod keymap;
 pub mod logging;
+mod quiet_backend;
 pub mod render;
 pub mod request;
 pub mod run;

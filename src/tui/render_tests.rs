@@ -184,6 +184,36 @@ fn stale_data_is_marked_in_pane_titles() {
     assert_eq!(running_y, stale_y);
 }
 
+/// A fresh source shows no poll age (it would rewrite the header every
+/// second); a stale one, a degraded tracker and a paused monitor show it.
+#[test]
+fn the_header_shows_poll_ages_only_when_they_say_something() {
+    let mut app = sized(sample::app(false), 160, 48);
+    let header = |app: &App| {
+        let t = draw(app, 160, 48);
+        let buf = t.backend().buffer();
+        (0..160)
+            .map(|x| buf[(x, 0)].symbol().to_string())
+            .collect::<String>()
+    };
+    let fresh = header(&app);
+    assert!(!fresh.contains("polled"), "{fresh}");
+    assert!(fresh.contains("14:03 UTC"), "{fresh}");
+
+    update(
+        &mut app,
+        Msg::Tick(sample::now() + chrono::Duration::seconds(40)),
+    );
+    let stale = header(&app);
+    assert!(stale.contains("db ok 3ms · polled 42s ago"), "{stale}");
+    assert!(!stale.contains("remote ok 120ms · polled"), "{stale}");
+
+    let mut paused = sized(sample::app(false), 160, 48);
+    paused.paused = true;
+    let line = header(&paused);
+    assert!(line.contains("db ok 3ms · polled 2s ago"), "{line}");
+}
+
 #[test]
 fn filter_input_shows_in_the_footer() {
     let mut app = sized(sample::app(false), 80, 24);

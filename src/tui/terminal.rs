@@ -1,6 +1,7 @@
 //! The terminal guard: alternate screen and raw mode while the TUI runs, and
 //! a restore that runs on every exit path (Drop, panic, signal) exactly once
-//! (pitfall 1). Draws are wrapped in synchronized updates (pitfall 4).
+//! (pitfall 1). Draws that change cells are wrapped in synchronized updates
+//! (pitfall 4) by `QuietBackend`.
 
 use std::io::{self, Stdout, Write};
 use std::mem::ManuallyDrop;
@@ -9,12 +10,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crossterm::event::{DisableBracketedPaste, DisableMouseCapture};
 use crossterm::terminal::{
-    BeginSynchronizedUpdate, EndSynchronizedUpdate, EnterAlternateScreen, LeaveAlternateScreen,
-    disable_raw_mode, enable_raw_mode,
+    EndSynchronizedUpdate, EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode,
+    enable_raw_mode,
 };
-use crossterm::{cursor, execute, queue};
-use ratatui::backend::CrosstermBackend;
+use crossterm::{cursor, execute};
 use ratatui::{Frame, Terminal};
+
+use super::quiet_backend::QuietBackend;
 
 /// True while the terminal is in TUI mode; makes `restore` idempotent.
 static ACTIVE: AtomicBool = AtomicBool::new(false);
@@ -33,7 +35,7 @@ pub struct TerminalGuard {
     /// when that fails because the terminal is gone (SSH drop), `eprintln!`s
     /// into the dead stderr, which panics inside a drop and aborts the
     /// process. `restore` shows the cursor itself, best effort.
-    terminal: ManuallyDrop<Terminal<CrosstermBackend<Stdout>>>,
+    terminal: ManuallyDrop<Terminal<QuietBackend<Stdout>>>,
 }
 
 impl TerminalGuard {
@@ -56,7 +58,7 @@ impl TerminalGuard {
             restore();
             return Err(e);
         }
-        let terminal = match Terminal::new(CrosstermBackend::new(io::stdout())) {
+        let terminal = match Terminal::new(QuietBackend::new(io::stdout(), true)) {
             Ok(t) => ManuallyDrop::new(t),
             Err(e) => {
                 restore();
@@ -66,13 +68,9 @@ impl TerminalGuard {
         Ok(TerminalGuard { terminal })
     }
 
-    /// One frame, inside a synchronized update so SSH and tmux never show half of it.
+    /// One frame; only the cells that changed are written.
     pub fn draw(&mut self, f: impl FnOnce(&mut Frame)) -> io::Result<()> {
-        queue!(self.terminal.backend_mut(), BeginSynchronizedUpdate)?;
-        let drawn = self.terminal.draw(f).map(|_| ());
-        // End the update even when the draw failed, or the terminal stays frozen.
-        let ended = execute!(self.terminal.backend_mut(), EndSynchronizedUpdate);
-        drawn.and(ended)
+        self.terminal.draw(f).map(|_| ())
     }
 
     /// After a resize the next draw repaints everything.

@@ -15,6 +15,7 @@ fn source<'a>(
     h: &SourceHealth,
     failure: Option<&Failure>,
     wide: bool,
+    fresh: bool,
 ) -> Vec<Span<'a>> {
     let theme = app.theme();
     let mut out = vec![Span::raw(format!("{label} "))];
@@ -28,12 +29,21 @@ fn source<'a>(
     if let Some(ms) = h.latency_ms {
         out.push(Span::raw(format!(" {ms}ms")));
     }
+    // A fresh source shows no poll age: a ticking age would rewrite the
+    // header every second on an idle wall terminal. The age appears once it
+    // says something (stale, down, paused), and then ticks.
     let polled = match (h.last_success, wide) {
+        _ if fresh && !bad => return out,
         (Some(at), true) => format!(" · polled {} ago", ago(app.now, at)),
         (Some(at), false) => format!(" {} ago", ago(app.now, at)),
         (None, _) => " · never polled".to_string(),
     };
-    out.push(Span::styled(polled, theme.dim));
+    let style = if bad || app.paused {
+        theme.dim
+    } else {
+        theme.warn
+    };
+    out.push(Span::styled(polled, style));
     out
 }
 
@@ -46,22 +56,34 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     let mut first = vec![Span::styled(" exectop ", theme.key), Span::raw(" ")];
     let wide = area.width >= 100;
     if app.has_snapshot {
+        let db_fresh = !app.paused && app.db_stale_seconds().is_none();
         first.extend(source(
             app,
             "db",
             &snap.database,
             app.db_failure.as_ref(),
             wide,
+            db_fresh,
         ));
         first.push(Span::raw("  "));
+        // The tracker is asked only when look-ups are due, so the age of its
+        // last answer says little while it is healthy.
         match &snap.remote_health {
-            Some(h) => first.extend(source(app, "remote", h, app.remote_failure.as_ref(), wide)),
+            Some(h) => first.extend(source(
+                app,
+                "remote",
+                h,
+                app.remote_failure.as_ref(),
+                wide,
+                !app.paused && !h.degraded,
+            )),
             None => first.push(Span::styled("remote: none", theme.dim)),
         }
     } else {
         first.push(Span::styled("waiting for the first poll…", theme.dim));
     }
-    let clock = app.now.format("%H:%M:%S UTC").to_string();
+    // Minutes: a seconds clock alone would write to the terminal every second.
+    let clock = app.now.format("%H:%M UTC").to_string();
     let [left, right] = Layout::horizontal([
         Constraint::Fill(1),
         Constraint::Length(clock.len() as u16 + 1),
