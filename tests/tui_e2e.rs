@@ -208,3 +208,57 @@ fn sighup_ends_the_process_promptly() {
         "terminal left in raw mode:\n{screen}"
     );
 }
+
+/// A wall terminal on a quiet table: once drawn, a screen on which nothing
+/// changes writes nothing to the terminal, although the clock ticks every
+/// second (each tick redraws, and ratatui's backend would write colour
+/// resets, a cursor hide and the synchronized-update markers every time).
+#[test]
+fn an_idle_screen_writes_nothing_to_the_terminal() {
+    let dir = std::env::temp_dir().join(format!("exectop_idle_{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("exectop.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[database]\nurl = \"sqlite://{}\"\n[poll]\ndatabase_interval = \"300s\"\n[ui]\nrefresh = \"300s\"\n",
+            dir.join("quiet.db").display()
+        ),
+    )
+    .unwrap();
+    let migrated = Command::new(env!("CARGO_BIN_EXE_exectop"))
+        .args(["migrate", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(migrated.status.success(), "{migrated:?}");
+
+    let t = Tmux::start(&format!("--config {}", config.display()), 120, 30);
+    t.wait_for("the first poll", READY, |s| {
+        s.contains("Running 0") && s.contains("db ok")
+    });
+    let bytes = dir.join("terminal.bytes");
+    let status = Command::new("tmux")
+        .args(["pipe-pane", "-o", "-t", &t.session])
+        .arg(format!("cat >> {}", bytes.display()))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let size = || std::fs::metadata(&bytes).map(|m| m.len()).unwrap_or(0);
+    // The header clock shows minutes: a window that spans a new minute sees
+    // it written once, so such a window is tried again.
+    let mut written = Vec::new();
+    for _ in 0..3 {
+        std::thread::sleep(Duration::from_millis(1500));
+        let minute = chrono::Utc::now().format("%H:%M").to_string();
+        let before = size();
+        std::thread::sleep(Duration::from_secs(4));
+        let after = size();
+        if chrono::Utc::now().format("%H:%M").to_string() == minute {
+            written.push(after - before);
+            break;
+        }
+    }
+    assert_eq!(written, [0], "bytes written by an idle screen in 4 s");
+    let _ = std::fs::remove_dir_all(&dir);
+}

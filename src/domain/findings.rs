@@ -187,8 +187,26 @@ fn secs(d: Duration) -> i64 {
     i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
 }
 
-fn spec(d: Duration) -> String {
-    format_duration_spec(d)
+/// The thresholds as reasons spell them, formatted once per run instead of
+/// once per finding (a run may report 10 000).
+struct Spelled {
+    registration_grace: String,
+    pending_stuck: String,
+    running_stuck: String,
+    max_runtime: String,
+    heartbeat_stale: String,
+}
+
+impl Spelled {
+    fn new(t: &Thresholds) -> Self {
+        Spelled {
+            registration_grace: format_duration_spec(t.registration_grace),
+            pending_stuck: format_duration_spec(t.pending_stuck),
+            running_stuck: format_duration_spec(t.running_stuck),
+            max_runtime: format_duration_spec(t.max_runtime),
+            heartbeat_stale: format_duration_spec(t.heartbeat_stale),
+        }
+    }
 }
 
 /// Every finding, worst first (severity, then oldest, then id).
@@ -197,11 +215,19 @@ where
     E: Borrow<Execution>,
     H: Borrow<RemoteHistory>,
 {
+    let spelled = Spelled::new(input.thresholds);
     let mut out: Vec<Finding> = input
         .executions
         .iter()
         .map(Borrow::borrow)
-        .filter_map(|e| finding_for(input, e, input.remote.get(&e.id).map(Borrow::borrow)))
+        .filter_map(|e| {
+            finding_for(
+                input,
+                &spelled,
+                e,
+                input.remote.get(&e.id).map(Borrow::borrow),
+            )
+        })
         .collect();
     out.extend(remote_only_findings(input));
     // Ids make every key unique: an in-place sort needs no scratch copy.
@@ -252,6 +278,7 @@ fn with(
 
 fn finding_for<E, H>(
     input: &FindingInput<'_, E, H>,
+    spelled: &Spelled,
     e: &Execution,
     history: Option<&RemoteHistory>,
 ) -> Option<Finding> {
@@ -330,13 +357,13 @@ fn finding_for<E, H>(
             (
                 SuggestedAction::MarkFailed,
                 t.pending_stuck,
-                format!("over pending_stuck {}", spec(t.pending_stuck)),
+                format!("over pending_stuck {}", spelled.pending_stuck),
             )
         } else {
             (
                 SuggestedAction::Wait,
                 t.registration_grace,
-                format!("past the {} registration grace", spec(t.registration_grace)),
+                format!("past the {} registration grace", spelled.registration_grace),
             )
         };
         let mut f = with(
@@ -356,10 +383,10 @@ fn finding_for<E, H>(
         t.running_stuck
     };
     if age > secs(stuck_after) {
-        let setting = if e.status == Status::Pending {
-            "pending_stuck"
+        let (setting, spelled_after) = if e.status == Status::Pending {
+            ("pending_stuck", &spelled.pending_stuck)
         } else {
-            "running_stuck"
+            ("running_stuck", &spelled.running_stuck)
         };
         let past_max = total_age > secs(t.max_runtime);
         let remote_note = match history.and_then(RemoteHistory::remote_status) {
@@ -375,7 +402,7 @@ fn finding_for<E, H>(
                     "{} for {}, over max_runtime {}{remote_note}",
                     e.status,
                     format_age(age),
-                    spec(t.max_runtime)
+                    spelled.max_runtime
                 ),
             )
         } else {
@@ -386,7 +413,7 @@ fn finding_for<E, H>(
                     "{} for {}, over {setting} {}{remote_note}",
                     e.status,
                     format_age(age),
-                    spec(stuck_after)
+                    spelled_after
                 ),
             )
         };
@@ -447,7 +474,7 @@ fn finding_for<E, H>(
                 format!(
                     "{what} {} ago, over heartbeat_stale {}",
                     format_age(silent),
-                    spec(t.heartbeat_stale)
+                    spelled.heartbeat_stale
                 ),
             ));
         }

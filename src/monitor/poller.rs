@@ -46,9 +46,9 @@ struct RoundResult {
 }
 
 struct DatabaseRead {
-    active: Vec<Arc<Execution>>,
-    /// The active set was read whole, not made from the changes.
-    whole: bool,
+    /// The active set when it was read whole; `None` when the poll read
+    /// only the rows written since the last one (`changed`).
+    whole: Option<Vec<Arc<Execution>>>,
     changed: Vec<Execution>,
     window: Option<Vec<Execution>>,
     unmapped: Option<Vec<(String, u64)>>,
@@ -72,34 +72,44 @@ impl Poller {
         Ok(active)
     }
 
-    /// The active set from the rows written since `since` (and the active
-    /// rows whose heartbeat moved: a worker may beat without touching
-    /// `updated_at`), or `None` when the database counts a different number
-    /// of active rows than that gives: a write the change read cannot see
-    /// (a deleted row, a late commit) then costs a whole read at once.
-    async fn read_active_changes(
+    /// The rows written since `since`, and the active rows whose heartbeat
+    /// moved (a worker may beat without touching `updated_at`), when they
+    /// explain the active set: `None` when the database counts a different
+    /// number of active rows than they give. A write the change read cannot
+    /// see (a deleted row, a late commit) then costs a whole read at once.
+    async fn read_written(
         &self,
         known: &MonitorState,
-        changed: &[Execution],
+        changed: Vec<Execution>,
         since: DateTime<Utc>,
-    ) -> Result<Option<Vec<Arc<Execution>>>, String> {
-        let mut written = changed.to_vec();
+    ) -> Result<Option<Vec<Execution>>, String> {
+        let mut written = changed;
         written.extend(
             self.store
                 .beats_since(since)
                 .await
                 .map_err(|e| e.to_string())?,
         );
-        let active = known.active_after(&written);
         let counted = self.store.count_active().await.map_err(|e| e.to_string())?;
-        if counted == active.len() {
-            Ok(Some(active))
+        let expected = known.active_len_after(&written);
+        if counted == expected {
+            Ok(Some(written))
         } else {
             tracing::debug!(
-                "the database counts {counted} active rows, the changes give {}: reading them all",
-                active.len()
+                "the database counts {counted} active rows, the changes give {expected}: reading them all"
             );
             Ok(None)
+        }
+    }
+
+    async fn changed_since(&self, since: Option<DateTime<Utc>>) -> Result<Vec<Execution>, String> {
+        match since {
+            Some(since) => self
+                .store
+                .changed_since(since)
+                .await
+                .map_err(|e| e.to_string()),
+            None => Ok(Vec::new()),
         }
     }
 
@@ -113,24 +123,21 @@ impl Poller {
         let latency = self.store.ping().await.map_err(|e| e.to_string())?;
         // Overlap by a second so a row written during the last poll is not missed.
         let since = last.map(|at| at - Cd::seconds(1));
-        let changed = match since {
-            Some(since) => self
-                .store
-                .changed_since(since)
-                .await
-                .map_err(|e| e.to_string())?,
-            None => Vec::new(),
-        };
-        let from_changes = match since {
+        let written = match since {
             Some(since) if !due.whole_active => {
-                self.read_active_changes(known, &changed, since).await?
+                let changed = self.changed_since(Some(since)).await?;
+                self.read_written(known, changed, since).await?
             }
             _ => None,
         };
-        let whole = from_changes.is_none();
-        let active = match from_changes {
-            Some(active) => active,
-            None => self.read_active(known).await?,
+        // A whole read decides which rows are active; the changes read after
+        // it only say which rows finished.
+        let (whole, changed) = match written {
+            Some(written) => (None, written),
+            None => (
+                Some(self.read_active(known).await?),
+                self.changed_since(since).await?,
+            ),
         };
         let window = if due.window {
             Some(
@@ -153,7 +160,6 @@ impl Poller {
             None
         };
         Ok(DatabaseRead {
-            active,
             whole,
             changed,
             window,
@@ -217,7 +223,7 @@ impl Poller {
         if read.window.is_some() {
             cycle.last_window = Some(std::time::Instant::now());
         }
-        if read.whole {
+        if read.whole.is_some() {
             cycle.last_whole_active = Some(std::time::Instant::now());
         }
         if let Some(unmapped) = read.unmapped {
@@ -232,7 +238,10 @@ impl Poller {
             }
             state.unmapped_statuses = unmapped;
         }
-        state.apply_database(read.active, read.changed, read.window, now);
+        match read.whole {
+            Some(active) => state.apply_database(active, read.changed, read.window, now),
+            None => state.apply_written(read.changed, read.window, now),
+        }
         state.database.ok = true;
         state.database.latency_ms = Some(read.latency.as_millis() as u64);
         state.database.last_success = Some(now);

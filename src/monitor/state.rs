@@ -93,9 +93,10 @@ impl MonitorState {
         }
     }
 
-    /// Replaces the active set; rows that left it are moved to the finished
-    /// window (if `changed` says they finished) and, with a remote id, kept
-    /// under watch for a couple of look-ups.
+    /// Replaces the active set with a whole read of it. `changed` (rows
+    /// written since the last poll) moves the rows that finished to the
+    /// finished window and, with a remote id, under watch for a couple of
+    /// look-ups.
     pub fn apply_database<A: Into<Arc<Execution>>>(
         &mut self,
         active: impl IntoIterator<Item = A>,
@@ -103,38 +104,88 @@ impl MonitorState {
         finished_window: Option<Vec<Execution>>,
         now: DateTime<Utc>,
     ) {
-        let mut next: HashMap<String, Arc<Execution>> = active
+        let next = active
             .into_iter()
             .map(|e| {
                 let e = e.into();
                 (e.id.clone(), e)
             })
             .collect();
-        for e in changed {
+        self.note_finished(changed);
+        self.active = next;
+        self.settle(finished_window, now);
+    }
+
+    /// Applies rows written since the last poll to the active set in place:
+    /// each replaces the row held, and leaves the set once it is not active.
+    /// What a poll that read only the changes does instead of
+    /// `apply_database`; no row that was not written is touched.
+    pub fn apply_written(
+        &mut self,
+        written: Vec<Execution>,
+        finished_window: Option<Vec<Execution>>,
+        now: DateTime<Utc>,
+    ) {
+        for e in &written {
             if e.status.is_active() {
-                if !next.contains_key(&e.id) {
-                    let e = self.reuse(e);
-                    next.insert(e.id.clone(), e);
-                }
-            } else if e.status.is_terminal() {
-                if self.active.contains_key(&e.id) && e.remote_id.is_some() {
-                    self.watched_terminal.insert(
-                        e.id.clone(),
-                        Watched {
-                            execution: e.clone(),
-                            rechecks_left: TERMINAL_RECHECKS,
-                        },
-                    );
-                }
-                self.finished.insert(e.id.clone(), e);
+                let e = self.reuse(e.clone());
+                self.active.insert(e.id.clone(), e);
             }
         }
+        // Before the rows leave: a row that finished while active is watched.
+        self.note_finished(
+            written
+                .iter()
+                .filter(|e| !e.status.is_active())
+                .cloned()
+                .collect(),
+        );
+        for e in &written {
+            if !e.status.is_active() {
+                self.active.remove(&e.id);
+            }
+        }
+        self.settle(finished_window, now);
+    }
+
+    /// How many rows the active set would hold once `written` is applied.
+    pub fn active_len_after(&self, written: &[Execution]) -> usize {
+        let latest: HashMap<&str, bool> = written
+            .iter()
+            .map(|e| (e.id.as_str(), e.status.is_active()))
+            .collect();
+        latest
+            .into_iter()
+            .fold(self.active.len(), |len, (id, active)| {
+                match (self.active.contains_key(id), active) {
+                    (true, false) => len - 1,
+                    (false, true) => len + 1,
+                    _ => len,
+                }
+            })
+    }
+
+    fn note_finished(&mut self, changed: Vec<Execution>) {
+        for e in changed.into_iter().filter(|e| e.status.is_terminal()) {
+            if self.active.contains_key(&e.id) && e.remote_id.is_some() {
+                self.watched_terminal.insert(
+                    e.id.clone(),
+                    Watched {
+                        execution: e.clone(),
+                        rechecks_left: TERMINAL_RECHECKS,
+                    },
+                );
+            }
+            self.finished.insert(e.id.clone(), e);
+        }
+    }
+
+    fn settle(&mut self, finished_window: Option<Vec<Execution>>, now: DateTime<Utc>) {
         if let Some(window) = finished_window {
             self.finished = window.into_iter().map(|e| (e.id.clone(), e)).collect();
         }
         let day_ago = now - Cd::hours(24);
         self.finished.retain(|_, e| e.finished_at() > day_ago);
-        self.active = next;
         self.local_as_of = Some(now);
         let (active, watched) = (&self.active, &self.watched_terminal);
         self.histories
@@ -187,26 +238,6 @@ impl MonitorState {
 
     pub fn history(&self, id: &str) -> Option<&RemoteHistory> {
         self.histories.get(id).map(|h| &**h)
-    }
-
-    /// The active set as it stands once `rows`, read because they were
-    /// written, replace the ones held: a row no longer active leaves it. What
-    /// a poll that read only the changes hands to `apply_database`.
-    pub fn active_after(&self, rows: &[Execution]) -> Vec<Arc<Execution>> {
-        let written: HashMap<&str, &Execution> = rows.iter().map(|e| (e.id.as_str(), e)).collect();
-        let mut active: Vec<Arc<Execution>> = self
-            .active
-            .values()
-            .filter(|e| !written.contains_key(e.id.as_str()))
-            .cloned()
-            .collect();
-        active.extend(
-            written
-                .into_values()
-                .filter(|e| e.status.is_active())
-                .map(|e| self.reuse(e.clone())),
-        );
-        active
     }
 
     pub fn active_len(&self) -> usize {
@@ -416,221 +447,5 @@ impl MonitorState {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use chrono::TimeZone;
-
-    fn now() -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 11, 22, 14, 0, 0).unwrap()
-    }
-
-    fn exec(id: &str, status: Status, age: i64, remote: Option<&str>) -> Execution {
-        Execution {
-            id: id.into(),
-            remote_id: remote.map(str::to_string),
-            name: None,
-            group: None,
-            status,
-            raw_status: status.as_str().into(),
-            created_at: now() - Cd::seconds(age),
-            started_at: None,
-            updated_at: None,
-            completed_at: (!status.is_active()).then(|| now() - Cd::seconds(age / 2)),
-            heartbeat_at: None,
-            error: None,
-            error_count: None,
-        }
-    }
-
-    fn policy() -> Policy {
-        Policy {
-            thresholds: Thresholds::default(),
-            classifier: ErrorClassifier::default(),
-            capabilities: Capabilities {
-                remote: true,
-                remote_id_column: true,
-                heartbeat_column: false,
-            },
-            remote_interval: Duration::from_secs(15),
-            mismatch_confirmation: Duration::from_secs(45),
-        }
-    }
-
-    fn found(at: DateTime<Utc>, s: Status) -> Observation {
-        Observation {
-            checked_at: at,
-            answer: RemoteAnswer::Found {
-                status: s,
-                raw: s.as_str().into(),
-            },
-        }
-    }
-
-    #[test]
-    fn schedules_past_the_grace_longest_unchecked_first_within_budget() {
-        let mut state = MonitorState::default();
-        state.apply_database(
-            vec![
-                exec("young", Status::Running, 45, Some("r-young")),
-                exec("a", Status::Running, 46, Some("r-a")),
-                exec("b", Status::Running, 600, Some("r-b")),
-                exec("c", Status::Running, 900, Some("r-c")),
-                exec("no-id", Status::Running, 900, None),
-            ],
-            vec![],
-            None,
-            now(),
-        );
-        let p = policy();
-        let due = state.due_lookups(now(), &p, 10, &|_| false);
-        let ids: Vec<&str> = due.iter().map(|(id, _)| id.as_str()).collect();
-        assert_eq!(
-            ids,
-            ["c", "b", "a"],
-            "never-checked, oldest first; nothing inside the grace or without an id"
-        );
-        state.record("c", found(now() - Cd::seconds(14), Status::Running));
-        state.record("b", found(now() - Cd::seconds(15), Status::Running));
-        let due = state.due_lookups(now(), &p, 10, &|_| false);
-        let ids: Vec<&str> = due.iter().map(|(id, _)| id.as_str()).collect();
-        assert_eq!(
-            ids,
-            ["a", "b"],
-            "c was checked within the interval; b is due again, after the unchecked a"
-        );
-        assert_eq!(
-            state.due_lookups(now(), &p, 1, &|_| false).len(),
-            1,
-            "the budget caps a round"
-        );
-        assert_eq!(
-            state.due_lookups(now(), &p, usize::MAX, &|_| false).len(),
-            2,
-            "an unbounded budget (the one-shot check) takes every due row"
-        );
-        let skip_listed = state.due_lookups(now(), &p, 10, &|rid| rid == "r-a");
-        assert_eq!(
-            skip_listed.len(),
-            1,
-            "ids the list call answered are not looked up one by one"
-        );
-    }
-
-    #[test]
-    fn rows_that_finish_while_watched_are_rechecked_then_dropped() {
-        let mut state = MonitorState::default();
-        state.apply_database(
-            vec![exec("x", Status::Running, 600, Some("r-x"))],
-            vec![],
-            None,
-            now(),
-        );
-        let done = exec("x", Status::Failed, 600, Some("r-x"));
-        state.apply_database(Vec::<Execution>::new(), vec![done], None, now());
-        let later = now() + Cd::seconds(400);
-        let p = policy();
-        assert_eq!(
-            state.due_lookups(later, &p, 10, &|_| false).len(),
-            1,
-            "a finished row is asked about once more"
-        );
-        state.record("x", found(later, Status::Running));
-        let snap = state.snapshot(later, &p);
-        assert_eq!(
-            snap.findings[0].kind,
-            crate::domain::FindingKind::RemoteStillRunning
-        );
-        assert_eq!(
-            snap.error_rates.day.failed, 1,
-            "and it counts in the error rates"
-        );
-    }
-
-    #[test]
-    fn a_row_that_caught_up_after_the_read_is_no_mismatch() {
-        let p = policy();
-        let mut quiet = exec("quiet", Status::Running, 600, Some("r-quiet"));
-        quiet.heartbeat_at = Some(now() - Cd::seconds(300));
-        let mut busy = exec("busy", Status::Running, 600, Some("r-busy"));
-        busy.heartbeat_at = Some(now() - Cd::seconds(1));
-        let mut state = MonitorState::default();
-        state.apply_database(vec![quiet.clone(), busy.clone()], vec![], None, now());
-        let later = now() + Cd::seconds(60);
-        state.record("quiet", found(later, Status::Succeeded));
-        state.record("busy", found(later, Status::Succeeded));
-        let mut candidates = state.mismatch_candidates();
-        candidates.sort();
-        assert_eq!(candidates, ["busy", "quiet"]);
-        let kinds = |state: &MonitorState| -> Vec<(String, crate::domain::FindingKind)> {
-            state
-                .snapshot(later, &p)
-                .findings
-                .into_iter()
-                .map(|f| (f.execution_id.unwrap(), f.kind))
-                .collect()
-        };
-        assert_eq!(
-            kinds(&state),
-            [(
-                "quiet".to_string(),
-                crate::domain::FindingKind::StatusMismatch
-            )],
-            "busy wrote 1 s before the read: its silence is not established"
-        );
-        let mut caught_up = busy.clone();
-        caught_up.status = Status::Succeeded;
-        caught_up.completed_at = Some(later);
-        state.refresh_rows(&candidates, vec![quiet, caught_up]);
-        assert_eq!(
-            kinds(&state),
-            [(
-                "quiet".to_string(),
-                crate::domain::FindingKind::StatusMismatch
-            )],
-            "the re-read finds busy finished; quiet is still silent"
-        );
-        assert_eq!(state.active_len(), 1);
-        assert_eq!(state.snapshot(later, &p).error_rates.day.succeeded, 1);
-    }
-
-    #[test]
-    fn listed_remote_runs_become_observations_or_remote_only() {
-        let mut state = MonitorState::default();
-        state.apply_database(
-            vec![exec("a", Status::Running, 600, Some("r-a"))],
-            vec![],
-            None,
-            now(),
-        );
-        let listed = |id: &str| RemoteExecution {
-            remote_id: id.into(),
-            status: Status::Running,
-            raw_status: "RUNNING".into(),
-            name: None,
-            started_at: Some(now() - Cd::seconds(300)),
-            first_seen_at: now(),
-        };
-        let items = vec![listed("r-a"), listed("r-orphan"), listed("r-done")];
-        assert_eq!(state.unmatched(&items), ["r-orphan", "r-done"]);
-        let local_done = exec("d", Status::Succeeded, 900, Some("r-done"));
-        state.apply_list(items, vec![local_done], now());
-        assert_eq!(
-            state.history("a").unwrap().remote_status(),
-            Some(Status::Running)
-        );
-        let kinds: Vec<_> = state
-            .snapshot(now(), &policy())
-            .findings
-            .iter()
-            .map(|f| f.kind)
-            .collect();
-        assert!(
-            kinds.contains(&crate::domain::FindingKind::RemoteOnly),
-            "{kinds:?}"
-        );
-        assert!(
-            kinds.contains(&crate::domain::FindingKind::RemoteStillRunning),
-            "{kinds:?}"
-        );
-    }
-}
+#[path = "state_tests.rs"]
+mod tests;

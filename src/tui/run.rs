@@ -74,6 +74,7 @@ pub async fn run(
             break Exit::Panic;
         }
         if app.dirty {
+            super::logging::show_new_events();
             if let Err(e) = guard.draw(|frame| render(frame, &app)) {
                 tracing::warn!("draw failed, leaving: {e}");
                 break Exit::TerminalGone;

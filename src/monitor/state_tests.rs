@@ -1,0 +1,265 @@
+//! MonitorState: scheduling, watched rows, written rows, list answers.
+
+use super::*;
+use chrono::TimeZone;
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 22, 14, 0, 0).unwrap()
+}
+
+fn exec(id: &str, status: Status, age: i64, remote: Option<&str>) -> Execution {
+    Execution {
+        id: id.into(),
+        remote_id: remote.map(str::to_string),
+        name: None,
+        group: None,
+        status,
+        raw_status: status.as_str().into(),
+        created_at: now() - Cd::seconds(age),
+        started_at: None,
+        updated_at: None,
+        completed_at: (!status.is_active()).then(|| now() - Cd::seconds(age / 2)),
+        heartbeat_at: None,
+        error: None,
+        error_count: None,
+    }
+}
+
+fn policy() -> Policy {
+    Policy {
+        thresholds: Thresholds::default(),
+        classifier: ErrorClassifier::default(),
+        capabilities: Capabilities {
+            remote: true,
+            remote_id_column: true,
+            heartbeat_column: false,
+        },
+        remote_interval: Duration::from_secs(15),
+        mismatch_confirmation: Duration::from_secs(45),
+    }
+}
+
+fn found(at: DateTime<Utc>, s: Status) -> Observation {
+    Observation {
+        checked_at: at,
+        answer: RemoteAnswer::Found {
+            status: s,
+            raw: s.as_str().into(),
+        },
+    }
+}
+
+#[test]
+fn schedules_past_the_grace_longest_unchecked_first_within_budget() {
+    let mut state = MonitorState::default();
+    state.apply_database(
+        vec![
+            exec("young", Status::Running, 45, Some("r-young")),
+            exec("a", Status::Running, 46, Some("r-a")),
+            exec("b", Status::Running, 600, Some("r-b")),
+            exec("c", Status::Running, 900, Some("r-c")),
+            exec("no-id", Status::Running, 900, None),
+        ],
+        vec![],
+        None,
+        now(),
+    );
+    let p = policy();
+    let due = state.due_lookups(now(), &p, 10, &|_| false);
+    let ids: Vec<&str> = due.iter().map(|(id, _)| id.as_str()).collect();
+    assert_eq!(
+        ids,
+        ["c", "b", "a"],
+        "never-checked, oldest first; nothing inside the grace or without an id"
+    );
+    state.record("c", found(now() - Cd::seconds(14), Status::Running));
+    state.record("b", found(now() - Cd::seconds(15), Status::Running));
+    let due = state.due_lookups(now(), &p, 10, &|_| false);
+    let ids: Vec<&str> = due.iter().map(|(id, _)| id.as_str()).collect();
+    assert_eq!(
+        ids,
+        ["a", "b"],
+        "c was checked within the interval; b is due again, after the unchecked a"
+    );
+    assert_eq!(
+        state.due_lookups(now(), &p, 1, &|_| false).len(),
+        1,
+        "the budget caps a round"
+    );
+    assert_eq!(
+        state.due_lookups(now(), &p, usize::MAX, &|_| false).len(),
+        2,
+        "an unbounded budget (the one-shot check) takes every due row"
+    );
+    let skip_listed = state.due_lookups(now(), &p, 10, &|rid| rid == "r-a");
+    assert_eq!(
+        skip_listed.len(),
+        1,
+        "ids the list call answered are not looked up one by one"
+    );
+}
+
+#[test]
+fn rows_that_finish_while_watched_are_rechecked_then_dropped() {
+    let mut state = MonitorState::default();
+    state.apply_database(
+        vec![exec("x", Status::Running, 600, Some("r-x"))],
+        vec![],
+        None,
+        now(),
+    );
+    let done = exec("x", Status::Failed, 600, Some("r-x"));
+    state.apply_database(Vec::<Execution>::new(), vec![done], None, now());
+    let later = now() + Cd::seconds(400);
+    let p = policy();
+    assert_eq!(
+        state.due_lookups(later, &p, 10, &|_| false).len(),
+        1,
+        "a finished row is asked about once more"
+    );
+    state.record("x", found(later, Status::Running));
+    let snap = state.snapshot(later, &p);
+    assert_eq!(
+        snap.findings[0].kind,
+        crate::domain::FindingKind::RemoteStillRunning
+    );
+    assert_eq!(
+        snap.error_rates.day.failed, 1,
+        "and it counts in the error rates"
+    );
+}
+
+/// A poll that read only the written rows touches nothing else: the
+/// rows not written keep their `Arc`, a finished row leaves for the
+/// window and the watch, a new one joins, and the count it is checked
+/// against says the same.
+#[test]
+fn written_rows_change_the_active_set_in_place() {
+    let mut state = MonitorState::default();
+    state.apply_database(
+        vec![
+            exec("a", Status::Running, 600, Some("r-a")),
+            exec("b", Status::Running, 600, Some("r-b")),
+        ],
+        vec![],
+        None,
+        now(),
+    );
+    let held_b = state.known("b").unwrap().clone();
+    let written = vec![
+        exec("a", Status::Succeeded, 600, Some("r-a")),
+        exec("c", Status::Pending, 10, None),
+        exec("c", Status::Running, 10, None),
+    ];
+    assert_eq!(
+        state.active_len_after(&written),
+        2,
+        "a leaves, c joins once"
+    );
+    state.apply_written(written, None, now());
+    assert!(state.known("a").is_none());
+    assert!(Arc::ptr_eq(state.known("b").unwrap(), &held_b));
+    assert_eq!(
+        state.known("c").unwrap().status,
+        Status::Running,
+        "the last write wins"
+    );
+    let later = now() + Cd::seconds(400);
+    assert_eq!(
+        state.due_lookups(later, &policy(), 10, &|_| false).len(),
+        2,
+        "the finished row is asked about once more, beside b"
+    );
+    assert_eq!(
+        state.snapshot(later, &policy()).error_rates.day.succeeded,
+        1
+    );
+}
+
+#[test]
+fn a_row_that_caught_up_after_the_read_is_no_mismatch() {
+    let p = policy();
+    let mut quiet = exec("quiet", Status::Running, 600, Some("r-quiet"));
+    quiet.heartbeat_at = Some(now() - Cd::seconds(300));
+    let mut busy = exec("busy", Status::Running, 600, Some("r-busy"));
+    busy.heartbeat_at = Some(now() - Cd::seconds(1));
+    let mut state = MonitorState::default();
+    state.apply_database(vec![quiet.clone(), busy.clone()], vec![], None, now());
+    let later = now() + Cd::seconds(60);
+    state.record("quiet", found(later, Status::Succeeded));
+    state.record("busy", found(later, Status::Succeeded));
+    let mut candidates = state.mismatch_candidates();
+    candidates.sort();
+    assert_eq!(candidates, ["busy", "quiet"]);
+    let kinds = |state: &MonitorState| -> Vec<(String, crate::domain::FindingKind)> {
+        state
+            .snapshot(later, &p)
+            .findings
+            .into_iter()
+            .map(|f| (f.execution_id.unwrap(), f.kind))
+            .collect()
+    };
+    assert_eq!(
+        kinds(&state),
+        [(
+            "quiet".to_string(),
+            crate::domain::FindingKind::StatusMismatch
+        )],
+        "busy wrote 1 s before the read: its silence is not established"
+    );
+    let mut caught_up = busy.clone();
+    caught_up.status = Status::Succeeded;
+    caught_up.completed_at = Some(later);
+    state.refresh_rows(&candidates, vec![quiet, caught_up]);
+    assert_eq!(
+        kinds(&state),
+        [(
+            "quiet".to_string(),
+            crate::domain::FindingKind::StatusMismatch
+        )],
+        "the re-read finds busy finished; quiet is still silent"
+    );
+    assert_eq!(state.active_len(), 1);
+    assert_eq!(state.snapshot(later, &p).error_rates.day.succeeded, 1);
+}
+
+#[test]
+fn listed_remote_runs_become_observations_or_remote_only() {
+    let mut state = MonitorState::default();
+    state.apply_database(
+        vec![exec("a", Status::Running, 600, Some("r-a"))],
+        vec![],
+        None,
+        now(),
+    );
+    let listed = |id: &str| RemoteExecution {
+        remote_id: id.into(),
+        status: Status::Running,
+        raw_status: "RUNNING".into(),
+        name: None,
+        started_at: Some(now() - Cd::seconds(300)),
+        first_seen_at: now(),
+    };
+    let items = vec![listed("r-a"), listed("r-orphan"), listed("r-done")];
+    assert_eq!(state.unmatched(&items), ["r-orphan", "r-done"]);
+    let local_done = exec("d", Status::Succeeded, 900, Some("r-done"));
+    state.apply_list(items, vec![local_done], now());
+    assert_eq!(
+        state.history("a").unwrap().remote_status(),
+        Some(Status::Running)
+    );
+    let kinds: Vec<_> = state
+        .snapshot(now(), &policy())
+        .findings
+        .iter()
+        .map(|f| f.kind)
+        .collect();
+    assert!(
+        kinds.contains(&crate::domain::FindingKind::RemoteOnly),
+        "{kinds:?}"
+    );
+    assert!(
+        kinds.contains(&crate::domain::FindingKind::RemoteStillRunning),
+        "{kinds:?}"
+    );
+}
