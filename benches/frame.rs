@@ -16,7 +16,7 @@ use std::hint::black_box;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration as Cd, TimeZone, Utc};
-use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group};
 use exectop::domain::{
     Capabilities, ErrorClassifier, Execution, FindingInput, Observation, RemoteAnswer,
     RemoteHistory, Status, Thresholds, error_rates, findings,
@@ -186,31 +186,47 @@ fn frame(c: &mut Criterion) {
     group.finish();
 }
 
+fn find_over(rows: &[Execution], remote: &HashMap<String, RemoteHistory>) -> usize {
+    let thresholds = Thresholds::default();
+    findings::find(black_box(&FindingInput {
+        now: now(),
+        local_as_of: now(),
+        thresholds: &thresholds,
+        capabilities: CAPABILITIES,
+        executions: rows,
+        remote,
+        remote_only: &[],
+        mismatch_confirmation: thresholds.registration_grace,
+    }))
+    .len()
+}
+
 fn engine(c: &mut Criterion) {
     let mut group = c.benchmark_group("findings");
     group.sample_size(20);
-    let thresholds = Thresholds::default();
     for n in [10_000, 100_000] {
         let rows = active(n);
         let remote = histories(&rows);
         group.throughput(Throughput::Elements(n as u64));
         group.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
-            b.iter(|| {
-                findings::find(black_box(&FindingInput {
-                    now: now(),
-                    local_as_of: now(),
-                    thresholds: &thresholds,
-                    capabilities: CAPABILITIES,
-                    executions: &rows,
-                    remote: &remote,
-                    remote_only: &[],
-                    mismatch_confirmation: thresholds.registration_grace,
-                }))
-            })
+            b.iter(|| find_over(&rows, &remote))
         });
     }
     group.finish();
 }
 
 criterion_group!(benches, frame, engine);
-criterion_main!(benches);
+
+/// `ENGINE_ONCE=N` runs the engine once over N executions and exits, for an
+/// instruction count that no other load on the machine can move:
+/// `valgrind --tool=callgrind --toggle-collect='*find_over*' <bench binary>`.
+fn main() {
+    if let Some(n) = std::env::var("ENGINE_ONCE").ok().and_then(|n| n.parse().ok()) {
+        let rows = active(n);
+        let remote = histories(&rows);
+        println!("{} findings over {n} executions", find_over(&rows, &remote));
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}
