@@ -221,7 +221,10 @@ criterion_group!(benches, frame, engine);
 /// instruction count that no other load on the machine can move:
 /// `valgrind --tool=callgrind --toggle-collect='*find_over*' <bench binary>`.
 fn main() {
-    if let Some(n) = std::env::var("ENGINE_ONCE").ok().and_then(|n| n.parse().ok()) {
+    if let Some(n) = std::env::var("ENGINE_ONCE")
+        .ok()
+        .and_then(|n| n.parse().ok())
+    {
         let rows = active(n);
         let remote = histories(&rows);
         println!("{} findings over {n} executions", find_over(&rows, &remote));

@@ -47,7 +47,7 @@ tmux new-session -d -s "$session" -x 250 -y 70 -e "XDG_STATE_HOME=$work/state" $
 tmux set-option -s escape-time 0
 pid=$(tmux list-panes -t "$session" -F '#{pane_pid}')
 sleep 1
-[ "$(cat "/proc/$pid/comm" 2>/dev/null)" = exectop ] || { echo "the TUI did not start" >&2; exit 1; }
+[ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$(basename "$bin" | cut -c1-15)" ] || { echo "the TUI did not start" >&2; exit 1; }
 ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
 hz=$(getconf CLK_TCK)
 start=$(ticks)

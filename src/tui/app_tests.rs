@@ -14,11 +14,11 @@ use super::view::SortColumn;
 use crate::domain::Status;
 use crate::monitor::{MonitorControl, MonitorEvent, PollSource, Snapshot};
 
-fn key(app: &mut App, code: KeyCode) -> Vec<Effect> {
+pub(super) fn key(app: &mut App, code: KeyCode) -> Vec<Effect> {
     update(app, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)))
 }
 
-fn ch(app: &mut App, c: char) -> Vec<Effect> {
+pub(super) fn ch(app: &mut App, c: char) -> Vec<Effect> {
     let mods = if c.is_ascii_uppercase() {
         KeyModifiers::SHIFT
     } else {
@@ -338,7 +338,7 @@ fn action_keys_request_actions_with_the_status_seen() {
     let mut got: Vec<&str> = req.targets.iter().map(|t| t.id.as_str()).collect();
     got.sort();
     assert_eq!(got, ["39", "7"]);
-    assert!(app.marked.is_empty(), "marks are consumed by the request");
+    assert_eq!(app.marked.len(), 2, "asking for a plan spends no marks");
 }
 
 #[test]
@@ -555,7 +555,7 @@ fn popups_open_scroll_and_close() {
     assert_eq!(app.popup, None);
 }
 
-fn planned(effects: &[Effect]) -> ActionRequest {
+pub(super) fn planned(effects: &[Effect]) -> ActionRequest {
     match effects {
         [Effect::Action(ActionCommand::Plan { request, .. })] => request.clone(),
         other => panic!("expected a plan request, got {other:?}"),
@@ -563,7 +563,7 @@ fn planned(effects: &[Effect]) -> ActionRequest {
 }
 
 /// Presses the action key, types the reason and Enter.
-fn with_reason(app: &mut App, action_key: char, reason: &str) -> Vec<Effect> {
+pub(super) fn with_reason(app: &mut App, action_key: char, reason: &str) -> Vec<Effect> {
     assert_eq!(ch(app, action_key), []);
     assert!(
         matches!(app.popup, Some(Popup::Reason { .. })),
@@ -576,7 +576,7 @@ fn with_reason(app: &mut App, action_key: char, reason: &str) -> Vec<Effect> {
     key(app, KeyCode::Enter)
 }
 
-fn preview(app: &App, rows: &[(&str, Option<&str>)]) -> ActionPreview {
+pub(super) fn preview(app: &App, rows: &[(&str, Option<&str>)]) -> ActionPreview {
     ActionPreview {
         request_id: app.pending_request.expect("a request is pending"),
         kind: ActionKind::MarkFailed,

@@ -6,7 +6,8 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::app::{App, Effect, Popup};
-use super::request::{ActionCommand, ActionEvent, ActionRequest};
+use super::keymap::Action;
+use super::request::{ActionCommand, ActionEvent, ActionPreview, ActionRequest};
 use crate::monitor::MonitorControl;
 
 /// Sends the request for planning under a new id; answers to older ids are dropped.
@@ -67,70 +68,103 @@ pub fn on_key(app: &mut App, key: &KeyEvent) -> Option<Vec<Effect>> {
         }),
         Popup::Preview {
             preview,
-            mut typed,
+            typed,
             applying,
-        } => {
-            if applying {
-                // Applying: a repeated key must not apply twice.
-                return Some(Vec::new());
-            }
-            let id = preview.request_id;
-            let cancel = |app: &mut App| {
-                app.popup = None;
-                app.pending_request = None;
-                app.say("cancelled: nothing written");
-                vec![Effect::Action(ActionCommand::Cancel { request_id: id })]
-            };
-            let apply = |app: &mut App, preview| {
+        } => Some(on_preview_key(app, key, preview, typed, applying)),
+        // The result scrolls like the preview; its other keys are the
+        // ordinary popup keys.
+        Popup::Report(_) => scroll_pinned(app, key).then(Vec::new),
+        _ => None,
+    }
+}
+
+/// Keys while the preview is open. One row: `y` applies. Bulk: the typed
+/// count and Enter. Scroll keys scroll the rows; any other key is No (bulk:
+/// only Esc, so a stray key does not throw away a long review).
+fn on_preview_key(
+    app: &mut App,
+    key: &KeyEvent,
+    preview: ActionPreview,
+    mut typed: String,
+    applying: bool,
+) -> Vec<Effect> {
+    let id = preview.request_id;
+    let changes = preview.changes();
+    let bulk = changes > 1;
+    if is_ctrl_c(key) {
+        return vec![Effect::Quit];
+    }
+    if !applying {
+        match key.code {
+            KeyCode::Char('y' | 'Y') if changes == 1 => {
                 app.popup = Some(Popup::Preview {
                     preview,
                     typed: String::new(),
                     applying: true,
                 });
-                vec![Effect::Action(ActionCommand::Apply { request_id: id })]
-            };
-            let changes = preview.changes();
-            Some(match key.code {
-                _ if is_ctrl_c(key) => vec![Effect::Quit],
-                _ if changes == 0 => cancel(app),
-                KeyCode::Char('y' | 'Y') if changes == 1 => apply(app, preview),
-                _ if changes == 1 => cancel(app),
-                KeyCode::Esc => cancel(app),
-                KeyCode::Char(c) if c.is_ascii_digit() => {
-                    typed.push(c);
-                    app.popup = Some(Popup::Preview {
-                        preview,
-                        typed,
-                        applying: false,
-                    });
-                    Vec::new()
+                return vec![Effect::Action(ActionCommand::Apply { request_id: id })];
+            }
+            KeyCode::Char(c) if bulk && c.is_ascii_digit() => typed.push(c),
+            KeyCode::Backspace if bulk => {
+                typed.pop();
+            }
+            KeyCode::Enter if bulk && typed == changes.to_string() => {
+                app.popup = Some(Popup::Preview {
+                    preview,
+                    typed: String::new(),
+                    applying: true,
+                });
+                return vec![Effect::Action(ActionCommand::Apply { request_id: id })];
+            }
+            KeyCode::Enter if bulk => {
+                app.say(format!(
+                    "type {changes} and Enter to apply to {changes} rows, or Esc"
+                ));
+                typed.clear();
+            }
+            _ => {
+                if !scroll_pinned(app, key) && (!bulk || key.code == KeyCode::Esc) {
+                    app.popup = None;
+                    app.pending_request = None;
+                    app.say("cancelled: nothing written");
+                    return vec![Effect::Action(ActionCommand::Cancel { request_id: id })];
                 }
-                KeyCode::Backspace => {
-                    typed.pop();
-                    app.popup = Some(Popup::Preview {
-                        preview,
-                        typed,
-                        applying: false,
-                    });
-                    Vec::new()
-                }
-                KeyCode::Enter if typed == changes.to_string() => apply(app, preview),
-                KeyCode::Enter => {
-                    app.say(format!(
-                        "type {changes} and Enter to apply to {changes} rows, or Esc"
-                    ));
-                    app.popup = Some(Popup::Preview {
-                        preview,
-                        typed: String::new(),
-                        applying: false,
-                    });
-                    Vec::new()
-                }
-                _ => Vec::new(),
-            })
+                return Vec::new();
+            }
         }
-        _ => None,
+        app.popup = Some(Popup::Preview {
+            preview,
+            typed,
+            applying,
+        });
+        return Vec::new();
     }
+    // Applying: a repeated key must not apply twice, but the rows still scroll.
+    scroll_pinned(app, key);
+    Vec::new()
+}
+
+/// Moves the preview's or the result's rows when `key` is bound to a scroll
+/// action; the scroll is kept within the rows, so a key back up always
+/// moves them.
+fn scroll_pinned(app: &mut App, key: &KeyEvent) -> bool {
+    let Some(action) = app.keymap().action_for(key) else {
+        return false;
+    };
+    let Some((page, max)) = super::render::actions::pinned_scroll_room(app) else {
+        return false;
+    };
+    let at = app.popup_scroll.min(max);
+    app.popup_scroll = match action {
+        Action::Up => at.saturating_sub(1),
+        Action::Down => at.saturating_add(1).min(max),
+        Action::PageUp => at.saturating_sub(page),
+        Action::PageDown => at.saturating_add(page).min(max),
+        Action::Home => 0,
+        Action::End => max,
+        _ => return false,
+    };
+    true
 }
 
 /// Answers from the action layer.
@@ -154,6 +188,11 @@ pub fn on_event(app: &mut App, event: ActionEvent) -> Vec<Effect> {
                 return Vec::new();
             }
             app.pending_request = None;
+            // The marks on these rows are spent: acting on them again would
+            // be a second action, not this one.
+            for row in &report.rows {
+                app.marked.remove(&row.id);
+            }
             let applied = report.rows.iter().filter(|r| r.applied.is_ok()).count();
             for row in &report.rows {
                 if let Err(why) = &row.applied

@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod flow;
+pub mod health;
 pub mod keymap;
 pub mod logging;
 mod quiet_backend;
@@ -16,6 +17,10 @@ pub mod view;
 
 #[cfg(test)]
 mod app_tests;
+#[cfg(test)]
+mod flow_tests;
+#[cfg(test)]
+mod render_layout_tests;
 #[cfg(test)]
 mod render_tests;
 

@@ -12,18 +12,18 @@ use super::render::{self, detail, error_rates, findings, footer, header, log, ru
 use super::sample;
 use super::theme::Theme;
 
-fn sized(mut app: App, width: u16, height: u16) -> App {
+pub(super) fn sized(mut app: App, width: u16, height: u16) -> App {
     update(&mut app, Msg::Resize { width, height });
     app
 }
 
-fn draw(app: &App, width: u16, height: u16) -> Terminal<TestBackend> {
+pub(super) fn draw(app: &App, width: u16, height: u16) -> Terminal<TestBackend> {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
     terminal.draw(|f| render::render(f, app)).unwrap();
     terminal
 }
 
-fn draw_part(
+pub(super) fn draw_part(
     app: &App,
     width: u16,
     height: u16,
@@ -34,17 +34,17 @@ fn draw_part(
     terminal
 }
 
-fn press(app: &mut App, code: KeyCode) {
+pub(super) fn press(app: &mut App, code: KeyCode) {
     update(app, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
 }
 
 /// Where `text` starts on screen.
-fn find(buf: &Buffer, text: &str) -> (u16, u16) {
+pub(super) fn find(buf: &Buffer, text: &str) -> (u16, u16) {
     find_from(buf, text, 0)
 }
 
 /// Where `text` starts on screen, on row `from` or below.
-fn find_from(buf: &Buffer, text: &str, from: u16) -> (u16, u16) {
+pub(super) fn find_from(buf: &Buffer, text: &str, from: u16) -> (u16, u16) {
     let area = buf.area;
     for y in from..area.height {
         let line: String = (0..area.width)

@@ -147,8 +147,9 @@ pub(super) fn request_action(app: &mut App, action: Action) -> Vec<Effect> {
             .collect()
     } else if !app.marked.is_empty() {
         let findings = &app.snapshot.findings;
-        // The request carries the marks now; clearing them avoids acting twice.
-        std::mem::take(&mut app.marked)
+        // The marks stay until the action is applied (flow::on_event): a
+        // cancelled preview must not cost the operator their selection.
+        app.marked
             .iter()
             .filter_map(|id| {
                 let f = findings

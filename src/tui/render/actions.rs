@@ -2,10 +2,11 @@
 //! the result, and the audit log.
 
 use ratatui::Frame;
-use ratatui::layout::Rect;
+use ratatui::layout::{Constraint, Layout, Margin, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
+use ratatui::widgets::{Block, Clear, Paragraph};
 
+use super::wrap::wrap_all;
 use super::{ago, centered, popup_scroll};
 use crate::tui::app::{ActionKind, ActionPreview, ActionReport, App, Popup};
 
@@ -16,47 +17,179 @@ fn verb(kind: ActionKind) -> &'static str {
     }
 }
 
+const POPUP_WIDTH: u16 = 96;
+
+/// Where a preview row's text continues when it wraps: under "before".
+const PREVIEW_INDENT: usize = 14;
+
+/// Where a result row's text continues when it wraps: under the reason.
+const REPORT_INDENT: usize = 23;
+
+/// A popup of pre-wrapped lines, each `(line, hanging indent)`.
 fn show(
     frame: &mut Frame,
     area: Rect,
     app: &App,
     title: String,
-    lines: Vec<Line<'static>>,
+    lines: &[(Line<'static>, usize)],
     width: u16,
 ) {
     let theme = app.theme();
-    // Long refusals wrap: size the popup by wrapped lines so the last line shows.
     let inner = usize::from(width.min(area.width).saturating_sub(2)).max(1);
-    let rows: usize = lines.iter().map(|l| l.width().div_ceil(inner).max(1)).sum();
+    let lines = wrap_all(lines, inner);
     let popup = centered(
         area,
         width,
-        u16::try_from(rows).unwrap_or(u16::MAX).saturating_add(2),
+        u16::try_from(lines.len())
+            .unwrap_or(u16::MAX)
+            .saturating_add(2),
     );
-    let scroll = popup_scroll(app, rows, popup.height.saturating_sub(2));
+    let scroll = popup_scroll(app, lines.len(), popup.height.saturating_sub(2));
     frame.render_widget(Clear, popup);
     frame.render_widget(
-        Paragraph::new(lines)
-            .scroll((scroll, 0))
-            .wrap(Wrap { trim: false })
-            .block(
-                Block::bordered()
-                    .title(title)
-                    .border_style(theme.border_focused),
-            ),
+        Paragraph::new(lines).scroll((scroll, 0)).block(
+            Block::bordered()
+                .title(title)
+                .border_style(theme.border_focused),
+        ),
         popup,
     );
 }
 
+/// A popup whose rows scroll above a footer pinned to its bottom (the
+/// preview's summary and prompt, the result's count), so a long list never
+/// hides what is asked or what happened.
+pub struct Pinned {
+    pub title: String,
+    pub popup: Rect,
+    pub rows_area: Rect,
+    pub foot_area: Rect,
+    pub rows: Vec<Line<'static>>,
+    pub foot: Vec<Line<'static>>,
+}
+
+impl Pinned {
+    fn new(
+        area: Rect,
+        title: String,
+        rows: &[(Line<'static>, usize)],
+        foot: &[(Line<'static>, usize)],
+    ) -> Self {
+        let width = POPUP_WIDTH.min(area.width);
+        let inner = usize::from(width.saturating_sub(2)).max(1);
+        let rows = wrap_all(rows, inner);
+        let foot = wrap_all(foot, inner);
+        let wanted = rows.len() + foot.len() + 2;
+        // A line free above and below keeps the header and the footer's
+        // messages (e.g. a wrong count) in sight.
+        let height = u16::try_from(wanted)
+            .unwrap_or(u16::MAX)
+            .min(area.height.saturating_sub(2));
+        let popup = centered(area, width, height);
+        let body = popup.inner(Margin::new(1, 1));
+        // The footer wins every line but one, so at least one row shows.
+        let foot_height = u16::try_from(foot.len())
+            .unwrap_or(u16::MAX)
+            .min(body.height.saturating_sub(1));
+        let [rows_area, foot_area] =
+            Layout::vertical([Constraint::Fill(1), Constraint::Length(foot_height)]).areas(body);
+        Pinned {
+            title,
+            popup,
+            rows_area,
+            foot_area,
+            rows,
+            foot,
+        }
+    }
+
+    /// The open preview or result laid out in `area`; `None` for other popups.
+    pub fn of(app: &App, area: Rect) -> Option<Self> {
+        match app.popup.as_ref()? {
+            Popup::Preview {
+                preview,
+                typed,
+                applying,
+            } => {
+                let (rows, foot) = preview_lines(app, preview, typed, *applying);
+                let title = format!(" {} — preview ", verb(preview.kind));
+                Some(Pinned::new(area, title, &rows, &foot))
+            }
+            Popup::Report(report) => {
+                let (rows, foot) = report_lines(app, report);
+                let title = format!(" {} — result ", verb(report.kind));
+                Some(Pinned::new(area, title, &rows, &foot))
+            }
+            _ => None,
+        }
+    }
+
+    /// The furthest the rows can scroll.
+    pub fn max_scroll(&self) -> u16 {
+        let hidden = self
+            .rows
+            .len()
+            .saturating_sub(usize::from(self.rows_area.height));
+        u16::try_from(hidden).unwrap_or(u16::MAX)
+    }
+
+    fn render(self, frame: &mut Frame, app: &App) {
+        let theme = app.theme();
+        let max = self.max_scroll();
+        let scroll = app.popup_scroll.min(max);
+        let mut title = self.title;
+        if max > 0 {
+            let first = usize::from(scroll) + 1;
+            let last = usize::from(scroll) + usize::from(self.rows_area.height);
+            title.push_str(&format!(
+                "· lines {first}–{last} of {} · ↑↓ PgUp PgDn scroll ",
+                self.rows.len()
+            ));
+        }
+        frame.render_widget(Clear, self.popup);
+        frame.render_widget(
+            Block::bordered()
+                .title(title)
+                .border_style(theme.border_focused),
+            self.popup,
+        );
+        frame.render_widget(
+            Paragraph::new(self.rows).scroll((scroll, 0)),
+            self.rows_area,
+        );
+        // Anchored to its end: when the popup is too short for the whole
+        // footer, the prompt is the line kept.
+        let foot_scroll = self
+            .foot
+            .len()
+            .saturating_sub(usize::from(self.foot_area.height));
+        frame.render_widget(
+            Paragraph::new(self.foot).scroll((u16::try_from(foot_scroll).unwrap_or(0), 0)),
+            self.foot_area,
+        );
+    }
+}
+
+/// For the keys: lines one page scrolls the open preview or result by, and
+/// the furthest it can scroll, at the current terminal size.
+pub fn pinned_scroll_room(app: &App) -> Option<(u16, u16)> {
+    let area = Rect::new(0, 0, app.size.0, app.size.1);
+    let layout = Pinned::of(app, area)?;
+    Some((layout.rows_area.height.max(1), layout.max_scroll()))
+}
+
+type Indented = Vec<(Line<'static>, usize)>;
+
+/// The preview's rows, and its footer: the note, the summary and the prompt.
 fn preview_lines(
     app: &App,
     preview: &ActionPreview,
     typed: &str,
     applying: bool,
-) -> Vec<Line<'static>> {
+) -> (Indented, Indented) {
     let theme = app.theme();
     let changes = preview.changes();
-    let mut lines: Vec<Line> = preview
+    let rows = preview
         .rows
         .iter()
         .map(|r| match &r.after {
@@ -71,20 +204,21 @@ fn preview_lines(
                 theme.dim,
             ),
         })
+        .map(|l| (l, PREVIEW_INDENT))
         .collect();
-    lines.push(Line::raw(""));
+    let mut foot = vec![Line::raw("")];
     if let Some(note) = &preview.note {
-        lines.push(Line::styled(format!(" {note}"), theme.dim));
+        foot.push(Line::styled(format!(" {note}"), theme.dim));
     }
     let skipped = preview.rows.len() - changes;
-    lines.push(Line::raw(format!(
+    foot.push(Line::raw(format!(
         " {changes} will change, {skipped} left alone; every write is compare-and-set and audited"
     )));
-    lines.push(Line::styled(
+    foot.push(Line::styled(
         if applying {
             " applying…".to_string()
         } else if changes == 0 {
-            " nothing to change: any key closes".to_string()
+            " nothing to change: Esc closes".to_string()
         } else if changes == 1 {
             " Apply? y/N".to_string()
         } else {
@@ -92,17 +226,18 @@ fn preview_lines(
         },
         theme.alert,
     ));
-    lines
+    (rows, foot.into_iter().map(|l| (l, 1)).collect())
 }
 
-fn report_lines(app: &App, report: &ActionReport) -> Vec<Line<'static>> {
+/// The result's rows, and its footer: the count and how to close.
+fn report_lines(app: &App, report: &ActionReport) -> (Indented, Indented) {
     let theme = app.theme();
-    let mut lines: Vec<Line> = report
+    let rows = report
         .rows
         .iter()
         .map(|r| {
             let after = r.after.clone().unwrap_or_else(|| "-".into());
-            match &r.applied {
+            let line = match &r.applied {
                 Ok(()) => Line::from(vec![
                     Span::styled(" applied  ", theme.ok),
                     Span::raw(format!("{:<12} {} → {after}", r.id, r.before)),
@@ -111,19 +246,25 @@ fn report_lines(app: &App, report: &ActionReport) -> Vec<Line<'static>> {
                     Span::styled(" refused  ", theme.bad),
                     Span::raw(format!("{:<12} {why}", r.id)),
                 ]),
-            }
+            };
+            (line, REPORT_INDENT)
         })
         .collect();
     let applied = report.rows.iter().filter(|r| r.applied.is_ok()).count();
-    lines.push(Line::raw(""));
-    lines.push(Line::styled(
-        format!(
-            " {applied} of {} applied · Enter or Esc closes",
-            report.rows.len()
+    let foot = vec![
+        (Line::raw(""), 0),
+        (
+            Line::styled(
+                format!(
+                    " {applied} of {} applied · Enter or Esc closes",
+                    report.rows.len()
+                ),
+                theme.alert,
+            ),
+            1,
         ),
-        theme.alert,
-    ));
-    lines
+    ];
+    (rows, foot)
 }
 
 /// "execution 241", or "3 executions (241, 242, 250)", or the first few and a count.
@@ -147,47 +288,42 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     match &app.popup {
         Some(Popup::Reason { request, text }) => {
             let lines = vec![
-                Line::raw(format!(" Mark {} failed. Why?", targets_named(request))),
-                Line::raw(""),
-                Line::from(vec![
-                    Span::styled(" reason: ", theme.key),
-                    Span::raw(format!("{text}▏")),
-                ]),
-                Line::raw(""),
-                Line::styled(
-                    " Enter plans the change (nothing is written yet) · Esc cancels",
-                    theme.dim,
+                (
+                    Line::raw(format!(" Mark {} failed. Why?", targets_named(request))),
+                    1,
+                ),
+                (Line::raw(""), 0),
+                (
+                    Line::from(vec![
+                        Span::styled(" reason: ", theme.key),
+                        Span::raw(format!("{text}▏")),
+                    ]),
+                    9,
+                ),
+                (Line::raw(""), 0),
+                (
+                    Line::styled(
+                        " Enter plans the change (nothing is written yet) · Esc cancels",
+                        theme.dim,
+                    ),
+                    1,
                 ),
             ];
-            show(frame, area, app, " Mark failed ".into(), lines, 72);
+            show(frame, area, app, " Mark failed ".into(), &lines, 72);
         }
-        Some(Popup::Preview {
-            preview,
-            typed,
-            applying,
-        }) => {
-            let title = format!(" {} — preview ", verb(preview.kind));
-            show(
-                frame,
-                area,
-                app,
-                title,
-                preview_lines(app, preview, typed, *applying),
-                96,
-            );
-        }
-        Some(Popup::Report(report)) => {
-            let title = format!(" {} — result ", verb(report.kind));
-            show(frame, area, app, title, report_lines(app, report), 96);
+        Some(Popup::Preview { .. } | Popup::Report(_)) => {
+            if let Some(pinned) = Pinned::of(app, area) {
+                pinned.render(frame, app);
+            }
         }
         Some(Popup::Audit(entries)) => {
-            let mut lines: Vec<Line> = entries
+            let mut lines: Indented = entries
                 .iter()
                 .map(|e| {
                     let when = e
                         .at
                         .map_or_else(|| "?".to_string(), |at| format!("{} ago", ago(app.now, at)));
-                    Line::from(vec![
+                    let line = Line::from(vec![
                         Span::styled(format!(" {when:<9} "), theme.dim),
                         Span::styled(format!("{}@{} ", e.operator, e.host), theme.key),
                         Span::raw(format!(
@@ -198,18 +334,19 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
                             e.after.as_deref().unwrap_or("-"),
                             e.reason.as_deref().unwrap_or("")
                         )),
-                    ])
+                    ]);
+                    (line, 11)
                 })
                 .collect();
             if lines.is_empty() {
-                lines.push(Line::styled(" no actions recorded yet", theme.dim));
+                lines.push((Line::styled(" no actions recorded yet", theme.dim), 1));
             }
             show(
                 frame,
                 area,
                 app,
                 " Audit log, newest first (esc closes) ".into(),
-                lines,
+                &lines,
                 110,
             );
         }

@@ -196,6 +196,15 @@ pub fn lines(app: &App) -> (String, Vec<Line<'static>>) {
             Some(e) => {
                 execution(&mut l, e);
                 remote(&mut l, app.snapshot.remote.get(&e.id).map(|h| &**h));
+                // The evidence belongs with the row wherever it is opened from.
+                if let Some(f) = app
+                    .snapshot
+                    .findings
+                    .iter()
+                    .find(|f| f.execution_id.as_deref() == Some(e.id.as_str()))
+                {
+                    finding(&mut l, f);
+                }
                 format!("Execution {}", e.id)
             }
             None => "Execution".to_string(),

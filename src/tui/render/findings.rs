@@ -6,7 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
 
 use super::{pane_block, window_start};
-use crate::domain::{SuggestedAction, format_age_brief};
+use crate::domain::{Finding, SuggestedAction, format_age_brief};
 use crate::tui::app::{App, Pane};
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App) {
@@ -21,25 +21,26 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     let len = findings.len();
     let start = window_start(app.findings.selected, app.findings.offset, inner_rows, len);
     let end = (start + inner_rows).min(len);
-    let rows = findings[start..end].iter().map(|f| {
+    // A narrow pane drops the reason (the detail popup has it) rather than
+    // cutting every column to a few unreadable letters.
+    let with_reason = area.width >= 72;
+    let shown = &findings[start..end];
+    let [kind_width, id_width] = kind_and_id_widths(area.width, with_reason, shown);
+    let rows = shown.iter().map(|f| {
         let action_style = match f.suggested_action {
             SuggestedAction::MarkFailed => theme.bad,
             SuggestedAction::Reconcile | SuggestedAction::StopRemote => theme.warn,
             SuggestedAction::Investigate | SuggestedAction::Wait => theme.dim,
         };
-        let id = f
-            .execution_id
-            .clone()
-            .or_else(|| f.remote_id.as_ref().map(|r| format!("({r})")))
-            .unwrap_or_default();
+        // Only a mark is styled: see the Running pane.
         let mark = match &f.execution_id {
-            Some(id) if app.marked.contains(id) => "●",
-            _ => " ",
+            Some(id) if app.marked.contains(id) => Span::styled("●", theme.marked),
+            _ => Span::raw(" "),
         };
         Row::new(vec![
-            Cell::from(Span::styled(mark, theme.marked)),
+            Cell::from(mark),
             Cell::from(f.kind.as_str()),
-            Cell::from(id),
+            Cell::from(fit_id(f, usize::from(id_width))),
             Cell::from(format_age_brief(f.age_seconds)),
             Cell::from(Span::styled(f.suggested_action.as_str(), action_style)),
             Cell::from(f.reason.clone()),
@@ -47,13 +48,10 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     });
     let header = Row::new(["", "kind", "id", "age", "action", "reason"].map(Cell::from))
         .style(theme.header_row);
-    // A narrow pane drops the reason (the detail popup has it) rather than
-    // cutting every column to a few unreadable letters.
-    let with_reason = area.width >= 72;
     let mut widths = vec![
         Constraint::Length(1),
-        Constraint::Length(if with_reason { 20 } else { 15 }),
-        Constraint::Length(6),
+        Constraint::Length(kind_width),
+        Constraint::Length(id_width),
         Constraint::Length(7),
         Constraint::Length(11),
     ];
@@ -70,7 +68,10 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         } else {
             ""
         };
-        let inner = pane_block(app, Pane::Findings, String::new()).inner(area);
+        // Below the column header, not over it.
+        let mut inner = pane_block(app, Pane::Findings, String::new()).inner(area);
+        inner.y += 1;
+        inner.height = inner.height.saturating_sub(1);
         frame.render_widget(table, area);
         frame.render_widget(Paragraph::new(Line::styled(text, theme.ok)), inner);
         return;
@@ -80,4 +81,54 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         state.select(Some(app.findings.selected - start));
     }
     frame.render_stateful_widget(table, area, &mut state);
+}
+
+/// The kind and id columns. The id column is as wide as the widest id shown
+/// (at least 6), within what the pane leaves it (the reason keeps 20). A
+/// narrow pane lends the id up to 3 columns of the kind column: kinds read
+/// well from their first 12 letters, ids must be read whole.
+fn kind_and_id_widths(pane_width: u16, with_reason: bool, shown: &[Finding]) -> [u16; 2] {
+    let kind: u16 = if with_reason { 20 } else { 15 };
+    // borders 2, mark 1, age 7, action 11 and a space between columns
+    let fixed = 2 + 1 + kind + 7 + 11 + if with_reason { 5 + 20 } else { 4 };
+    let room = pane_width.saturating_sub(fixed);
+    let widest = shown
+        .iter()
+        .map(|f| id_text(f).chars().count())
+        .max()
+        .unwrap_or(0);
+    let wanted = u16::try_from(widest).unwrap_or(u16::MAX).clamp(6, 40);
+    let lent = if with_reason {
+        0
+    } else {
+        wanted.saturating_sub(room).min(3)
+    };
+    [kind - lent, wanted.min(room + lent).max(6)]
+}
+
+/// The execution id, or a remote-only finding's remote id in parentheses.
+fn id_text(f: &Finding) -> String {
+    match (&f.execution_id, &f.remote_id) {
+        (Some(id), _) => id.clone(),
+        (None, Some(remote)) => format!("({remote})"),
+        (None, None) => String::new(),
+    }
+}
+
+/// The id cut to `width` with an ellipsis, keeping a remote id's closing
+/// parenthesis: a bracket cut off reads as a typo.
+fn fit_id(f: &Finding, width: usize) -> String {
+    let text = id_text(f);
+    if text.chars().count() <= width {
+        return text;
+    }
+    let cut = |s: &str, room: usize| -> String {
+        let mut out: String = s.chars().take(room.saturating_sub(1)).collect();
+        out.push('…');
+        out
+    };
+    match (&f.execution_id, &f.remote_id) {
+        (None, Some(remote)) if width >= 4 => format!("({})", cut(remote, width - 2)),
+        _ => cut(&text, width),
+    }
 }

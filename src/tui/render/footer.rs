@@ -27,6 +27,49 @@ fn applies(app: &App, action: Action) -> bool {
     }
 }
 
+/// The hints in the order they read, each with its rank: when the line is
+/// too narrow the highest ranks go first. Help (rank 0) always stays: it
+/// leads to every other key.
+const HINTS: [(Action, usize); 16] = [
+    (Action::Help, 0),
+    (Action::Quit, 1),
+    (Action::Down, 2),
+    (Action::Details, 3),
+    (Action::Filter, 7),
+    (Action::Sort, 9),
+    (Action::Select, 8),
+    (Action::Reconcile, 4),
+    (Action::MarkFailed, 5),
+    (Action::ActOnFiltered, 10),
+    (Action::CopyId, 13),
+    (Action::NextPane, 6),
+    (Action::Pause, 11),
+    (Action::Refresh, 12),
+    (Action::Audit, 14),
+    (Action::ToggleLog, 15),
+];
+
+/// Which hints fit in `width` columns: whole hints only, dropped from the
+/// highest rank down, never help.
+fn fit(hints: &[(usize, String, &str)], width: usize) -> Vec<bool> {
+    let cost = |(_, keys, short): &(usize, String, &str)| {
+        Span::raw(keys.as_str()).width() + 1 + Span::raw(*short).width() + 2
+    };
+    let mut kept = vec![true; hints.len()];
+    // The leading space, and no separator after the last hint.
+    let mut used = (1 + hints.iter().map(cost).sum::<usize>()).saturating_sub(2);
+    let mut by_rank: Vec<usize> = (0..hints.len()).collect();
+    by_rank.sort_by_key(|&i| std::cmp::Reverse(hints[i].0));
+    for i in by_rank {
+        if used <= width || hints[i].0 == 0 {
+            break;
+        }
+        kept[i] = false;
+        used -= cost(&hints[i]);
+    }
+    kept
+}
+
 pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     let theme = app.theme();
     if app.filter_editing {
@@ -49,43 +92,27 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         return;
     }
     let keymap = app.keymap();
-    // Help and quit first: they must survive a narrow terminal's cut.
-    let shown = [
-        Action::Help,
-        Action::Quit,
-        Action::Down,
-        Action::Details,
-        Action::Filter,
-        Action::Sort,
-        Action::Select,
-        Action::Reconcile,
-        Action::MarkFailed,
-        Action::ActOnFiltered,
-        Action::CopyId,
-        Action::NextPane,
-        Action::Pause,
-        Action::Refresh,
-        Action::ToggleLog,
-    ];
-    let mut spans = vec![Span::raw(" ")];
-    for action in shown.into_iter().filter(|a| applies(app, *a)) {
-        let keys = if action == Action::Down {
-            let first = |a| {
-                keymap
-                    .keys(a)
-                    .first()
-                    .map(|k| k.to_string())
-                    .unwrap_or_default()
+    let first = |a| keymap.keys(a).first().map(|k| k.to_string());
+    let hints: Vec<(usize, String, &str)> = HINTS
+        .iter()
+        .filter(|(a, _)| applies(app, *a))
+        .filter_map(|&(action, rank)| {
+            let keys = if action == Action::Down {
+                format!("{}{}", first(Action::Up)?, first(Action::Down)?)
+            } else {
+                first(action)?
             };
-            format!("{}{}", first(Action::Up), first(Action::Down))
-        } else {
-            match keymap.keys(action).first() {
-                Some(k) => k.to_string(),
-                None => continue,
-            }
-        };
-        spans.push(Span::styled(keys, theme.key));
-        spans.push(Span::raw(format!(" {}  ", action.short())));
+            Some((rank, keys, action.short()))
+        })
+        .collect();
+    let kept = fit(&hints, usize::from(area.width));
+    let mut spans = vec![Span::raw(" ")];
+    for ((_, keys, short), _) in hints.iter().zip(&kept).filter(|(_, k)| **k) {
+        if spans.len() > 1 {
+            spans.push(Span::raw("  "));
+        }
+        spans.push(Span::styled(keys.clone(), theme.key));
+        spans.push(Span::raw(format!(" {short}")));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }

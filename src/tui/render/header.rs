@@ -8,6 +8,7 @@ use ratatui::widgets::Paragraph;
 use super::ago;
 use crate::monitor::SourceHealth;
 use crate::tui::app::{App, Failure};
+use crate::tui::health::{self, Condition};
 
 fn source<'a>(
     app: &App,
@@ -19,12 +20,17 @@ fn source<'a>(
 ) -> Vec<Span<'a>> {
     let theme = app.theme();
     let mut out = vec![Span::raw(format!("{label} "))];
-    let bad = !h.ok || failure.is_some();
-    let (word, style) = match (bad, h.degraded) {
-        (true, _) => ("down", theme.bad),
-        (false, true) => ("degraded", theme.warn),
-        (false, false) => ("ok", theme.ok),
+    let condition = health::condition(h, failure);
+    let (word, style) = match condition {
+        Condition::Waiting => {
+            out.push(Span::styled("waiting…", theme.dim));
+            return out;
+        }
+        Condition::Down => ("down", theme.bad),
+        Condition::Degraded => ("degraded", theme.warn),
+        Condition::Ok => ("ok", theme.ok),
     };
+    let bad = condition != Condition::Ok;
     out.push(Span::styled(word, style));
     if let Some(ms) = h.latency_ms {
         out.push(Span::raw(format!(" {ms}ms")));

@@ -11,6 +11,7 @@ pub mod header;
 pub mod help;
 pub mod log;
 pub mod running;
+pub mod wrap;
 
 use chrono::{DateTime, Utc};
 use ratatui::Frame;
@@ -20,6 +21,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Paragraph};
 
 use super::app::{App, Pane, Popup};
+use super::health::remote_stale;
 use crate::domain::{format_age, format_age_brief};
 
 pub const MIN_WIDTH: u16 = 60;
@@ -91,7 +93,9 @@ pub fn list_rows(height: u16, show_log: bool) -> [usize; 2] {
     [top, lower].map(|h| usize::from(h.saturating_sub(3)).max(1))
 }
 
-/// A pane's frame: bold border when focused, and the stale mark in the title.
+/// A pane's frame: bold border when focused, and the stale marks in the
+/// title: the database's on every pane, the remote's on the panes that show
+/// remote answers.
 pub fn pane_block<'a>(app: &App, pane: Pane, title: String) -> Block<'a> {
     let theme = app.theme();
     let focused = app.focus == pane;
@@ -110,6 +114,15 @@ pub fn pane_block<'a>(app: &App, pane: Pane, title: String) -> Block<'a> {
             format!("(stale {}) ", format_age(age)),
             theme.warn,
         ));
+    }
+    if let Some(stale) = remote_stale(app)
+        && matches!(pane, Pane::Running | Pane::Findings)
+    {
+        let text = match stale.seconds {
+            Some(age) => format!("(remote stale {}) ", format_age(age)),
+            None => "(remote stale) ".to_string(),
+        };
+        spans.push(Span::styled(text, theme.warn));
     }
     Block::bordered()
         .border_type(if focused {

@@ -37,10 +37,12 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
             .remote
             .get(&e.id)
             .and_then(|h| h.remote_status());
+        // Only a mark is styled: under NO_COLOR the style is an underline,
+        // which would draw a stray underscore on every unmarked row.
         let mark = if app.marked.contains(&e.id) {
-            "●"
+            Span::styled("●", theme.marked)
         } else {
-            " "
+            Span::raw(" ")
         };
         let local = if &*e.raw_status == e.status.as_str() {
             e.status.as_str()
@@ -48,7 +50,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
             &*e.raw_status
         };
         Row::new(vec![
-            Cell::from(Span::styled(mark, theme.marked)),
+            Cell::from(mark),
             Cell::from(e.id.clone()),
             Cell::from(e.name.as_deref().unwrap_or_default()),
             Cell::from(e.group.as_deref().unwrap_or_default()),
