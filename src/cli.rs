@@ -31,6 +31,12 @@ pub struct Global {
     pub operator: Option<String>,
 }
 
+/// The exit status of the commands that write (reconcile, mark-failed, cleanup).
+const ACTION_EXIT: &str = "Exit status: 0 = every execution asked for was written or already \
+was so, or there was nothing to do (a dry run is always 0); 1 = an execution asked for was \
+refused or left alone (no such execution, changed meanwhile, the remote could not say); \
+2 = could not run.";
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// The live monitor (the default)
@@ -49,17 +55,22 @@ pub enum Command {
         explain: bool,
     },
     /// Write the remote tracker's status into stuck local records (dry run unless --fix)
+    #[command(after_help = ACTION_EXIT)]
     Reconcile {
+        /// The execution to reconcile (repeatable); none: every status_mismatch finding
         #[arg(long = "id", value_name = "ID")]
         ids: Vec<String>,
+        /// Show what would change and write nothing (the default)
         #[arg(long, conflicts_with = "fix")]
         dry_run: bool,
+        /// Write the changes
         #[arg(long)]
         fix: bool,
         #[arg(long)]
         json: bool,
     },
-    /// Mark executions failed, with a reason
+    /// Mark executions failed, with a reason (writes unless --dry-run)
+    #[command(after_help = ACTION_EXIT)]
     MarkFailed {
         #[arg(long = "id", value_name = "ID", required = true)]
         ids: Vec<String>,
@@ -68,17 +79,21 @@ pub enum Command {
         /// Stop the remote run first and wait for the remote to confirm
         #[arg(long)]
         stop_remote: bool,
+        /// Show what would change and write nothing
         #[arg(long)]
         dry_run: bool,
         #[arg(long)]
         json: bool,
     },
     /// Time out every active execution older than --max-age (dry run unless --fix)
+    #[command(after_help = ACTION_EXIT)]
     Cleanup {
         #[arg(long, value_name = "DURATION")]
         max_age: String,
+        /// Show what would change and write nothing (the default)
         #[arg(long, conflicts_with = "fix")]
         dry_run: bool,
+        /// Write the changes
         #[arg(long)]
         fix: bool,
         #[arg(long)]

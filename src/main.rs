@@ -42,11 +42,16 @@ async fn dispatch(cli: Cli) -> Result<i32, Failure> {
 }
 
 /// Logging for the line-oriented commands: warnings to stderr. The TUI
-/// replaces this with its own log pane and file.
+/// replaces this with its own log pane and file. Colour only for a person at
+/// a terminal: escape codes in a cron mail or a log file are noise, and
+/// NO_COLOR (no-color.org: set and not empty) turns them off everywhere.
 fn init_cli_logging(tui: bool) {
+    use std::io::IsTerminal;
     if tui {
         return;
     }
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let ansi = std::io::stderr().is_terminal() && !no_color;
     let filter = tracing_subscriber::filter::Targets::new()
         .with_default(tracing::Level::WARN)
         .with_target("sqlx", tracing::Level::ERROR);
@@ -55,6 +60,7 @@ fn init_cli_logging(tui: bool) {
         .with(
             tracing_subscriber::fmt::layer()
                 .with_writer(std::io::stderr)
+                .with_ansi(ansi)
                 .with_target(false),
         )
         .with(filter)

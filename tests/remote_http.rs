@@ -86,10 +86,7 @@ async fn serve() -> (String, Arc<Fake>) {
         .route("/v1/executions/{id}", get(answer))
         .route("/v1/active", get(list))
         .with_state(fake.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (format!("http://{addr}"), fake)
+    (common::serve_loopback(app).await, fake)
 }
 
 fn tracker(base: &str, token_env: Option<&str>) -> HttpTracker {

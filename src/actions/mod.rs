@@ -50,6 +50,10 @@ pub struct Planned {
     pub after: Option<Status>,
     pub note: String,
     pub remote_status_seen: Option<String>,
+    /// Nothing is written because the row already is what the action would
+    /// make it (reconcile: in step with the remote; mark failed: failed).
+    /// Not a refusal: the command line exits 0 for it.
+    pub already_done: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -76,6 +80,16 @@ pub struct Outcome {
     pub after: Option<Status>,
     #[serde(serialize_with = "applied_json")]
     pub applied: Result<(), String>,
+    /// See [`Planned::already_done`]; `applied` then holds why nothing was written.
+    #[serde(skip)]
+    pub already_done: bool,
+}
+
+impl Outcome {
+    /// A row asked for that was neither written nor already as asked.
+    pub fn refused(&self) -> bool {
+        self.applied.is_err() && !self.already_done
+    }
 }
 
 fn applied_json<S: serde::Serializer>(v: &Result<(), String>, s: S) -> Result<S::Ok, S::Error> {
@@ -130,6 +144,7 @@ async fn read_targets(store: &Store, targets: &[Target]) -> Result<Vec<Read>, Ac
                     after: None,
                     note: "no such execution".into(),
                     remote_status_seen: None,
+                    already_done: false,
                 });
             };
             match t.seen {
@@ -144,6 +159,7 @@ async fn read_targets(store: &Store, targets: &[Target]) -> Result<Vec<Read>, Ac
                         row.status
                     ),
                     remote_status_seen: None,
+                    already_done: false,
                 }),
                 _ => Read::Row(Box::new(row.clone())),
             }
@@ -160,46 +176,130 @@ fn skip(row: &crate::domain::Execution, note: String) -> Planned {
         after: None,
         note,
         remote_status_seen: None,
+        already_done: false,
     }
 }
 
-/// What the remote says now, as (status to write, note, spelling seen).
-fn reconcile_decision(
-    local: Status,
-    answer: &RemoteAnswer,
-) -> (Option<Status>, String, Option<String>) {
+/// The longest an action waits out the remote's `Retry-After`, summed over
+/// all its rows: long enough for a few 429s in a bulk plan, short enough
+/// that an operator at the preview is not left staring at nothing.
+pub const THROTTLE_BUDGET: Duration = Duration::from_secs(15);
+
+/// What is left of one action's [`THROTTLE_BUDGET`].
+#[derive(Debug)]
+pub struct Patience {
+    budget: Duration,
+    left: Duration,
+    /// Giving up is logged once per action, not once per remaining row.
+    gave_up: bool,
+}
+
+impl Patience {
+    pub fn new(budget: Duration) -> Patience {
+        Patience {
+            budget,
+            left: budget,
+            gave_up: false,
+        }
+    }
+}
+
+impl Default for Patience {
+    fn default() -> Self {
+        Patience::new(THROTTLE_BUDGET)
+    }
+}
+
+/// Asks the remote, waiting out a 429's `Retry-After` and asking again while
+/// the action's patience lasts. A throttled answer comes back only when the
+/// wait asked for is more than what is left.
+pub async fn lookup_patiently(
+    tracker: &Arc<dyn RemoteTracker>,
+    remote_id: &str,
+    patience: &mut Patience,
+) -> RemoteAnswer {
+    loop {
+        let answer = tracker.lookup(remote_id).await;
+        let RemoteAnswer::Throttled {
+            retry_after_seconds,
+        } = &answer
+        else {
+            return answer;
+        };
+        let wait = Duration::from_secs(retry_after_seconds.unwrap_or(1).max(1));
+        if wait > patience.left {
+            if !patience.gave_up {
+                patience.gave_up = true;
+                tracing::warn!(
+                    "remote API still throttling (Retry-After {}s) after this action waited {}s: rows it cannot ask about are left alone",
+                    wait.as_secs(),
+                    (patience.budget - patience.left).as_secs()
+                );
+            }
+            return answer;
+        }
+        tracing::info!(
+            "remote API throttled the look-up of {remote_id}; waiting {}s as it asked, then asking again",
+            wait.as_secs()
+        );
+        patience.left -= wait;
+        tokio::time::sleep(wait).await;
+    }
+}
+
+/// What reconcile makes of the remote's answer.
+struct Decision {
+    /// The status to write; `None`: nothing is written (see `note`).
+    after: Option<Status>,
+    note: String,
+    seen: Option<String>,
+    in_step: bool,
+}
+
+fn reconcile_decision(local: Status, answer: &RemoteAnswer) -> Decision {
+    let leave = |note: String, seen: Option<String>| Decision {
+        after: None,
+        note,
+        seen,
+        in_step: false,
+    };
     match answer {
-        RemoteAnswer::Found { status, raw } if *status == Status::Unknown => (
-            None,
+        RemoteAnswer::Found { status, raw } if *status == Status::Unknown => leave(
             format!("remote says {raw:?}, which the configuration does not map"),
             Some(raw.clone()),
         ),
-        RemoteAnswer::Found { status, raw } if transition_allowed(local, *status) => (
-            Some(*status),
-            format!("remote says {raw}"),
-            Some(raw.clone()),
-        ),
-        RemoteAnswer::Found { status, raw } if *status == local => (
-            None,
-            format!("already in step: remote says {raw}"),
-            Some(raw.clone()),
-        ),
-        RemoteAnswer::Found { status, raw } => (
-            None,
+        RemoteAnswer::Found { status, raw } if transition_allowed(local, *status) => Decision {
+            after: Some(*status),
+            note: format!("remote says {raw}"),
+            seen: Some(raw.clone()),
+            in_step: false,
+        },
+        RemoteAnswer::Found { status, raw } if *status == local => Decision {
+            in_step: true,
+            ..leave(
+                format!("already in step: remote says {raw}"),
+                Some(raw.clone()),
+            )
+        },
+        RemoteAnswer::Found { status, raw } => leave(
             format!("remote says {raw}; {local} → {status} is not allowed"),
             Some(raw.clone()),
         ),
-        RemoteAnswer::NotFound => (
-            None,
+        RemoteAnswer::NotFound => leave(
             "remote does not know this execution: use mark-failed".into(),
             None,
         ),
         RemoteAnswer::Error { message } => {
-            (None, format!("could not ask the remote: {message}"), None)
+            leave(format!("could not ask the remote: {message}"), None)
         }
-        RemoteAnswer::Throttled { .. } => (
-            None,
-            "the remote API is throttling us: try again shortly".into(),
+        RemoteAnswer::Throttled {
+            retry_after_seconds,
+        } => leave(
+            format!(
+                "the remote API is throttling us (it asks for {}s more; an action waits {}s at most): try again shortly",
+                retry_after_seconds.unwrap_or(1),
+                THROTTLE_BUDGET.as_secs()
+            ),
             None,
         ),
     }
@@ -214,6 +314,7 @@ pub async fn plan_reconcile(
         failed("reconcile needs a remote tracker ([remote] kind in the configuration)")
     })?;
     let mut items = Vec::new();
+    let mut patience = Patience::default();
     for read in read_targets(store, targets).await? {
         let row = match read {
             Read::Row(row) => row,
@@ -229,12 +330,13 @@ pub async fn plan_reconcile(
             ));
             continue;
         };
-        let answer = tracker.lookup(&remote_id).await;
-        let (after, note, seen) = reconcile_decision(row.status, &answer);
+        let answer = lookup_patiently(tracker, &remote_id, &mut patience).await;
+        let decision = reconcile_decision(row.status, &answer);
         items.push(Planned {
-            after,
-            note,
-            remote_status_seen: seen,
+            after: decision.after,
+            note: decision.note,
+            remote_status_seen: decision.seen,
+            already_done: decision.in_step,
             ..skip(&row, String::new())
         });
     }
@@ -261,13 +363,16 @@ pub async fn plan_mark_failed(
     for read in read_targets(store, targets).await? {
         items.push(match read {
             Read::Refused(refused) => refused,
-            Read::Row(row) if !transition_allowed(row.status, failed_status) => skip(
-                &row,
-                format!(
-                    "already {}: a terminal status is never rewritten",
-                    row.status
-                ),
-            ),
+            Read::Row(row) if !transition_allowed(row.status, failed_status) => Planned {
+                already_done: row.status == failed_status,
+                ..skip(
+                    &row,
+                    format!(
+                        "already {}: a terminal status is never rewritten",
+                        row.status
+                    ),
+                )
+            },
             Read::Row(row) => Planned {
                 after: Some(failed_status),
                 note: format!("reason: {reason}"),
@@ -373,12 +478,14 @@ pub async fn apply(
         None
     };
     let mut outcomes = Vec::new();
+    let mut patience = Patience::default();
     for item in &plan.items {
         let mut outcome = Outcome {
             execution_id: item.execution_id.clone(),
             before: item.before,
             after: item.after,
             applied: Err(item.note.clone()),
+            already_done: item.already_done,
         };
         let Some(mut after) = item.after else {
             outcomes.push(outcome);
@@ -391,14 +498,15 @@ pub async fn apply(
                 outcomes.push(outcome);
                 continue;
             };
-            let (now_after, note, seen) =
-                reconcile_decision(item.before, &tracker.lookup(remote_id).await);
-            remote_seen = seen;
-            match now_after {
+            let answer = lookup_patiently(tracker, remote_id, &mut patience).await;
+            let decision = reconcile_decision(item.before, &answer);
+            remote_seen = decision.seen;
+            match decision.after {
                 Some(s) => after = s,
                 None => {
-                    outcome.applied = Err(note);
+                    outcome.applied = Err(decision.note);
                     outcome.after = None;
+                    outcome.already_done = decision.in_step;
                     outcomes.push(outcome);
                     continue;
                 }

@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use super::setup::{Failure, Setup, setup};
-use crate::actions::{self, Outcome, Plan, Target};
+use crate::actions::{self, ActionKind, Outcome, Plan, Target};
 use crate::cli::Global;
 use crate::domain::{SuggestedAction, parse_duration};
 use crate::monitor::{OneShotOptions, one_shot};
@@ -31,6 +31,7 @@ fn dry_outcomes(plan: &Plan) -> Vec<Outcome> {
             } else {
                 i.note.clone()
             }),
+            already_done: i.already_done,
         })
         .collect()
 }
@@ -79,18 +80,28 @@ async fn finish(
         if write {
             println!("{} of {} executions changed", applied, outcomes.len());
         } else {
+            // mark-failed writes unless told not to; the others the other way round.
+            let how = if plan.kind == ActionKind::MarkFailed {
+                "drop --dry-run to write"
+            } else {
+                "add --fix to write"
+            };
             println!(
-                "dry run: {} of {} executions would change; add --fix to write",
+                "dry run: {} of {} executions would change; {how}",
                 plan.changes(),
                 outcomes.len()
             );
         }
     }
-    let refused = write
-        && outcomes
-            .iter()
-            .any(|o| o.applied.is_err() && o.after.is_some());
-    Ok(if refused { 1 } else { 0 })
+    Ok(exit_code(write, &outcomes))
+}
+
+/// 0: everything asked for was written, already so, or there was nothing to
+/// do (a dry run always); 1: a write run left a row it was asked about
+/// unwritten (refused, changed meanwhile, no such execution, the remote
+/// could not say). "Could not run at all" is a `Failure`, exit 2.
+pub fn exit_code(write: bool, outcomes: &[Outcome]) -> i32 {
+    i32::from(write && outcomes.iter().any(Outcome::refused))
 }
 
 pub async fn reconcile(

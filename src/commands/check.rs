@@ -2,6 +2,7 @@
 //! (PRODUCT.md §8). Exit 0 = no findings, 1 = findings.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -115,6 +116,16 @@ pub fn render_text(snapshot: &Snapshot, now: DateTime<Utc>) -> String {
             "unknown status {spelling:?}: {rows} rows created in 24 h carry a spelling [table.status_values] does not map; exectop does not watch them\n"
         ));
     }
+    let sources = [
+        ("database", Some(&snapshot.database)),
+        ("remote", snapshot.remote_health.as_ref()),
+    ];
+    for (label, h) in sources {
+        if let Some(h) = h.filter(|h| !h.ok) {
+            let why = h.last_error.as_deref().unwrap_or("unhealthy");
+            out.push_str(&format!("{label} {} not ok: {why}\n", h.name));
+        }
+    }
     if let Some(alert) = snapshot.long_running.filter(|a| a.firing) {
         out.push_str(&format!(
             "ALERT: {} executions running for over {} (limit {})\n",
@@ -133,13 +144,12 @@ pub async fn run(global: &Global, json: bool) -> Result<i32, Failure> {
         concurrency: setup.loaded.config.poll.remote_concurrency.unwrap_or(10),
         confirm_spacing: Duration::from_millis(300),
     };
-    let snapshot = one_shot(
-        &setup.store,
-        setup.tracker.clone(),
-        &setup.policy(),
-        &options,
-    )
-    .await?;
+    // Health over the whole diagnosis: a look-up that failed and then
+    // succeeded on a later round still makes the remote "not ok".
+    let tracker = setup.tracker.clone().map(|t| {
+        Arc::new(crate::remote::tally::Tallied::new(t)) as Arc<dyn crate::remote::RemoteTracker>
+    });
+    let snapshot = one_shot(&setup.store, tracker, &setup.policy(), &options).await?;
     if json {
         println!(
             "{}",

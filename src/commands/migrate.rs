@@ -7,14 +7,11 @@ use crate::store::{DbPool, migrate};
 
 pub async fn run(global: &Global) -> Result<i32, Failure> {
     let loaded = load_config(global)?;
-    let url = loaded.config.database.url.clone().ok_or_else(|| {
-        Failure(format!(
-            "no database configured: set [database] url in {}, or EXECTOP_DATABASE_URL",
-            loaded.origin()
-        ))
-    })?;
+    let url = super::setup::database_url(&loaded)?;
     let native = loaded.config.table.name == crate::config::TableConfig::default().name;
-    let pool = DbPool::connect(&url, native).await.map_err(Failure)?;
+    let pool = DbPool::connect(url, native)
+        .await
+        .map_err(|e| super::setup::connect_failure(&loaded, e))?;
     let applied = migrate::apply(&pool, native).await.map_err(Failure)?;
     if applied.is_empty() {
         println!("schema up to date");

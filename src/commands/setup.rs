@@ -52,15 +52,32 @@ pub async fn connect(loaded: &Loaded) -> Result<Store, Failure> {
     connect_for(loaded, DbUse::Concurrent).await
 }
 
+/// The configured database URL, or a line saying where to set one.
+pub fn database_url(loaded: &Loaded) -> Result<&str, Failure> {
+    loaded
+        .config
+        .database
+        .url
+        .as_deref()
+        .ok_or_else(|| Failure(loaded.no_database_url()))
+}
+
+/// A connection error, saying where the URL came from when that was not
+/// the config file: the operator then knows which setting to fix.
+pub fn connect_failure(loaded: &Loaded, error: impl std::fmt::Display) -> Failure {
+    match &loaded.config.database.url_from {
+        Some(from) => Failure(format!("{error} (database URL from {from})")),
+        None => Failure(error.to_string()),
+    }
+}
+
 pub async fn connect_for(loaded: &Loaded, db_use: DbUse) -> Result<Store, Failure> {
     let origin = loaded.origin();
-    let url = loaded.config.database.url.as_deref().ok_or_else(|| {
-        Failure(format!(
-            "no database configured: set [database] url in {origin}, or EXECTOP_DATABASE_URL"
-        ))
-    })?;
+    let url = database_url(loaded)?;
     let max = (db_use == DbUse::Sequential).then_some(1);
-    let store = Store::connect_sized(url, &loaded.config.table, max).await?;
+    let store = Store::connect_sized(url, &loaded.config.table, max)
+        .await
+        .map_err(|e| connect_failure(loaded, e))?;
     store.validate_schema().await.map_err(|e| match e {
         StoreError::MissingColumn { .. } | StoreError::MissingTable { .. } => {
             Failure(format!("{e} (configured in {origin})"))

@@ -41,6 +41,34 @@ impl Loaded {
             |p| p.display().to_string(),
         )
     }
+
+    /// Why there is no database URL, and where to set one, as one line.
+    pub fn no_database_url(&self) -> String {
+        let set = "set [database] url in a config file, or EXECTOP_DATABASE_URL or DATABASE_URL";
+        match &self.path {
+            Some(p) => format!(
+                "no database configured: {} has no [database] url; set it there, or EXECTOP_DATABASE_URL or DATABASE_URL",
+                p.display()
+            ),
+            None => format!(
+                "no database configured and no config file found (looked for --config, $EXECTOP_CONFIG, ./exectop.toml, {}): {set}",
+                xdg_config_path().map_or_else(
+                    || "$XDG_CONFIG_HOME/exectop/config.toml".to_string(),
+                    |p| p.display().to_string()
+                )
+            ),
+        }
+    }
+}
+
+/// `$XDG_CONFIG_HOME/exectop/config.toml`, XDG's default `~/.config` when
+/// the variable is unset or not absolute (the XDG rule).
+fn xdg_config_path() -> Option<PathBuf> {
+    std::env::var_os("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))
+        .map(|dir| dir.join("exectop").join("config.toml"))
 }
 
 /// `--config`, else `$EXECTOP_CONFIG`, else `./exectop.toml`, else
@@ -64,13 +92,7 @@ pub fn locate(explicit: Option<&Path>) -> Result<Option<PathBuf>, ConfigError> {
     if local.is_file() {
         return Ok(Some(local));
     }
-    let xdg = std::env::var_os("XDG_CONFIG_HOME")
-        .map(PathBuf::from)
-        .filter(|p| p.is_absolute())
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")));
-    Ok(xdg
-        .map(|dir| dir.join("exectop").join("config.toml"))
-        .filter(|p| p.is_file()))
+    Ok(xdg_config_path().filter(|p| p.is_file()))
 }
 
 pub fn load(explicit: Option<&Path>, overrides: &Overrides) -> Result<Loaded, ConfigError> {
@@ -86,9 +108,21 @@ pub fn load(explicit: Option<&Path>, overrides: &Overrides) -> Result<Loaded, Co
     };
     let env_url = ["EXECTOP_DATABASE_URL", "DATABASE_URL"]
         .iter()
-        .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()));
-    if let Some(url) = overrides.database_url.clone().or(env_url) {
+        .find_map(|k| {
+            std::env::var(k)
+                .ok()
+                .filter(|v| !v.is_empty())
+                .map(|v| (v, k.to_string()))
+        });
+    let flag_url = overrides
+        .database_url
+        .clone()
+        .map(|v| (v, "the command line".to_string()));
+    if let Some((url, from)) = flag_url.or(env_url) {
+        // Checked here so the error names the variable, not the file.
+        crate::store::Backend::of_url(&url).map_err(|e| ConfigError(format!("{from}: {e}")))?;
         config.database.url = Some(url);
+        config.database.url_from = Some(from);
     }
     if overrides.read_only {
         config.ui.read_only = true;

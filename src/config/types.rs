@@ -46,6 +46,11 @@ pub struct Config {
 pub struct DatabaseConfig {
     /// `postgres://…` or `sqlite://path`; `EXECTOP_DATABASE_URL`, then `DATABASE_URL`, override it.
     pub url: Option<String>,
+    /// Where `url` came from when not from the file (an environment
+    /// variable, the command line): errors about the database name it, so
+    /// the operator fixes the setting in use. Never read from TOML.
+    #[serde(skip)]
+    pub url_from: Option<String>,
 }
 
 /// The executions table as it is: its name and which column holds what.

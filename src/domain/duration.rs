@@ -56,7 +56,12 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 }
 
 /// The compact form used in config files and flags: `1h30m`, `45s`, `250ms`.
+/// Spelled the way operators write it, so an echo reads like what they
+/// typed: hours up to and including 48 (`24h`, `36h`), whole days beyond
+/// that (`3d`), and hours again for a longer span that is not whole days
+/// (`49h`, `72h30m`).
 pub fn format_duration_spec(d: Duration) -> String {
+    const DAY: u64 = 86_400;
     let ms = d.as_millis();
     if ms == 0 {
         return "0s".into();
@@ -65,8 +70,11 @@ pub fn format_duration_spec(d: Duration) -> String {
         return format!("{ms}ms");
     }
     let mut secs = d.as_secs();
+    if secs > 2 * DAY && secs.is_multiple_of(DAY) {
+        return format!("{}d", secs / DAY);
+    }
     let mut out = String::new();
-    for (unit, size) in [("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1)] {
+    for (unit, size) in [("h", 3_600), ("m", 60), ("s", 1)] {
         if secs >= size {
             out.push_str(&format!("{}{unit}", secs / size));
             secs %= size;
@@ -181,10 +189,60 @@ mod tests {
         assert_eq!(format_duration_spec(Duration::from_secs(5400)), "1h30m");
         assert_eq!(format_duration_spec(Duration::from_millis(250)), "250ms");
         assert_eq!(format_duration_spec(Duration::from_secs(45)), "45s");
+        assert_eq!(format_duration_spec(Duration::ZERO), "0s");
         assert_eq!(format_age(79_560), "22h 6m");
         assert_eq!(format_age(192), "3m 12s");
         assert_eq!(format_age(45), "45s");
         assert_eq!(format_age(187_200), "2d 4h");
         assert_eq!(format_age(7_200), "2h");
+    }
+
+    #[test]
+    fn spec_spells_hours_up_to_48h_then_whole_days() {
+        let h = |n: u64| Duration::from_secs(n * 3_600);
+        let cases = [
+            (h(1), "1h"),
+            (h(24), "24h"),
+            (h(36), "36h"),
+            (h(48), "48h"),
+            (h(49), "49h"),
+            (h(72), "3d"),
+            (h(84), "84h"),
+            (h(24 * 7), "7d"),
+            (h(72) + Duration::from_secs(30 * 60), "72h30m"),
+            (h(24) + Duration::from_secs(61), "24h1m1s"),
+            (Duration::from_secs(90), "1m30s"),
+        ];
+        for (d, want) in cases {
+            assert_eq!(format_duration_spec(d), want, "{d:?}");
+        }
+    }
+
+    #[test]
+    fn spec_round_trips_through_the_parser() {
+        let h = |n: u64| Duration::from_secs(n * 3_600);
+        let mut samples = vec![
+            Duration::ZERO,
+            Duration::from_millis(1),
+            Duration::from_millis(1_500),
+            Duration::from_secs(59),
+            h(48) + Duration::from_secs(1),
+            h(72) + Duration::from_millis(250),
+        ];
+        samples.extend((0..200).map(|i| Duration::from_secs(i * 1_847 + i * i * 97)));
+        samples.extend((1..60).map(h));
+        samples.extend((1..30).map(|d| h(24 * d)));
+        for d in samples {
+            let spec = format_duration_spec(d);
+            assert_eq!(parse_duration(&spec), Ok(d), "{d:?} → {spec}");
+        }
+        for text in ["24h", "36h", "1h30m", "3d", "45s", "250ms", "48h"] {
+            let d = parse_duration(text).unwrap();
+            assert_eq!(
+                format_duration_spec(d),
+                text,
+                "an operator's spelling is kept"
+            );
+        }
     }
 }

@@ -612,7 +612,7 @@ fn findings_are_sorted_worst_first_and_explain_themselves() {
     assert_eq!(found[1].age_seconds, 79_560);
     assert_eq!(found[1].evidence.threshold_seconds, Some(7_200));
     assert!(
-        found[0].reason.contains("over max_runtime 1d"),
+        found[0].reason.contains("over max_runtime 24h"),
         "{}",
         found[0].reason
     );

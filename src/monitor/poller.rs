@@ -331,7 +331,8 @@ pub async fn run(
             _ = remote_tick.tick(), if !paused && round.is_none() && poller.tracker.is_some() => {
                 let tracker = poller.tracker.clone().expect("guarded above");
                 let health = tracker.health();
-                if health.degraded_until.is_none() && cycle.last_poll.is_some() {
+                let pausing = health.degraded_until.is_some_and(|until| until > Utc::now());
+                if !pausing && cycle.last_poll.is_some() {
                     let now = Utc::now();
                     let list = tracker.can_list()
                         && last_list.is_none_or(|t| t.elapsed() >= poller.policy.remote_interval);

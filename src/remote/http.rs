@@ -65,7 +65,9 @@ struct State {
     consecutive_failures: u32,
     last_latency: Option<Duration>,
     last_error: Option<String>,
-    degraded: bool,
+    /// Pauses taken since the tracker degraded; 0 while healthy. Each pause
+    /// is longer than the one before, up to DEGRADED_CAP.
+    degraded_pauses: u32,
 }
 
 enum Attempt {
@@ -234,32 +236,46 @@ impl HttpTracker {
 
     fn note_success(&self, latency: Duration) {
         let mut s = self.state.lock().unwrap();
+        if s.degraded_pauses > 0 {
+            tracing::warn!("remote tracker recovered: the remote API answers again");
+        }
         s.consecutive_failures = 0;
-        s.degraded = false;
+        s.degraded_pauses = 0;
         s.last_latency = Some(latency);
         s.last_error = None;
     }
 
+    /// Past DEGRADED_AFTER failures in a row, pauses polling. Requests that
+    /// were already in flight fail too when the remote dies; while a pause
+    /// runs their failures neither lengthen it nor log again, so a dead
+    /// remote is one log line, then one more when it answers again.
     fn note_failure(&self, error: &str) {
-        let pause = {
-            let mut s = self.state.lock().unwrap();
-            s.consecutive_failures += 1;
-            s.last_error = Some(error.to_string());
-            if s.consecutive_failures >= DEGRADED_AFTER {
-                s.degraded = true;
-                let extra = s.consecutive_failures - DEGRADED_AFTER;
-                Some((Duration::from_secs(5) * 2u32.saturating_pow(extra.min(6))).min(DEGRADED_CAP))
-            } else {
-                None
-            }
-        };
-        if let Some(d) = pause {
-            tracing::warn!(
-                "remote tracker degraded after repeated failures ({error}); pausing {}s",
-                d.as_secs()
-            );
-            self.pause_for(d);
+        let mut s = self.state.lock().unwrap();
+        s.consecutive_failures += 1;
+        s.last_error = Some(error.to_string());
+        let pausing = s
+            .paused_until
+            .is_some_and(|(until, _)| until > Instant::now());
+        if s.consecutive_failures < DEGRADED_AFTER || pausing {
+            return;
         }
+        let pause = (Duration::from_secs(5) * 2u32.saturating_pow(s.degraded_pauses.min(6)))
+            .min(DEGRADED_CAP);
+        if s.degraded_pauses == 0 {
+            tracing::warn!(
+                "remote tracker degraded after {} failures in a row ({error}); pausing {}s, then longer while it keeps failing",
+                s.consecutive_failures,
+                pause.as_secs()
+            );
+        } else {
+            tracing::debug!(
+                "remote tracker still failing ({error}); pausing {}s",
+                pause.as_secs()
+            );
+        }
+        s.degraded_pauses += 1;
+        let wall = Utc::now() + chrono::Duration::from_std(pause).unwrap_or_default();
+        s.paused_until = Some((Instant::now() + pause, wall));
     }
 
     async fn send(
@@ -379,12 +395,18 @@ impl RemoteTracker for HttpTracker {
     fn lookup<'a>(&'a self, remote_id: &'a str) -> BoxFuture<'a, RemoteAnswer> {
         Box::pin(async move {
             if let Some(wait) = self.paused() {
+                // Rounded up: a caller that sleeps this long finds the pause over.
                 return RemoteAnswer::Throttled {
-                    retry_after_seconds: Some(wait.as_secs().max(1)),
+                    retry_after_seconds: Some(wait.as_secs_f64().ceil().max(1.0) as u64),
                 };
             }
             let mut last_error = String::new();
             for attempt in 0..=RETRIES {
+                if attempt > 0 && self.paused().is_some() {
+                    // Another request degraded the tracker meanwhile: the
+                    // pause is for everyone, retries included.
+                    break;
+                }
                 if attempt > 0 {
                     let backoff = (BACKOFF_BASE * 2u32.pow(attempt - 1)).min(BACKOFF_CAP);
                     tokio::time::sleep(backoff + self.jitter(backoff)).await;
@@ -482,14 +504,14 @@ impl RemoteTracker for HttpTracker {
 
     fn health(&self) -> TrackerHealth {
         let s = self.state.lock().unwrap();
-        let paused = s
-            .paused_until
-            .filter(|(until, _)| *until > Instant::now())
-            .map(|(_, wall)| wall);
+        // Until the remote answers again, even between two pauses: the
+        // poller skips rounds only while this lies ahead, and the header
+        // keeps saying degraded rather than down while the probe runs.
+        let paused = s.paused_until.map(|(_, wall)| wall);
         TrackerHealth {
-            ok: s.consecutive_failures == 0 && !s.degraded,
+            ok: s.consecutive_failures == 0 && s.degraded_pauses == 0,
             latency_ms: s.last_latency.map(|d| d.as_millis() as u64),
-            degraded_until: if s.degraded { paused } else { None },
+            degraded_until: if s.degraded_pauses > 0 { paused } else { None },
             last_error: s.last_error.clone(),
         }
     }

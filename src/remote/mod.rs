@@ -14,7 +14,8 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 pub struct TrackerHealth {
     pub ok: bool,
     pub latency_ms: Option<u64>,
-    /// Set after repeated failures: polling pauses until this moment passes.
+    /// Set after repeated failures, until the remote answers again: polling
+    /// pauses until this moment passes, then probes.
     pub degraded_until: Option<chrono::DateTime<chrono::Utc>>,
     pub last_error: Option<String>,
 }
@@ -51,6 +52,7 @@ pub trait RemoteTracker: Send + Sync {
 }
 
 pub mod http;
+pub mod tally;
 
 /// Makes ring the process's TLS crypto provider (reqwest is built without
 /// one: its default, aws-lc, needs cmake and a long C build). Idempotent;

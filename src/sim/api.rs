@@ -73,6 +73,49 @@ impl ApiFaults {
     }
 }
 
+/// A `PUT /_sim/faults` body: only the fields given change, so turning one
+/// fault up mid-run leaves the others as they were.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApiFaultsPatch {
+    #[serde(with = "millis_opt")]
+    pub latency: Option<Duration>,
+    pub slow_rate: Option<f64>,
+    #[serde(with = "millis_opt")]
+    pub slow_by: Option<Duration>,
+    pub throttle_rate: Option<f64>,
+    pub retry_after_seconds: Option<u64>,
+    pub server_error_rate: Option<f64>,
+    pub malformed_rate: Option<f64>,
+}
+
+mod millis_opt {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer};
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+        Option::<u64>::deserialize(d).map(|v| v.map(Duration::from_millis))
+    }
+}
+
+impl ApiFaults {
+    /// These settings with the patch's fields laid over them.
+    pub fn patched(&self, patch: &ApiFaultsPatch) -> ApiFaults {
+        ApiFaults {
+            latency: patch.latency.unwrap_or(self.latency),
+            slow_rate: patch.slow_rate.unwrap_or(self.slow_rate),
+            slow_by: patch.slow_by.unwrap_or(self.slow_by),
+            throttle_rate: patch.throttle_rate.unwrap_or(self.throttle_rate),
+            retry_after_seconds: patch
+                .retry_after_seconds
+                .unwrap_or(self.retry_after_seconds),
+            server_error_rate: patch.server_error_rate.unwrap_or(self.server_error_rate),
+            malformed_rate: patch.malformed_rate.unwrap_or(self.malformed_rate),
+        }
+    }
+}
+
 /// What the API has answered, for benchmarks and tests (`GET /_sim/stats`).
 #[derive(Debug, Default)]
 pub struct ApiStats {
@@ -243,12 +286,19 @@ async fn get_faults(State(s): State<Arc<Shared>>) -> Response {
     Json(s.faults.lock().unwrap().clone()).into_response()
 }
 
-async fn put_faults(State(s): State<Arc<Shared>>, Json(faults): Json<ApiFaults>) -> Response {
-    if let Err(e) = faults.validate() {
-        return (StatusCode::BAD_REQUEST, Json(json!({"error": e}))).into_response();
-    }
+/// Changes the given fields only; answers with every setting now in force.
+/// A patch that would leave the whole invalid changes nothing.
+async fn put_faults(State(s): State<Arc<Shared>>, Json(patch): Json<ApiFaultsPatch>) -> Response {
+    let faults = {
+        let mut current = s.faults.lock().unwrap();
+        let next = current.patched(&patch);
+        if let Err(e) = next.validate() {
+            return (StatusCode::BAD_REQUEST, Json(json!({"error": e}))).into_response();
+        }
+        *current = next.clone();
+        next
+    };
     tracing::info!("simulated API faults now {faults:?}");
-    *s.faults.lock().unwrap() = faults.clone();
     Json(faults).into_response()
 }
 

@@ -17,8 +17,8 @@ use tokio::task::JoinHandle;
 
 use crate::config::{Config, DatabaseConfig, RemoteConfig, RemoteKind, StatusValues, TableConfig};
 use crate::store::{DbPool, migrate};
-pub use api::ApiFaults;
 use api::Shared;
+pub use api::{ApiFaults, ApiFaultsPatch};
 use fleet::Fleet;
 use rng::Rng;
 pub use truth::{Fault, TruthEntry};
@@ -182,6 +182,7 @@ pub fn exectop_config_for(db_url: &str, api_addr: SocketAddr) -> Config {
     Config {
         database: DatabaseConfig {
             url: Some(db_url.to_string()),
+            url_from: None,
         },
         table: TableConfig::default(),
         remote: RemoteConfig {

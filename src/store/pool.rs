@@ -37,6 +37,42 @@ impl Backend {
     }
 }
 
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The part of a connection error an operator acts on: the OS's or the
+/// server's own words (`Connection refused`, `password authentication
+/// failed for user "x"`, `database "x" does not exist`), without sqlx's
+/// wrapping. The URL is never part of it, so no password can leak here.
+fn cause(e: &sqlx::Error) -> String {
+    match e {
+        sqlx::Error::Io(io) => io.to_string(),
+        sqlx::Error::Database(db) => db.message().to_string(),
+        sqlx::Error::PoolTimedOut => format!(
+            "no connection within {}s (is the server up and reachable?)",
+            CONNECT_TIMEOUT.as_secs()
+        ),
+        other => other.to_string(),
+    }
+}
+
+/// Why the pool timed out. The pool retries a refused connection until its
+/// deadline (assuming a server that is starting) and then reports only the
+/// timeout; one direct attempt brings back the actual reason.
+async fn pg_cause(options: &PgConnectOptions) -> String {
+    use sqlx::{ConnectOptions, Connection};
+    match tokio::time::timeout(CONNECT_TIMEOUT, options.connect()).await {
+        Ok(Err(e)) => cause(&e),
+        Ok(Ok(conn)) => {
+            let _ = conn.close().await;
+            format!(
+                "no connection within {}s, though the server accepts one now: try again",
+                CONNECT_TIMEOUT.as_secs()
+            )
+        }
+        Err(_) => cause(&sqlx::Error::PoolTimedOut),
+    }
+}
+
 #[derive(Debug, Clone)]
 pub enum DbPool {
     Postgres(PgPool),
@@ -85,11 +121,17 @@ impl DbPool {
                     .application_name("exectop");
                 let pool = PgPoolOptions::new()
                     .max_connections(max_connections.unwrap_or(6))
-                    .acquire_timeout(Duration::from_secs(5))
-                    .connect_with(options)
-                    .await
-                    .map_err(|e| format!("cannot connect to {shown}: {e}"))?;
-                Ok(DbPool::Postgres(pool))
+                    .acquire_timeout(CONNECT_TIMEOUT)
+                    .connect_with(options.clone())
+                    .await;
+                match pool {
+                    Ok(pool) => Ok(DbPool::Postgres(pool)),
+                    Err(sqlx::Error::PoolTimedOut) => Err(format!(
+                        "cannot connect to {shown}: {}",
+                        pg_cause(&options).await
+                    )),
+                    Err(e) => Err(format!("cannot connect to {shown}: {}", cause(&e))),
+                }
             }
             Backend::Sqlite => {
                 let options = SqliteConnectOptions::from_str(url)
@@ -100,10 +142,10 @@ impl DbPool {
                     .foreign_keys(true);
                 let pool = SqlitePoolOptions::new()
                     .max_connections(max_connections.unwrap_or(4))
-                    .acquire_timeout(Duration::from_secs(5))
+                    .acquire_timeout(CONNECT_TIMEOUT)
                     .connect_with(options)
                     .await
-                    .map_err(|e| format!("cannot open {shown}: {e}"))?;
+                    .map_err(|e| format!("cannot open {shown}: {}", cause(&e)))?;
                 Ok(DbPool::Sqlite(pool))
             }
         }

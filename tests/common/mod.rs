@@ -46,3 +46,12 @@ pub fn sqlite_fresh_url() -> (String, std::path::PathBuf) {
     let path = dir.join("test.db");
     (format!("sqlite://{}", path.display()), path)
 }
+
+/// Serves `app` on a free loopback port (the HTTP fakes of the remote API)
+/// and returns its base URL.
+pub async fn serve_loopback(app: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{addr}")
+}
