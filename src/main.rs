@@ -71,13 +71,18 @@ fn init_cli_logging(tui: bool) {
 /// core, and keeps what is freed in each. The poll decodes rows on the
 /// database driver's threads and frees them on the runtime's: with 100 000
 /// active rows that retention was a third of the monitor's RSS. Two arenas
-/// keep it small at no measurable cost (docs/PERFORMANCE.md).
+/// keep it small at no measurable cost. A fixed mmap threshold keeps a
+/// remote list answer (16 MB at 100 000 runs) in its own mapping, returned
+/// when it is freed: glibc otherwise raises the threshold after the first
+/// such free and serves the next answers from the heap, which keeps them
+/// (docs/PERFORMANCE.md).
 fn cap_malloc_arenas() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only sets an allocator parameter; it is called once,
     // before any thread is started.
     unsafe {
         libc::mallopt(libc::M_ARENA_MAX, 2);
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
     }
 }
 

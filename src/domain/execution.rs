@@ -115,7 +115,13 @@ impl RemoteHistory {
                 if self.remote_status() != Some(*status) {
                     self.status_since = Some(obs.checked_at);
                 }
-                self.last_status = Some((*status, raw.clone(), obs.checked_at));
+                // The same spelling again keeps its string: a list answer
+                // re-reports every run every interval.
+                let raw = match self.last_status.take() {
+                    Some((_, kept, _)) if kept == *raw => kept,
+                    _ => raw.clone(),
+                };
+                self.last_status = Some((*status, raw, obs.checked_at));
                 self.consecutive_not_found = 0;
                 self.consecutive_errors = 0;
             }

@@ -309,15 +309,7 @@ impl MonitorState {
     }
 
     pub fn record(&mut self, id: &str, obs: Observation) {
-        if let Some(w) = self.watched_terminal.get_mut(id) {
-            w.rechecks_left = w.rechecks_left.saturating_sub(1);
-            let still_active =
-                matches!(&obs.answer, RemoteAnswer::Found { status, .. } if status.is_active());
-            if w.rechecks_left == 0 && !still_active {
-                self.watched_terminal.remove(id);
-            }
-        }
-        Arc::make_mut(self.histories.entry(id.to_string()).or_default()).record(obs);
+        record_into(&mut self.histories, &mut self.watched_terminal, id, obs);
     }
 
     /// Applies one list of active remote executions: local rows it names are
@@ -329,10 +321,12 @@ impl MonitorState {
         local_by_remote_id: Vec<Execution>,
         now: DateTime<Utc>,
     ) {
-        let by_remote: HashMap<String, String> = self
+        // Borrowed, not cloned: a list may name every one of 100 000 runs
+        // every interval, and each copy was garbage a moment later.
+        let by_remote: HashMap<&str, &str> = self
             .active
             .values()
-            .filter_map(|e| e.remote_id.clone().map(|r| (r, e.id.clone())))
+            .filter_map(|e| Some((e.remote_id.as_deref()?, e.id.as_str())))
             .collect();
         let mut still_remote_only = HashMap::new();
         for r in listed {
@@ -340,8 +334,10 @@ impl MonitorState {
                 status: r.status,
                 raw: r.raw_status.clone(),
             };
-            if let Some(id) = by_remote.get(&r.remote_id) {
-                self.record(
+            if let Some(id) = by_remote.get(r.remote_id.as_str()) {
+                record_into(
+                    &mut self.histories,
+                    &mut self.watched_terminal,
                     id,
                     Observation {
                         checked_at: now,
@@ -359,8 +355,10 @@ impl MonitorState {
                             execution: local.clone(),
                             rechecks_left: TERMINAL_RECHECKS,
                         });
-                    self.record(
-                        &local.id.clone(),
+                    record_into(
+                        &mut self.histories,
+                        &mut self.watched_terminal,
+                        &local.id,
                         Observation {
                             checked_at: now,
                             answer,
@@ -444,6 +442,30 @@ impl MonitorState {
             unmapped_statuses: self.unmapped_statuses.clone(),
         }
     }
+}
+
+/// One remote answer for execution `id`: its history, and the countdown of a
+/// finished row still being watched. Over the fields, so a list can be
+/// applied while the active set lends it ids.
+fn record_into(
+    histories: &mut HashMap<String, Arc<RemoteHistory>>,
+    watched_terminal: &mut HashMap<String, Watched>,
+    id: &str,
+    obs: Observation,
+) {
+    if let Some(w) = watched_terminal.get_mut(id) {
+        w.rechecks_left = w.rechecks_left.saturating_sub(1);
+        let still_active =
+            matches!(&obs.answer, RemoteAnswer::Found { status, .. } if status.is_active());
+        if w.rechecks_left == 0 && !still_active {
+            watched_terminal.remove(id);
+        }
+    }
+    let history = match histories.get_mut(id) {
+        Some(history) => history,
+        None => histories.entry(id.to_string()).or_default(),
+    };
+    Arc::make_mut(history).record(obs);
 }
 
 #[cfg(test)]
