@@ -106,20 +106,30 @@ async fn reads_changes_and_trusts_the_count(url: &str) {
     );
     assert_eq!(second.error_rates.day.succeeded, 1, "a finished row counts");
 
-    // A row deleted without a trace: the database counts one row fewer than
-    // the changes give, so this poll reads the whole active set, and sees the
-    // write it missed too.
+    // The operator's "refresh now" reads the whole set: the missed write shows.
+    cycle.read_whole_next();
+    let third = poller.database_cycle(&mut cycle, &mut state).await.unwrap();
+    assert_eq!(active(&third)["b"], "pending");
+
+    // Behind the poll's back again, and a row deleted without a trace: the
+    // database counts one row fewer than the changes give, so this poll reads
+    // the whole active set, and sees the write it missed too.
+    run(
+        &pool,
+        "UPDATE exectop_executions SET status = 'running' WHERE name = 'd'".to_string(),
+    )
+    .await;
     run(
         &pool,
         "DELETE FROM exectop_executions WHERE name = 'c'".to_string(),
     )
     .await;
-    let third = poller.database_cycle(&mut cycle, &mut state).await.unwrap();
+    let fourth = poller.database_cycle(&mut cycle, &mut state).await.unwrap();
     assert_eq!(
-        active(&third),
+        active(&fourth),
         BTreeMap::from([
             ("b".to_string(), "pending".to_string()),
-            ("d".to_string(), "pending".to_string()),
+            ("d".to_string(), "running".to_string()),
         ])
     );
 }

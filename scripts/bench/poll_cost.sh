@@ -28,7 +28,7 @@ if [ "${1:-}" = --seed ]; then
 fi
 
 echo "== one database poll cycle (criterion)"
-(cd "$here" && cargo bench --bench poll 2>/dev/null | grep -E '^db_poll_cycle|time:')
+(cd "$here" && cargo bench --bench poll 2>/dev/null | grep -E '^poll/|time:')
 
 sql="SELECT id, remote_id, name, group_name, status, created_at, started_at, updated_at,
        completed_at, heartbeat_at, error, error_count

@@ -253,6 +253,9 @@ pub fn compute_tallies<'a>(
     let mut finished_series = vec![0u64; BUCKETS];
     let mut by_class: HashMap<ErrorClass, u64> = HashMap::new();
     let mut by_group: HashMap<String, WindowStats> = HashMap::new();
+    // A day holds thousands of failures and a handful of distinct texts:
+    // each text is classified once per run, and each group named once.
+    let mut classified: HashMap<&str, ErrorClass> = HashMap::new();
 
     for t in tallies {
         if !t.status.is_terminal() {
@@ -264,15 +267,19 @@ pub fn compute_tallies<'a>(
             hour.add(t.status, t.count);
         }
         finished_series[bucket] += t.count;
-        by_group
-            .entry(t.group.unwrap_or("(none)").to_string())
-            .or_default()
-            .add(t.status, t.count);
+        let group = t.group.unwrap_or("(none)");
+        match by_group.get_mut(group) {
+            Some(stats) => stats,
+            None => by_group.entry(group.to_string()).or_default(),
+        }
+        .add(t.status, t.count);
         if t.status.is_failure() {
             failures_series[bucket] += t.count;
-            let class = t
-                .error
-                .map_or(ErrorClass::Unknown, |e| classifier.classify(e));
+            let class = t.error.map_or(ErrorClass::Unknown, |e| {
+                *classified
+                    .entry(e)
+                    .or_insert_with(|| classifier.classify(e))
+            });
             *by_class.entry(class).or_default() += t.count;
         }
     }

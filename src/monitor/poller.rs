@@ -186,6 +186,14 @@ pub struct DatabaseCycle {
     warned_unmapped: HashSet<String>,
 }
 
+impl DatabaseCycle {
+    /// The next poll reads the whole active set, not only the changes: what
+    /// an operator's "refresh now" asks for.
+    pub fn read_whole_next(&mut self) {
+        self.last_whole_active = None;
+    }
+}
+
 impl Poller {
     /// One database poll: reads what is due, folds it into `state` and
     /// returns the snapshot to send. The poll benchmark times exactly this.
@@ -410,7 +418,7 @@ pub async fn run(
                     }
                     Some(MonitorControl::Pause) => paused = true,
                     Some(MonitorControl::Resume) => paused = false,
-                    Some(MonitorControl::RefreshNow) => {}
+                    Some(MonitorControl::RefreshNow) => cycle.read_whole_next(),
                     Some(MonitorControl::SetInterval(d)) => {
                         interval = d.clamp(MIN_INTERVAL, MAX_INTERVAL);
                         db_tick = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);

@@ -44,6 +44,11 @@ pub struct MonitorState {
     active: HashMap<String, Arc<Execution>>,
     /// Finished in the last 24 h, for error rates.
     finished: HashMap<String, Execution>,
+    /// The error rates of `finished` and the minute they were counted in:
+    /// kept until a finished row comes or goes or the minute turns. A busy
+    /// day holds tens of thousands of finished rows, and counting them every
+    /// poll cost more than the rest of a quiet poll (docs/PERFORMANCE.md).
+    rates_memo: Option<(i64, ErrorRates)>,
     /// Terminal rows whose remote side is still being checked.
     watched_terminal: HashMap<String, Watched>,
     histories: HashMap<String, Arc<RemoteHistory>>,
@@ -176,16 +181,22 @@ impl MonitorState {
                     },
                 );
             }
-            self.finished.insert(e.id.clone(), e);
+            self.add_finished(e);
         }
+    }
+
+    fn add_finished(&mut self, e: Execution) {
+        self.rates_memo = None;
+        self.finished.insert(e.id.clone(), e);
     }
 
     fn settle(&mut self, finished_window: Option<Vec<Execution>>, now: DateTime<Utc>) {
         if let Some(window) = finished_window {
             self.finished = window.into_iter().map(|e| (e.id.clone(), e)).collect();
+            self.rates_memo = None;
         }
-        let day_ago = now - Cd::hours(24);
-        self.finished.retain(|_, e| e.finished_at() > day_ago);
+        // Rows older than the day leave when the rates are counted anew
+        // (`error_rates_at`), not by a walk over the day every poll.
         self.local_as_of = Some(now);
         let (active, watched) = (&self.active, &self.watched_terminal);
         self.histories
@@ -219,7 +230,7 @@ impl MonitorState {
             if e.status.is_active() {
                 self.active.insert(e.id.clone(), Arc::new(e));
             } else if e.status.is_terminal() {
-                self.finished.insert(e.id.clone(), e);
+                self.add_finished(e);
             }
         }
     }
@@ -396,7 +407,26 @@ impl MonitorState {
             .collect()
     }
 
-    pub fn snapshot(&self, now: DateTime<Utc>, policy: &Policy) -> Snapshot {
+    /// The error rates as of `now`'s minute (see `rates_memo`).
+    fn error_rates_at(&mut self, now: DateTime<Utc>, classifier: &ErrorClassifier) -> ErrorRates {
+        if let Some(counted) = &self.counted_error_rates {
+            return counted.clone();
+        }
+        let minute = now.timestamp().div_euclid(60);
+        if let Some((at, rates)) = &self.rates_memo
+            && *at == minute
+        {
+            return rates.clone();
+        }
+        let day_ago = now - Cd::hours(24);
+        self.finished.retain(|_, e| e.finished_at() > day_ago);
+        let rates = error_rates::compute(self.finished.values(), now, classifier);
+        self.rates_memo = Some((minute, rates.clone()));
+        rates
+    }
+
+    pub fn snapshot(&mut self, now: DateTime<Utc>, policy: &Policy) -> Snapshot {
+        let error_rates_now = self.error_rates_at(now, &policy.classifier);
         // Oldest first; sorted on keys in one vector, not through the pointers.
         let mut keyed: Vec<(DateTime<Utc>, &str, &Arc<Execution>)> = self
             .active
@@ -430,10 +460,7 @@ impl MonitorState {
                 now,
                 &policy.thresholds,
             )),
-            error_rates: match &self.counted_error_rates {
-                Some(counted) => counted.clone(),
-                None => error_rates::compute(self.finished.values(), now, &policy.classifier),
-            },
+            error_rates: error_rates_now,
             findings: found,
             remote: self.histories.clone(),
             active,

@@ -191,7 +191,7 @@ fn a_row_that_caught_up_after_the_read_is_no_mismatch() {
     let mut candidates = state.mismatch_candidates();
     candidates.sort();
     assert_eq!(candidates, ["busy", "quiet"]);
-    let kinds = |state: &MonitorState| -> Vec<(String, crate::domain::FindingKind)> {
+    let kinds = |state: &mut MonitorState| -> Vec<(String, crate::domain::FindingKind)> {
         state
             .snapshot(later, &p)
             .findings
@@ -200,7 +200,7 @@ fn a_row_that_caught_up_after_the_read_is_no_mismatch() {
             .collect()
     };
     assert_eq!(
-        kinds(&state),
+        kinds(&mut state),
         [(
             "quiet".to_string(),
             crate::domain::FindingKind::StatusMismatch
@@ -212,7 +212,7 @@ fn a_row_that_caught_up_after_the_read_is_no_mismatch() {
     caught_up.completed_at = Some(later);
     state.refresh_rows(&candidates, vec![quiet, caught_up]);
     assert_eq!(
-        kinds(&state),
+        kinds(&mut state),
         [(
             "quiet".to_string(),
             crate::domain::FindingKind::StatusMismatch
@@ -261,5 +261,38 @@ fn listed_remote_runs_become_observations_or_remote_only() {
     assert!(
         kinds.contains(&crate::domain::FindingKind::RemoteStillRunning),
         "{kinds:?}"
+    );
+}
+
+/// The error rates are counted once a minute, and again as soon as a
+/// finished row arrives: a row leaves the hour window when the minute turns.
+#[test]
+fn error_rates_follow_new_rows_at_once_and_the_clock_by_the_minute() {
+    let p = policy();
+    let mut state = MonitorState::default();
+    // Finished 59 min 30 s before now(), which is on a minute.
+    let early = exec("early", Status::Failed, 2 * 3_570, None);
+    state.apply_database(Vec::<Execution>::new(), vec![early], None, now());
+    let rates = |state: &mut MonitorState, at| {
+        let r = state.snapshot(at, &p).error_rates;
+        (r.hour.finished, r.day.finished)
+    };
+    assert_eq!(rates(&mut state, now()), (1, 1));
+    assert_eq!(
+        rates(&mut state, now() + Cd::seconds(45)),
+        (1, 1),
+        "counted as of the minute"
+    );
+    assert_eq!(
+        rates(&mut state, now() + Cd::seconds(60)),
+        (0, 1),
+        "the minute turned: out of the hour, still in the day"
+    );
+    let late = exec("late", Status::Succeeded, 20, None);
+    state.apply_written(vec![late], None, now() + Cd::seconds(61));
+    assert_eq!(
+        rates(&mut state, now() + Cd::seconds(61)),
+        (1, 2),
+        "a new finished row counts at once"
     );
 }
