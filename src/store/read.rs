@@ -805,9 +805,11 @@ impl Filter {
                 // exactly as `FinishedTally::of` does, so both agree.
                 match backend {
                     Backend::Postgres => {
-                        qb.push(format!("CAST(LEAST(FLOOR(EXTRACT(EPOCH FROM ({at} - "));
+                        // date_part is float8: EXTRACT's numeric made this
+                        // read twice as slow over a busy day (33 000 rows).
+                        qb.push(format!("CAST(CAST(LEAST(FLOOR(date_part('epoch', {at} - "));
                         qb.push_bind(day_start.to_rfc3339())
-                            .push("::timestamptz)) / 1800), 47) AS TEXT), ");
+                            .push("::timestamptz) / 1800), 47) AS INTEGER) AS TEXT), ");
                         qb.push(format!("CASE WHEN {at} > "));
                         qb.push_bind(hour_start.to_rfc3339())
                             .push("::timestamptz THEN '1' ELSE '0' END, ");
