@@ -406,7 +406,26 @@ fn findings_pane_actions_use_the_finding_row() {
         [],
         "a remote-only finding has no local row to write"
     );
-    assert!(app.message.as_ref().unwrap().0.contains("nothing selected"));
+    assert!(
+        app.message
+            .as_ref()
+            .unwrap()
+            .0
+            .contains("remote-only run has no local record"),
+        "{:?}",
+        app.message
+    );
+    key(&mut app, KeyCode::Tab);
+    assert_eq!(
+        ch(&mut app, 'r'),
+        [],
+        "the error-rate pane has no rows to act on"
+    );
+    assert!(
+        app.message.as_ref().unwrap().0.contains("tab to one"),
+        "{:?}",
+        app.message
+    );
 }
 
 #[test]

@@ -174,7 +174,13 @@ pub(super) fn request_action(app: &mut App, action: Action) -> Vec<Effect> {
         }
     };
     if targets.is_empty() {
-        app.say("nothing selected to act on (remote-only rows have no local record)");
+        app.say(match app.focus {
+            Pane::Findings if app.selected_finding().is_some() => {
+                "a remote-only run has no local record to change: investigate it on the remote"
+            }
+            Pane::Running | Pane::Findings => "nothing selected to act on",
+            _ => "actions work on the Running and Stuck & orphaned panes: tab to one",
+        });
         return Vec::new();
     }
     app.message = None;
