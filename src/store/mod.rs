@@ -1,6 +1,7 @@
 //! Stores: the executions table (any name, any columns) on PostgreSQL or SQLite.
 
 pub mod exec;
+mod filter;
 pub mod migrate;
 pub mod pool;
 pub mod read;

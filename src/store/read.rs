@@ -11,10 +11,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use sqlx::{QueryBuilder, Row};
+use sqlx::Row;
 
+use super::filter::{Filter, TallyQuery, stream_rows, text_rows};
 use super::pool::{Backend, DbPool, redact_url};
-use super::timestamp::{parse_timestamp, sqlite_text};
+use super::timestamp::parse_timestamp;
 use crate::config::TableConfig;
 use crate::domain::{Capabilities, Execution, FinishedTally, Status, StatusMap};
 
@@ -76,19 +77,6 @@ impl OwnedTally {
             count: self.count,
         }
     }
-}
-
-/// The statement behind `finished_tallies`, after its `SELECT`.
-struct TallyQuery {
-    table: String,
-    status: String,
-    terminal: Vec<String>,
-    failures: Vec<String>,
-    /// Expressions over quoted, validated columns (no values in them).
-    group: String,
-    error: Option<String>,
-    finished: String,
-    now: DateTime<Utc>,
 }
 
 /// Ids bound in one `IN (…)` at most.
@@ -624,7 +612,7 @@ impl Store {
 }
 
 /// The selected columns of one row, borrowed from the database's answer.
-type Columns<'r> = [Option<&'r str>; FIELDS.len()];
+pub(super) type Columns<'r> = [Option<&'r str>; FIELDS.len()];
 
 /// Empty text reads as absent, as NULL does.
 fn present(v: Option<&str>) -> Option<&str> {
@@ -699,190 +687,6 @@ impl PollRead {
             PollRead::Unmapped => "unmapped",
         }
     }
-}
-
-enum Filter {
-    StatusIn(String, Vec<String>),
-    After(String, DateTime<Utc>),
-    StatusInAfter(String, Vec<String>, String, DateTime<Utc>),
-    /// Status NULL or none of the spellings, and the time column at or after.
-    UnmappedAfter(String, Vec<String>, String, DateTime<Utc>),
-    /// Not a filter but the whole statement after `SELECT`: see `finished_tallies`.
-    Tallies(Box<TallyQuery>),
-    TextIn(String, Vec<String>),
-}
-
-impl Filter {
-    fn is_empty(&self) -> bool {
-        match self {
-            Filter::StatusIn(_, v) | Filter::StatusInAfter(_, v, _, _) | Filter::TextIn(_, v) => {
-                v.is_empty()
-            }
-            Filter::After(..) | Filter::UnmappedAfter(..) => false,
-            Filter::Tallies(q) => q.terminal.is_empty(),
-        }
-    }
-
-    /// The backends differ only in how a moment is compared. PostgreSQL casts
-    /// the bound text to timestamptz, so the column's index is used. SQLite
-    /// compares through `julianday()`, so `T`- and space-separated ISO text
-    /// and zone offsets all work; `julianday(col)` cannot use an index, so a
-    /// plain text bound on the day before goes first: every ISO-8601 text of
-    /// a later moment sorts after it, whatever its separator or offset, and
-    /// the index narrows the scan to the last two days of rows.
-    fn push<DB>(&self, qb: &mut QueryBuilder<DB>, backend: Backend)
-    where
-        DB: sqlx::Database,
-        for<'t> String: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
-    {
-        fn values_in<DB>(qb: &mut QueryBuilder<DB>, expr: String, values: &[String])
-        where
-            DB: sqlx::Database,
-            for<'t> String: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
-        {
-            qb.push(expr).push(" IN (");
-            let mut list = qb.separated(", ");
-            for v in values {
-                list.push_bind(v.clone());
-            }
-            qb.push(")");
-        }
-        let after = |qb: &mut QueryBuilder<DB>, col: &str, at: DateTime<Utc>, strict: bool| {
-            let op = if strict { " > " } else { " >= " };
-            match backend {
-                Backend::Postgres => {
-                    qb.push(quote(col)).push(op);
-                    qb.push_bind(at.to_rfc3339()).push("::timestamptz");
-                }
-                Backend::Sqlite => {
-                    let day_before = (at - chrono::Duration::days(1)).format("%Y-%m-%d");
-                    qb.push(quote(col)).push(" >= ");
-                    qb.push_bind(day_before.to_string()).push(" AND ");
-                    qb.push(format!("julianday({})", quote(col)))
-                        .push(op)
-                        .push("julianday(");
-                    qb.push_bind(sqlite_text(at)).push(")");
-                }
-            }
-        };
-        match self {
-            Filter::StatusIn(col, values) => values_in(qb, quote(col), values),
-            Filter::After(col, at) => after(qb, col, *at, true),
-            Filter::StatusInAfter(status, values, col, at) => {
-                values_in(qb, quote(status), values);
-                qb.push(" AND ");
-                after(qb, col, *at, false);
-            }
-            Filter::UnmappedAfter(status, values, col, at) => {
-                qb.push(format!("({} IS NULL", quote(status)));
-                if !values.is_empty() {
-                    qb.push(" OR NOT ");
-                    values_in(qb, quote(status), values);
-                }
-                qb.push(") AND ");
-                after(qb, col, *at, false);
-            }
-            Filter::TextIn(col, values) => {
-                values_in(qb, format!("CAST({} AS TEXT)", quote(col)), values)
-            }
-            Filter::Tallies(q) => {
-                let status = quote(&q.status);
-                let at = quote(&q.finished);
-                let day_start = q.now - chrono::Duration::hours(24);
-                let hour_start = q.now - chrono::Duration::hours(1);
-                qb.push(format!("CAST({status} AS TEXT), {}, ", q.group));
-                match (&q.error, q.failures.is_empty()) {
-                    (Some(error), false) => {
-                        qb.push("CASE WHEN ");
-                        values_in(qb, status.clone(), &q.failures);
-                        qb.push(format!(" THEN {error} END, "));
-                    }
-                    _ => {
-                        qb.push("CAST(NULL AS TEXT), ");
-                    }
-                }
-                // The half hour of the day and the side of the hour, computed
-                // exactly as `FinishedTally::of` does, so both agree.
-                match backend {
-                    Backend::Postgres => {
-                        // date_part is float8: EXTRACT's numeric made this
-                        // read twice as slow over a busy day (33 000 rows).
-                        qb.push(format!("CAST(CAST(LEAST(FLOOR(date_part('epoch', {at} - "));
-                        qb.push_bind(day_start.to_rfc3339())
-                            .push("::timestamptz) / 1800), 47) AS INTEGER) AS TEXT), ");
-                        qb.push(format!("CASE WHEN {at} > "));
-                        qb.push_bind(hour_start.to_rfc3339())
-                            .push("::timestamptz THEN '1' ELSE '0' END, ");
-                    }
-                    Backend::Sqlite => {
-                        qb.push(format!("CAST(MIN(CAST((julianday({at}) - julianday("));
-                        qb.push_bind(sqlite_text(day_start))
-                            .push(")) * 48 AS INTEGER), 47) AS TEXT), ");
-                        qb.push(format!("CASE WHEN julianday({at}) > julianday("));
-                        qb.push_bind(sqlite_text(hour_start))
-                            .push(") THEN '1' ELSE '0' END, ");
-                    }
-                }
-                qb.push(format!("CAST(COUNT(*) AS TEXT) FROM {} WHERE ", q.table));
-                values_in(qb, status, &q.terminal);
-                qb.push(" AND ");
-                after(qb, &q.finished, day_start, true);
-                // `after` may be two terms on SQLite: negate them together.
-                qb.push(" AND NOT (");
-                after(qb, &q.finished, q.now, true);
-                qb.push(") GROUP BY 1, 2, 3, 4, 5");
-            }
-        }
-    }
-}
-
-async fn text_rows<DB>(
-    pool: &sqlx::Pool<DB>,
-    head: String,
-    filter: &Filter,
-    tail: &str,
-    backend: Backend,
-) -> Result<Vec<Vec<Option<String>>>, sqlx::Error>
-where
-    DB: sqlx::Database,
-    for<'t> String: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
-    for<'r> Option<String>: sqlx::Decode<'r, DB> + sqlx::Type<DB>,
-    for<'c> &'c sqlx::Pool<DB>: sqlx::Executor<'c, Database = DB>,
-    <DB as sqlx::Database>::Arguments: sqlx::IntoArguments<DB>,
-    usize: sqlx::ColumnIndex<DB::Row>,
-{
-    let mut qb = QueryBuilder::<DB>::new(head);
-    filter.push(&mut qb, backend);
-    qb.push(tail);
-    let rows = qb.build().fetch_all(pool).await?;
-    Ok(super::exec::rows_as_text(&rows))
-}
-
-async fn stream_rows<DB>(
-    pool: &sqlx::Pool<DB>,
-    head: String,
-    filter: &Filter,
-    backend: Backend,
-    each: &mut (dyn for<'r> FnMut(Columns<'r>) + Send),
-) -> Result<(), sqlx::Error>
-where
-    DB: sqlx::Database,
-    for<'t> String: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
-    for<'r> Option<&'r str>: sqlx::Decode<'r, DB> + sqlx::Type<DB>,
-    for<'c> &'c sqlx::Pool<DB>: sqlx::Executor<'c, Database = DB>,
-    <DB as sqlx::Database>::Arguments: sqlx::IntoArguments<DB>,
-    usize: sqlx::ColumnIndex<DB::Row>,
-{
-    use futures_util::TryStreamExt;
-    let mut qb = QueryBuilder::<DB>::new(head);
-    filter.push(&mut qb, backend);
-    let mut rows = qb.build().fetch(pool);
-    while let Some(row) = rows.try_next().await? {
-        each(std::array::from_fn(|i| {
-            row.try_get::<Option<&str>, _>(i).ok().flatten()
-        }));
-    }
-    Ok(())
 }
 
 #[cfg(test)]
