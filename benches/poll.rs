@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use exectop::config::{Config, TableConfig};
-use exectop::monitor::{DatabaseCycle, MonitorState, Policy, Poller};
+use exectop::monitor::{DatabaseCycle, MonitorState, Poller};
 use exectop::store::Store;
 
 fn schema_url(base: &str, schema: &str) -> String {
@@ -69,20 +69,7 @@ fn poll(c: &mut Criterion) {
                     panic!("{schema}: {e} (seed it with scripts/bench/seed_pg.sh)")
                 });
             store.validate_schema().await.unwrap();
-            let poller = Poller {
-                policy: Policy {
-                    thresholds: config.thresholds(),
-                    classifier: config.classifier(),
-                    capabilities: store.capabilities(false),
-                    remote_interval: config.remote_interval(),
-                    mismatch_confirmation: config.thresholds().registration_grace,
-                },
-                interval: config.database_interval(),
-                concurrency: 10,
-                rate: 20.0,
-                tracker: None,
-                store,
-            };
+            let poller = Poller::new(store, None, &config);
             let mut cycle = DatabaseCycle::default();
             let mut state = MonitorState::default();
             // The first cycle reads the 24 h window; later ones follow changes.

@@ -121,12 +121,9 @@ fn main() {
         };
         let interval = setup.loaded.config.remote_interval();
         let poller = Poller {
-            policy: setup.policy(),
-            interval: setup.loaded.config.database_interval(),
             concurrency,
             rate: cap,
-            store,
-            tracker,
+            ..Poller::new(store, tracker, &setup.loaded.config)
         };
         let (events_tx, mut events) = mpsc::channel(64);
         let (_control, control_rx) = mpsc::channel(4);

@@ -8,7 +8,7 @@ mod common;
 use std::collections::BTreeMap;
 
 use exectop::config::{Config, TableConfig};
-use exectop::monitor::{DatabaseCycle, MonitorState, Policy, Poller, Snapshot};
+use exectop::monitor::{DatabaseCycle, MonitorState, Poller, Snapshot};
 use exectop::store::{DbPool, Store, migrate};
 use sqlx::Executor;
 
@@ -34,24 +34,6 @@ fn active(snapshot: &Snapshot) -> BTreeMap<String, String> {
         .collect()
 }
 
-fn poller(store: Store) -> Poller {
-    let config = Config::default();
-    Poller {
-        policy: Policy {
-            thresholds: config.thresholds(),
-            classifier: config.classifier(),
-            capabilities: store.capabilities(false),
-            remote_interval: config.remote_interval(),
-            mismatch_confirmation: config.thresholds().registration_grace,
-        },
-        interval: config.database_interval(),
-        concurrency: 1,
-        rate: 1.0,
-        tracker: None,
-        store,
-    }
-}
-
 async fn reads_changes_and_trusts_the_count(url: &str) {
     let pool = DbPool::connect(url, true).await.unwrap();
     migrate::apply(&pool, true).await.unwrap();
@@ -71,7 +53,11 @@ async fn reads_changes_and_trusts_the_count(url: &str) {
     for name in ["a", "b", "c"] {
         run(&pool, insert(name, "running", hour_ago)).await;
     }
-    let poller = poller(Store::with_pool(pool.clone(), url, &TableConfig::default()));
+    let poller = Poller::new(
+        Store::with_pool(pool.clone(), url, &TableConfig::default()),
+        None,
+        &Config::default(),
+    );
     let (mut cycle, mut state) = (DatabaseCycle::default(), MonitorState::default());
     let first = poller.database_cycle(&mut cycle, &mut state).await.unwrap();
     assert_eq!(active(&first).len(), 3);

@@ -269,7 +269,7 @@ async fn check_explain_shows_the_plans_and_names_a_missing_index() {
 /// and unequal once any field differs; the live poll keeps the very same
 /// `Arc` for a row that did not change and a new one for a row that did.
 async fn rows_are_reused_only_when_unchanged(url: &str) {
-    use exectop::monitor::{DatabaseCycle, MonitorState, Policy, Poller};
+    use exectop::monitor::{DatabaseCycle, MonitorState, Poller};
     let pool = DbPool::connect(url, true).await.unwrap();
     migrate::apply(&pool, true).await.unwrap();
     let sql = "INSERT INTO exectop_executions (status, remote_id, name, group_name, created_at, started_at, \
@@ -333,21 +333,7 @@ async fn rows_are_reused_only_when_unchanged(url: &str) {
         .unwrap();
     assert_eq!(seen, 3);
 
-    let config = exectop::config::Config::default();
-    let poller = Poller {
-        policy: Policy {
-            thresholds: config.thresholds(),
-            classifier: config.classifier(),
-            capabilities: store.capabilities(false),
-            remote_interval: config.remote_interval(),
-            mismatch_confirmation: config.thresholds().registration_grace,
-        },
-        interval: config.database_interval(),
-        concurrency: 1,
-        rate: 1.0,
-        tracker: None,
-        store,
-    };
+    let poller = Poller::new(store, None, &exectop::config::Config::default());
     let (mut cycle, mut state) = (DatabaseCycle::default(), MonitorState::default());
     let first = poller.database_cycle(&mut cycle, &mut state).await.unwrap();
     run(format!(

@@ -19,14 +19,7 @@ pub async fn run(setup: Setup, global: &crate::cli::Global) -> Result<i32, Failu
         setup.store.describe(),
         log_path.display()
     );
-    let poller = Poller {
-        policy: setup.policy(),
-        interval: config.database_interval(),
-        concurrency: config.poll.remote_concurrency.unwrap_or(10),
-        rate: config.poll.remote_rate.unwrap_or(20.0),
-        store: setup.store.clone(),
-        tracker: setup.tracker.clone(),
-    };
+    let poller = Poller::new(setup.store.clone(), setup.tracker.clone(), config);
     let (event_tx, event_rx) = mpsc::channel(64);
     let (control_tx, control_rx) = mpsc::channel(16);
     let monitor = tokio::spawn(monitor::run(poller, event_tx, control_rx));

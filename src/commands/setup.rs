@@ -104,21 +104,11 @@ pub async fn setup_for(global: &Global, db_use: DbUse) -> Result<Setup, Failure>
 }
 
 impl Setup {
-    /// One policy for the live monitor and the one-shot commands, so `check`
-    /// and `reconcile` call a mismatch only where the monitor would: the
-    /// remote must have reported the further status for the registration
-    /// grace, or the local record must have been silent that long. A worker's
-    /// normal catch-up is no alarm, and a cron `reconcile --fix` never races
-    /// the application's own completion handling.
+    /// See `Policy::from_config`.
     pub fn policy(&self) -> Policy {
-        let config = &self.loaded.config;
-        let thresholds = config.thresholds();
-        Policy {
-            mismatch_confirmation: thresholds.registration_grace,
-            thresholds,
-            classifier: config.classifier(),
-            capabilities: self.store.capabilities(self.tracker.is_some()),
-            remote_interval: config.remote_interval(),
-        }
+        Policy::from_config(
+            &self.loaded.config,
+            self.store.capabilities(self.tracker.is_some()),
+        )
     }
 }

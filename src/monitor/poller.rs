@@ -40,6 +40,24 @@ pub struct Poller {
     pub rate: f64,
 }
 
+impl Poller {
+    /// The poller the configuration asks for, over `store` and `tracker`.
+    pub fn new(
+        store: Store,
+        tracker: Option<Arc<dyn RemoteTracker>>,
+        config: &crate::config::Config,
+    ) -> Poller {
+        Poller {
+            policy: Policy::from_config(config, store.capabilities(tracker.is_some())),
+            interval: config.database_interval(),
+            concurrency: config.poll.remote_concurrency.unwrap_or(10),
+            rate: config.poll.remote_rate.unwrap_or(20.0),
+            store,
+            tracker,
+        }
+    }
+}
+
 struct RoundResult {
     observations: Vec<(String, Observation)>,
     listed: Option<Vec<RemoteExecution>>,

@@ -30,6 +30,25 @@ pub struct Policy {
     pub mismatch_confirmation: Duration,
 }
 
+impl Policy {
+    /// One policy for the live monitor and the one-shot commands, so `check`
+    /// and `reconcile` call a mismatch only where the monitor would: the
+    /// remote must have reported the further status for the registration
+    /// grace, or the local record must have been silent that long. A worker's
+    /// normal catch-up is no alarm, and a cron `reconcile --fix` never races
+    /// the application's own completion handling.
+    pub fn from_config(config: &crate::config::Config, capabilities: Capabilities) -> Policy {
+        let thresholds = config.thresholds();
+        Policy {
+            mismatch_confirmation: thresholds.registration_grace,
+            thresholds,
+            classifier: config.classifier(),
+            capabilities,
+            remote_interval: config.remote_interval(),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 struct Watched {
     execution: Execution,
