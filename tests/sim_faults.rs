@@ -8,19 +8,15 @@ use exectop::sim::{self, ApiFaults, SimOptions};
 use serde_json::{Value, json};
 
 fn quiet(db_url: String) -> SimOptions {
+    let demo = SimOptions::demo(db_url, 1);
     SimOptions {
         rate: 0.0,
         history: false,
         api_faults: ApiFaults {
             latency: Duration::from_millis(5),
-            slow_rate: 0.02,
-            slow_by: Duration::from_millis(1500),
-            throttle_rate: 0.01,
-            retry_after_seconds: 2,
-            server_error_rate: 0.02,
-            malformed_rate: 0.01,
+            ..demo.api_faults.clone()
         },
-        ..SimOptions::demo(db_url, 1)
+        ..demo
     }
 }
 
