@@ -9,6 +9,7 @@
 
 use std::borrow::Borrow;
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -161,8 +162,9 @@ pub struct Finding {
     pub kind: FindingKind,
     pub execution_id: Option<String>,
     pub remote_id: Option<String>,
-    pub name: Option<String>,
-    pub group: Option<String>,
+    /// Shared with the execution: a poll may report 10 000 findings.
+    pub name: Option<Arc<str>>,
+    pub group: Option<Arc<str>>,
     pub local_status: Option<Status>,
     pub remote_status: Option<Status>,
     pub age_seconds: i64,
@@ -263,8 +265,8 @@ fn base(e: &Execution, history: Option<&RemoteHistory>, now: DateTime<Utc>) -> F
         kind: FindingKind::Stuck,
         execution_id: Some(e.id.clone()),
         remote_id: e.remote_id.clone(),
-        name: e.name.as_deref().map(str::to_string),
-        group: e.group.as_deref().map(str::to_string),
+        name: e.name.clone(),
+        group: e.group.clone(),
         local_status: Some(e.status),
         remote_status: history.and_then(RemoteHistory::remote_status),
         age_seconds: e.age_seconds(now),
@@ -561,7 +563,7 @@ fn remote_only_findings<'a, E, H>(
                 kind: FindingKind::RemoteOnly,
                 execution_id: None,
                 remote_id: Some(r.remote_id.clone()),
-                name: r.name.clone(),
+                name: r.name.as_deref().map(Arc::from),
                 group: None,
                 local_status: None,
                 remote_status: Some(r.status),

@@ -77,7 +77,7 @@ fn finding(
         kind,
         execution_id: Some(id.to_string()),
         remote_id: Some(format!("amc-{id}")),
-        name: Some(format!("job-{id}")),
+        name: Some(format!("job-{id}").into()),
         group: Some("etl".into()),
         local_status: Some(Status::Running),
         remote_status: None,
@@ -128,7 +128,7 @@ pub fn sample_snapshot(now: DateTime<Utc>) -> Snapshot {
         SuggestedAction::Reconcile,
         "remote says succeeded since 8s ago; local still running",
     );
-    mismatch.group = Some("reports".to_string());
+    mismatch.group = Some("reports".into());
     mismatch.remote_status = Some(Status::Succeeded);
     let findings = vec![
         finding(

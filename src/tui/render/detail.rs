@@ -175,7 +175,7 @@ pub fn lines(app: &App) -> (String, Vec<Line<'static>>) {
                     } else {
                         l.section("execution");
                         l.field("id", id.clone());
-                        l.field("name", f.name.clone().unwrap_or_else(|| "-".into()));
+                        l.field("name", f.name.as_deref().unwrap_or("-"));
                         l.field(
                             "remote id",
                             f.remote_id.clone().unwrap_or_else(|| "-".into()),
