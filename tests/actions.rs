@@ -124,10 +124,7 @@ async fn amc_store(url: &str) -> Store {
     } else {
         AMC_TABLE.to_string()
     };
-    match &pool {
-        DbPool::Postgres(p) => drop(p.execute(sqlx::AssertSqlSafe(sql)).await.unwrap()),
-        DbPool::Sqlite(p) => drop(p.execute(sqlx::AssertSqlSafe(sql)).await.unwrap()),
-    }
+    common::execute(&pool, sql).await;
     migrate::apply(&pool, false).await.unwrap();
     let config: Config = parse_str(AMC, "amc.toml").unwrap();
     let store = Store::with_pool(pool, url, &config.table);

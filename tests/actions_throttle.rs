@@ -19,7 +19,6 @@ use exectop::domain::Status;
 use exectop::remote::RemoteTracker;
 use exectop::remote::http::HttpTracker;
 use exectop::store::{Actor, DbPool, Store, migrate};
-use sqlx::Executor;
 
 /// Per remote id, the answers to give first (HTTP status, Retry-After);
 /// after them every look-up answers SUCCEEDED.
@@ -84,10 +83,7 @@ async fn native_store(url: &str, n: usize) -> Store {
         let sql = format!(
             "INSERT INTO exectop_executions (id, remote_id, status) VALUES ({i}, 'r{i}', 'running')"
         );
-        match &pool {
-            DbPool::Postgres(p) => drop(p.execute(sqlx::AssertSqlSafe(sql)).await.unwrap()),
-            DbPool::Sqlite(p) => drop(p.execute(sqlx::AssertSqlSafe(sql)).await.unwrap()),
-        }
+        common::execute(&pool, sql).await;
     }
     Store::with_pool(pool, url, &Config::default().table)
 }

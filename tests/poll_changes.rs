@@ -10,15 +10,6 @@ use std::collections::BTreeMap;
 use exectop::config::{Config, TableConfig};
 use exectop::monitor::{DatabaseCycle, MonitorState, Poller, Snapshot};
 use exectop::store::{DbPool, Store, migrate};
-use sqlx::Executor;
-
-async fn run(pool: &DbPool, sql: String) {
-    match pool {
-        DbPool::Postgres(p) => p.execute(sqlx::AssertSqlSafe(sql)).await.map(drop),
-        DbPool::Sqlite(p) => p.execute(sqlx::AssertSqlSafe(sql)).await.map(drop),
-    }
-    .unwrap_or_else(|e| panic!("seeding failed: {e}"));
-}
 
 /// name → status spelling of the active rows a snapshot shows.
 fn active(snapshot: &Snapshot) -> BTreeMap<String, String> {
@@ -51,7 +42,7 @@ async fn reads_changes_and_trusts_the_count(url: &str) {
         )
     };
     for name in ["a", "b", "c"] {
-        run(&pool, insert(name, "running", hour_ago)).await;
+        common::execute(&pool, insert(name, "running", hour_ago)).await;
     }
     let poller = Poller::new(
         Store::with_pool(pool.clone(), url, &TableConfig::default()),
@@ -63,17 +54,17 @@ async fn reads_changes_and_trusts_the_count(url: &str) {
     assert_eq!(active(&first).len(), 3);
 
     // Written the way an application writes: `updated_at` moves with the row.
-    run(&pool, insert("d", "pending", now)).await;
-    run(
+    common::execute(&pool, insert("d", "pending", now)).await;
+    common::execute(
         &pool,
         format!("UPDATE exectop_executions SET status = 'succeeded', completed_at = {now}, updated_at = {now} WHERE name = 'a'"),
     )
     .await;
     // Written behind the poll's back: `updated_at` stays, so a poll that
     // reads only the changes cannot see this one.
-    run(
+    common::execute(
         &pool,
-        "UPDATE exectop_executions SET status = 'pending' WHERE name = 'b'".to_string(),
+        "UPDATE exectop_executions SET status = 'pending' WHERE name = 'b'",
     )
     .await;
     let second = poller.database_cycle(&mut cycle, &mut state).await.unwrap();
@@ -100,16 +91,12 @@ async fn reads_changes_and_trusts_the_count(url: &str) {
     // Behind the poll's back again, and a row deleted without a trace: the
     // database counts one row fewer than the changes give, so this poll reads
     // the whole active set, and sees the write it missed too.
-    run(
+    common::execute(
         &pool,
-        "UPDATE exectop_executions SET status = 'running' WHERE name = 'd'".to_string(),
+        "UPDATE exectop_executions SET status = 'running' WHERE name = 'd'",
     )
     .await;
-    run(
-        &pool,
-        "DELETE FROM exectop_executions WHERE name = 'c'".to_string(),
-    )
-    .await;
+    common::execute(&pool, "DELETE FROM exectop_executions WHERE name = 'c'").await;
     let fourth = poller.database_cycle(&mut cycle, &mut state).await.unwrap();
     assert_eq!(
         active(&fourth),

@@ -98,11 +98,7 @@ async fn seed_history(pool: &DbPool, finished: i64) {
         "ANALYZE".to_string(),
     ];
     for sql in statements {
-        match pool {
-            DbPool::Postgres(p) => p.execute(sqlx::AssertSqlSafe(sql)).await.map(drop),
-            DbPool::Sqlite(p) => p.execute(sqlx::AssertSqlSafe(sql)).await.map(drop),
-        }
-        .unwrap();
+        common::execute(pool, sql).await;
     }
 }
 
@@ -182,11 +178,7 @@ async fn unmapped_spellings_are_counted(pool: DbPool, url: &str) {
         ),
     ];
     for sql in statements {
-        match &pool {
-            DbPool::Postgres(p) => p.execute(sqlx::AssertSqlSafe(sql)).await.map(drop),
-            DbPool::Sqlite(p) => p.execute(sqlx::AssertSqlSafe(sql)).await.map(drop),
-        }
-        .unwrap();
+        common::execute(&pool, sql).await;
     }
     let config = exectop::config::parse_str(
         "[table]\nname = \"runs\"\nid = \"id\"\nstatus = \"state\"\ncreated_at = \"created\"\n\
@@ -286,13 +278,7 @@ async fn rows_are_reused_only_when_unchanged(url: &str) {
     };
     let run = |sql: String| {
         let pool = pool.clone();
-        async move {
-            match &pool {
-                DbPool::Postgres(p) => p.execute(sqlx::AssertSqlSafe(sql)).await.map(drop),
-                DbPool::Sqlite(p) => p.execute(sqlx::AssertSqlSafe(sql)).await.map(drop),
-            }
-            .unwrap()
-        }
+        async move { common::execute(&pool, sql).await }
     };
     run(sql.replace("{t}", now)).await;
     let store = Store::with_pool(pool.clone(), url, &TableConfig::default());

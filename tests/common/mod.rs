@@ -55,3 +55,18 @@ pub async fn serve_loopback(app: axum::Router) -> String {
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     format!("http://{addr}")
 }
+
+/// Runs one statement of a test's set-up on either backend; a failure is the
+/// test's failure, with the statement named.
+pub async fn execute(pool: &exectop::store::DbPool, sql: impl Into<String>) {
+    use exectop::store::DbPool;
+    use sqlx::Executor;
+    let sql = sql.into();
+    let done = match pool {
+        DbPool::Postgres(p) => p.execute(sqlx::AssertSqlSafe(sql.clone())).await.map(drop),
+        DbPool::Sqlite(p) => p.execute(sqlx::AssertSqlSafe(sql.clone())).await.map(drop),
+    };
+    if let Err(e) = done {
+        panic!("set-up statement failed: {e}\n{sql}");
+    }
+}

@@ -73,7 +73,8 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         ));
         first.push(Span::raw("  "));
         // The tracker is asked only when look-ups are due, so the age of its
-        // last answer says little while it is healthy.
+        // last answer says little while it is healthy (`source` shows it
+        // once the tracker is down or degraded).
         match &snap.remote_health {
             Some(h) => first.extend(source(
                 app,
@@ -81,7 +82,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
                 h,
                 app.remote_failure.as_ref(),
                 wide,
-                !app.paused && !h.degraded,
+                !app.paused,
             )),
             None => first.push(Span::styled("remote: none", theme.dim)),
         }
