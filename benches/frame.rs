@@ -83,7 +83,7 @@ fn histories(rows: &[Execution]) -> HashMap<String, RemoteHistory> {
                     checked_at: now() - Cd::seconds(back),
                     answer: RemoteAnswer::Found {
                         status,
-                        raw: status.as_str().to_uppercase(),
+                        raw: status.as_str().to_uppercase().into(),
                     },
                 });
             }
@@ -131,7 +131,12 @@ fn snapshot(n: usize) -> Snapshot {
         long_running: Some(findings::long_running_alert(&active, now(), &thresholds)),
         error_rates: error_rates::compute(finished.iter(), now(), &ErrorClassifier::default()),
         findings: found,
-        remote: remote.into_iter().map(|(k, v)| (k, Arc::new(v))).collect(),
+        remote: Arc::new(
+            remote
+                .into_iter()
+                .map(|(k, v)| (Arc::from(k), Arc::new(v)))
+                .collect(),
+        ),
         active: active.into_iter().map(Arc::new).collect(),
         database: health("postgres://app@db/app exectop_executions"),
         remote_health: Some(health("http api.example.com")),

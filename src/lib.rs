@@ -7,6 +7,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod domain;
+pub mod memory;
 pub mod monitor;
 pub mod remote;
 pub mod sim;

@@ -26,7 +26,7 @@ impl FakeTracker {
                         id.to_string(),
                         RemoteAnswer::Found {
                             status: *s,
-                            raw: raw.to_string(),
+                            raw: (*raw).into(),
                         },
                     )
                 })

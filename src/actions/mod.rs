@@ -266,24 +266,24 @@ fn reconcile_decision(local: Status, answer: &RemoteAnswer) -> Decision {
     match answer {
         RemoteAnswer::Found { status, raw } if *status == Status::Unknown => leave(
             format!("remote says {raw:?}, which the configuration does not map"),
-            Some(raw.clone()),
+            Some(raw.to_string()),
         ),
         RemoteAnswer::Found { status, raw } if transition_allowed(local, *status) => Decision {
             after: Some(*status),
             note: format!("remote says {raw}"),
-            seen: Some(raw.clone()),
+            seen: Some(raw.to_string()),
             in_step: false,
         },
         RemoteAnswer::Found { status, raw } if *status == local => Decision {
             in_step: true,
             ..leave(
                 format!("already in step: remote says {raw}"),
-                Some(raw.clone()),
+                Some(raw.to_string()),
             )
         },
         RemoteAnswer::Found { status, raw } => leave(
             format!("remote says {raw}; {local} → {status} is not allowed"),
-            Some(raw.clone()),
+            Some(raw.to_string()),
         ),
         RemoteAnswer::NotFound => leave(
             "remote does not know this execution: use mark-failed".into(),
@@ -447,7 +447,9 @@ async fn stop_and_confirm(
     let deadline = tokio::time::Instant::now() + STOP_CONFIRM_WAIT;
     loop {
         match tracker.lookup(remote_id).await {
-            RemoteAnswer::Found { status, raw } if status.is_terminal() => return Ok(raw),
+            RemoteAnswer::Found { status, raw } if status.is_terminal() => {
+                return Ok(raw.to_string());
+            }
             RemoteAnswer::NotFound => return Ok("not found".into()),
             _ if tokio::time::Instant::now() >= deadline => {
                 return Err(format!(

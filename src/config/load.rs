@@ -209,6 +209,7 @@ pub fn validate(config: &Config, origin: &str) -> Result<(), ConfigError> {
             ("status_pointer", &r.status_pointer),
             ("list_pointer", &r.list_pointer),
             ("list_id_pointer", &r.list_id_pointer),
+            ("list_next_pointer", &r.list_next_pointer),
         ] {
             if let Some(p) = pointer
                 && !p.is_empty()
@@ -219,6 +220,30 @@ pub fn validate(config: &Config, origin: &str) -> Result<(), ConfigError> {
                 )));
             }
         }
+    }
+    let r = &config.remote;
+    if let Some(param) = &r.list_cursor_param {
+        if r.list_next_pointer.is_none() {
+            return Err(ConfigError(format!(
+                "{origin}: remote.list_cursor_param needs remote.list_next_pointer (where the answer gives the cursor)"
+            )));
+        }
+        if param.is_empty()
+            || !param
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+        {
+            return Err(ConfigError(format!(
+                "{origin}: remote.list_cursor_param {param:?} is not a plain query parameter name (letters, digits, _ - .)"
+            )));
+        }
+    }
+    if (r.list_next_pointer.is_some() || r.list_cursor_param.is_some())
+        && r.list_active_path.is_none()
+    {
+        return Err(ConfigError(format!(
+            "{origin}: remote.list_next_pointer and list_cursor_param need remote.list_active_path"
+        )));
     }
     if let Some(url) = &config.database.url {
         crate::store::Backend::of_url(url).map_err(|e| ConfigError(format!("{origin}: {e}")))?;
@@ -317,6 +342,31 @@ mod tests {
         assert!(e.contains("needs at least one active"), "{e}");
         let e = err("[database]\nurl = \"mysql://x\"\n");
         assert!(e.contains("neither postgres"), "{e}");
+    }
+
+    #[test]
+    fn list_pages_need_a_pointer_and_a_plain_parameter_name() {
+        let remote = "[remote]\nlist_active_path = \"/runs\"\n";
+        let e = err(&format!("{remote}list_cursor_param = \"after\"\n"));
+        assert!(
+            e.contains("remote.list_cursor_param needs remote.list_next_pointer"),
+            "{e}"
+        );
+        let e = err(&format!(
+            "{remote}list_next_pointer = \"/next\"\nlist_cursor_param = \"a&b=1\"\n"
+        ));
+        assert!(
+            e.contains("list_cursor_param \"a&b=1\" is not a plain query parameter name"),
+            "{e}"
+        );
+        let e = err("[remote]\nlist_next_pointer = \"/next\"\n");
+        assert!(e.contains("need remote.list_active_path"), "{e}");
+        let c = parse_str(
+            &format!("{remote}list_next_pointer = \"/next\"\nlist_cursor_param = \"page_token\"\n"),
+            "x.toml",
+        )
+        .unwrap();
+        validate(&c, "x.toml").unwrap();
     }
 
     #[test]

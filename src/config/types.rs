@@ -190,6 +190,12 @@ pub struct RemoteConfig {
     pub list_pointer: Option<String>,
     /// JSON pointer to the remote id within one listed item (default `/id`).
     pub list_id_pointer: Option<String>,
+    /// JSON pointer to the next page's cursor in a list answer; absent, null
+    /// or empty on the last page. Without it the list is one answer.
+    pub list_next_pointer: Option<String>,
+    /// Query parameter that carries the cursor to the next page. Without it
+    /// the cursor is the next page's path or URL (on the API's own origin).
+    pub list_cursor_param: Option<String>,
     /// Path that stops one execution (POST), with `{remote_id}`; enables stop_remote.
     pub stop_path: Option<String>,
     /// Name of the environment variable holding the bearer token. The token is never logged.

@@ -16,7 +16,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::duration::{format_age, format_duration_spec};
-use super::execution::{Execution, RemoteExecution, RemoteHistory};
+use super::execution::{Execution, RemoteExecution};
+use super::history::RemoteHistory;
 use super::status::Status;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -125,7 +126,7 @@ pub struct Capabilities {
 /// Everything the engine decides from.
 /// `E` and `H` are the executions and histories by value or behind a shared
 /// pointer (the live monitor keeps them in `Arc`s so a snapshot copies none).
-pub struct FindingInput<'a, E = Execution, H = RemoteHistory> {
+pub struct FindingInput<'a, E = Execution, H = RemoteHistory, K = String> {
     pub now: DateTime<Utc>,
     /// When the local records were read. What a record lacked (a remote id, a
     /// heartbeat, a final status, any write) is known only up to this moment:
@@ -138,7 +139,7 @@ pub struct FindingInput<'a, E = Execution, H = RemoteHistory> {
     /// Active executions, plus recently finished ones the tracker still watches.
     pub executions: &'a [E],
     /// Remote histories by local execution id.
-    pub remote: &'a HashMap<String, H>,
+    pub remote: &'a HashMap<K, H>,
     /// Remote executions listed as active that have no local record.
     pub remote_only: &'a [RemoteExecution],
     /// How long the remote must have reported a status further along than the
@@ -212,10 +213,11 @@ impl Spelled {
 }
 
 /// Every finding, worst first (severity, then oldest, then id).
-pub fn find<E, H>(input: &FindingInput<'_, E, H>) -> Vec<Finding>
+pub fn find<E, H, K>(input: &FindingInput<'_, E, H, K>) -> Vec<Finding>
 where
     E: Borrow<Execution>,
     H: Borrow<RemoteHistory>,
+    K: Borrow<str> + std::hash::Hash + Eq,
 {
     let spelled = Spelled::new(input.thresholds);
     let mut out: Vec<Finding> = input
@@ -227,7 +229,7 @@ where
                 input,
                 &spelled,
                 e,
-                input.remote.get(&e.id).map(Borrow::borrow),
+                input.remote.get(e.id.as_str()).map(Borrow::borrow),
             )
         })
         .collect();
@@ -295,8 +297,8 @@ fn with(
     f
 }
 
-fn finding_for<E, H>(
-    input: &FindingInput<'_, E, H>,
+fn finding_for<E, H, K>(
+    input: &FindingInput<'_, E, H, K>,
     spelled: &Spelled,
     e: &Execution,
     history: Option<&RemoteHistory>,
@@ -324,8 +326,8 @@ fn finding_for<E, H>(
 
     if caps.remote
         && let Some(h) = history
-        && let Some((remote, raw, _)) = &h.last_status
-        && *remote != Status::Unknown
+        && let Some((remote, raw)) = h.last_status()
+        && remote != Status::Unknown
         && remote.progress() > e.status.progress()
         && mismatch_confirmed(input, e, h)
     {
@@ -453,7 +455,7 @@ fn finding_for<E, H>(
             (
                 u64::from(remote_errors),
                 "remote look-ups",
-                history.and_then(|h| h.last_error.clone()),
+                history.and_then(|h| h.last_error().map(str::to_string)),
             )
         } else {
             (
@@ -504,27 +506,27 @@ fn finding_for<E, H>(
 /// The remote has reported the further status for the confirmation time, or
 /// the local record has been silent for longer than that (no worker is
 /// about to catch up), so this is no normal lag.
-fn mismatch_confirmed<E, H>(
-    input: &FindingInput<'_, E, H>,
+fn mismatch_confirmed<E, H, K>(
+    input: &FindingInput<'_, E, H, K>,
     e: &Execution,
     h: &RemoteHistory,
 ) -> bool {
     let wait = secs(input.mismatch_confirmation);
     let reported_long_enough = h
-        .status_since
+        .status_since()
         .is_some_and(|since| (input.now - since).num_seconds() >= wait);
     let local_silent = (input.local_as_of - e.last_local_update()).num_seconds() > wait;
     reported_long_enough || local_silent
 }
 
-fn remote_still_running<E, H>(
-    input: &FindingInput<'_, E, H>,
+fn remote_still_running<E, H, K>(
+    input: &FindingInput<'_, E, H, K>,
     e: &Execution,
     history: Option<&RemoteHistory>,
     f: impl FnOnce() -> Finding,
 ) -> Option<Finding> {
     let h = history?;
-    let (remote, raw, _) = h.last_status.as_ref()?;
+    let (remote, raw) = h.last_status()?;
     if !input.capabilities.remote || !remote.is_active() {
         return None;
     }
@@ -549,8 +551,8 @@ fn remote_still_running<E, H>(
     Some(f)
 }
 
-fn remote_only_findings<'a, E, H>(
-    input: &'a FindingInput<'a, E, H>,
+fn remote_only_findings<'a, E, H, K>(
+    input: &'a FindingInput<'a, E, H, K>,
 ) -> impl Iterator<Item = Finding> + 'a {
     let grace = secs(input.thresholds.registration_grace);
     input

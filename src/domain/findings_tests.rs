@@ -7,6 +7,7 @@ use chrono::{DateTime, Duration as Cd, TimeZone, Utc};
 
 use super::execution::*;
 use super::findings::*;
+use super::history::*;
 use super::status::Status;
 
 fn now() -> DateTime<Utc> {
@@ -49,7 +50,7 @@ fn seen(answers: &[(i64, RemoteAnswer)]) -> RemoteHistory {
 fn found(s: Status) -> RemoteAnswer {
     RemoteAnswer::Found {
         status: s,
-        raw: s.as_str().to_uppercase(),
+        raw: s.as_str().to_uppercase().into(),
     }
 }
 

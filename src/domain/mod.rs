@@ -5,6 +5,7 @@ pub mod duration;
 pub mod error_rates;
 pub mod execution;
 pub mod findings;
+pub mod history;
 pub mod status;
 
 #[cfg(test)]
@@ -14,9 +15,10 @@ pub use duration::{format_age, format_age_brief, format_duration_spec, parse_dur
 pub use error_rates::{
     ErrorClass, ErrorClassifier, ErrorRates, FinishedTally, GroupStats, WindowStats,
 };
-pub use execution::{Execution, Observation, RemoteAnswer, RemoteExecution, RemoteHistory};
+pub use execution::{Execution, RemoteExecution};
 pub use findings::{
     Capabilities, Counts, Finding, FindingInput, FindingKind, LongRunningAlert, SuggestedAction,
     Thresholds,
 };
+pub use history::{Observation, RemoteAnswer, RemoteHistory};
 pub use status::{Status, StatusMap, transition_allowed};

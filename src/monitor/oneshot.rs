@@ -69,9 +69,11 @@ pub async fn one_shot(
         if tracker.can_list() {
             match tracker.list_active().await {
                 Ok(listed) => {
+                    state.begin_list();
                     let unmatched = state.unmatched(&listed);
                     let local = store.by_remote_ids(&unmatched).await?;
-                    state.apply_list(listed, local, Utc::now());
+                    state.apply_list_page(listed, local, Utc::now());
+                    state.finish_list();
                 }
                 Err(e) => tracing::warn!("listing active remote executions failed: {e}"),
             }
@@ -121,10 +123,7 @@ pub async fn one_shot(
                     (h.consecutive_not_found > 0
                         && h.consecutive_not_found < t.not_found_confirmations)
                         || (h.consecutive_errors > 0 && h.consecutive_errors < t.poll_error_limit)
-                        || matches!(
-                            h.last.as_ref().map(|o| &o.answer),
-                            Some(RemoteAnswer::Throttled { .. })
-                        )
+                        || matches!(h.last_answer(), Some(RemoteAnswer::Throttled { .. }))
                 });
                 if ask_again && unconfirmed {
                     pending.push((id, remote_id));

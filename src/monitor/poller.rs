@@ -60,7 +60,13 @@ impl Poller {
 
 struct RoundResult {
     observations: Vec<(String, Observation)>,
-    listed: Option<Vec<RemoteExecution>>,
+}
+
+/// What a listing task sends, page by page, to the task that owns the state.
+enum ListEvent {
+    Page(Vec<RemoteExecution>),
+    Done,
+    Failed(String),
 }
 
 struct DatabaseRead {
@@ -279,55 +285,104 @@ impl Poller {
 
 fn spawn_round(
     tracker: Arc<dyn RemoteTracker>,
-    list: bool,
     due: Vec<(String, String)>,
     concurrency: usize,
 ) -> JoinHandle<RoundResult> {
     tokio::spawn(async move {
-        let listed = if list {
-            match tracker.list_active().await {
-                Ok(items) => Some(items),
-                Err(e) => {
-                    tracing::warn!("listing active remote executions failed: {e}");
-                    None
+        let observations = futures_util::stream::iter(due)
+            .map(|(id, remote_id)| {
+                let tracker = tracker.clone();
+                async move {
+                    let answer = tracker.lookup(&remote_id).await;
+                    if let crate::domain::RemoteAnswer::Error { message } = &answer {
+                        tracing::warn!(
+                            "remote look-up of {remote_id} (execution {id}) failed: {message}"
+                        );
+                    }
+                    (
+                        id,
+                        Observation {
+                            checked_at: Utc::now(),
+                            answer,
+                        },
+                    )
                 }
-            }
-        } else {
-            None
-        };
-        let listed_ids: HashSet<String> = listed
-            .as_ref()
-            .map(|items| items.iter().map(|r| r.remote_id.clone()).collect())
-            .unwrap_or_default();
-        let observations = futures_util::stream::iter(
-            due.into_iter().filter(|(_, rid)| !listed_ids.contains(rid)),
-        )
-        .map(|(id, remote_id)| {
-            let tracker = tracker.clone();
-            async move {
-                let answer = tracker.lookup(&remote_id).await;
-                if let crate::domain::RemoteAnswer::Error { message } = &answer {
-                    tracing::warn!(
-                        "remote look-up of {remote_id} (execution {id}) failed: {message}"
-                    );
-                }
-                (
-                    id,
-                    Observation {
-                        checked_at: Utc::now(),
-                        answer,
-                    },
-                )
-            }
-        })
-        .buffer_unordered(concurrency.max(1))
-        .collect()
-        .await;
-        RoundResult {
-            observations,
-            listed,
-        }
+            })
+            .buffer_unordered(concurrency.max(1))
+            .collect()
+            .await;
+        RoundResult { observations }
     })
+}
+
+/// Walks the tracker's list in a task of its own and sends each page as it
+/// arrives. The channel holds one page: the walk waits while the state takes
+/// the page before, so at most two pages are in memory, whatever the list's
+/// length.
+fn spawn_list(tracker: Arc<dyn RemoteTracker>) -> mpsc::Receiver<ListEvent> {
+    let (pages, receiver) = mpsc::channel(1);
+    tokio::spawn(async move {
+        let mut walk = crate::remote::ListWalk::default();
+        let end = loop {
+            match tracker.list_page(walk.cursor()).await {
+                Ok(page) => {
+                    let more = walk.advance(page.next);
+                    if pages.send(ListEvent::Page(page.runs)).await.is_err() {
+                        return;
+                    }
+                    match more {
+                        Ok(true) => {}
+                        Ok(false) => break ListEvent::Done,
+                        Err(e) => break ListEvent::Failed(e),
+                    }
+                }
+                Err(e) => break ListEvent::Failed(e),
+            }
+        };
+        let _ = pages.send(end).await;
+    });
+    receiver
+}
+
+/// After remote answers: the tracker's health into the state, and a
+/// snapshot when no database poll has carried one for an interval. False
+/// when the receiver of `events` is gone.
+async fn after_remote_answers(
+    poller: &Poller,
+    state: &mut MonitorState,
+    last_snapshot: &mut Option<std::time::Instant>,
+    interval: Duration,
+    events: &mpsc::Sender<MonitorEvent>,
+) -> bool {
+    let now = Utc::now();
+    if let Some(tracker) = &poller.tracker {
+        let h = tracker.health();
+        let previous = state.remote.take().unwrap_or_default();
+        state.remote = Some(SourceHealth {
+            name: tracker.describe(),
+            ok: h.ok,
+            latency_ms: h.latency_ms.or(previous.latency_ms),
+            last_success: if h.ok {
+                Some(now)
+            } else {
+                previous.last_success
+            },
+            last_error: h.last_error,
+            degraded: h.degraded_until.is_some(),
+        });
+    }
+    // The next database poll carries these answers to the screen; only when
+    // none has for an interval (the database is failing) does a remote round
+    // send its own. A snapshot costs findings over every active row.
+    if last_snapshot.is_none_or(|t| t.elapsed() >= interval) {
+        let snapshot = state.snapshot(now, &poller.policy);
+        *last_snapshot = Some(std::time::Instant::now());
+        return events
+            .send(MonitorEvent::Snapshot(Arc::new(snapshot)))
+            .await
+            .is_ok();
+    }
+    true
 }
 
 /// Runs until `Shutdown` arrives or the receiver of `events` is gone.
@@ -350,26 +405,65 @@ pub async fn run(
     let mut last_snapshot: Option<std::time::Instant> = None;
     let mut last_list: Option<std::time::Instant> = None;
     let mut round: Option<JoinHandle<RoundResult>> = None;
+    let mut listing: Option<mpsc::Receiver<ListEvent>> = None;
 
     loop {
         let poll_db = tokio::select! {
             _ = db_tick.tick(), if !paused => true,
-            _ = remote_tick.tick(), if !paused && round.is_none() && poller.tracker.is_some() => {
+            _ = remote_tick.tick(), if !paused && round.is_none() && listing.is_none() && poller.tracker.is_some() => {
                 let tracker = poller.tracker.clone().expect("guarded above");
                 let health = tracker.health();
                 let pausing = health.degraded_until.is_some_and(|until| until > Utc::now());
                 if !pausing && cycle.last_poll.is_some() {
                     let now = Utc::now();
-                    let list = tracker.can_list()
-                        && last_list.is_none_or(|t| t.elapsed() >= poller.policy.remote_interval);
-                    if list {
+                    // A list answers for every run it names: when one is due it
+                    // goes alone, and look-ups resume after it for what it left.
+                    if tracker.can_list()
+                        && last_list.is_none_or(|t| t.elapsed() >= poller.policy.remote_interval)
+                    {
                         last_list = Some(std::time::Instant::now());
+                        state.begin_list();
+                        listing = Some(spawn_list(tracker));
+                    } else {
+                        let budget = (poller.rate * REMOTE_TICK.as_secs_f64()).ceil().max(1.0) as usize;
+                        let due = state.due_lookups(now, &poller.policy, budget, &|_| false);
+                        if !due.is_empty() {
+                            round = Some(spawn_round(tracker, due, poller.concurrency));
+                        }
                     }
-                    let budget = (poller.rate * REMOTE_TICK.as_secs_f64()).ceil().max(1.0) as usize;
-                    let due = state.due_lookups(now, &poller.policy, budget, &|_| false);
-                    if list || !due.is_empty() {
-                        round = Some(spawn_round(tracker, list, due, poller.concurrency));
+                }
+                false
+            }
+            event = async { listing.as_mut().expect("guarded").recv().await }, if listing.is_some() => {
+                match event {
+                    Some(ListEvent::Page(runs)) => {
+                        // Only ids with no active row need the database: the
+                        // runs it finished (still going remotely) or never had.
+                        let unmatched = state.unmatched(&runs);
+                        let local = if unmatched.is_empty() {
+                            Vec::new()
+                        } else {
+                            poller.store.by_remote_ids(&unmatched).await.unwrap_or_else(|e| {
+                                tracing::warn!("reading rows for listed remote executions failed: {e}");
+                                Vec::new()
+                            })
+                        };
+                        state.apply_list_page(runs, local, Utc::now());
+                        continue;
                     }
+                    Some(ListEvent::Done) => {
+                        state.finish_list();
+                        crate::memory::return_freed_pages();
+                    }
+                    Some(ListEvent::Failed(e)) => {
+                        tracing::warn!("listing active remote executions failed: {e}");
+                        state.abandon_list();
+                    }
+                    None => state.abandon_list(),
+                }
+                listing = None;
+                if !after_remote_answers(&poller, &mut state, &mut last_snapshot, interval, &events).await {
+                    return;
                 }
                 false
             }
@@ -377,46 +471,11 @@ pub async fn run(
                 round = None;
                 match done {
                     Ok(result) => {
-                        let now = Utc::now();
-                        if let Some(listed) = result.listed {
-                            // Only ids with no active row need the database: the
-                            // runs it finished (still going remotely) or never had.
-                            let unmatched = state.unmatched(&listed);
-                            let local = if unmatched.is_empty() {
-                                Vec::new()
-                            } else {
-                                poller.store.by_remote_ids(&unmatched).await.unwrap_or_else(|e| {
-                                    tracing::warn!("reading rows for listed remote executions failed: {e}");
-                                    Vec::new()
-                                })
-                            };
-                            state.apply_list(listed, local, now);
-                        }
                         for (id, obs) in result.observations {
                             state.record(&id, obs);
                         }
-                        if let Some(tracker) = &poller.tracker {
-                            let h = tracker.health();
-                            let previous = state.remote.take().unwrap_or_default();
-                            state.remote = Some(SourceHealth {
-                                name: tracker.describe(),
-                                ok: h.ok,
-                                latency_ms: h.latency_ms.or(previous.latency_ms),
-                                last_success: if h.ok { Some(now) } else { previous.last_success },
-                                last_error: h.last_error,
-                                degraded: h.degraded_until.is_some(),
-                            });
-                        }
-                        // The next database poll carries these answers to the
-                        // screen; only when none has for an interval (the
-                        // database is failing) does a remote round send its own.
-                        // A snapshot costs findings over every active row.
-                        if last_snapshot.is_none_or(|t| t.elapsed() >= interval) {
-                            let snapshot = state.snapshot(now, &poller.policy);
-                            last_snapshot = Some(std::time::Instant::now());
-                            if events.send(MonitorEvent::Snapshot(Arc::new(snapshot))).await.is_err() {
-                                return;
-                            }
+                        if !after_remote_answers(&poller, &mut state, &mut last_snapshot, interval, &events).await {
+                            return;
                         }
                     }
                     Err(e) => {
@@ -456,6 +515,7 @@ pub async fn run(
         let now = Utc::now();
         match poller.database_cycle(&mut cycle, &mut state).await {
             Ok(snapshot) => {
+                crate::memory::return_freed_pages();
                 last_snapshot = Some(std::time::Instant::now());
                 if events
                     .send(MonitorEvent::Snapshot(Arc::new(snapshot)))

@@ -1,11 +1,10 @@
 //! What one poll cycle knows: the input of the TUI's panes and of `check`.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use crate::domain::{Counts, ErrorRates, Execution, Finding, LongRunningAlert, RemoteHistory};
+use crate::domain::{Counts, ErrorRates, Execution, Finding, LongRunningAlert};
 
 /// Health of one source (database or remote tracker).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -30,7 +29,8 @@ pub struct Snapshot {
     pub error_rates: ErrorRates,
     pub long_running: Option<LongRunningAlert>,
     /// Remote histories by local execution id (for the detail popup).
-    pub remote: HashMap<String, Arc<RemoteHistory>>,
+    /// Shared with the poller's state until its next write (`Histories`).
+    pub remote: Arc<crate::monitor::state::Histories>,
     pub database: SourceHealth,
     pub remote_health: Option<SourceHealth>,
     /// Status spellings no mapping covers, with their row counts among rows

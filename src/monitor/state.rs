@@ -70,8 +70,14 @@ pub struct MonitorState {
     rates_memo: Option<(i64, ErrorRates)>,
     /// Terminal rows whose remote side is still being checked.
     watched_terminal: HashMap<String, Watched>,
-    histories: HashMap<String, Arc<RemoteHistory>>,
+    /// By local execution id. The map is shared with the snapshots and
+    /// copied on the first write after one (`Arc::make_mut`): a snapshot
+    /// taken when no answer came costs nothing, and a copy shares every key
+    /// and history.
+    histories: Arc<Histories>,
     remote_only: HashMap<String, RemoteExecution>,
+    /// A list being applied page by page (see `listing`).
+    listing: Option<listing::ListProgress>,
     /// When the local rows were last read (see `FindingInput::local_as_of`).
     local_as_of: Option<DateTime<Utc>>,
     pub database: SourceHealth,
@@ -218,8 +224,14 @@ impl MonitorState {
         // (`error_rates_at`), not by a walk over the day every poll.
         self.local_as_of = Some(now);
         let (active, watched) = (&self.active, &self.watched_terminal);
-        self.histories
-            .retain(|id, _| active.contains_key(id) || watched.contains_key(id));
+        let histories = &self.histories;
+        if histories
+            .keys()
+            .any(|id| !active.contains_key(&**id) && !watched.contains_key(&**id))
+        {
+            Arc::make_mut(&mut self.histories)
+                .retain(|id, _| active.contains_key(&**id) || watched.contains_key(&**id));
+        }
     }
 
     /// Active executions whose remote is further along than the local record:
@@ -229,7 +241,7 @@ impl MonitorState {
             .values()
             .filter(|e| {
                 self.histories
-                    .get(&e.id)
+                    .get(e.id.as_str())
                     .and_then(|h| h.remote_status())
                     .is_some_and(|r| r != Status::Unknown && r.progress() > e.status.progress())
             })
@@ -331,7 +343,10 @@ impl MonitorState {
         if now - since <= grace || skip(remote_id) {
             return None;
         }
-        let last = self.histories.get(&e.id).and_then(|h| h.last_checked_at());
+        let last = self
+            .histories
+            .get(e.id.as_str())
+            .and_then(|h| h.last_checked_at());
         if last.is_some_and(|at| now - at < interval) {
             return None;
         }
@@ -339,91 +354,12 @@ impl MonitorState {
     }
 
     pub fn record(&mut self, id: &str, obs: Observation) {
-        record_into(&mut self.histories, &mut self.watched_terminal, id, obs);
-    }
-
-    /// Applies one list of active remote executions: local rows it names are
-    /// recorded as seen at that status; terminal local rows it names stay
-    /// watched (the remote still runs them); unknown ids become remote-only.
-    pub fn apply_list(
-        &mut self,
-        listed: Vec<RemoteExecution>,
-        local_by_remote_id: Vec<Execution>,
-        now: DateTime<Utc>,
-    ) {
-        // Borrowed, not cloned: a list may name every one of 100 000 runs
-        // every interval, and each copy was garbage a moment later.
-        let by_remote: HashMap<&str, &str> = self
-            .active
-            .values()
-            .filter_map(|e| Some((e.remote_id.as_deref()?, e.id.as_str())))
-            .collect();
-        let mut still_remote_only = HashMap::new();
-        for r in listed {
-            let answer = RemoteAnswer::Found {
-                status: r.status,
-                raw: r.raw_status.clone(),
-            };
-            if let Some(id) = by_remote.get(r.remote_id.as_str()) {
-                record_into(
-                    &mut self.histories,
-                    &mut self.watched_terminal,
-                    id,
-                    Observation {
-                        checked_at: now,
-                        answer,
-                    },
-                );
-            } else if let Some(local) = local_by_remote_id
-                .iter()
-                .find(|e| e.remote_id.as_deref() == Some(&r.remote_id))
-            {
-                if local.status.is_terminal() {
-                    self.watched_terminal
-                        .entry(local.id.clone())
-                        .or_insert_with(|| Watched {
-                            execution: local.clone(),
-                            rechecks_left: TERMINAL_RECHECKS,
-                        });
-                    record_into(
-                        &mut self.histories,
-                        &mut self.watched_terminal,
-                        &local.id,
-                        Observation {
-                            checked_at: now,
-                            answer,
-                        },
-                    );
-                }
-            } else {
-                let first_seen = self
-                    .remote_only
-                    .get(&r.remote_id)
-                    .map_or(now, |p| p.first_seen_at);
-                still_remote_only.insert(
-                    r.remote_id.clone(),
-                    RemoteExecution {
-                        first_seen_at: first_seen,
-                        ..r
-                    },
-                );
-            }
-        }
-        self.remote_only = still_remote_only;
-    }
-
-    /// Remote ids the list named that have no active local row (to look up locally).
-    pub fn unmatched(&self, listed: &[RemoteExecution]) -> Vec<String> {
-        let known: std::collections::HashSet<&str> = self
-            .active
-            .values()
-            .filter_map(|e| e.remote_id.as_deref())
-            .collect();
-        listed
-            .iter()
-            .filter(|r| !known.contains(r.remote_id.as_str()))
-            .map(|r| r.remote_id.clone())
-            .collect()
+        record_into(
+            Arc::make_mut(&mut self.histories),
+            &mut self.watched_terminal,
+            id,
+            obs,
+        );
     }
 
     /// The error rates as of `now`'s minute (see `rates_memo`).
@@ -481,7 +417,7 @@ impl MonitorState {
             )),
             error_rates: error_rates_now,
             findings: found,
-            remote: self.histories.clone(),
+            remote: Arc::clone(&self.histories),
             active,
             database: self.database.clone(),
             remote_health: self.remote.clone(),
@@ -493,8 +429,11 @@ impl MonitorState {
 /// One remote answer for execution `id`: its history, and the countdown of a
 /// finished row still being watched. Over the fields, so a list can be
 /// applied while the active set lends it ids.
+/// Remote histories by local execution id.
+pub type Histories = HashMap<Arc<str>, Arc<RemoteHistory>>;
+
 fn record_into(
-    histories: &mut HashMap<String, Arc<RemoteHistory>>,
+    histories: &mut Histories,
     watched_terminal: &mut HashMap<String, Watched>,
     id: &str,
     obs: Observation,
@@ -507,12 +446,22 @@ fn record_into(
             watched_terminal.remove(id);
         }
     }
-    let history = match histories.get_mut(id) {
-        Some(history) => history,
-        None => histories.entry(id.to_string()).or_default(),
-    };
-    Arc::make_mut(history).record(obs);
+    match histories.get_mut(id) {
+        Some(history) => {
+            if !history.confirm(&obs.answer, obs.checked_at) {
+                Arc::make_mut(history).record(obs);
+            }
+        }
+        None => {
+            let mut history = RemoteHistory::default();
+            history.record(obs);
+            histories.insert(id.into(), Arc::new(history));
+        }
+    }
 }
+
+#[path = "listing.rs"]
+mod listing;
 
 #[cfg(test)]
 #[path = "state_tests.rs"]

@@ -241,9 +241,11 @@ fn listed_remote_runs_become_observations_or_remote_only() {
         first_seen_at: now(),
     };
     let items = vec![listed("r-a"), listed("r-orphan"), listed("r-done")];
+    state.begin_list();
     assert_eq!(state.unmatched(&items), ["r-orphan", "r-done"]);
     let local_done = exec("d", Status::Succeeded, 900, Some("r-done"));
-    state.apply_list(items, vec![local_done], now());
+    state.apply_list_page(items, vec![local_done], now());
+    state.finish_list();
     assert_eq!(
         state.history("a").unwrap().remote_status(),
         Some(Status::Running)
@@ -261,6 +263,62 @@ fn listed_remote_runs_become_observations_or_remote_only() {
     assert!(
         kinds.contains(&crate::domain::FindingKind::RemoteStillRunning),
         "{kinds:?}"
+    );
+}
+
+/// A list arrives in pages; only a complete one says which runs are
+/// remote-only, and a list that fails part-way leaves the last complete
+/// answer standing.
+#[test]
+fn remote_only_runs_are_replaced_only_by_a_complete_list() {
+    let mut state = MonitorState::default();
+    state.apply_database(
+        vec![exec("a", Status::Running, 600, Some("r-a"))],
+        vec![],
+        None,
+        now(),
+    );
+    let listed = |id: &str| RemoteExecution {
+        remote_id: id.into(),
+        status: Status::Running,
+        raw_status: "RUNNING".into(),
+        name: None,
+        started_at: Some(now() - Cd::seconds(300)),
+        first_seen_at: now(),
+    };
+    let remote_only = |state: &mut MonitorState| {
+        let mut ids: Vec<String> = state
+            .snapshot(now(), &policy())
+            .findings
+            .iter()
+            .filter(|f| f.kind == crate::domain::FindingKind::RemoteOnly)
+            .filter_map(|f| f.remote_id.clone())
+            .collect();
+        ids.sort();
+        ids
+    };
+    state.begin_list();
+    state.apply_list_page(vec![listed("r-1"), listed("r-a")], vec![], now());
+    state.apply_list_page(vec![listed("r-2")], vec![], now());
+    assert!(
+        remote_only(&mut state).is_empty(),
+        "not before the list is complete"
+    );
+    assert_eq!(
+        state.history("a").unwrap().remote_status(),
+        Some(Status::Running)
+    );
+    state.finish_list();
+    assert_eq!(remote_only(&mut state), ["r-1", "r-2"]);
+
+    state.begin_list();
+    assert_eq!(state.unmatched(&[listed("r-a"), listed("r-3")]), ["r-3"]);
+    state.apply_list_page(vec![listed("r-3")], vec![], now());
+    state.abandon_list();
+    assert_eq!(
+        remote_only(&mut state),
+        ["r-1", "r-2"],
+        "a broken list changes nothing"
     );
 }
 

@@ -4,8 +4,8 @@
 //! 5xx and network errors, a degraded pause after repeated failures).
 
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -14,7 +14,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 use tokio::sync::Semaphore;
 
-use super::{BoxFuture, RemoteTracker, TrackerHealth};
+use super::{BoxFuture, ListPage, RemoteTracker, TrackerHealth};
 use crate::config::{PollConfig, RemoteConfig};
 use crate::domain::{RemoteAnswer, RemoteExecution, StatusMap};
 use crate::store::parse_timestamp;
@@ -25,6 +25,9 @@ const BACKOFF_CAP: Duration = Duration::from_secs(5);
 const DEGRADED_AFTER: u32 = 5;
 const DEGRADED_CAP: Duration = Duration::from_secs(60);
 const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(5);
+/// Distinct status spellings kept for sharing; an API that spells a status
+/// differently every time gets fresh strings past it, not a growing table.
+const MAX_SPELLINGS: usize = 64;
 
 pub struct HttpTracker {
     client: reqwest::Client,
@@ -34,6 +37,10 @@ pub struct HttpTracker {
     list_path: Option<String>,
     list_pointer: String,
     list_id_pointer: String,
+    list_next_pointer: Option<String>,
+    list_cursor_param: Option<String>,
+    /// Status spellings seen, shared by every answer that uses them.
+    spellings: Mutex<Vec<Arc<str>>>,
     stop_path: Option<String>,
     token: Option<String>,
     statuses: StatusMap,
@@ -96,27 +103,64 @@ pub fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
     Some((at - now).to_std().unwrap_or(Duration::ZERO))
 }
 
-/// The array at a JSON pointer in `body`, its items left unparsed: only the
-/// objects on the way to it are read, keys and raw values.
-fn array_at<'b>(body: &'b [u8], pointer: &str) -> Result<Vec<&'b RawValue>, String> {
+/// The value at a JSON pointer in `body`, left unparsed: only the objects on
+/// the way to it are read, keys and raw values.
+fn raw_at<'b>(body: &'b [u8], pointer: &str) -> Result<Option<&'b RawValue>, String> {
     let malformed = |e: serde_json::Error| format!("malformed JSON from the list call: {e}");
     let mut here: &RawValue = serde_json::from_slice(body).map_err(malformed)?;
-    let no_array = || format!("the list answer has no array at {pointer:?}");
     for token in pointer.split('/').skip(1) {
         let key = token.replace("~1", "/").replace("~0", "~");
-        here = match here.get().trim_start().as_bytes().first() {
+        let next = match here.get().trim_start().as_bytes().first() {
             Some(b'{') => serde_json::from_str::<HashMap<String, &RawValue>>(here.get())
                 .map_err(malformed)?
                 .remove(&key),
-            Some(b'[') => serde_json::from_str::<Vec<&RawValue>>(here.get())
-                .map_err(malformed)?
-                .get(key.parse::<usize>().map_err(|_| no_array())?)
-                .copied(),
+            Some(b'[') => key.parse::<usize>().ok().and_then(|i| {
+                serde_json::from_str::<Vec<&RawValue>>(here.get())
+                    .ok()?
+                    .get(i)
+                    .copied()
+            }),
             _ => None,
+        };
+        match next {
+            Some(value) => here = value,
+            None => return Ok(None),
         }
-        .ok_or_else(no_array)?;
     }
-    serde_json::from_str::<Vec<&RawValue>>(here.get()).map_err(|_| no_array())
+    Ok(Some(here))
+}
+
+/// The array at a JSON pointer in `body`, its items left unparsed.
+fn array_at<'b>(body: &'b [u8], pointer: &str) -> Result<Vec<&'b RawValue>, String> {
+    let no_array = || format!("the list answer has no array at {pointer:?}");
+    let raw = raw_at(body, pointer)?.ok_or_else(no_array)?;
+    serde_json::from_str::<Vec<&RawValue>>(raw.get()).map_err(|_| no_array())
+}
+
+/// The next page's cursor at `pointer`: a string or a number; absent, null
+/// or empty on the last page.
+fn next_at(body: &[u8], pointer: &str) -> Result<Option<String>, String> {
+    let Some(raw) = raw_at(body, pointer)? else {
+        return Ok(None);
+    };
+    match serde_json::from_str::<Value>(raw.get()) {
+        Ok(Value::Null) => Ok(None),
+        Ok(Value::String(s)) if s.is_empty() => Ok(None),
+        Ok(Value::String(s)) => Ok(Some(s)),
+        Ok(Value::Number(n)) => Ok(Some(n.to_string())),
+        _ => Err(format!(
+            "the list answer's next page at {pointer:?} is neither text nor a number"
+        )),
+    }
+}
+
+/// `scheme://host[:port]` of a URL, without any path.
+fn origin_of(url: &str) -> &str {
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    match url[after_scheme..].find('/') {
+        Some(i) => &url[..after_scheme + i],
+        None => url,
+    }
 }
 
 fn text_at(value: &Value, pointer: &str) -> Option<String> {
@@ -163,6 +207,9 @@ impl HttpTracker {
                 .list_id_pointer
                 .clone()
                 .unwrap_or_else(|| "/id".into()),
+            list_next_pointer: remote.list_next_pointer.clone(),
+            list_cursor_param: remote.list_cursor_param.clone(),
+            spellings: Mutex::new(Vec::new()),
             stop_path: remote.stop_path.clone(),
             token,
             statuses: remote.status_values.to_map(),
@@ -183,6 +230,48 @@ impl HttpTracker {
             None => path.to_string(),
         };
         format!("{}{}", self.base_url, path)
+    }
+
+    /// The URL of a list page: the configured path, then either the cursor
+    /// as a query parameter or the cursor itself as a path or URL. A URL
+    /// elsewhere than the API's own origin is refused: the token goes with
+    /// every request.
+    fn list_url(&self, path: &str, cursor: Option<&str>) -> Result<String, String> {
+        let Some(cursor) = cursor else {
+            return Ok(self.url(path, None));
+        };
+        if let Some(param) = &self.list_cursor_param {
+            let sep = if path.contains('?') { '&' } else { '?' };
+            return Ok(format!(
+                "{}{path}{sep}{param}={}",
+                self.base_url,
+                percent_encode(cursor)
+            ));
+        }
+        let origin = origin_of(&self.base_url);
+        if cursor.starts_with('/') {
+            Ok(format!("{origin}{cursor}"))
+        } else if cursor.starts_with(&format!("{origin}/")) {
+            Ok(cursor.to_string())
+        } else {
+            Err(format!(
+                "the list answer's next page {cursor:?} is not a path or a URL under {origin}; \
+                 exectop does not follow it (set remote.list_cursor_param if it is a cursor)"
+            ))
+        }
+    }
+
+    /// One shared string per spelling.
+    fn spelling(&self, raw: &str) -> Arc<str> {
+        let mut known = self.spellings.lock().unwrap();
+        if let Some(s) = known.iter().find(|s| &***s == raw) {
+            return s.clone();
+        }
+        let s: Arc<str> = raw.into();
+        if known.len() < MAX_SPELLINGS {
+            known.push(s.clone());
+        }
+        s
     }
 
     /// Waits for a request slot under the rate cap (token bucket).
@@ -304,7 +393,8 @@ impl HttpTracker {
             .bytes()
             .await
             .map_err(|e| format!("reading the answer failed: {}", e.without_url()))?;
-        Ok((status, headers, body.to_vec(), start.elapsed()))
+        // Into a Vec without a copy: a list answer can be megabytes.
+        Ok((status, headers, Vec::from(body), start.elapsed()))
     }
 
     /// Shared by look-ups and listing: status codes to answers, 429 to a pause.
@@ -368,7 +458,7 @@ impl HttpTracker {
             Ok(value) => match text_at(&value, &self.status_pointer) {
                 Some(raw) => RemoteAnswer::Found {
                     status: self.statuses.status_of(&raw),
-                    raw,
+                    raw: self.spelling(&raw),
                 },
                 None => RemoteAnswer::Error {
                     message: format!("the answer has no status at {}", self.status_pointer),
@@ -427,7 +517,7 @@ impl RemoteTracker for HttpTracker {
         self.list_path.is_some()
     }
 
-    fn list_active(&self) -> BoxFuture<'_, Result<Vec<RemoteExecution>, String>> {
+    fn list_page<'a>(&'a self, cursor: Option<&'a str>) -> BoxFuture<'a, Result<ListPage, String>> {
         Box::pin(async move {
             let path = self
                 .list_path
@@ -436,8 +526,9 @@ impl RemoteTracker for HttpTracker {
             if let Some(wait) = self.paused() {
                 return Err(format!("remote API paused for {}s", wait.as_secs().max(1)));
             }
+            let url = self.list_url(path, cursor)?;
             let (status, headers, body, latency) = self
-                .send(self.client.get(self.url(path, None)))
+                .send(self.client.get(url))
                 .await
                 .inspect_err(|e| self.note_failure(e))?;
             match self.classify(status, &headers) {
@@ -455,13 +546,17 @@ impl RemoteTracker for HttpTracker {
                 _ => {}
             }
             self.note_success(latency);
+            let next = match &self.list_next_pointer {
+                Some(pointer) => next_at(&body, pointer)?,
+                None => None,
+            };
             let items = array_at(&body, &self.list_pointer)?;
             let now = Utc::now();
-            Ok(items
+            let runs = items
                 .iter()
                 .filter_map(|raw| {
-                    // One listed item at a time: a list of 100 000 runs is
-                    // never held as one JSON tree.
+                    // One listed item at a time: a page is never held as one
+                    // JSON tree.
                     let item: Value = serde_json::from_str(raw.get()).ok()?;
                     let item = &item;
                     let remote_id = text_at(item, &self.list_id_pointer)?;
@@ -469,7 +564,7 @@ impl RemoteTracker for HttpTracker {
                     Some(RemoteExecution {
                         remote_id,
                         status: self.statuses.status_of(&raw),
-                        raw_status: raw,
+                        raw_status: self.spelling(&raw),
                         name: text_at(item, "/name"),
                         started_at: text_at(item, "/started_at")
                             .as_deref()
@@ -477,7 +572,8 @@ impl RemoteTracker for HttpTracker {
                         first_seen_at: now,
                     })
                 })
-                .collect())
+                .collect();
+            Ok(ListPage { runs, next })
         })
     }
 

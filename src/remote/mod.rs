@@ -33,9 +33,20 @@ pub trait RemoteTracker: Send + Sync {
         false
     }
 
-    /// The executions the tracker currently lists as active.
-    fn list_active(&self) -> BoxFuture<'_, Result<Vec<RemoteExecution>, String>> {
+    /// One page of the executions the tracker lists as active: the first
+    /// page without a cursor, then each `next` the page before gave.
+    fn list_page<'a>(
+        &'a self,
+        _cursor: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<ListPage, String>> {
         Box::pin(async { Err("this tracker cannot list executions".to_string()) })
+    }
+
+    /// Every page of the executions the tracker lists as active, at once.
+    /// The live monitor takes them page by page instead (`ListWalk`), so a
+    /// list of 100 000 runs is never held whole.
+    fn list_active(&self) -> BoxFuture<'_, Result<Vec<RemoteExecution>, String>> {
+        Box::pin(every_page(self))
     }
 
     /// Whether `stop` is available.
@@ -49,6 +60,67 @@ pub trait RemoteTracker: Send + Sync {
     }
 
     fn health(&self) -> TrackerHealth;
+}
+
+/// One answer of the list endpoint.
+#[derive(Debug, Default)]
+pub struct ListPage {
+    pub runs: Vec<RemoteExecution>,
+    /// Where the next page is; `None` on the last page.
+    pub next: Option<String>,
+}
+
+/// Most pages one list walks: at 1 000 runs a page, ten million runs. An API
+/// that keeps answering with new cursors past it is broken, not big.
+pub const MAX_LIST_PAGES: usize = 10_000;
+
+/// Walks a paginated list: refuses a cursor that repeats the one before
+/// (the API would loop forever) and a list longer than `MAX_LIST_PAGES`.
+#[derive(Debug, Default)]
+pub struct ListWalk {
+    pages: usize,
+    cursor: Option<String>,
+}
+
+impl ListWalk {
+    /// The cursor of the next page to ask for.
+    pub fn cursor(&self) -> Option<&str> {
+        self.cursor.as_deref()
+    }
+
+    /// Takes a page's `next`: Ok(true) when there is another page to ask for.
+    pub fn advance(&mut self, next: Option<String>) -> Result<bool, String> {
+        self.pages += 1;
+        let Some(next) = next else {
+            return Ok(false);
+        };
+        if self.cursor.as_deref() == Some(next.as_str()) {
+            return Err(format!(
+                "the list answer's next page {next:?} is the page just read; stopped listing"
+            ));
+        }
+        if self.pages >= MAX_LIST_PAGES {
+            return Err(format!(
+                "the list goes on past {MAX_LIST_PAGES} pages; stopped listing"
+            ));
+        }
+        self.cursor = Some(next);
+        Ok(true)
+    }
+}
+
+async fn every_page<T: RemoteTracker + ?Sized>(
+    tracker: &T,
+) -> Result<Vec<RemoteExecution>, String> {
+    let mut walk = ListWalk::default();
+    let mut all = Vec::new();
+    loop {
+        let page = tracker.list_page(walk.cursor()).await?;
+        all.extend(page.runs);
+        if !walk.advance(page.next)? {
+            return Ok(all);
+        }
+    }
 }
 
 pub mod http;

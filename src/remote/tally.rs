@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::{BoxFuture, RemoteTracker, TrackerHealth};
+use super::{BoxFuture, ListPage, RemoteTracker, TrackerHealth};
 use crate::domain::{RemoteAnswer, RemoteExecution};
 
 pub struct Tallied {
@@ -82,9 +82,19 @@ impl RemoteTracker for Tallied {
         self.inner.can_list()
     }
 
+    fn list_page<'a>(&'a self, cursor: Option<&'a str>) -> BoxFuture<'a, Result<ListPage, String>> {
+        Box::pin(async move {
+            let page = self.inner.list_page(cursor).await;
+            if let Err(e) = &page {
+                *self.list_error.lock().unwrap() = Some(e.clone());
+            }
+            page
+        })
+    }
+
     fn list_active(&self) -> BoxFuture<'_, Result<Vec<RemoteExecution>, String>> {
         Box::pin(async move {
-            let listed = self.inner.list_active().await;
+            let listed = super::every_page(self).await;
             if let Err(e) = &listed {
                 *self.list_error.lock().unwrap() = Some(e.clone());
             }

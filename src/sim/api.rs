@@ -238,7 +238,14 @@ async fn get_one(State(s): State<Arc<Shared>>, Path(id): Path<String>) -> Respon
 #[derive(Deserialize)]
 struct ListQuery {
     state: Option<String>,
+    /// The last id of the page before: the list goes on after it.
+    after: Option<String>,
+    limit: Option<usize>,
 }
+
+/// Runs per list page unless `limit` asks for fewer (at most this many), as
+/// real execution APIs page (Step Functions: 1 000).
+pub const LIST_PAGE_MAX: usize = 1000;
 
 async fn list(State(s): State<Arc<Shared>>, Query(q): Query<ListQuery>) -> Response {
     if q.state.as_deref() != Some("active") {
@@ -252,13 +259,17 @@ async fn list(State(s): State<Arc<Shared>>, Query(q): Query<ListQuery>) -> Respo
         return fault_response(m);
     }
     s.stats.lock().unwrap().lists += 1;
+    let limit = q.limit.unwrap_or(LIST_PAGE_MAX).clamp(1, LIST_PAGE_MAX);
     let fleet = s.fleet.lock().unwrap();
-    let items: Vec<_> = fleet
-        .active_at(Utc::now())
-        .into_iter()
-        .map(describe)
-        .collect();
-    Json(json!({ "executions": items })).into_response()
+    let mut page = fleet.active_after(q.after.as_deref(), Utc::now());
+    let items: Vec<_> = page.by_ref().take(limit).map(describe).collect();
+    let more = page.next().is_some();
+    match items.last() {
+        Some(last) if more => {
+            Json(json!({ "executions": items, "next": last["id"] })).into_response()
+        }
+        _ => Json(json!({ "executions": items })).into_response(),
+    }
 }
 
 async fn stop(State(s): State<Arc<Shared>>, Path(id): Path<String>) -> Response {

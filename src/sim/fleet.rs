@@ -85,11 +85,21 @@ impl Fleet {
         }
     }
 
-    pub fn active_at(&self, now: DateTime<Utc>) -> Vec<&RemoteRun> {
+    /// Active runs in id order, after `after` when given: a list page.
+    pub fn active_after<'a>(
+        &'a self,
+        after: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> impl Iterator<Item = &'a RemoteRun> + 'a {
+        use std::ops::Bound;
+        let from = match after {
+            Some(id) => Bound::Excluded(id.to_string()),
+            None => Bound::Unbounded,
+        };
         self.runs
-            .values()
-            .filter(|r| !r.forgotten && r.status_at(now).is_active())
-            .collect()
+            .range((from, Bound::Unbounded))
+            .map(|(_, r)| r)
+            .filter(move |r| !r.forgotten && r.status_at(now).is_active())
     }
 
     pub fn len(&self) -> usize {

@@ -193,6 +193,8 @@ pub fn exectop_config_for(db_url: &str, api_addr: SocketAddr) -> Config {
             list_active_path: Some("/executions?state=active".into()),
             list_pointer: Some("/executions".into()),
             list_id_pointer: Some("/id".into()),
+            list_next_pointer: Some("/next".into()),
+            list_cursor_param: Some("after".into()),
             stop_path: Some("/executions/{remote_id}/stop".into()),
             token_env: None,
             status_values: StatusValues {
@@ -214,6 +216,7 @@ pub fn exectop_config_toml(db_url: &str, api_addr: SocketAddr) -> String {
         "[database]\nurl = \"{db_url}\"\n\n[remote]\nkind = \"http\"\nbase_url = \"http://{api_addr}\"\n\
          status_path = \"/executions/{{remote_id}}\"\nstatus_pointer = \"/status\"\n\
          list_active_path = \"/executions?state=active\"\nlist_pointer = \"/executions\"\nlist_id_pointer = \"/id\"\n\
+         list_next_pointer = \"/next\"\nlist_cursor_param = \"after\"\n\
          stop_path = \"/executions/{{remote_id}}/stop\"\n\n[remote.status_values]\npending = [\"PENDING\"]\n\
          running = [\"RUNNING\"]\nsucceeded = [\"SUCCEEDED\"]\nfailed = [\"FAILED\"]\ncancelled = [\"CANCELLED\"]\n\
          timed_out = [\"TIMED_OUT\"]\n"

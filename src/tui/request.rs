@@ -109,7 +109,7 @@ fn from_execution(app: &App, e: &Execution) -> ActionTarget {
         remote_status_seen: app
             .snapshot
             .remote
-            .get(&e.id)
+            .get(e.id.as_str())
             .and_then(|h| h.remote_status()),
     }
 }

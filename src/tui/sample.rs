@@ -58,7 +58,7 @@ fn found(base: DateTime<Utc>, status: Status, raw: &str, at: i64) -> RemoteHisto
         checked_at: ago(at),
         answer: RemoteAnswer::Found {
             status,
-            raw: raw.to_string(),
+            raw: raw.into(),
         },
     });
     h
@@ -212,7 +212,12 @@ pub fn sample_snapshot(now: DateTime<Utc>) -> Snapshot {
             limit: 5,
             firing: true,
         }),
-        remote: remote.into_iter().map(|(k, v)| (k, Arc::new(v))).collect(),
+        remote: Arc::new(
+            remote
+                .into_iter()
+                .map(|(k, v)| (Arc::from(k), Arc::new(v)))
+                .collect(),
+        ),
         database: SourceHealth {
             name: "database".into(),
             ok: true,

@@ -95,9 +95,9 @@ fn remote(l: &mut Lines, h: Option<&RemoteHistory>) {
         l.field("observed", "never");
         return;
     };
-    match &h.last {
-        Some(obs) => {
-            let answer = match &obs.answer {
+    match h.last_answer() {
+        Some(answer) => {
+            let answer = match &answer {
                 RemoteAnswer::Found { status, raw } => format!("{status} (\"{raw}\")"),
                 RemoteAnswer::NotFound => "not found".to_string(),
                 RemoteAnswer::Error { message } => format!("error: {message}"),
@@ -109,15 +109,15 @@ fn remote(l: &mut Lines, h: Option<&RemoteHistory>) {
                 },
             };
             l.field("last answer", answer);
-            l.time("checked", Some(obs.checked_at));
+            l.time("checked", h.last_checked_at());
         }
         None => l.field("last answer", "-"),
     }
-    if let Some((status, raw, at)) = &h.last_status {
+    if let Some((status, raw)) = h.last_status() {
         l.field("last status", format!("{status} (\"{raw}\")"));
-        l.time("reported", Some(*at));
+        l.time("reported", h.reported_at());
     }
-    l.time("status since", h.status_since);
+    l.time("status since", h.status_since());
     l.field(
         "streaks",
         format!(
@@ -125,8 +125,8 @@ fn remote(l: &mut Lines, h: Option<&RemoteHistory>) {
             h.consecutive_not_found, h.consecutive_errors
         ),
     );
-    if let Some(err) = &h.last_error {
-        l.field("last error", err.clone());
+    if let Some(err) = h.last_error() {
+        l.field("last error", err);
     }
 }
 
@@ -181,7 +181,7 @@ pub fn lines(app: &App) -> (String, Vec<Line<'static>>) {
                             f.remote_id.clone().unwrap_or_else(|| "-".into()),
                         );
                     }
-                    remote(&mut l, app.snapshot.remote.get(id).map(|h| &**h));
+                    remote(&mut l, app.snapshot.remote.get(id.as_str()).map(|h| &**h));
                 } else {
                     l.field(
                         "remote id",
@@ -195,7 +195,7 @@ pub fn lines(app: &App) -> (String, Vec<Line<'static>>) {
         _ => match app.selected_execution() {
             Some(e) => {
                 execution(&mut l, e);
-                remote(&mut l, app.snapshot.remote.get(&e.id).map(|h| &**h));
+                remote(&mut l, app.snapshot.remote.get(e.id.as_str()).map(|h| &**h));
                 // The evidence belongs with the row wherever it is opened from.
                 if let Some(f) = app
                     .snapshot

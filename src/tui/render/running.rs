@@ -35,7 +35,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         let remote = app
             .snapshot
             .remote
-            .get(&e.id)
+            .get(e.id.as_str())
             .and_then(|h| h.remote_status());
         // Only a mark is styled: under NO_COLOR the style is an underline,
         // which would draw a stray underscore on every unmarked row.
