@@ -13,6 +13,8 @@ use crate::domain::{Execution, Finding};
 use crate::monitor::{MonitorControl, MonitorEvent, PollSource, Snapshot};
 
 use super::keymap::{Action, Keymap};
+pub use super::popup::Popup;
+use super::render::popup::ScrollRoom;
 use super::request::request_action;
 pub use super::request::{
     ActionCommand, ActionEvent, ActionKind, ActionPreview, ActionReport, ActionRequest,
@@ -47,27 +49,6 @@ pub enum Pane {
     Findings,
     ErrorRates,
     Log,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum Popup {
-    Help,
-    /// Details of the selected row of the focused list.
-    Detail,
-    /// Mark failed: typing the reason.
-    Reason {
-        request: ActionRequest,
-        text: String,
-    },
-    /// What would change; waiting for `y` (one row) or the typed count (bulk).
-    Preview {
-        preview: ActionPreview,
-        typed: String,
-        applying: bool,
-    },
-    /// What was applied and what was refused, and why.
-    Report(ActionReport),
-    Audit(Vec<crate::store::AuditEntry>),
 }
 
 /// A scrolled list: the cursor index into the visible rows, and the first row drawn.
@@ -235,6 +216,12 @@ impl App {
         }
     }
 
+    /// How far the open popup can scroll at the current size, as the render lays it out.
+    pub fn popup_scroll_room(&self) -> Option<ScrollRoom> {
+        let screen = ratatui::layout::Rect::new(0, 0, self.size.0, self.size.1);
+        super::render::popup::popup_scroll_room(self, screen)
+    }
+
     fn list_len(&self, pane: Pane) -> usize {
         match pane {
             Pane::Running => self.view.len(),
@@ -358,11 +345,14 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             app.size = (width, height);
             app.scroll_into_view(Pane::Running);
             app.scroll_into_view(Pane::Findings);
+            super::popup::fit_scroll(app);
             app.dirty = true;
             Vec::new()
         }
         Msg::Monitor(ev) => {
             on_monitor(app, ev);
+            // New data can shorten the detail popup.
+            super::popup::fit_scroll(app);
             app.dirty = true;
             Vec::new()
         }
@@ -411,8 +401,8 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
     let Some(action) = app.keymap().action_for(&key) else {
         return Vec::new();
     };
-    if let Some(popup) = app.popup.clone() {
-        return on_popup_key(app, popup, action);
+    if app.popup.is_some() {
+        return super::popup::on_key(app, action);
     }
     if app.bulk_armed && !matches!(action, Action::Reconcile | Action::MarkFailed) {
         app.bulk_armed = false;
@@ -447,23 +437,6 @@ fn on_filter_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
             app.running.selected = 0;
             app.rebuild_view();
         }
-        _ => {}
-    }
-    Vec::new()
-}
-
-fn on_popup_key(app: &mut App, popup: Popup, action: Action) -> Vec<Effect> {
-    // The render clamps the scroll to the content; here it only has to stay in u16.
-    let scroll = app.popup_scroll;
-    match (popup, action) {
-        (_, Action::Quit) => return vec![Effect::Quit],
-        (_, Action::Down) => app.popup_scroll = scroll.saturating_add(1),
-        (_, Action::Up) => app.popup_scroll = scroll.saturating_sub(1),
-        (_, Action::PageDown) => app.popup_scroll = scroll.saturating_add(10),
-        (_, Action::PageUp) => app.popup_scroll = scroll.saturating_sub(10),
-        (_, Action::Home) => app.popup_scroll = 0,
-        (Popup::Detail, Action::CopyId) => return copy_selected(app),
-        (_, Action::Close | Action::Help | Action::Details) => app.popup = None,
         _ => {}
     }
     Vec::new()
@@ -605,7 +578,7 @@ fn selected_id(app: &App) -> Option<String> {
     }
 }
 
-fn copy_selected(app: &mut App) -> Vec<Effect> {
+pub(super) fn copy_selected(app: &mut App) -> Vec<Effect> {
     match selected_id(app) {
         Some(id) => {
             app.say(format!("copied {id}"));

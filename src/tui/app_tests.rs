@@ -568,8 +568,16 @@ fn popups_open_scroll_and_close() {
         (app.popup.clone(), app.popup_scroll),
         (Some(Popup::Help), 0)
     );
+    let room = app.popup_scroll_room().unwrap();
+    assert!(room.max > 0 && room.page > room.max, "{room:?} at 80×24");
     key(&mut app, KeyCode::PageDown);
-    assert_eq!(app.popup_scroll, 10, "help scrolls too");
+    assert_eq!(
+        app.popup_scroll, room.max,
+        "a page down stops at the last line"
+    );
+    key(&mut app, KeyCode::PageDown);
+    key(&mut app, KeyCode::Up);
+    assert_eq!(app.popup_scroll, room.max - 1, "and Up moves at once");
     ch(&mut app, '?');
     assert_eq!(app.popup, None);
 }

@@ -6,7 +6,6 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::app::{App, Effect, Popup};
-use super::keymap::Action;
 use super::request::{ActionCommand, ActionEvent, ActionPreview, ActionRequest};
 use crate::monitor::MonitorControl;
 
@@ -71,9 +70,6 @@ pub fn on_key(app: &mut App, key: &KeyEvent) -> Option<Vec<Effect>> {
             typed,
             applying,
         } => Some(on_preview_key(app, key, preview, typed, applying)),
-        // The result scrolls like the preview; its other keys are the
-        // ordinary popup keys.
-        Popup::Report(_) => scroll_pinned(app, key).then(Vec::new),
         _ => None,
     }
 }
@@ -123,7 +119,7 @@ fn on_preview_key(
                 typed.clear();
             }
             _ => {
-                if !scroll_pinned(app, key) && (!bulk || key.code == KeyCode::Esc) {
+                if !scroll_preview(app, key) && (!bulk || key.code == KeyCode::Esc) {
                     app.popup = None;
                     app.pending_request = None;
                     app.say("cancelled: nothing written");
@@ -140,31 +136,14 @@ fn on_preview_key(
         return Vec::new();
     }
     // Applying: a repeated key must not apply twice, but the rows still scroll.
-    scroll_pinned(app, key);
+    scroll_preview(app, key);
     Vec::new()
 }
 
-/// Moves the preview's or the result's rows when `key` is bound to a scroll
-/// action; the scroll is kept within the rows, so a key back up always
-/// moves them.
-fn scroll_pinned(app: &mut App, key: &KeyEvent) -> bool {
-    let Some(action) = app.keymap().action_for(key) else {
-        return false;
-    };
-    let Some((page, max)) = super::render::actions::pinned_scroll_room(app) else {
-        return false;
-    };
-    let at = app.popup_scroll.min(max);
-    app.popup_scroll = match action {
-        Action::Up => at.saturating_sub(1),
-        Action::Down => at.saturating_add(1).min(max),
-        Action::PageUp => at.saturating_sub(page),
-        Action::PageDown => at.saturating_add(page).min(max),
-        Action::Home => 0,
-        Action::End => max,
-        _ => return false,
-    };
-    true
+/// Scrolls the preview's rows when `key` is bound to a scroll action.
+fn scroll_preview(app: &mut App, key: &KeyEvent) -> bool {
+    let action = app.keymap().action_for(key);
+    action.is_some_and(|action| super::popup::scroll(app, action))
 }
 
 /// Answers from the action layer.

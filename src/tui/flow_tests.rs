@@ -8,6 +8,7 @@ use super::app::{
     update,
 };
 use super::app_tests::{ch, key, planned, preview, with_reason};
+use super::popup_tests::scroll_keys_move_within_the_text;
 use super::sample;
 
 fn report(id: u64, rows: &[&str]) -> ActionReport {
@@ -90,27 +91,7 @@ fn preview_rows_scroll_with_the_scroll_keys_without_answering() {
     for changing in [0, 1, 40] {
         let mut app = sample::app(false);
         long_preview(&mut app, changing);
-        let (page, max) = super::render::actions::pinned_scroll_room(&app).unwrap();
-        assert!(page > 1 && max > 0, "{page} {max}");
-        for (code, want) in [
-            (KeyCode::Down, 1),
-            (KeyCode::Char('j'), 2),
-            (KeyCode::Up, 1),
-            (KeyCode::PageDown, 1 + page),
-            (KeyCode::End, max),
-            (KeyCode::Down, max),
-            (KeyCode::PageDown, max),
-            (KeyCode::Up, max - 1),
-            (KeyCode::PageUp, (max - 1).saturating_sub(page)),
-            (KeyCode::Home, 0),
-        ] {
-            assert_eq!(key(&mut app, code), [], "{changing} changing: {code:?}");
-            assert_eq!(app.popup_scroll, want, "{changing} changing: {code:?}");
-            assert!(
-                matches!(app.popup, Some(Popup::Preview { .. })),
-                "{changing} changing: {code:?} closed the preview"
-            );
-        }
+        scroll_keys_move_within_the_text(&mut app, &format!("{changing} changing"));
     }
 }
 
@@ -156,7 +137,7 @@ fn a_long_result_scrolls_and_still_closes_with_esc() {
     let ids: Vec<String> = (0..40).map(|i| i.to_string()).collect();
     let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
     update(&mut app, Msg::Action(ActionEvent::Applied(report(7, &ids))));
-    let (_, max) = super::render::actions::pinned_scroll_room(&app).unwrap();
+    let max = app.popup_scroll_room().unwrap().max;
     assert!(max > 0);
     key(&mut app, KeyCode::End);
     assert_eq!(app.popup_scroll, max);

@@ -6,6 +6,7 @@ pub mod flow;
 pub mod health;
 pub mod keymap;
 pub mod logging;
+pub mod popup;
 mod quiet_backend;
 pub mod render;
 pub mod request;
@@ -19,6 +20,8 @@ pub mod view;
 mod app_tests;
 #[cfg(test)]
 mod flow_tests;
+#[cfg(test)]
+mod popup_tests;
 #[cfg(test)]
 mod render_layout_tests;
 #[cfg(test)]

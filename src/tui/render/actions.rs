@@ -6,8 +6,9 @@ use ratatui::layout::{Constraint, Layout, Margin, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph};
 
+use super::popup::{ScrollRoom, TextPopup};
 use super::wrap::wrap_all;
-use super::{ago, centered, popup_scroll};
+use super::{ago, centered};
 use crate::tui::app::{ActionKind, ActionPreview, ActionReport, App, Popup};
 
 fn verb(kind: ActionKind) -> &'static str {
@@ -24,37 +25,6 @@ const PREVIEW_INDENT: usize = 14;
 
 /// Where a result row's text continues when it wraps: under the reason.
 const REPORT_INDENT: usize = 23;
-
-/// A popup of pre-wrapped lines, each `(line, hanging indent)`.
-fn show(
-    frame: &mut Frame,
-    area: Rect,
-    app: &App,
-    title: String,
-    lines: &[(Line<'static>, usize)],
-    width: u16,
-) {
-    let theme = app.theme();
-    let inner = usize::from(width.min(area.width).saturating_sub(2)).max(1);
-    let lines = wrap_all(lines, inner);
-    let popup = centered(
-        area,
-        width,
-        u16::try_from(lines.len())
-            .unwrap_or(u16::MAX)
-            .saturating_add(2),
-    );
-    let scroll = popup_scroll(app, lines.len(), popup.height.saturating_sub(2));
-    frame.render_widget(Clear, popup);
-    frame.render_widget(
-        Paragraph::new(lines).scroll((scroll, 0)).block(
-            Block::bordered()
-                .title(title)
-                .border_style(theme.border_focused),
-        ),
-        popup,
-    );
-}
 
 /// A popup whose rows scroll above a footer pinned to its bottom (the
 /// preview's summary and prompt, the result's count), so a long list never
@@ -124,21 +94,17 @@ impl Pinned {
         }
     }
 
-    /// The furthest the rows can scroll.
-    pub fn max_scroll(&self) -> u16 {
-        let hidden = self
-            .rows
-            .len()
-            .saturating_sub(usize::from(self.rows_area.height));
-        u16::try_from(hidden).unwrap_or(u16::MAX)
+    /// Only the rows scroll; the footer stays.
+    pub fn room(&self) -> ScrollRoom {
+        ScrollRoom::new(self.rows.len(), self.rows_area.height)
     }
 
-    fn render(self, frame: &mut Frame, app: &App) {
+    pub(super) fn render(self, frame: &mut Frame, app: &App) {
         let theme = app.theme();
-        let max = self.max_scroll();
-        let scroll = app.popup_scroll.min(max);
+        let room = self.room();
+        let scroll = room.clamp(app.popup_scroll);
         let mut title = self.title;
-        if max > 0 {
+        if room.max > 0 {
             let first = usize::from(scroll) + 1;
             let last = usize::from(scroll) + usize::from(self.rows_area.height);
             title.push_str(&format!(
@@ -168,14 +134,6 @@ impl Pinned {
             self.foot_area,
         );
     }
-}
-
-/// For the keys: lines one page scrolls the open preview or result by, and
-/// the furthest it can scroll, at the current terminal size.
-pub fn pinned_scroll_room(app: &App) -> Option<(u16, u16)> {
-    let area = Rect::new(0, 0, app.size.0, app.size.1);
-    let layout = Pinned::of(app, area)?;
-    Some((layout.rows_area.height.max(1), layout.max_scroll()))
 }
 
 type Indented = Vec<(Line<'static>, usize)>;
@@ -283,10 +241,11 @@ fn targets_named(request: &crate::tui::request::ActionRequest) -> String {
     }
 }
 
-pub fn render(frame: &mut Frame, area: Rect, app: &App) {
+/// The reason prompt or the audit log; `None` for other popups.
+pub fn text_popup(app: &App, screen: Rect) -> Option<TextPopup> {
     let theme = app.theme();
-    match &app.popup {
-        Some(Popup::Reason { request, text }) => {
+    match app.popup.as_ref()? {
+        Popup::Reason { request, text } => {
             let lines = vec![
                 (
                     Line::raw(format!(" Mark {} failed. Why?", targets_named(request))),
@@ -309,14 +268,15 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
                     1,
                 ),
             ];
-            show(frame, area, app, " Mark failed ".into(), &lines, 72);
+            Some(TextPopup::new(
+                screen,
+                72,
+                screen.height,
+                " Mark failed ".into(),
+                &lines,
+            ))
         }
-        Some(Popup::Preview { .. } | Popup::Report(_)) => {
-            if let Some(pinned) = Pinned::of(app, area) {
-                pinned.render(frame, app);
-            }
-        }
-        Some(Popup::Audit(entries)) => {
+        Popup::Audit(entries) => {
             let mut lines: Indented = entries
                 .iter()
                 .map(|e| {
@@ -341,15 +301,14 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
             if lines.is_empty() {
                 lines.push((Line::styled(" no actions recorded yet", theme.dim), 1));
             }
-            show(
-                frame,
-                area,
-                app,
+            Some(TextPopup::new(
+                screen,
+                110,
+                screen.height,
                 " Audit log, newest first (esc closes) ".into(),
                 &lines,
-                110,
-            );
+            ))
         }
-        _ => {}
+        _ => None,
     }
 }

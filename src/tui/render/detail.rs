@@ -2,28 +2,37 @@
 //! full error text (JSON pretty-printed), the remote side and the evidence.
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
-use super::{ago, centered, popup_scroll};
+use super::ago;
+use super::popup::TextPopup;
 use crate::domain::{Execution, Finding, RemoteAnswer, RemoteHistory, format_age};
 use crate::tui::app::{App, Pane};
 use crate::tui::theme::Theme;
 
+/// Where a field's value continues when it wraps: under the value.
+const VALUE_INDENT: usize = 19;
+
+/// Where a line of the error text continues when it wraps.
+const ERROR_INDENT: usize = 4;
+
 struct Lines<'t> {
     theme: &'t Theme,
     now: DateTime<Utc>,
-    out: Vec<Line<'static>>,
+    /// Each line with its hanging indent.
+    out: Vec<(Line<'static>, usize)>,
 }
 
 impl Lines<'_> {
     fn field(&mut self, name: &str, value: impl Into<String>) {
-        self.out.push(Line::from(vec![
-            Span::styled(format!("{name:>17}: "), self.theme.key),
-            Span::raw(value.into()),
-        ]));
+        self.out.push((
+            Line::from(vec![
+                Span::styled(format!("{name:>17}: "), self.theme.key),
+                Span::raw(value.into()),
+            ]),
+            VALUE_INDENT,
+        ));
     }
 
     fn time(&mut self, name: &str, at: Option<DateTime<Utc>>) {
@@ -39,9 +48,11 @@ impl Lines<'_> {
     }
 
     fn section(&mut self, title: &str) {
-        self.out.push(Line::raw(""));
-        self.out
-            .push(Line::styled(format!("── {title}"), self.theme.header_row));
+        self.out.push((Line::raw(""), 0));
+        self.out.push((
+            Line::styled(format!("── {title}"), self.theme.header_row),
+            0,
+        ));
     }
 }
 
@@ -82,7 +93,7 @@ fn execution(l: &mut Lines, e: &Execution) {
         Some(text) => {
             l.field("error", "");
             for line in pretty_error(text).lines() {
-                l.out.push(Line::raw(format!("    {line}")));
+                l.out.push((Line::raw(format!("    {line}")), ERROR_INDENT));
             }
         }
         None => l.field("error", "-"),
@@ -159,7 +170,7 @@ fn finding(l: &mut Lines, f: &Finding) {
     );
 }
 
-pub fn lines(app: &App) -> (String, Vec<Line<'static>>) {
+fn lines(app: &App) -> (String, Vec<(Line<'static>, usize)>) {
     let mut l = Lines {
         theme: app.theme(),
         now: app.now,
@@ -211,35 +222,20 @@ pub fn lines(app: &App) -> (String, Vec<Line<'static>>) {
         },
     };
     // Drop the blank line that opens the first section.
-    if l.out.first().is_some_and(|x| x.width() == 0) {
+    if l.out.first().is_some_and(|(x, _)| x.width() == 0) {
         l.out.remove(0);
     }
     (title, l.out)
 }
 
-pub fn render(frame: &mut Frame, area: Rect, app: &App) {
-    let theme = app.theme();
+pub fn view(app: &App, screen: Rect) -> TextPopup {
     let (title, lines) = lines(app);
-    let width = area.width.saturating_sub(4).min(100);
-    let height = (lines.len() as u16 + 2).min(area.height.saturating_sub(2));
-    let popup = centered(area, width, height);
-    // Wrapped lines can make the text longer than `lines`; one screen of
-    // slack keeps the tail reachable.
-    let scroll = popup_scroll(
-        app,
-        lines.len() + usize::from(height / 2),
-        height.saturating_sub(2),
-    );
-    frame.render_widget(Clear, popup);
-    frame.render_widget(
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: false })
-            .scroll((scroll, 0))
-            .block(
-                Block::bordered()
-                    .title(format!(" {title} (↑↓ scroll · y copy id · esc close) "))
-                    .border_style(theme.border_focused),
-            ),
-        popup,
-    );
+    TextPopup::new(
+        screen,
+        screen.width.saturating_sub(4).min(100),
+        // A line free above and below keeps the header and the footer in sight.
+        screen.height.saturating_sub(2),
+        format!(" {title} (↑↓ scroll · y copy id · esc close) "),
+        &lines,
+    )
 }

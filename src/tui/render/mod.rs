@@ -10,6 +10,7 @@ pub mod footer;
 pub mod header;
 pub mod help;
 pub mod log;
+pub mod popup;
 pub mod running;
 pub mod wrap;
 
@@ -20,7 +21,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Paragraph};
 
-use super::app::{App, Pane, Popup};
+use super::app::{App, Pane};
 use super::health::remote_stale;
 use crate::domain::{format_age, format_age_brief};
 
@@ -63,11 +64,8 @@ pub fn render(frame: &mut Frame, app: &App) {
         log::render(frame, log_area, app);
     }
 
-    match app.popup {
-        Some(Popup::Help) => help::render(frame, area, app),
-        Some(Popup::Detail) => detail::render(frame, area, app),
-        Some(_) => actions::render(frame, area, app),
-        None => {}
+    if let Some(popup) = popup::PopupLayout::of(app, area) {
+        popup.render(frame, app);
     }
 }
 
@@ -159,13 +157,6 @@ pub fn ago(now: DateTime<Utc>, at: DateTime<Utc>) -> String {
 /// [`ago`] for table columns: see `format_age_brief`.
 pub fn ago_brief(now: DateTime<Utc>, at: DateTime<Utc>) -> String {
     format_age_brief((now - at).num_seconds().max(0))
-}
-
-/// The popup scroll, kept so the last line of `content` stays reachable
-/// and the popup never scrolls into emptiness.
-pub fn popup_scroll(app: &App, content: usize, visible: u16) -> u16 {
-    let max = content.saturating_sub(usize::from(visible));
-    app.popup_scroll.min(u16::try_from(max).unwrap_or(u16::MAX))
 }
 
 pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
