@@ -2,6 +2,7 @@
 //! (keymap), colours (theme), the terminal guard, logging and the event loop.
 
 pub mod app;
+mod encoder;
 pub mod flow;
 pub mod health;
 pub mod keymap;
@@ -12,12 +13,17 @@ pub mod render;
 pub mod request;
 pub mod run;
 pub mod sample;
+mod sgr;
 pub mod terminal;
 pub mod theme;
 pub mod view;
 
 #[cfg(test)]
 mod app_tests;
+#[cfg(test)]
+mod emulator_tests;
+#[cfg(test)]
+mod encoder_tests;
 #[cfg(test)]
 mod flow_tests;
 #[cfg(test)]

@@ -205,13 +205,42 @@ fn the_header_shows_poll_ages_only_when_they_say_something() {
         Msg::Tick(sample::now() + chrono::Duration::seconds(40)),
     );
     let stale = header(&app);
-    assert!(stale.contains("db ok 3ms · polled 42s ago"), "{stale}");
+    assert!(stale.contains("db ok · polled 42s ago"), "{stale}");
     assert!(!stale.contains("remote ok 120ms · polled"), "{stale}");
 
     let mut paused = sized(sample::app(false), 160, 48);
     paused.paused = true;
     let line = header(&paused);
-    assert!(line.contains("db ok 3ms · polled 2s ago"), "{line}");
+    assert!(line.contains("db ok · polled 2s ago"), "{line}");
+}
+
+/// A round trip changes every poll: under 100 ms it is left out, so an idle
+/// wall terminal's header does not change with it.
+#[test]
+fn the_header_shows_a_latency_only_when_it_is_notable() {
+    let line = |db_ms: u64| {
+        let mut app = sized(sample::app(false), 160, 48);
+        std::sync::Arc::make_mut(&mut app.snapshot)
+            .database
+            .latency_ms = Some(db_ms);
+        let t = draw(&app, 160, 48);
+        let buf = t.backend().buffer();
+        (0..160)
+            .map(|x| buf[(x, 0)].symbol().to_string())
+            .collect::<String>()
+    };
+    assert!(
+        line(99).contains(" db ok  remote ok 120ms "),
+        "{}",
+        line(99)
+    );
+    assert!(line(3).contains(" db ok  remote"), "{}", line(3));
+    assert!(line(100).contains(" db ok 100ms  remote"), "{}", line(100));
+    assert!(
+        line(2400).contains(" db ok 2400ms  remote"),
+        "{}",
+        line(2400)
+    );
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! The terminal guard: alternate screen and raw mode while the TUI runs, and
 //! a restore that runs on every exit path (Drop, panic, signal) exactly once
 //! (pitfall 1). Draws that change cells are wrapped in synchronized updates
-//! (pitfall 4) by `QuietBackend`.
+//! (pitfall 4) and encoded in few bytes by `QuietBackend`.
 
 use std::io::{self, Stdout, Write};
 use std::mem::ManuallyDrop;
@@ -14,6 +14,7 @@ use crossterm::terminal::{
     enable_raw_mode,
 };
 use crossterm::{cursor, execute};
+use ratatui::backend::{Backend, ClearType};
 use ratatui::{Frame, Terminal};
 
 use super::quiet_backend::QuietBackend;
@@ -58,7 +59,13 @@ impl TerminalGuard {
             restore();
             return Err(e);
         }
-        let terminal = match Terminal::new(QuietBackend::new(io::stdout(), true)) {
+        // A clear the backend sees, whatever the alternate screen held: the
+        // first frame then knows every cell it does not write is blank.
+        let terminal = Terminal::new(QuietBackend::new(io::stdout(), true)).and_then(|mut t| {
+            t.backend_mut().clear_region(ClearType::All)?;
+            Ok(t)
+        });
+        let terminal = match terminal {
             Ok(t) => ManuallyDrop::new(t),
             Err(e) => {
                 restore();
@@ -82,7 +89,7 @@ impl TerminalGuard {
     pub fn write_raw(&mut self, bytes: &[u8]) -> io::Result<()> {
         let backend = self.terminal.backend_mut();
         backend.write_all(bytes)?;
-        backend.flush()
+        Write::flush(backend)
     }
 }
 

@@ -1,4 +1,5 @@
-//! The header: source health, poll ages, interval, modes, counts and the clock.
+//! The header: source health, notable latencies, poll ages, interval, modes, counts and
+//! the clock.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -9,6 +10,9 @@ use super::ago;
 use crate::monitor::SourceHealth;
 use crate::tui::app::{App, Failure};
 use crate::tui::health::{self, Condition};
+
+/// The latency from which a source's round trip is shown in the header.
+pub const NOTABLE_LATENCY_MS: u64 = 100;
 
 fn source<'a>(
     app: &App,
@@ -32,7 +36,9 @@ fn source<'a>(
     };
     let bad = condition != Condition::Ok;
     out.push(Span::styled(word, style));
-    if let Some(ms) = h.latency_ms {
+    // A small latency changes every poll and says nothing: written only
+    // when notable, it leaves an idle wall terminal's header alone.
+    if let Some(ms) = h.latency_ms.filter(|ms| *ms >= NOTABLE_LATENCY_MS) {
         out.push(Span::raw(format!(" {ms}ms")));
     }
     // A fresh source shows no poll age: a ticking age would rewrite the
