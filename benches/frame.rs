@@ -130,7 +130,8 @@ fn snapshot(n: usize) -> Snapshot {
         counts: findings::count_active(&active),
         long_running: Some(findings::long_running_alert(&active, now(), &thresholds)),
         error_rates: error_rates::compute(finished.iter(), now(), &ErrorClassifier::default()),
-        findings: found,
+        findings: Arc::new(found),
+        findings_at: now(),
         remote: Arc::new(
             remote
                 .into_iter()

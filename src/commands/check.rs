@@ -88,7 +88,7 @@ pub fn render_text(snapshot: &Snapshot, now: DateTime<Utc>) -> String {
             "  {:<20} {:<14} {:>8}  {:<12} {}\n",
             "KIND", "ID", "AGE", "SUGGESTED", "REASON"
         ));
-        for f in &snapshot.findings {
+        for f in snapshot.findings.iter() {
             let id = f
                 .execution_id
                 .clone()

@@ -107,6 +107,9 @@ pub struct RemoteHistory {
     status_since: ForwardTime,
     pub consecutive_not_found: u32,
     pub consecutive_errors: u32,
+    /// Counts what `record` changed; `confirm` leaves it: what the findings
+    /// engine reads of a history moves only with it.
+    version: u32,
     /// Boxed, not a `String`: most histories never hold one, and 100 000 of
     /// them pay for the empty field.
     last_error: Option<Box<str>>,
@@ -114,6 +117,7 @@ pub struct RemoteHistory {
 
 impl RemoteHistory {
     pub fn record(&mut self, obs: Observation) {
+        self.version = self.version.wrapping_add(1);
         match &obs.answer {
             RemoteAnswer::Found { status, raw } => {
                 if self.remote_status() != Some(*status) {
@@ -162,6 +166,11 @@ impl RemoteHistory {
             self.checked_at.advance(at);
         }
         repeats
+    }
+
+    /// Changes whenever the history changes other than by `confirm`.
+    pub fn version(&self) -> u32 {
+        self.version
     }
 
     pub fn remote_status(&self) -> Option<Status> {
@@ -236,7 +245,9 @@ mod tests {
         });
         let shared = Arc::new(h);
         let on_screen = shared.clone();
+        let version = shared.version();
         assert!(shared.confirm(&found(Status::Running, "RUNNING"), at(9)));
+        assert_eq!(shared.version(), version, "a confirmation is no news");
         assert_eq!(on_screen.last_checked_at(), Some(at(9)));
         assert_eq!(on_screen.reported_at(), Some(at(9)));
         assert_eq!(on_screen.status_since(), Some(at(0)));

@@ -25,7 +25,11 @@ pub struct Snapshot {
     /// Active executions, oldest first; shared with the poller's state.
     pub active: Vec<Arc<Execution>>,
     pub counts: Counts,
-    pub findings: Vec<Finding>,
+    /// Worst first; shared between snapshots while the rows and answers they
+    /// were found in stay the same (`MonitorState::snapshot`).
+    pub findings: Arc<Vec<Finding>>,
+    /// When the findings were evaluated: their `age_seconds` are as of then.
+    pub findings_at: DateTime<Utc>,
     pub error_rates: ErrorRates,
     pub long_running: Option<LongRunningAlert>,
     /// Remote histories by local execution id (for the detail popup).
@@ -36,6 +40,14 @@ pub struct Snapshot {
     /// Status spellings no mapping covers, with their row counts among rows
     /// created in the last 24 h (`Store::unmapped_statuses`).
     pub unmapped_statuses: Vec<(String, u64)>,
+}
+
+impl Snapshot {
+    /// A finding's age at `now`: findings are kept while only the clock
+    /// moves, and their ages are as of `findings_at`.
+    pub fn finding_age(&self, finding: &Finding, now: DateTime<Utc>) -> i64 {
+        finding.age_seconds + (now - self.findings_at).num_seconds().max(0)
+    }
 }
 
 /// What the UI (or any owner of a running monitor) can ask of the poller.

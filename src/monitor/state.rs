@@ -9,8 +9,8 @@ use chrono::{DateTime, Duration as Cd, Utc};
 
 use super::snapshot::{Snapshot, SourceHealth};
 use crate::domain::{
-    Capabilities, ErrorClassifier, ErrorRates, Execution, FindingInput, Observation, RemoteAnswer,
-    RemoteExecution, RemoteHistory, Status, Thresholds, error_rates, findings,
+    Capabilities, ErrorClassifier, ErrorRates, Execution, Finding, FindingInput, Observation,
+    RemoteAnswer, RemoteExecution, RemoteHistory, Status, Thresholds, error_rates, findings,
 };
 
 /// A look-up candidate: (last checked, created, id, remote id).
@@ -55,6 +55,12 @@ struct Watched {
     rechecks_left: u32,
 }
 
+/// How long findings evaluated from unchanged rows and answers are kept:
+/// only the clock moved, and a threshold it carries a row across shows at
+/// most this late. Evaluating 10 000 rows' findings every poll was half the
+/// CPU of an idle monitor (docs/PERFORMANCE.md §4).
+pub const FINDINGS_TIME_REFRESH: Cd = Cd::seconds(30);
+
 /// Executions and histories live behind `Arc`s: a snapshot shares them with
 /// the state instead of copying 100 000 rows every poll, and a poll keeps the
 /// `Arc` of every row that did not change.
@@ -76,6 +82,12 @@ pub struct MonitorState {
     /// and history.
     histories: Arc<Histories>,
     remote_only: HashMap<String, RemoteExecution>,
+    /// The last findings, the moment they were evaluated and a fingerprint
+    /// of what they were evaluated from (`findings_fingerprint`).
+    findings_memo: Option<(u64, DateTime<Utc>, Arc<Vec<Finding>>)>,
+    /// The active rows oldest first, and the fingerprint of the rows they
+    /// were sorted from.
+    active_memo: Option<(u64, Vec<Arc<Execution>>)>,
     /// A list being applied page by page (see `listing`).
     listing: Option<listing::ListProgress>,
     /// When the local rows were last read (see `FindingInput::local_as_of`).
@@ -380,33 +392,96 @@ impl MonitorState {
         rates
     }
 
-    pub fn snapshot(&mut self, now: DateTime<Utc>, policy: &Policy) -> Snapshot {
-        let error_rates_now = self.error_rates_at(now, &policy.classifier);
-        // Oldest first; sorted on keys in one vector, not through the pointers.
+    /// What the findings are evaluated from, less the clock: every active
+    /// row (a row keeps its `Arc` until it changes), every history's version,
+    /// the watched finished rows and the remote-only runs, as two sums (maps
+    /// iterate in no fixed order): the active rows alone, and all of it.
+    /// Equal fingerprints mean only time has passed.
+    fn fingerprints(&self) -> (u64, u64) {
+        fn mix(h: u64, x: u64) -> u64 {
+            (h ^ x).wrapping_mul(0x0100_0000_01b3).rotate_left(29)
+        }
+        let version = |id: &str| {
+            self.histories
+                .get(id)
+                .map_or(u64::MAX, |h| u64::from(h.version()))
+        };
+        let hash_str = |s: &str| s.bytes().fold(0x811c_9dc5_u64, |h, b| mix(h, u64::from(b)));
+        let (rows, answers) = self
+            .active
+            .values()
+            .fold((0u64, 0u64), |(rows, answers), e| {
+                let row = mix(0xcbf2_9ce4_8422_2325, Arc::as_ptr(e) as usize as u64);
+                (
+                    rows.wrapping_add(row),
+                    answers.wrapping_add(mix(row, version(&e.id))),
+                )
+            });
+        let rows = mix(rows, self.active.len() as u64);
+        let watched = self.watched_terminal.iter().fold(0u64, |sum, (id, w)| {
+            sum.wrapping_add(mix(
+                mix(hash_str(id), version(id)),
+                u64::from(w.rechecks_left),
+            ))
+        });
+        let remote_only = self.remote_only.values().fold(0u64, |sum, r| {
+            sum.wrapping_add(mix(hash_str(&r.remote_id), r.status as u64))
+        });
+        (rows, mix(mix(mix(rows, answers), watched), remote_only))
+    }
+
+    /// The active rows, oldest first; sorted again only when a row changed.
+    fn active_oldest_first(&mut self, rows_fingerprint: u64) -> Vec<Arc<Execution>> {
+        if let Some((same, sorted)) = &self.active_memo
+            && *same == rows_fingerprint
+        {
+            return sorted.clone();
+        }
+        // Sorted on keys in one vector, not through the pointers.
         let mut keyed: Vec<(DateTime<Utc>, &str, &Arc<Execution>)> = self
             .active
             .values()
             .map(|e| (e.created_at, e.id.as_str(), e))
             .collect();
         keyed.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1)));
-        let active: Vec<Arc<Execution>> = keyed.into_iter().map(|(_, _, e)| e.clone()).collect();
-        let mut examined = active.clone();
-        examined.extend(
-            self.watched_terminal
-                .values()
-                .map(|w| Arc::new(w.execution.clone())),
-        );
-        let remote_only: Vec<RemoteExecution> = self.remote_only.values().cloned().collect();
-        let found = findings::find(&FindingInput {
-            now,
-            local_as_of: self.local_as_of.unwrap_or(now),
-            thresholds: &policy.thresholds,
-            capabilities: policy.capabilities,
-            executions: &examined,
-            remote: &self.histories,
-            remote_only: &remote_only,
-            mismatch_confirmation: policy.mismatch_confirmation,
-        });
+        let sorted: Vec<Arc<Execution>> = keyed.into_iter().map(|(_, _, e)| e.clone()).collect();
+        self.active_memo = Some((rows_fingerprint, sorted.clone()));
+        sorted
+    }
+
+    pub fn snapshot(&mut self, now: DateTime<Utc>, policy: &Policy) -> Snapshot {
+        let error_rates_now = self.error_rates_at(now, &policy.classifier);
+        let (rows_fingerprint, fingerprint) = self.fingerprints();
+        let active = self.active_oldest_first(rows_fingerprint);
+        let (findings_at, found) = match &self.findings_memo {
+            Some((same, at, found))
+                if *same == fingerprint && now - *at < FINDINGS_TIME_REFRESH && now >= *at =>
+            {
+                (*at, Arc::clone(found))
+            }
+            _ => {
+                let mut examined = active.clone();
+                examined.extend(
+                    self.watched_terminal
+                        .values()
+                        .map(|w| Arc::new(w.execution.clone())),
+                );
+                let remote_only: Vec<RemoteExecution> =
+                    self.remote_only.values().cloned().collect();
+                let found = Arc::new(findings::find(&FindingInput {
+                    now,
+                    local_as_of: self.local_as_of.unwrap_or(now),
+                    thresholds: &policy.thresholds,
+                    capabilities: policy.capabilities,
+                    executions: &examined,
+                    remote: &self.histories,
+                    remote_only: &remote_only,
+                    mismatch_confirmation: policy.mismatch_confirmation,
+                }));
+                self.findings_memo = Some((fingerprint, now, Arc::clone(&found)));
+                (now, found)
+            }
+        };
         Snapshot {
             taken_at: now,
             counts: findings::count_active(&active),
@@ -417,6 +492,7 @@ impl MonitorState {
             )),
             error_rates: error_rates_now,
             findings: found,
+            findings_at,
             remote: Arc::clone(&self.histories),
             active,
             database: self.database.clone(),

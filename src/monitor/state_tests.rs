@@ -195,8 +195,8 @@ fn a_row_that_caught_up_after_the_read_is_no_mismatch() {
         state
             .snapshot(later, &p)
             .findings
-            .into_iter()
-            .map(|f| (f.execution_id.unwrap(), f.kind))
+            .iter()
+            .map(|f| (f.execution_id.clone().unwrap(), f.kind))
             .collect()
     };
     assert_eq!(
@@ -352,5 +352,77 @@ fn error_rates_follow_new_rows_at_once_and_the_clock_by_the_minute() {
         rates(&mut state, now() + Cd::seconds(61)),
         (1, 2),
         "a new finished row counts at once"
+    );
+}
+
+/// Findings are evaluated again when a row or an answer changes, and
+/// otherwise at most every FINDINGS_TIME_REFRESH: a row the clock alone
+/// carries past a threshold shows that late at most.
+#[test]
+fn findings_are_kept_while_only_the_clock_moves() {
+    let p = policy();
+    let mut state = MonitorState::default();
+    // Running for 2 h minus 10 s: stuck (running_stuck 2h) 10 s from now.
+    let near = exec("near", Status::Running, 7_190, Some("r-near"));
+    let stuck = exec("stuck", Status::Running, 9_000, Some("r-stuck"));
+    state.apply_database(vec![near.clone(), stuck.clone()], vec![], None, now());
+    let kinds = |s: &Snapshot| -> Vec<String> {
+        s.findings
+            .iter()
+            .map(|f| {
+                format!(
+                    "{}:{}",
+                    f.execution_id.clone().unwrap_or_default(),
+                    f.kind.as_str()
+                )
+            })
+            .collect()
+    };
+    let first = state.snapshot(now(), &p);
+    assert_eq!(kinds(&first), ["stuck:stuck"]);
+
+    // A quiet poll: nothing written.
+    let later = now() + Cd::seconds(20);
+    state.apply_written(vec![], None, later);
+    let kept = state.snapshot(later, &p);
+    assert!(
+        Arc::ptr_eq(&first.findings, &kept.findings),
+        "only the clock moved"
+    );
+    assert_eq!(kept.findings_at, now());
+    let f = &kept.findings[0];
+    assert_eq!(
+        kept.finding_age(f, later),
+        f.age_seconds + 20,
+        "ages move on with the clock"
+    );
+
+    let refresh = now() + FINDINGS_TIME_REFRESH;
+    state.apply_written(vec![], None, refresh);
+    assert_eq!(
+        kinds(&state.snapshot(refresh, &p)),
+        ["stuck:stuck", "near:stuck"],
+        "the crossing shows once the findings are evaluated again"
+    );
+
+    // A confirmation changes nothing; a new status is news at once.
+    let next = refresh + Cd::seconds(1);
+    state.record("near", found(next, Status::Running));
+    let before = state.snapshot(next, &p);
+    state.record("near", found(next, Status::Running));
+    let confirmed = state.snapshot(next, &p);
+    assert!(Arc::ptr_eq(&before.findings, &confirmed.findings));
+    state.record("near", found(next + Cd::seconds(60), Status::Succeeded));
+    let mismatch = state.snapshot(next + Cd::seconds(61), &p);
+    assert!(!Arc::ptr_eq(&confirmed.findings, &mismatch.findings));
+
+    // A written row is news at once.
+    let mut written = stuck.clone();
+    written.status = Status::Failed;
+    written.completed_at = Some(next);
+    state.apply_written(vec![written], None, next + Cd::seconds(62));
+    assert!(
+        !kinds(&state.snapshot(next + Cd::seconds(62), &p)).contains(&"stuck:stuck".to_string()),
+        "the finished row's finding goes at once"
     );
 }

@@ -100,13 +100,15 @@ fn findings_window_follows_the_findings_pane_height() {
     let mut app = sample::app(false);
     let mut snap = sample_snapshot(now());
     let f = snap.findings[0].clone();
-    snap.findings = (0..40)
-        .map(|i| {
-            let mut f = f.clone();
-            f.execution_id = Some(i.to_string());
-            f
-        })
-        .collect();
+    snap.findings = Arc::new(
+        (0..40)
+            .map(|i| {
+                let mut f = f.clone();
+                f.execution_id = Some(i.to_string());
+                f
+            })
+            .collect(),
+    );
     snapshot(&mut app, snap);
     key(&mut app, KeyCode::Tab);
     assert_eq!(
@@ -469,7 +471,7 @@ fn snapshot_clamps_the_selection_when_rows_disappear() {
     key(&mut app, KeyCode::End);
     let mut snap = sample_snapshot(now());
     snap.active.truncate(2);
-    snap.findings.truncate(1);
+    Arc::make_mut(&mut snap.findings).truncate(1);
     snapshot(&mut app, snap);
     assert_eq!(app.running.selected, 1);
     assert_eq!(selected_id(&app), "7");

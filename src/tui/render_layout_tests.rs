@@ -231,7 +231,7 @@ fn details_from_the_running_pane_include_the_finding() {
 fn the_empty_findings_message_sits_below_the_column_header() {
     let mut app = sized(sample::app(false), 80, 24);
     let mut snap = sample::sample_snapshot(sample::now());
-    snap.findings.clear();
+    Arc::make_mut(&mut snap.findings).clear();
     with_snapshot(&mut app, snap);
     let t = draw_part(&app, 80, 8, findings::render);
     let buf = t.backend().buffer();
@@ -336,7 +336,7 @@ fn a_remote_only_id_is_whole_or_cut_inside_its_parentheses() {
 
     let mut app = sized(sample::app(false), 80, 24);
     let mut snap = sample::sample_snapshot(sample::now());
-    snap.findings[2].remote_id = Some("amc-0123456789abcdef".into());
+    Arc::make_mut(&mut snap.findings)[2].remote_id = Some("amc-0123456789abcdef".into());
     with_snapshot(&mut app, snap);
     let t = draw(&app, 80, 24);
     let buf = t.backend().buffer();

@@ -204,7 +204,8 @@ pub fn sample_snapshot(now: DateTime<Utc>) -> Snapshot {
             active: 6,
         },
         active: active.into_iter().map(Arc::new).collect(),
-        findings,
+        findings: Arc::new(findings),
+        findings_at: now,
         error_rates,
         long_running: Some(LongRunningAlert {
             running_over_age: 7,

@@ -141,12 +141,12 @@ fn remote(l: &mut Lines, h: Option<&RemoteHistory>) {
     }
 }
 
-fn finding(l: &mut Lines, f: &Finding) {
+fn finding(l: &mut Lines, f: &Finding, age: i64) {
     l.section("finding");
     l.field("kind", f.kind.as_str());
     l.field("suggested", f.suggested_action.as_str());
     l.field("reason", f.reason.clone());
-    l.field("age", format_age(f.age_seconds));
+    l.field("age", format_age(age));
     l.field(
         "local status",
         f.local_status.map_or("-".into(), |s| s.to_string()),
@@ -179,7 +179,7 @@ fn lines(app: &App) -> (String, Vec<(Line<'static>, usize)>) {
     let title = match app.focus {
         Pane::Findings => match app.selected_finding() {
             Some(f) => {
-                finding(&mut l, f);
+                finding(&mut l, f, app.snapshot.finding_age(f, app.now));
                 if let Some(id) = &f.execution_id {
                     if let Some(e) = app.execution_by_id(id) {
                         execution(&mut l, e);
@@ -214,7 +214,7 @@ fn lines(app: &App) -> (String, Vec<(Line<'static>, usize)>) {
                     .iter()
                     .find(|f| f.execution_id.as_deref() == Some(e.id.as_str()))
                 {
-                    finding(&mut l, f);
+                    finding(&mut l, f, app.snapshot.finding_age(f, app.now));
                 }
                 format!("Execution {}", e.id)
             }

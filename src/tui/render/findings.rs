@@ -41,7 +41,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
             Cell::from(mark),
             Cell::from(f.kind.as_str()),
             Cell::from(fit_id(f, usize::from(id_width))),
-            Cell::from(format_age_brief(f.age_seconds)),
+            Cell::from(format_age_brief(app.snapshot.finding_age(f, app.now))),
             Cell::from(Span::styled(f.suggested_action.as_str(), action_style)),
             Cell::from(f.reason.clone()),
         ])
