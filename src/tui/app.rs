@@ -115,6 +115,10 @@ pub struct App {
     pub remote_failure: Option<Failure>,
     pub size: (u16, u16),
     pub dirty: bool,
+    /// When the screen was last drawn (`clock::tick`).
+    pub drawn_at: DateTime<Utc>,
+    /// Until when some age in the panes is under a minute (`clock`).
+    pub ages_in_seconds_until: Option<DateTime<Utc>>,
     /// Ids of action requests; only the answer to the latest counts.
     pub request_seq: u64,
     pub pending_request: Option<u64>,
@@ -147,6 +151,8 @@ impl App {
             remote_failure: None,
             size: (80, 24),
             dirty: true,
+            drawn_at: now,
+            ages_in_seconds_until: None,
             request_seq: 0,
             pending_request: None,
         }
@@ -290,6 +296,7 @@ impl App {
         let keep_running = self.selected_execution().map(|e| e.id.clone());
         self.snapshot = snap;
         self.has_snapshot = true;
+        self.ages_in_seconds_until = super::clock::ages_in_seconds_until(&self.snapshot);
         if self.snapshot.database.ok {
             self.db_failure = None;
         }
@@ -335,10 +342,7 @@ fn finding_key(f: &Finding) -> (Option<String>, Option<String>) {
 pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
     match msg {
         Msg::Tick(now) => {
-            if now.timestamp() != app.now.timestamp() {
-                app.dirty = true;
-            }
-            app.now = now;
+            super::clock::tick(app, now);
             Vec::new()
         }
         Msg::Resize { width, height } => {

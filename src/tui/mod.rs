@@ -2,6 +2,7 @@
 //! (keymap), colours (theme), the terminal guard, logging and the event loop.
 
 pub mod app;
+pub mod clock;
 mod encoder;
 pub mod flow;
 pub mod health;

@@ -80,6 +80,7 @@ pub async fn run(
                 break Exit::TerminalGone;
             }
             app.dirty = false;
+            app.drawn_at = app.now;
         }
         let msg = tokio::select! {
             _ = hangup.recv() => break Exit::TerminalGone,
