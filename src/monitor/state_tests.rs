@@ -223,6 +223,18 @@ fn a_row_that_caught_up_after_the_read_is_no_mismatch() {
     assert_eq!(state.snapshot(later, &p).error_rates.day.succeeded, 1);
 }
 
+/// A run the remote lists as running for five minutes.
+fn listed(id: &str) -> RemoteExecution {
+    RemoteExecution {
+        remote_id: id.into(),
+        status: Status::Running,
+        raw_status: "RUNNING".into(),
+        name: None,
+        started_at: Some(now() - Cd::seconds(300)),
+        first_seen_at: now(),
+    }
+}
+
 #[test]
 fn listed_remote_runs_become_observations_or_remote_only() {
     let mut state = MonitorState::default();
@@ -232,14 +244,6 @@ fn listed_remote_runs_become_observations_or_remote_only() {
         None,
         now(),
     );
-    let listed = |id: &str| RemoteExecution {
-        remote_id: id.into(),
-        status: Status::Running,
-        raw_status: "RUNNING".into(),
-        name: None,
-        started_at: Some(now() - Cd::seconds(300)),
-        first_seen_at: now(),
-    };
     let items = vec![listed("r-a"), listed("r-orphan"), listed("r-done")];
     state.begin_list();
     assert_eq!(state.unmatched(&items), ["r-orphan", "r-done"]);
@@ -278,14 +282,6 @@ fn remote_only_runs_are_replaced_only_by_a_complete_list() {
         None,
         now(),
     );
-    let listed = |id: &str| RemoteExecution {
-        remote_id: id.into(),
-        status: Status::Running,
-        raw_status: "RUNNING".into(),
-        name: None,
-        started_at: Some(now() - Cd::seconds(300)),
-        first_seen_at: now(),
-    };
     let remote_only = |state: &mut MonitorState| {
         let mut ids: Vec<String> = state
             .snapshot(now(), &policy())
