@@ -462,6 +462,32 @@ fn snapshot_keeps_the_selection_on_the_same_id() {
     assert_eq!(app.running.selected, 1);
 }
 
+/// A poll that changed nothing shares its rows with the snapshot before:
+/// the filtered, sorted view stands; a changed row rebuilds it.
+#[test]
+fn a_snapshot_of_the_same_rows_keeps_the_view() {
+    let mut app = sample::app(false);
+    ch(&mut app, 'j');
+    let before = (app.view.clone(), selected_id(&app));
+    let mut same = (*app.snapshot).clone();
+    same.taken_at = now() + chrono::Duration::seconds(5);
+    snapshot(&mut app, same);
+    assert_eq!((app.view.clone(), selected_id(&app)), before);
+
+    let mut changed = (*app.snapshot).clone();
+    let mut first = (*changed.active[0]).clone();
+    first.name = Some("renamed".into());
+    changed.active[0] = Arc::new(first);
+    changed.active.swap(0, 1);
+    snapshot(&mut app, changed);
+    assert_eq!(
+        selected_id(&app),
+        before.1,
+        "rebuilt, and still on the same id"
+    );
+    assert_eq!(app.view.len(), before.0.len());
+}
+
 #[test]
 fn snapshot_clamps_the_selection_when_rows_disappear() {
     let mut app = sample::app(false);
