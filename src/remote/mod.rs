@@ -123,6 +123,7 @@ async fn every_page<T: RemoteTracker + ?Sized>(
     }
 }
 
+mod answer;
 pub mod http;
 pub mod tally;
 
