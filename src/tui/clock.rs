@@ -10,7 +10,7 @@
 use chrono::{DateTime, Duration, Utc};
 
 use super::app::App;
-use super::health::{Condition, condition};
+use super::health::poll_age_shown;
 use crate::monitor::Snapshot;
 
 /// How late a minute-resolution age may be on an idle screen.
@@ -23,17 +23,9 @@ pub fn counts_seconds(app: &App) -> bool {
     if !app.has_snapshot || app.popup.is_some() || app.message.is_some() || app.paused {
         return true;
     }
-    let snap = &app.snapshot;
-    let failing = |h: &crate::monitor::SourceHealth, failure| {
-        matches!(condition(h, failure), Condition::Down | Condition::Degraded)
-    };
-    if app.db_stale_seconds().is_some()
-        || failing(&snap.database, app.db_failure.as_ref())
-        || snap
-            .remote_health
-            .as_ref()
-            .is_some_and(|h| failing(h, app.remote_failure.as_ref()))
-    {
+    // The header's poll ages, and the panes' "remote stale" marks that go
+    // with a failing tracker, count seconds.
+    if poll_age_shown(app) {
         return true;
     }
     app.ages_in_seconds_until

@@ -34,7 +34,6 @@ fn source<'a>(
         Condition::Degraded => ("degraded", theme.warn),
         Condition::Ok => ("ok", theme.ok),
     };
-    let bad = condition != Condition::Ok;
     out.push(Span::styled(word, style));
     // A small latency changes every poll and says nothing: written only
     // when notable, it leaves an idle wall terminal's header alone.
@@ -45,12 +44,12 @@ fn source<'a>(
     // header every second on an idle wall terminal. The age appears once it
     // says something (stale, down, paused), and then ticks.
     let polled = match (h.last_success, wide) {
-        _ if fresh && !bad => return out,
+        _ if !health::shows_poll_age(condition, fresh) => return out,
         (Some(at), true) => format!(" · polled {} ago", ago(app.now, at)),
         (Some(at), false) => format!(" {} ago", ago(app.now, at)),
         (None, _) => " · never polled".to_string(),
     };
-    let style = if bad || app.paused {
+    let style = if condition != Condition::Ok || app.paused {
         theme.dim
     } else {
         theme.warn
@@ -68,19 +67,15 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     let mut first = vec![Span::styled(" exectop ", theme.key), Span::raw(" ")];
     let wide = area.width >= 100;
     if app.has_snapshot {
-        let db_fresh = !app.paused && app.db_stale_seconds().is_none();
         first.extend(source(
             app,
             "db",
             &snap.database,
             app.db_failure.as_ref(),
             wide,
-            db_fresh,
+            health::db_fresh(app),
         ));
         first.push(Span::raw("  "));
-        // The tracker is asked only when look-ups are due, so the age of its
-        // last answer says little while it is healthy (`source` shows it
-        // once the tracker is down or degraded).
         match &snap.remote_health {
             Some(h) => first.extend(source(
                 app,
@@ -88,7 +83,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
                 h,
                 app.remote_failure.as_ref(),
                 wide,
-                !app.paused,
+                health::remote_fresh(app),
             )),
             None => first.push(Span::styled("remote: none", theme.dim)),
         }
