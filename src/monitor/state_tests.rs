@@ -25,6 +25,13 @@ fn exec(id: &str, status: Status, age: i64, remote: Option<&str>) -> Execution {
     }
 }
 
+/// A state that has read these active rows, and nothing else, at `now()`.
+fn watching(rows: Vec<Execution>) -> MonitorState {
+    let mut state = MonitorState::default();
+    state.apply_database(rows, vec![], None, now());
+    state
+}
+
 fn policy() -> Policy {
     Policy {
         thresholds: Thresholds::default(),
@@ -51,19 +58,13 @@ fn found(at: DateTime<Utc>, s: Status) -> Observation {
 
 #[test]
 fn schedules_past_the_grace_longest_unchecked_first_within_budget() {
-    let mut state = MonitorState::default();
-    state.apply_database(
-        vec![
-            exec("young", Status::Running, 45, Some("r-young")),
-            exec("a", Status::Running, 46, Some("r-a")),
-            exec("b", Status::Running, 600, Some("r-b")),
-            exec("c", Status::Running, 900, Some("r-c")),
-            exec("no-id", Status::Running, 900, None),
-        ],
-        vec![],
-        None,
-        now(),
-    );
+    let mut state = watching(vec![
+        exec("young", Status::Running, 45, Some("r-young")),
+        exec("a", Status::Running, 46, Some("r-a")),
+        exec("b", Status::Running, 600, Some("r-b")),
+        exec("c", Status::Running, 900, Some("r-c")),
+        exec("no-id", Status::Running, 900, None),
+    ]);
     let p = policy();
     let due = state.due_lookups(now(), &p, 10, &|_| false);
     let ids: Vec<&str> = due.iter().map(|(id, _)| id.as_str()).collect();
@@ -101,13 +102,7 @@ fn schedules_past_the_grace_longest_unchecked_first_within_budget() {
 
 #[test]
 fn rows_that_finish_while_watched_are_rechecked_then_dropped() {
-    let mut state = MonitorState::default();
-    state.apply_database(
-        vec![exec("x", Status::Running, 600, Some("r-x"))],
-        vec![],
-        None,
-        now(),
-    );
+    let mut state = watching(vec![exec("x", Status::Running, 600, Some("r-x"))]);
     let done = exec("x", Status::Failed, 600, Some("r-x"));
     state.apply_database(Vec::<Execution>::new(), vec![done], None, now());
     let later = now() + Cd::seconds(400);
@@ -135,16 +130,10 @@ fn rows_that_finish_while_watched_are_rechecked_then_dropped() {
 /// against says the same.
 #[test]
 fn written_rows_change_the_active_set_in_place() {
-    let mut state = MonitorState::default();
-    state.apply_database(
-        vec![
-            exec("a", Status::Running, 600, Some("r-a")),
-            exec("b", Status::Running, 600, Some("r-b")),
-        ],
-        vec![],
-        None,
-        now(),
-    );
+    let mut state = watching(vec![
+        exec("a", Status::Running, 600, Some("r-a")),
+        exec("b", Status::Running, 600, Some("r-b")),
+    ]);
     let held_b = state.known("b").unwrap().clone();
     let written = vec![
         exec("a", Status::Succeeded, 600, Some("r-a")),
@@ -183,8 +172,7 @@ fn a_row_that_caught_up_after_the_read_is_no_mismatch() {
     quiet.heartbeat_at = Some(now() - Cd::seconds(300));
     let mut busy = exec("busy", Status::Running, 600, Some("r-busy"));
     busy.heartbeat_at = Some(now() - Cd::seconds(1));
-    let mut state = MonitorState::default();
-    state.apply_database(vec![quiet.clone(), busy.clone()], vec![], None, now());
+    let mut state = watching(vec![quiet.clone(), busy.clone()]);
     let later = now() + Cd::seconds(60);
     state.record("quiet", found(later, Status::Succeeded));
     state.record("busy", found(later, Status::Succeeded));
@@ -237,13 +225,7 @@ fn listed(id: &str) -> RemoteExecution {
 
 #[test]
 fn listed_remote_runs_become_observations_or_remote_only() {
-    let mut state = MonitorState::default();
-    state.apply_database(
-        vec![exec("a", Status::Running, 600, Some("r-a"))],
-        vec![],
-        None,
-        now(),
-    );
+    let mut state = watching(vec![exec("a", Status::Running, 600, Some("r-a"))]);
     let items = vec![listed("r-a"), listed("r-orphan"), listed("r-done")];
     state.begin_list();
     assert_eq!(state.unmatched(&items), ["r-orphan", "r-done"]);
@@ -275,13 +257,7 @@ fn listed_remote_runs_become_observations_or_remote_only() {
 /// answer standing.
 #[test]
 fn remote_only_runs_are_replaced_only_by_a_complete_list() {
-    let mut state = MonitorState::default();
-    state.apply_database(
-        vec![exec("a", Status::Running, 600, Some("r-a"))],
-        vec![],
-        None,
-        now(),
-    );
+    let mut state = watching(vec![exec("a", Status::Running, 600, Some("r-a"))]);
     let remote_only = |state: &mut MonitorState| {
         let mut ids: Vec<String> = state
             .snapshot(now(), &policy())
