@@ -139,7 +139,7 @@ pub fn render_text(snapshot: &Snapshot, now: DateTime<Utc>) -> String {
 }
 
 pub async fn run(global: &Global, json: bool) -> Result<i32, Failure> {
-    let setup = setup_for(global, DbUse::Sequential).await?;
+    let setup = setup_for(global, DbUse::OneShot).await?;
     let options = OneShotOptions {
         concurrency: setup.loaded.config.poll.remote_concurrency.unwrap_or(10),
         confirm_spacing: Duration::from_millis(300),
@@ -177,7 +177,7 @@ fn index_hint(read: &str, table: &crate::config::TableConfig, completion: &str) 
 /// index, 1 when one scans.
 pub async fn explain(global: &Global) -> Result<i32, Failure> {
     let loaded = super::setup::load_config(global)?;
-    let store = super::setup::connect_for(&loaded, DbUse::Sequential).await?;
+    let store = super::setup::connect_for(&loaded, DbUse::OneShot).await?;
     let plans = store
         .explain_poll(Utc::now() - chrono::Duration::hours(24))
         .await?;

@@ -42,8 +42,9 @@ pub fn load_config(global: &Global) -> Result<Loaded, Failure> {
 /// How a command uses the database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DbUse {
-    /// One statement after another (`check`): one connection, one handshake.
-    Sequential,
+    /// One diagnosis (`check`): at most two connections, so the active set
+    /// is read while the day is counted, and no handshake beyond the second.
+    OneShot,
     /// The monitor and the actions (a bulk lease holds a connection of its own).
     Concurrent,
 }
@@ -74,7 +75,7 @@ pub fn connect_failure(loaded: &Loaded, error: impl std::fmt::Display) -> Failur
 pub async fn connect_for(loaded: &Loaded, db_use: DbUse) -> Result<Store, Failure> {
     let origin = loaded.origin();
     let url = database_url(loaded)?;
-    let max = (db_use == DbUse::Sequential).then_some(1);
+    let max = (db_use == DbUse::OneShot).then_some(2);
     let store = Store::connect_sized(url, &loaded.config.table, max)
         .await
         .map_err(|e| connect_failure(loaded, e))?;

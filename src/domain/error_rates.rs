@@ -190,40 +190,63 @@ pub struct ErrorRates {
     pub by_group: Vec<GroupStats>,
 }
 
-/// Finished executions that count alike in the error rates: the same status,
-/// group (or name), error text where they failed, half-hour bucket of the
-/// day and side of the hour boundary. A database can count these with a
-/// `GROUP BY` (`Store::finished_tallies`) instead of handing over every row.
-#[derive(Debug, Clone, PartialEq)]
-pub struct FinishedTally<'a> {
-    pub status: Status,
-    pub group: Option<&'a str>,
-    pub error: Option<&'a str>,
+/// One finished execution as the error rates see it.
+struct Finished<'a> {
+    status: Status,
+    group: Option<&'a str>,
+    error: Option<&'a str>,
     /// 0..BUCKETS: which half hour of the last 24 h it finished in.
-    pub bucket: usize,
+    bucket: usize,
     /// Finished within the last hour.
-    pub in_hour: bool,
-    pub count: u64,
+    in_hour: bool,
 }
 
-impl<'a> FinishedTally<'a> {
-    /// One execution as a tally of one, or `None` when it is not terminal or
-    /// did not finish within the day before `now`.
-    pub fn of(e: &'a Execution, now: DateTime<Utc>) -> Option<FinishedTally<'a>> {
+impl<'a> Finished<'a> {
+    /// `None` when the execution is not terminal or did not finish within
+    /// the day before `now`.
+    fn of(e: &'a Execution, now: DateTime<Utc>) -> Option<Finished<'a>> {
         let day_start = now - ChronoDuration::hours(24);
         let at = e.finished_at();
         if !e.status.is_terminal() || at <= day_start || at > now {
             return None;
         }
         let bucket = ((at - day_start).num_minutes() / BUCKET_MINUTES).clamp(0, BUCKETS as i64 - 1);
-        Some(FinishedTally {
+        Some(Finished {
             status: e.status,
             group: e.group.as_deref().or(e.name.as_deref()),
             error: e.error.as_deref(),
             bucket: bucket as usize,
             in_hour: at > now - ChronoDuration::hours(1),
-            count: 1,
         })
+    }
+}
+
+/// Finished executions of the day with one status, on one side of the hour
+/// boundary, as a database counts them (`Store::finished_counts`): a one-shot
+/// `check` reports the two windows without reading the day's rows.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WindowCount {
+    pub status: Status,
+    /// Finished within the last hour.
+    pub in_hour: bool,
+    pub count: u64,
+}
+
+/// The two windows from counts; the series and breakdowns, which counts
+/// cannot give, stay empty.
+pub fn windows(counts: impl IntoIterator<Item = WindowCount>) -> ErrorRates {
+    let mut hour = WindowStats::default();
+    let mut day = WindowStats::default();
+    for c in counts {
+        day.add(c.status, c.count);
+        if c.in_hour {
+            hour.add(c.status, c.count);
+        }
+    }
+    ErrorRates {
+        hour: hour.close(),
+        day: day.close(),
+        ..ErrorRates::default()
     }
 }
 
@@ -232,19 +255,6 @@ impl<'a> FinishedTally<'a> {
 pub fn compute<'a>(
     executions: impl IntoIterator<Item = &'a Execution>,
     now: DateTime<Utc>,
-    classifier: &ErrorClassifier,
-) -> ErrorRates {
-    compute_tallies(
-        executions
-            .into_iter()
-            .filter_map(|e| FinishedTally::of(e, now)),
-        classifier,
-    )
-}
-
-/// The same from tallies (see [`FinishedTally`]).
-pub fn compute_tallies<'a>(
-    tallies: impl IntoIterator<Item = FinishedTally<'a>>,
     classifier: &ErrorClassifier,
 ) -> ErrorRates {
     let mut hour = WindowStats::default();
@@ -257,30 +267,27 @@ pub fn compute_tallies<'a>(
     // each text is classified once per run, and each group named once.
     let mut classified: HashMap<&str, ErrorClass> = HashMap::new();
 
-    for t in tallies {
-        if !t.status.is_terminal() {
-            continue;
+    for f in executions.into_iter().filter_map(|e| Finished::of(e, now)) {
+        let bucket = f.bucket.min(BUCKETS - 1);
+        day.add(f.status, 1);
+        if f.in_hour {
+            hour.add(f.status, 1);
         }
-        let bucket = t.bucket.min(BUCKETS - 1);
-        day.add(t.status, t.count);
-        if t.in_hour {
-            hour.add(t.status, t.count);
-        }
-        finished_series[bucket] += t.count;
-        let group = t.group.unwrap_or("(none)");
+        finished_series[bucket] += 1;
+        let group = f.group.unwrap_or("(none)");
         match by_group.get_mut(group) {
             Some(stats) => stats,
             None => by_group.entry(group.to_string()).or_default(),
         }
-        .add(t.status, t.count);
-        if t.status.is_failure() {
-            failures_series[bucket] += t.count;
-            let class = t.error.map_or(ErrorClass::Unknown, |e| {
+        .add(f.status, 1);
+        if f.status.is_failure() {
+            failures_series[bucket] += 1;
+            let class = f.error.map_or(ErrorClass::Unknown, |e| {
                 *classified
                     .entry(e)
                     .or_insert_with(|| classifier.classify(e))
             });
-            *by_class.entry(class).or_default() += t.count;
+            *by_class.entry(class).or_default() += 1;
         }
     }
 

@@ -13,7 +13,7 @@ mod findings_tests;
 
 pub use duration::{format_age, format_age_brief, format_duration_spec, parse_duration};
 pub use error_rates::{
-    ErrorClass, ErrorClassifier, ErrorRates, FinishedTally, GroupStats, WindowStats,
+    ErrorClass, ErrorClassifier, ErrorRates, GroupStats, WindowCount, WindowStats,
 };
 pub use execution::{Execution, RemoteExecution};
 pub use findings::{

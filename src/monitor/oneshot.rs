@@ -34,21 +34,26 @@ pub async fn one_shot(
 ) -> Result<Snapshot, StoreError> {
     let mut state = MonitorState::new(store.describe(), tracker.as_ref().map(|t| t.describe()));
     let latency = store.ping().await?;
-    let active = store.active().await?;
+    // The active set is read while the day is counted on a second
+    // connection: over a long history the counts are most of the database's
+    // time. Only the day's two windows are counted (`check` reports no
+    // breakdowns), and the spellings nothing maps.
+    let counted_at = Utc::now();
+    let (active, (counts, unmapped)) = tokio::try_join!(store.active(), async {
+        let counts = store.finished_counts(counted_at).await?;
+        let unmapped = store.unmapped_statuses(counted_at - Cd::hours(24)).await?;
+        Ok((counts, unmapped))
+    })?;
     let now = Utc::now();
-    // The day's error rates are counted by the database; only the last hour's
-    // finished rows are read, and only to look for remote runs left going.
-    let tallies = store.finished_tallies(now).await?;
-    state.set_error_rates(error_rates::compute_tallies(
-        tallies.iter().map(|t| t.as_tally()),
-        &policy.classifier,
-    ));
+    state.set_error_rates(error_rates::windows(counts));
+    state.unmapped_statuses = unmapped;
+    // Only the last hour's finished rows are read, and only to look for
+    // remote runs left going.
     let finished = if tracker.is_some() {
         store.finished_since(now - RECENT_TERMINAL).await?
     } else {
         Vec::new()
     };
-    state.unmapped_statuses = store.unmapped_statuses(now - Cd::hours(24)).await?;
     state.database.ok = true;
     state.database.latency_ms = Some(latency.as_millis() as u64);
     state.database.last_success = Some(now);

@@ -9,15 +9,11 @@ use super::pool::Backend;
 use super::read::{Columns, quote};
 use super::timestamp::sqlite_text;
 
-/// The statement behind `finished_tallies`, after its `SELECT`.
-pub(super) struct TallyQuery {
+/// The statement behind `finished_counts`, after its `SELECT`.
+pub(super) struct CountQuery {
     pub(super) table: String,
     pub(super) status: String,
     pub(super) terminal: Vec<String>,
-    pub(super) failures: Vec<String>,
-    /// Expressions over quoted, validated columns (no values in them).
-    pub(super) group: String,
-    pub(super) error: Option<String>,
     pub(super) finished: String,
     pub(super) now: DateTime<Utc>,
 }
@@ -28,8 +24,8 @@ pub(super) enum Filter {
     StatusInAfter(String, Vec<String>, String, DateTime<Utc>),
     /// Status NULL or none of the spellings, and the time column at or after.
     UnmappedAfter(String, Vec<String>, String, DateTime<Utc>),
-    /// Not a filter but the whole statement after `SELECT`: see `finished_tallies`.
-    Tallies(Box<TallyQuery>),
+    /// Not a filter but the whole statement after `SELECT`: see `finished_counts`.
+    FinishedCounts(Box<CountQuery>),
     TextIn(String, Vec<String>),
 }
 
@@ -40,7 +36,7 @@ impl Filter {
                 v.is_empty()
             }
             Filter::After(..) | Filter::UnmappedAfter(..) => false,
-            Filter::Tallies(q) => q.terminal.is_empty(),
+            Filter::FinishedCounts(q) => q.terminal.is_empty(),
         }
     }
 
@@ -106,44 +102,13 @@ impl Filter {
             Filter::TextIn(col, values) => {
                 values_in(qb, format!("CAST({} AS TEXT)", quote(col)), values)
             }
-            Filter::Tallies(q) => {
+            Filter::FinishedCounts(q) => {
                 let status = quote(&q.status);
-                let at = quote(&q.finished);
                 let day_start = q.now - chrono::Duration::hours(24);
                 let hour_start = q.now - chrono::Duration::hours(1);
-                qb.push(format!("CAST({status} AS TEXT), {}, ", q.group));
-                match (&q.error, q.failures.is_empty()) {
-                    (Some(error), false) => {
-                        qb.push("CASE WHEN ");
-                        values_in(qb, status.clone(), &q.failures);
-                        qb.push(format!(" THEN {error} END, "));
-                    }
-                    _ => {
-                        qb.push("CAST(NULL AS TEXT), ");
-                    }
-                }
-                // The half hour of the day and the side of the hour, computed
-                // exactly as `FinishedTally::of` does, so both agree.
-                match backend {
-                    Backend::Postgres => {
-                        // date_part is float8: EXTRACT's numeric made this
-                        // read twice as slow over a busy day (33 000 rows).
-                        qb.push(format!("CAST(CAST(LEAST(FLOOR(date_part('epoch', {at} - "));
-                        qb.push_bind(day_start.to_rfc3339())
-                            .push("::timestamptz) / 1800), 47) AS INTEGER) AS TEXT), ");
-                        qb.push(format!("CASE WHEN {at} > "));
-                        qb.push_bind(hour_start.to_rfc3339())
-                            .push("::timestamptz THEN '1' ELSE '0' END, ");
-                    }
-                    Backend::Sqlite => {
-                        qb.push(format!("CAST(MIN(CAST((julianday({at}) - julianday("));
-                        qb.push_bind(sqlite_text(day_start))
-                            .push(")) * 48 AS INTEGER), 47) AS TEXT), ");
-                        qb.push(format!("CASE WHEN julianday({at}) > julianday("));
-                        qb.push_bind(sqlite_text(hour_start))
-                            .push(") THEN '1' ELSE '0' END, ");
-                    }
-                }
+                qb.push(format!("CAST({status} AS TEXT), CASE WHEN "));
+                after(qb, &q.finished, hour_start, true);
+                qb.push(" THEN '1' ELSE '0' END, ");
                 qb.push(format!("CAST(COUNT(*) AS TEXT) FROM {} WHERE ", q.table));
                 values_in(qb, status, &q.terminal);
                 qb.push(" AND ");
@@ -151,7 +116,7 @@ impl Filter {
                 // `after` may be two terms on SQLite: negate them together.
                 qb.push(" AND NOT (");
                 after(qb, &q.finished, q.now, true);
-                qb.push(") GROUP BY 1, 2, 3, 4, 5");
+                qb.push(") GROUP BY 1, 2");
             }
         }
     }

@@ -9,6 +9,6 @@ pub mod timestamp;
 pub mod write;
 
 pub use pool::{Backend, DbPool, redact_url};
-pub use read::{OwnedTally, RowView, Store, StoreError, quote, quoted_table};
+pub use read::{RowView, Store, StoreError, quote, quoted_table};
 pub use timestamp::{parse_timestamp, sqlite_text};
 pub use write::{Actor, AuditEntry, Change, Lease, WriteOutcome};

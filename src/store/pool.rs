@@ -105,9 +105,10 @@ impl DbPool {
     }
 
     /// `max_connections` caps the pool (default 6 on PostgreSQL, 4 on
-    /// SQLite). A command that runs one statement after another wants 1: the
-    /// pool takes a returned connection back asynchronously, so the next
-    /// statement would otherwise open (and handshake) a second one.
+    /// SQLite). A one-shot command wants as many as it runs statements at
+    /// once: the pool takes a returned connection back asynchronously, so a
+    /// statement that follows another may otherwise open (and handshake) a
+    /// new one.
     pub async fn connect_sized(
         url: &str,
         create_sqlite: bool,

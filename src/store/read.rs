@@ -13,11 +13,11 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
-use super::filter::{Filter, TallyQuery, stream_rows, text_rows};
+use super::filter::{CountQuery, Filter, stream_rows, text_rows};
 use super::pool::{Backend, DbPool, redact_url};
 use super::timestamp::parse_timestamp;
 use crate::config::TableConfig;
-use crate::domain::{Capabilities, Execution, FinishedTally, Status, StatusMap};
+use crate::domain::{Capabilities, Execution, Status, StatusMap, WindowCount};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum StoreError {
@@ -53,30 +53,6 @@ impl std::error::Error for StoreError {}
 
 fn query_error(e: sqlx::Error) -> StoreError {
     StoreError::Query(format!("database query failed: {e}"))
-}
-
-/// A [`FinishedTally`] as read from the database.
-#[derive(Debug, Clone, PartialEq)]
-pub struct OwnedTally {
-    pub status: Status,
-    pub group: Option<String>,
-    pub error: Option<String>,
-    pub bucket: usize,
-    pub in_hour: bool,
-    pub count: u64,
-}
-
-impl OwnedTally {
-    pub fn as_tally(&self) -> FinishedTally<'_> {
-        FinishedTally {
-            status: self.status,
-            group: self.group.as_deref(),
-            error: self.error.as_deref(),
-            bucket: self.bucket,
-            in_hour: self.in_hour,
-            count: self.count,
-        }
-    }
 }
 
 /// Ids bound in one `IN (…)` at most.
@@ -430,28 +406,17 @@ impl Store {
     }
 
     /// The finished executions of the day before `now`, counted by the
-    /// database in the groups error rates need ([`FinishedTally`]): a
-    /// one-shot `check` gets the day's rates without reading the day's rows.
-    pub async fn finished_tallies(
+    /// database by status and side of the hour boundary: a one-shot `check`
+    /// gets the day's two windows without reading the day's rows.
+    pub async fn finished_counts(
         &self,
         now: DateTime<Utc>,
-    ) -> Result<Vec<OwnedTally>, StoreError> {
+    ) -> Result<Vec<WindowCount>, StoreError> {
         let t = &self.table;
-        let text = |c: &str| format!("NULLIF(CAST({} AS TEXT), '')", quote(c));
-        let group = match (t.group.as_deref(), t.name_column.as_deref()) {
-            (Some(g), Some(n)) => format!("COALESCE({}, {})", text(g), text(n)),
-            (Some(c), None) | (None, Some(c)) => text(c),
-            (None, None) => "CAST(NULL AS TEXT)".to_string(),
-        };
-        let query = Filter::Tallies(Box::new(TallyQuery {
+        let query = Filter::FinishedCounts(Box::new(CountQuery {
             table: quoted_table(&t.name),
             status: t.status.clone(),
             terminal: self.statuses.spellings_of(&Status::TERMINAL),
-            failures: self
-                .statuses
-                .spellings_of(&[Status::Failed, Status::TimedOut]),
-            group,
-            error: t.error.as_deref().map(text),
             finished: self.completion_column().to_string(),
             now,
         }));
@@ -461,15 +426,11 @@ impl Store {
         let rows = self.text_rows("SELECT ".to_string(), &query, "").await?;
         Ok(rows
             .into_iter()
-            .filter_map(|mut r| {
-                let number = |v: Option<String>| v.and_then(|v| v.trim().parse::<u64>().ok());
-                Some(OwnedTally {
+            .filter_map(|r| {
+                Some(WindowCount {
                     status: self.statuses.status_of(r[0].as_deref()?),
-                    group: r[1].take(),
-                    error: r[2].take(),
-                    bucket: number(r[3].take())? as usize,
-                    in_hour: number(r[4].take())? == 1,
-                    count: number(r[5].take())?,
+                    in_hour: r[1].as_deref()? == "1",
+                    count: r[2].as_deref()?.trim().parse().ok()?,
                 })
             })
             .collect())
