@@ -311,6 +311,46 @@ async fn check_reports_the_remote_unhealthy_when_its_look_ups_failed() {
     assert!(!stderr.contains('\u{1b}'), "no escape codes: {stderr:?}");
 }
 
+/// `exectop check --json | head`: the reader goes away before the report is
+/// written. That is an error naming what failed, not a panic and backtrace.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_pipe_on_stdout_is_an_error_not_a_crash() {
+    let (base, _fake) = serve().await;
+    let e = env(&base, &[(2, "run-2", "running", 10)]).await;
+    let config = e.config.to_str().unwrap();
+    for (args, report) in [
+        (
+            vec!["check", "--json", "--config", config],
+            "the JSON report",
+        ),
+        (vec!["check", "--config", config], "the report"),
+    ] {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_exectop"));
+        cmd.args(&args)
+            .current_dir(&e.dir)
+            .env_remove("EXECTOP_DATABASE_URL")
+            .env_remove("DATABASE_URL")
+            .env("XDG_CONFIG_HOME", e.dir.join("xdg"))
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let out = tokio::task::spawn_blocking(move || {
+            let mut child = cmd.spawn().unwrap();
+            // Closed long before the child has read its database.
+            drop(child.stdout.take());
+            child.wait_with_output().unwrap()
+        })
+        .await
+        .unwrap();
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(&format!("cannot write {report}: Broken pipe")),
+            "{args:?}: {stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+}
+
 #[tokio::test]
 async fn no_database_names_where_it_looked_and_how_to_set_one() {
     let dir = std::env::temp_dir().join(common::unique("exectop_nocfg"));

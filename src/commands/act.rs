@@ -63,10 +63,7 @@ async fn finish(
             executions: outcomes.clone(),
             reason: plan.reason.as_deref(),
         };
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report).map_err(|e| Failure(e.to_string()))?
-        );
+        super::print_json(&report)?;
     } else {
         for o in &outcomes {
             let after = o.after.map_or_else(|| "-".to_string(), |s| s.to_string());

@@ -151,12 +151,9 @@ pub async fn run(global: &Global, json: bool) -> Result<i32, Failure> {
     });
     let snapshot = one_shot(&setup.store, tracker, &setup.policy(), &options).await?;
     if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report(&snapshot)).map_err(|e| Failure(e.to_string()))?
-        );
+        super::print_json(&report(&snapshot))?;
     } else {
-        print!("{}", render_text(&snapshot, Utc::now()));
+        super::print_text(&render_text(&snapshot, Utc::now()))?;
     }
     Ok(if snapshot.findings.is_empty() { 0 } else { 1 })
 }

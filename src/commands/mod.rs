@@ -9,3 +9,31 @@ pub mod migrate;
 pub mod setup;
 
 pub use setup::Failure;
+
+use std::io::Write;
+
+/// Writes `value` to stdout as pretty JSON and a newline, as it is
+/// serialized: a report of 10 000 findings is megabytes, and building it as
+/// one string first grew and copied it over and over.
+pub fn print_json(value: &impl serde::Serialize) -> Result<(), Failure> {
+    write_stdout("the JSON report", |out| {
+        serde_json::to_writer_pretty(&mut *out, value)?;
+        out.write_all(b"\n")
+    })
+}
+
+pub fn print_text(text: &str) -> Result<(), Failure> {
+    write_stdout("the report", |out| out.write_all(text.as_bytes()))
+}
+
+/// Through one buffer. A closed pipe (`exectop check --json | head`) is an
+/// error to report, not a panic.
+fn write_stdout(
+    what: &str,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<(), Failure> {
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    write(&mut out)
+        .and_then(|()| out.flush())
+        .map_err(|e| Failure(format!("cannot write {what}: {e}")))
+}
