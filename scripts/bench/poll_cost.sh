@@ -11,7 +11,10 @@
 #     benches/poll.rs);
 #   - `exectop check --json` and `psql` running the equivalent SQL (the active
 #     set, the stuck counts, the 24 h failure rate), whole process against
-#     whole process (hyperfine).
+#     whole process (hyperfine), with sslmode=prefer and disable: median and
+#     fastest run of each, and exectop's ratio to psql.
+# Environment: RUNS (default 40), SSLMODES (default "prefer disable"),
+# EXECTOP_BASELINE_BIN (an older build to run alongside), EXECTOP_BIN.
 # Connects with $BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test).
 # Needs hyperfine and psql (installed with apt-get when missing) and a release build.
 set -euo pipefail
@@ -49,13 +52,28 @@ printf '%s\n' "$sql" > /tmp/exectop-bench-equivalent.sql
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-for schema in bench_10k bench_1m; do
-  url="${base}?options=-c%20search_path%3D${schema}"
-  echo "== $schema: exectop check --json against psql"
-  # exectop exits 1 when there are findings: -i keeps hyperfine going.
-  (cd "$work" && EXECTOP_DATABASE_URL="$url" hyperfine -N -i --warmup 3 --runs 20 \
-      --export-json "$work/$schema.json" \
-      -n "exectop check --json ($schema)" "$bin check --json" \
-      -n "psql ($schema)" "psql -X -q -A $url -f /tmp/exectop-bench-equivalent.sql" \
-      | grep -E 'Time|±|faster|Benchmark')
+# Both TLS settings: Debian's PostgreSQL has TLS on, and libpq's and sqlx's
+# default (sslmode=prefer) uses it. EXECTOP_BASELINE_BIN adds an older build
+# to the same runs, for a before and after.
+for sslmode in ${SSLMODES:-prefer disable}; do
+  for schema in bench_10k bench_1m; do
+    url="${base}?sslmode=${sslmode}&options=-c%20search_path%3D${schema}"
+    cmds=(-n "exectop" "$bin check --json")
+    [ -n "${EXECTOP_BASELINE_BIN:-}" ] && cmds+=(-n "baseline" "$EXECTOP_BASELINE_BIN check --json")
+    cmds+=(-n "psql" "psql -X -q -A $url -f /tmp/exectop-bench-equivalent.sql")
+    # exectop exits 1 when there are findings: -i keeps hyperfine going.
+    (cd "$work" && EXECTOP_DATABASE_URL="$url" hyperfine -N -i --warmup 3 --runs "${RUNS:-40}" \
+        --export-json "$work/run.json" "${cmds[@]}" >/dev/null 2>"$work/stderr") \
+      || { cat "$work/stderr" >&2; exit 1; }
+    python3 - "$work/run.json" "$schema" "$sslmode" <<'PY'
+import json, sys
+results = {r["command"]: r for r in json.load(open(sys.argv[1]))["results"]}
+psql = results["psql"]
+for name, r in results.items():
+    ratio = "" if name == "psql" else \
+        f"  x{r['median'] / psql['median']:.2f} of psql (min x{r['min'] / psql['min']:.2f})"
+    print(f"{sys.argv[2]:10} sslmode={sys.argv[3]:8} {name:9} median {r['median'] * 1000:6.1f} ms"
+          f"  min {r['min'] * 1000:6.1f} ms  user {r['user'] * 1000:5.1f} ms{ratio}")
+PY
+  done
 done
