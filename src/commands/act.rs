@@ -65,17 +65,18 @@ async fn finish(
         };
         super::print_json(&report)?;
     } else {
+        let mut text = String::new();
         for o in &outcomes {
             let after = o.after.map_or_else(|| "-".to_string(), |s| s.to_string());
             let verdict = match &o.applied {
                 Ok(()) => "applied".to_string(),
                 Err(why) => format!("not applied: {why}"),
             };
-            println!("{}: {} → {after}  {verdict}", o.execution_id, o.before);
+            text += &format!("{}: {} → {after}  {verdict}\n", o.execution_id, o.before);
         }
         let applied = outcomes.iter().filter(|o| o.applied.is_ok()).count();
         if write {
-            println!("{} of {} executions changed", applied, outcomes.len());
+            text += &format!("{} of {} executions changed\n", applied, outcomes.len());
         } else {
             // mark-failed writes unless told not to; the others the other way round.
             let how = if plan.kind == ActionKind::MarkFailed {
@@ -83,12 +84,13 @@ async fn finish(
             } else {
                 "add --fix to write"
             };
-            println!(
-                "dry run: {} of {} executions would change; {how}",
+            text += &format!(
+                "dry run: {} of {} executions would change; {how}\n",
                 plan.changes(),
                 outcomes.len()
             );
         }
+        super::print_text(&text)?;
     }
     Ok(exit_code(write, &outcomes))
 }
