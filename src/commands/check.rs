@@ -174,7 +174,7 @@ fn index_hint(read: &str, table: &crate::config::TableConfig, completion: &str) 
 /// index, 1 when one scans.
 pub async fn explain(global: &Global) -> Result<i32, Failure> {
     let loaded = super::setup::load_config(global)?;
-    let store = super::setup::connect_for(&loaded, DbUse::OneShot).await?;
+    let store = super::setup::connect_for(&loaded, DbUse::Sequential).await?;
     let plans = store
         .explain_poll(Utc::now() - chrono::Duration::hours(24))
         .await?;

@@ -42,6 +42,9 @@ pub fn load_config(global: &Global) -> Result<Loaded, Failure> {
 /// How a command uses the database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DbUse {
+    /// One statement after another (`check --explain`): one connection,
+    /// one handshake.
+    Sequential,
     /// One diagnosis (`check`): at most two connections, so the active set
     /// is read while the day is counted, and no handshake beyond the second.
     OneShot,
@@ -75,7 +78,11 @@ pub fn connect_failure(loaded: &Loaded, error: impl std::fmt::Display) -> Failur
 pub async fn connect_for(loaded: &Loaded, db_use: DbUse) -> Result<Store, Failure> {
     let origin = loaded.origin();
     let url = database_url(loaded)?;
-    let max = (db_use == DbUse::OneShot).then_some(2);
+    let max = match db_use {
+        DbUse::Sequential => Some(1),
+        DbUse::OneShot => Some(2),
+        DbUse::Concurrent => None,
+    };
     let store = Store::connect_sized(url, &loaded.config.table, max)
         .await
         .map_err(|e| connect_failure(loaded, e))?;
