@@ -232,20 +232,30 @@ pub struct WindowCount {
     pub count: u64,
 }
 
+/// The 1 h and 24 h windows being counted, from rows or from counts alike.
+#[derive(Default)]
+struct Windows {
+    hour: WindowStats,
+    day: WindowStats,
+}
+
+impl Windows {
+    fn add(&mut self, c: WindowCount) {
+        self.day.add(c.status, c.count);
+        if c.in_hour {
+            self.hour.add(c.status, c.count);
+        }
+    }
+}
+
 /// The two windows from counts; the series and breakdowns, which counts
 /// cannot give, stay empty.
 pub fn windows(counts: impl IntoIterator<Item = WindowCount>) -> ErrorRates {
-    let mut hour = WindowStats::default();
-    let mut day = WindowStats::default();
-    for c in counts {
-        day.add(c.status, c.count);
-        if c.in_hour {
-            hour.add(c.status, c.count);
-        }
-    }
+    let mut windows = Windows::default();
+    counts.into_iter().for_each(|c| windows.add(c));
     ErrorRates {
-        hour: hour.close(),
-        day: day.close(),
+        hour: windows.hour.close(),
+        day: windows.day.close(),
         ..ErrorRates::default()
     }
 }
@@ -257,8 +267,7 @@ pub fn compute<'a>(
     now: DateTime<Utc>,
     classifier: &ErrorClassifier,
 ) -> ErrorRates {
-    let mut hour = WindowStats::default();
-    let mut day = WindowStats::default();
+    let mut windows = Windows::default();
     let mut failures_series = vec![0u64; BUCKETS];
     let mut finished_series = vec![0u64; BUCKETS];
     let mut by_class: HashMap<ErrorClass, u64> = HashMap::new();
@@ -268,12 +277,12 @@ pub fn compute<'a>(
     let mut classified: HashMap<&str, ErrorClass> = HashMap::new();
 
     for f in executions.into_iter().filter_map(|e| Finished::of(e, now)) {
-        let bucket = f.bucket.min(BUCKETS - 1);
-        day.add(f.status, 1);
-        if f.in_hour {
-            hour.add(f.status, 1);
-        }
-        finished_series[bucket] += 1;
+        windows.add(WindowCount {
+            status: f.status,
+            in_hour: f.in_hour,
+            count: 1,
+        });
+        finished_series[f.bucket] += 1;
         let group = f.group.unwrap_or("(none)");
         match by_group.get_mut(group) {
             Some(stats) => stats,
@@ -281,7 +290,7 @@ pub fn compute<'a>(
         }
         .add(f.status, 1);
         if f.status.is_failure() {
-            failures_series[bucket] += 1;
+            failures_series[f.bucket] += 1;
             let class = f.error.map_or(ErrorClass::Unknown, |e| {
                 *classified
                     .entry(e)
@@ -308,8 +317,8 @@ pub fn compute<'a>(
     by_group.sort_by(|a, b| b.failed.cmp(&a.failed).then(a.group.cmp(&b.group)));
 
     ErrorRates {
-        hour: hour.close(),
-        day: day.close(),
+        hour: windows.hour.close(),
+        day: windows.day.close(),
         failures_series,
         finished_series,
         by_class,
