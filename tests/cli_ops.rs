@@ -324,6 +324,8 @@ async fn a_closed_pipe_on_stdout_is_an_error_not_a_crash() {
             "the JSON report",
         ),
         (vec!["check", "--config", config], "the report"),
+        (vec!["check", "--explain", "--config", config], "the report"),
+        (vec!["migrate", "--config", config], "the report"),
     ] {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_exectop"));
         cmd.args(&args)

@@ -184,31 +184,30 @@ pub async fn explain(global: &Global) -> Result<i32, Failure> {
         format!("SCAN {}", table.name.rsplit('.').next().unwrap_or_default()),
     ];
     let mut scans = 0;
+    let mut text = String::new();
     for (read, plan) in &plans {
-        println!("{read}:");
+        text.push_str(&format!("{read}:\n"));
         for line in plan.lines() {
-            println!("    {line}");
+            text.push_str(&format!("    {line}\n"));
         }
         let scanned = plan
             .lines()
             .any(|l| whole_table.iter().any(|w| l.contains(w.as_str())) && !l.contains("INDEX"));
         if scanned {
             scans += 1;
-            println!(
-                "    → scans the whole table: {}",
+            text.push_str(&format!(
+                "    → scans the whole table: {}\n",
                 index_hint(read, table, store.completion_column())
-            );
+            ));
         }
     }
-    println!(
-        "{}",
-        if scans == 0 {
-            "every poll read uses an index".to_string()
-        } else {
-            format!(
-                "{scans} poll read(s) scan the whole table (on a small table the planner may prefer that)"
-            )
-        }
-    );
+    text.push_str(&if scans == 0 {
+        "every poll read uses an index\n".to_string()
+    } else {
+        format!(
+            "{scans} poll read(s) scan the whole table (on a small table the planner may prefer that)\n"
+        )
+    });
+    super::print_text(&text)?;
     Ok(i32::from(scans > 0))
 }

@@ -112,17 +112,13 @@ pub async fn simulate(
     let handle = sim::start(sim_options(db, listen, seed, rate, tuning)?)
         .await
         .map_err(Failure)?;
-    println!(
-        "simulated remote API listening on http://{}",
-        handle.api_addr
-    );
-    println!(
-        "ground truth: GET /_sim/truth · request counts: GET /_sim/stats · change faults: PUT /_sim/faults"
-    );
-    println!(
-        "# exectop configuration for this simulator:\n{}",
+    super::print_text(&format!(
+        "simulated remote API listening on http://{}\n\
+         ground truth: GET /_sim/truth · request counts: GET /_sim/stats · change faults: PUT /_sim/faults\n\
+         # exectop configuration for this simulator:\n{}\n",
+        handle.api_addr,
         sim::exectop_config_toml(db, handle.api_addr)
-    );
+    ))?;
     tokio::signal::ctrl_c()
         .await
         .map_err(|e| Failure(e.to_string()))?;

@@ -13,12 +13,14 @@ pub async fn run(global: &Global) -> Result<i32, Failure> {
         .await
         .map_err(|e| super::setup::connect_failure(&loaded, e))?;
     let applied = migrate::apply(&pool, native).await.map_err(Failure)?;
-    if applied.is_empty() {
-        println!("schema up to date");
+    let text = if applied.is_empty() {
+        "schema up to date\n".to_string()
     } else {
-        for name in applied {
-            println!("applied {name}");
-        }
-    }
+        applied
+            .iter()
+            .map(|name| format!("applied {name}\n"))
+            .collect()
+    };
+    super::print_text(&text)?;
     Ok(0)
 }
