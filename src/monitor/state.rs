@@ -66,7 +66,7 @@ pub const FINDINGS_TIME_REFRESH: Cd = Cd::seconds(30);
 /// `Arc` of every row that did not change.
 #[derive(Debug, Default)]
 pub struct MonitorState {
-    active: HashMap<String, Arc<Execution>>,
+    active: ActiveRows,
     /// Finished in the last 24 h, for error rates.
     finished: HashMap<String, Execution>,
     /// The error rates of `finished` and the minute they were counted in:
@@ -146,13 +146,7 @@ impl MonitorState {
         finished_window: Option<Vec<Execution>>,
         now: DateTime<Utc>,
     ) {
-        let next = active
-            .into_iter()
-            .map(|e| {
-                let e = e.into();
-                (e.id.clone(), e)
-            })
-            .collect();
+        let next = active.into_iter().map(Into::into).collect();
         self.note_finished(changed);
         self.active = next;
         self.settle(finished_window, now);
@@ -171,7 +165,7 @@ impl MonitorState {
         for e in &written {
             if e.status.is_active() {
                 let e = self.reuse(e.clone());
-                self.active.insert(e.id.clone(), e);
+                self.active.insert(e);
             }
         }
         // Before the rows leave: a row that finished while active is watched.
@@ -239,10 +233,10 @@ impl MonitorState {
         let histories = &self.histories;
         if histories
             .keys()
-            .any(|id| !active.contains_key(&**id) && !watched.contains_key(&**id))
+            .any(|id| !active.contains_key(id) && !watched.contains_key(&**id))
         {
             Arc::make_mut(&mut self.histories)
-                .retain(|id, _| active.contains_key(&**id) || watched.contains_key(&**id));
+                .retain(|id, _| active.contains_key(id) || watched.contains_key(&**id));
         }
     }
 
@@ -271,7 +265,7 @@ impl MonitorState {
         }
         for e in rows {
             if e.status.is_active() {
-                self.active.insert(e.id.clone(), Arc::new(e));
+                self.active.insert(Arc::new(e));
             } else if e.status.is_terminal() {
                 self.add_finished(e);
             }
@@ -444,7 +438,9 @@ impl MonitorState {
             .map(|e| (e.created_at, e.id.as_str(), e))
             .collect();
         keyed.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1)));
-        let sorted: Vec<Arc<Execution>> = keyed.into_iter().map(|(_, _, e)| e.clone()).collect();
+        // From a borrow, not `into_iter()`: an in-place collect would keep
+        // keyed's 40-byte slots as capacity for 8-byte pointers (see view.rs).
+        let sorted: Vec<Arc<Execution>> = keyed.iter().map(|&(_, _, e)| Arc::clone(e)).collect();
         self.active_memo = Some((rows_fingerprint, sorted.clone()));
         sorted
     }
@@ -538,6 +534,10 @@ fn record_into(
 
 #[path = "listing.rs"]
 mod listing;
+
+#[path = "active_rows.rs"]
+mod active_rows;
+use active_rows::ActiveRows;
 
 #[cfg(test)]
 #[path = "state_tests.rs"]

@@ -398,3 +398,18 @@ fn findings_are_kept_while_only_the_clock_moves() {
         "the finished row's finding goes at once"
     );
 }
+
+#[test]
+fn a_snapshot_holds_no_spare_capacity_for_its_rows() {
+    // 100 000 rows live in a monitor; a buffer sized for the sort's keys
+    // instead of its pointers held five times their memory.
+    let rows = (0..1_000)
+        .map(|i| exec(&i.to_string(), Status::Running, i, None))
+        .collect();
+    let mut state = watching(rows);
+    let snap = state.snapshot(now(), &policy());
+    assert_eq!(snap.active.len(), 1_000);
+    assert_eq!(snap.active.capacity(), snap.active.len());
+    let again = state.snapshot(now(), &policy());
+    assert_eq!(again.active.capacity(), again.active.len(), "from the memo");
+}

@@ -152,7 +152,10 @@ pub fn filtered_sorted(
         .collect();
     // Ids are unique, so no two keys tie: an in-place sort needs no scratch copy.
     keyed.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
-    let mut rows: Vec<usize> = keyed.into_iter().map(|(_, _, i)| i).collect();
+    // Collected from a borrow: `keyed.into_iter()…collect()` would reuse
+    // keyed's buffer in place, and the view would keep 64 bytes of capacity
+    // for each 8-byte index (6 MB at 100 000 rows, twice while rebuilding).
+    let mut rows: Vec<usize> = keyed.iter().map(|&(_, _, i)| i).collect();
     if reverse {
         rows.reverse();
     }
@@ -166,6 +169,15 @@ mod tests {
 
     fn ids(snap: &Snapshot, rows: &[usize]) -> Vec<String> {
         rows.iter().map(|&i| snap.active[i].id.clone()).collect()
+    }
+
+    #[test]
+    fn the_view_holds_no_spare_capacity_for_its_rows() {
+        let snap = sample_snapshot(now());
+        for column in SortColumn::ALL {
+            let rows = filtered_sorted(&snap, "", column, false);
+            assert_eq!(rows.capacity(), rows.len(), "{column:?}");
+        }
     }
 
     #[test]
