@@ -635,3 +635,52 @@ fn counts_and_long_running_alert() {
     let alert = long_running_alert(&rows[1..], now(), &t);
     assert!(!alert.firing, "exactly 5 is not more than 5");
 }
+
+#[test]
+fn a_table_reads_the_reason_past_its_opening_age() {
+    let case = |name, exec, history| Case {
+        name,
+        exec,
+        history,
+        caps: ALL,
+        expect: None,
+    };
+    let stuck = run(&case("stuck", exec("1", Status::Running, 79_560), None)).unwrap();
+    assert_eq!(stuck.kind, FindingKind::Stuck);
+    assert!(
+        stuck.reason.starts_with("running for 22h 6m, "),
+        "{}",
+        stuck.reason
+    );
+    assert_eq!(
+        stuck.reason_past_age(),
+        "over running_stuck 2h, remote status unknown"
+    );
+    let missing = run(&case(
+        "missing",
+        without_remote_id(exec("1", Status::Pending, 3_600)),
+        None,
+    ))
+    .unwrap();
+    assert_eq!(missing.kind, FindingKind::MissingRemoteId);
+    assert!(
+        missing.reason.starts_with("no remote id after 1h"),
+        "{}",
+        missing.reason
+    );
+    assert_eq!(missing.reason_past_age(), "past the 45s registration grace");
+    // A reason that does not open with an age is left whole, commas and all.
+    let mismatch = run(&case(
+        "mismatch",
+        exec("1", Status::Running, 600),
+        Some(seen(&[(5, found(Status::Succeeded))])),
+    ))
+    .unwrap();
+    assert_eq!(mismatch.kind, FindingKind::StatusMismatch);
+    assert!(
+        mismatch.reason.contains(", checked "),
+        "{}",
+        mismatch.reason
+    );
+    assert_eq!(mismatch.reason_past_age(), mismatch.reason);
+}

@@ -43,7 +43,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
             Cell::from(fit_id(f, usize::from(id_width))),
             Cell::from(format_age_brief(app.snapshot.finding_age(f, app.now))),
             Cell::from(Span::styled(f.suggested_action.as_str(), action_style)),
-            Cell::from(f.reason.clone()),
+            Cell::from(f.reason_past_age()),
         ])
     });
     let header = Row::new(["", "kind", "id", "age", "action", "reason"].map(Cell::from))
