@@ -83,24 +83,10 @@ impl FromIterator<Arc<Execution>> for ActiveRows {
 mod tests {
     use super::*;
     use crate::domain::Status;
-    use chrono::{TimeZone, Utc};
+    use crate::tui::sample::execution;
 
     fn row(id: &str, status: Status) -> Arc<Execution> {
-        Arc::new(Execution {
-            id: id.into(),
-            remote_id: None,
-            name: None,
-            group: None,
-            status,
-            raw_status: status.as_str().into(),
-            created_at: Utc.with_ymd_and_hms(2026, 11, 27, 4, 0, 0).unwrap(),
-            started_at: None,
-            updated_at: None,
-            completed_at: None,
-            heartbeat_at: None,
-            error: None,
-            error_count: None,
-        })
+        Arc::new(execution(id, status, 60))
     }
 
     #[test]
