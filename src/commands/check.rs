@@ -2,6 +2,7 @@
 //! (PRODUCT.md §8). Exit 0 = no findings, 1 = findings.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -184,30 +185,33 @@ pub async fn explain(global: &Global) -> Result<i32, Failure> {
         format!("SCAN {}", table.name.rsplit('.').next().unwrap_or_default()),
     ];
     let mut scans = 0;
+    // Writing to a String cannot fail.
     let mut text = String::new();
     for (read, plan) in &plans {
-        text.push_str(&format!("{read}:\n"));
+        let _ = writeln!(text, "{read}:");
         for line in plan.lines() {
-            text.push_str(&format!("    {line}\n"));
+            let _ = writeln!(text, "    {line}");
         }
         let scanned = plan
             .lines()
             .any(|l| whole_table.iter().any(|w| l.contains(w.as_str())) && !l.contains("INDEX"));
         if scanned {
             scans += 1;
-            text.push_str(&format!(
-                "    → scans the whole table: {}\n",
+            let _ = writeln!(
+                text,
+                "    → scans the whole table: {}",
                 index_hint(read, table, store.completion_column())
-            ));
+            );
         }
     }
-    text.push_str(&if scans == 0 {
-        "every poll read uses an index\n".to_string()
+    let _ = if scans == 0 {
+        writeln!(text, "every poll read uses an index")
     } else {
-        format!(
-            "{scans} poll read(s) scan the whole table (on a small table the planner may prefer that)\n"
+        writeln!(
+            text,
+            "{scans} poll read(s) scan the whole table (on a small table the planner may prefer that)"
         )
-    });
+    };
     super::print_text(&text)?;
     Ok(i32::from(scans > 0))
 }
