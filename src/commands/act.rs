@@ -1,6 +1,8 @@
 //! `exectop reconcile`, `exectop mark-failed`, `exectop cleanup`: the same
 //! plan and apply as the monitor's keys, dry run unless told to write.
 
+use std::fmt::Write as _;
+
 use serde::Serialize;
 
 use super::setup::{Failure, Setup, setup};
@@ -65,6 +67,7 @@ async fn finish(
         };
         super::print_json(&report)?;
     } else {
+        // Writing to a String cannot fail.
         let mut text = String::new();
         for o in &outcomes {
             let after = o.after.map_or_else(|| "-".to_string(), |s| s.to_string());
@@ -72,11 +75,15 @@ async fn finish(
                 Ok(()) => "applied".to_string(),
                 Err(why) => format!("not applied: {why}"),
             };
-            text += &format!("{}: {} → {after}  {verdict}\n", o.execution_id, o.before);
+            let _ = writeln!(
+                text,
+                "{}: {} → {after}  {verdict}",
+                o.execution_id, o.before
+            );
         }
         let applied = outcomes.iter().filter(|o| o.applied.is_ok()).count();
         if write {
-            text += &format!("{} of {} executions changed\n", applied, outcomes.len());
+            let _ = writeln!(text, "{} of {} executions changed", applied, outcomes.len());
         } else {
             // mark-failed writes unless told not to; the others the other way round.
             let how = if plan.kind == ActionKind::MarkFailed {
@@ -84,8 +91,9 @@ async fn finish(
             } else {
                 "add --fix to write"
             };
-            text += &format!(
-                "dry run: {} of {} executions would change; {how}\n",
+            let _ = writeln!(
+                text,
+                "dry run: {} of {} executions would change; {how}",
                 plan.changes(),
                 outcomes.len()
             );
