@@ -91,6 +91,23 @@ impl Rng {
     }
 
     /// A few spans of random text and style over `buf`.
+    /// Short words stacked down a few columns, as ages ticking in a table:
+    /// the frames the encoder may write column by column.
+    fn paint_columns(&mut self, buf: &mut Buffer) {
+        let area = buf.area;
+        for _ in 0..1 + self.below(3) {
+            let x = self.below(u64::from(area.width)) as u16;
+            let style = self.style();
+            for y in 0..area.height {
+                if self.chance(70) {
+                    let word = ["1", "42", "x", "漢", "9m"][self.below(5) as usize];
+                    buf.set_stringn(x, y, word, usize::from(area.width - x), style);
+                }
+            }
+        }
+        settle_wide(buf);
+    }
+
     fn paint(&mut self, buf: &mut Buffer, spans: u64) {
         let area = buf.area;
         for _ in 0..spans {
@@ -102,13 +119,18 @@ impl Rng {
             let words = self.words();
             buf.set_stringn(x, y, words, usize::from(area.width - x), style);
         }
-        // ratatui's diff assumes no symbol in a wide one's second column:
-        // a span painted over it wins, as it would on a terminal.
-        for y in 0..area.height {
-            for x in 0..area.width - 1 {
-                if buf[(x, y)].symbol().cell_width() == 2 && buf[(x + 1, y)].symbol() != " " {
-                    buf[(x, y)].set_symbol(" ");
-                }
+        settle_wide(buf);
+    }
+}
+
+/// ratatui's diff assumes no symbol in a wide one's second column:
+/// a span painted over it wins, as it would on a terminal.
+fn settle_wide(buf: &mut Buffer) {
+    let area = buf.area;
+    for y in 0..area.height {
+        for x in 0..area.width - 1 {
+            if buf[(x, y)].symbol().cell_width() == 2 && buf[(x + 1, y)].symbol() != " " {
+                buf[(x, y)].set_symbol(" ");
             }
         }
     }
@@ -294,9 +316,7 @@ fn random_frames_look_the_same_in_an_emulator_as_in_ratatui() {
         let (mut new_bytes, mut old_bytes) = (0, 0);
         for frame in 0..150 {
             let mut out = Vec::new();
-            // As the backend: line feeds only in a frame whose synchronized
-            // update a clear opened already.
-            let mut update_open = frame == 0 || rng.chance(5);
+            let mut clear = frame == 0 || rng.chance(5);
             if rng.chance(2) {
                 // A resize: ratatui clears, then draws everything again.
                 size = random_size(&mut rng);
@@ -304,11 +324,11 @@ fn random_frames_look_the_same_in_an_emulator_as_in_ratatui() {
                     *p = emulator(size);
                 }
                 e.fit(Some(size));
-                update_open = true;
+                clear = true;
             }
             let area = Rect::from((Position::ORIGIN, size));
             let context = format!("case {case}, frame {frame}, {size}");
-            if update_open {
+            if clear {
                 e.reset_pen(&mut out);
                 out.extend_from_slice(b"\x1b[2J");
                 e.cleared(Some(size));
@@ -324,7 +344,6 @@ fn random_frames_look_the_same_in_an_emulator_as_in_ratatui() {
                 e.cursor_moved(at);
             } else if rng.chance(3) {
                 e.forget_screen();
-                update_open = true;
             }
             let mut next = if rng.chance(10) {
                 Buffer::empty(area)
@@ -332,10 +351,14 @@ fn random_frames_look_the_same_in_an_emulator_as_in_ratatui() {
                 prev.clone()
             };
             let spans = if rng.chance(10) { 40 } else { 1 + rng.below(4) };
-            rng.paint(&mut next, spans);
+            if rng.chance(30) {
+                rng.paint_columns(&mut next);
+            } else {
+                rng.paint(&mut next, spans);
+            }
             let diff = prev.diff(&next);
             e.fit(Some(size));
-            e.encode(diff.iter().copied(), update_open, &mut out);
+            e.encode(diff.iter().copied(), &mut out);
             replay(&mut parser, &out);
             new_bytes += out.len();
             let mut crossterm = Vec::new();

@@ -62,13 +62,13 @@ enum Vertical {
     /// `ESC[r;cH`, straight to the cell.
     Absolute,
     Stay,
-    /// `\r`, then line feeds or `ESC[nB`/`ESC[nA` for the rows.
+    /// `\r`, then the rows down or up.
     Return {
         down: u16,
         up: u16,
-        feeds: bool,
     },
-    /// `ESC[nB`/`ESC[nA`, keeping the column.
+    /// The rows down (line feeds or `ESC[nB`) or up (`ESC M` or `ESC[nA`),
+    /// keeping the column: raw mode leaves a line feed a line feed.
     Rows {
         down: u16,
         up: u16,
@@ -89,6 +89,7 @@ enum Horizontal {
 /// bytes (`ESC[999C`): a longer gap is never worth re-writing.
 const MAX_REWRITE: u16 = 8;
 
+#[derive(Clone)]
 pub(super) struct Encoder {
     colour: bool,
     size: Option<Size>,
@@ -171,13 +172,39 @@ impl Encoder {
     }
 
     /// Appends to `out` what makes the terminal show `cells`, and leaves the
-    /// pen at the default (a clear or other writes may follow). Line feeds
-    /// move down rows only when `line_feeds` allows them: a `\n` makes a
-    /// line-buffered stdout write the frame in two pieces.
+    /// pen at the default (a clear or other writes may follow).
+    ///
+    /// The cells come row by row, and that order suits a screen of text. A
+    /// few changes stacked in columns (ages ticking down a table) cost less
+    /// column by column: a digit and a line feed and a backspace each, where
+    /// row by row each row needs a move between its columns and another to
+    /// the next row. Such a frame is encoded both ways and the shorter kept.
+    /// A row's cells keep their order either way, so the screen ends the
+    /// same (writing over half a wide symbol erases it, left to right).
     pub(super) fn encode<'a>(
         &mut self,
         cells: impl Iterator<Item = (u16, u16, &'a Cell)>,
-        line_feeds: bool,
+        out: &mut Vec<u8>,
+    ) {
+        let cells: Vec<(u16, u16, &Cell)> = cells.collect();
+        let start = out.len();
+        let Some(by_columns) = column_order(&cells) else {
+            return self.encode_in_order(cells.into_iter(), out);
+        };
+        let mut column_encoder = self.clone();
+        let mut column_bytes = Vec::new();
+        column_encoder.encode_in_order(by_columns.iter().map(|&i| cells[i]), &mut column_bytes);
+        self.encode_in_order(cells.into_iter(), out);
+        if column_bytes.len() < out.len() - start {
+            out.truncate(start);
+            out.extend_from_slice(&column_bytes);
+            *self = column_encoder;
+        }
+    }
+
+    fn encode_in_order<'a>(
+        &mut self,
+        cells: impl Iterator<Item = (u16, u16, &'a Cell)>,
         out: &mut Vec<u8>,
     ) {
         let start = out.len();
@@ -193,7 +220,7 @@ impl Encoder {
                 continue;
             }
             let want = Pen::for_cell(cell, self.colour);
-            self.move_to(x, y, &want, line_feeds, out);
+            self.move_to(x, y, &want, out);
             self.set_pen(&want, out);
             self.put(x, y, cell, out);
         }
@@ -275,7 +302,7 @@ impl Encoder {
 
     /// Moves the cursor to (`x`, `y`) by the cheapest way the encoder
     /// knows to be right, counting the attributes the cell will need.
-    fn move_to(&mut self, x: u16, y: u16, want: &Pen, line_feeds: bool, out: &mut Vec<u8>) {
+    fn move_to(&mut self, x: u16, y: u16, want: &Pen, out: &mut Vec<u8>) {
         let Some(cursor) = self.cursor else {
             return self.emit(x, y, Vertical::Absolute, Horizontal::Stay, out);
         };
@@ -289,19 +316,7 @@ impl Encoder {
         );
         let (down, up) = (y.saturating_sub(cursor.y), cursor.y.saturating_sub(y));
         let same_row = down == 0 && up == 0;
-        let carriage_return = Vertical::Return {
-            down,
-            up,
-            feeds: false,
-        };
-        // A line feed below the last row would scroll: only to a row that
-        // exists, and only downwards.
-        let feeds = (line_feeds && down > 0 && up == 0 && self.size.is_some_and(|s| y < s.height))
-            .then_some(Vertical::Return {
-                down,
-                up,
-                feeds: true,
-            });
+        let carriage_return = Vertical::Return { down, up };
         // Moves relative to the column need the cursor off the wrap
         // position, where terminals disagree about them. A target to its
         // right on the same row proves it is not there.
@@ -312,17 +327,13 @@ impl Encoder {
         } else {
             Vertical::Rows { down, up }
         });
-        let verticals = [
-            Some((carriage_return, 0)),
-            feeds.map(|v| (v, 0)),
-            relative.map(|v| (v, cursor.x)),
-        ];
+        let verticals = [Some((carriage_return, 0)), relative.map(|v| (v, cursor.x))];
         for (vertical, from) in verticals.into_iter().flatten() {
             let vertical_len = vertical_len(vertical);
             let step = match from.cmp(&x) {
                 Ordering::Equal => (Horizontal::Stay, 0, self.pen),
                 Ordering::Less => (Horizontal::Forward(x - from), rel_len(x - from), self.pen),
-                Ordering::Greater => (Horizontal::Back(from - x), rel_len(from - x), self.pen),
+                Ordering::Greater => (Horizontal::Back(from - x), back_len(from - x), self.pen),
             };
             let rewrite = (from < x)
                 .then(|| self.rewrite_len(from, x, y))
@@ -352,13 +363,9 @@ impl Encoder {
                 x
             }
             Vertical::Stay => self.cursor.map_or(x, |c| c.x),
-            Vertical::Return { down, up, feeds } => {
+            Vertical::Return { down, up } => {
                 out.push(b'\r');
-                if feeds {
-                    out.extend(std::iter::repeat_n(b'\n', usize::from(down)));
-                } else {
-                    push_rows(down, up, out);
-                }
+                push_rows(down, up, out);
                 0
             }
             Vertical::Rows { down, up } => {
@@ -369,7 +376,7 @@ impl Encoder {
         match horizontal {
             Horizontal::Stay => {}
             Horizontal::Forward(n) => push_rel(n, b'C', out),
-            Horizontal::Back(n) => push_rel(n, b'D', out),
+            Horizontal::Back(n) => push_back(n, out),
             Horizontal::Rewrite => {
                 let row = self.row_index(y).expect("a rewrite needs the shadow");
                 for column in from..x {
@@ -499,18 +506,85 @@ fn push_rel(n: u16, direction: u8, out: &mut Vec<u8>) {
     }
 }
 
+/// Backspaces for a short move left, `ESC[nD` for a longer one. The
+/// cursor is never in the wrap position here (see `move_to`), where
+/// terminals disagree about a backspace.
+fn back_len(n: u16) -> usize {
+    if n <= 3 { usize::from(n) } else { rel_len(n) }
+}
+
+fn push_back(n: u16, out: &mut Vec<u8>) {
+    if n <= 3 {
+        out.extend(std::iter::repeat_n(b'\x08', usize::from(n)));
+    } else {
+        push_rel(n, b'D', out);
+    }
+}
+
+/// Line feeds for a few rows down, `ESC[nB` for more; `ESC M` (reverse
+/// index) for one row up, `ESC[nA` for more. Both targets are rows that
+/// exist, so neither scrolls.
+fn down_len(n: u16) -> usize {
+    if n <= 4 { usize::from(n) } else { rel_len(n) }
+}
+
+fn up_len(n: u16) -> usize {
+    if n == 1 { 2 } else { rel_len(n) }
+}
+
 fn push_rows(down: u16, up: u16, out: &mut Vec<u8>) {
-    push_rel(down, b'B', out);
-    push_rel(up, b'A', out);
+    if down <= 4 {
+        out.extend(std::iter::repeat_n(b'\n', usize::from(down)));
+    } else {
+        push_rel(down, b'B', out);
+    }
+    if up == 1 {
+        out.extend_from_slice(b"\x1bM");
+    } else {
+        push_rel(up, b'A', out);
+    }
 }
 
 fn vertical_len(vertical: Vertical) -> usize {
     match vertical {
         Vertical::Absolute | Vertical::Stay => 0,
-        Vertical::Return {
-            down, feeds: true, ..
-        } => 1 + usize::from(down),
-        Vertical::Return { down, up, .. } => 1 + rel_len(down) + rel_len(up),
-        Vertical::Rows { down, up } => rel_len(down) + rel_len(up),
+        Vertical::Return { down, up } => 1 + down_len(down) + up_len(up),
+        Vertical::Rows { down, up } => down_len(down) + up_len(up),
     }
+}
+
+/// Cells closer than this in a row are one run when ordering by columns:
+/// the encoder bridges such a gap with a short move or a re-write.
+const RUN_GAP: u16 = 4;
+
+/// The most cells a frame may change for the column order to be tried: it
+/// suits a few scattered changes, and costs a copy of the shadow.
+const COLUMN_ORDER_MAX_CELLS: usize = 512;
+
+/// The cells' indices ordered by columns: runs of nearby cells in a row,
+/// sorted by where they start, then by row. `None` when that order cannot
+/// be shorter: a large frame, one row, a symbol of unsure width.
+fn column_order(cells: &[(u16, u16, &Cell)]) -> Option<Vec<usize>> {
+    if cells.len() > COLUMN_ORDER_MAX_CELLS
+        || cells.windows(2).all(|w| w[0].1 == w[1].1)
+        || cells
+            .iter()
+            .any(|(_, _, cell)| trusted_width(cell) != Some(1))
+    {
+        return None;
+    }
+    // (start column, row, first index, end index)
+    let mut runs: Vec<(u16, u16, usize, usize)> = Vec::new();
+    for (i, &(x, y, _)) in cells.iter().enumerate() {
+        match runs.last_mut() {
+            Some(run) if run.1 == y && x <= cells[run.3 - 1].0 + RUN_GAP => run.3 = i + 1,
+            _ => runs.push((x, y, i, i + 1)),
+        }
+    }
+    runs.sort_by_key(|&(x, y, _, _)| (x, y));
+    Some(
+        runs.into_iter()
+            .flat_map(|(_, _, from, to)| from..to)
+            .collect(),
+    )
 }

@@ -23,9 +23,9 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).replace('\x1b', "^")
 }
 
-fn encode(e: &mut Encoder, cells: &[(u16, u16, &Cell)], line_feeds: bool) -> String {
+fn encode(e: &mut Encoder, cells: &[(u16, u16, &Cell)]) -> String {
     let mut out = Vec::new();
-    e.encode(cells.iter().copied(), line_feeds, &mut out);
+    e.encode(cells.iter().copied(), &mut out);
     text(&out)
 }
 
@@ -155,13 +155,13 @@ fn underline_colours_have_their_own_codes() {
 fn gaps_become_relative_moves_or_the_cells_already_shown() {
     let mut e = encoder(80, 24);
     let (a, b) = (Cell::new("a"), Cell::new("b"));
-    assert_eq!(encode(&mut e, &[(0, 0, &a), (1, 0, &b)], false), "^[Hab");
+    assert_eq!(encode(&mut e, &[(0, 0, &a), (1, 0, &b)]), "^[Hab");
     // One blank between: writing it again is cheaper than any move.
-    assert_eq!(encode(&mut e, &[(3, 0, &a)], false), " a");
-    assert_eq!(encode(&mut e, &[(20, 0, &b)], false), "^[16Cb");
-    assert_eq!(encode(&mut e, &[(0, 5, &a)], false), "^[6Ha");
-    assert_eq!(encode(&mut e, &[(40, 9, &a)], false), "^[10;41Ha");
-    assert_eq!(encode(&mut e, &[(41, 10, &a)], false), "^[Ba", "down a row");
+    assert_eq!(encode(&mut e, &[(3, 0, &a)]), " a");
+    assert_eq!(encode(&mut e, &[(20, 0, &b)]), "^[16Cb");
+    assert_eq!(encode(&mut e, &[(0, 5, &a)]), "^[6Ha");
+    assert_eq!(encode(&mut e, &[(40, 9, &a)]), "^[10;41Ha");
+    assert_eq!(encode(&mut e, &[(41, 10, &a)]), "\na", "down a row");
 }
 
 #[test]
@@ -171,7 +171,7 @@ fn a_rewritten_gap_counts_the_colour_switches_it_needs() {
     // The blank between two cyan cells is default: re-writing it would
     // switch colours twice, a move does not.
     assert_eq!(
-        encode(&mut e, &[(0, 0, &cyan), (2, 0, &cyan)], false),
+        encode(&mut e, &[(0, 0, &cyan), (2, 0, &cyan)]),
         "^[H^[36mx^[Cx^[m"
     );
 }
@@ -179,9 +179,9 @@ fn a_rewritten_gap_counts_the_colour_switches_it_needs() {
 #[test]
 fn a_frame_of_default_cells_needs_no_reset() {
     let mut e = encoder(80, 24);
-    assert_eq!(encode(&mut e, &[(4, 2, &Cell::new("z"))], false), "^[3;5Hz");
+    assert_eq!(encode(&mut e, &[(4, 2, &Cell::new("z"))]), "^[3;5Hz");
     let red = styled("r", Style::new().fg(RED));
-    assert_eq!(encode(&mut e, &[(5, 2, &red)], false), "^[31mr^[m");
+    assert_eq!(encode(&mut e, &[(5, 2, &red)]), "^[31mr^[m");
 }
 
 #[test]
@@ -191,34 +191,25 @@ fn the_last_column_is_left_by_a_carriage_return_never_by_printing() {
     // After the last column the terminal waits to wrap: a relative move
     // from there differs by terminal, so a carriage return goes first.
     assert_eq!(
-        encode(&mut e, &[(9, 10, &c), (0, 11, &c)], false),
-        "^[11;10Hc\r^[Bc"
+        encode(&mut e, &[(9, 10, &c), (0, 11, &c)]),
+        "^[11;10Hc\r\nc"
     );
-    assert_eq!(
-        encode(&mut e, &[(9, 11, &c), (0, 12, &c)], true),
-        "^[8Cc\r\nc"
-    );
+    assert_eq!(encode(&mut e, &[(9, 11, &c), (0, 12, &c)]), "^[8Cc\r\nc");
     // The bottom-right cell is written like any other and nothing follows
     // it on that row: the screen does not scroll.
-    assert_eq!(encode(&mut e, &[(9, 12, &c)], true), "^[8Cc");
-    assert_eq!(encode(&mut e, &[(1, 0, &c)], true), "^[1;2Hc");
+    assert_eq!(encode(&mut e, &[(9, 12, &c)]), "^[8Cc");
+    assert_eq!(encode(&mut e, &[(1, 0, &c)]), "^[1;2Hc");
 }
 
 #[test]
 fn wide_symbols_move_the_cursor_two_columns() {
     let mut e = encoder(20, 2);
     let (wide, x) = (Cell::new("漢"), Cell::new("x"));
-    assert_eq!(
-        encode(&mut e, &[(0, 0, &wide), (2, 0, &x)], false),
-        "^[H漢x"
-    );
+    assert_eq!(encode(&mut e, &[(0, 0, &wide), (2, 0, &x)]), "^[H漢x");
     // A blank after the wide symbol's tail is rewritten; the tail never.
-    assert_eq!(encode(&mut e, &[(4, 0, &x)], false), " x");
+    assert_eq!(encode(&mut e, &[(4, 0, &x)]), " x");
     // Down a row and back to its start, then over a known blank.
-    assert_eq!(
-        encode(&mut e, &[(1, 1, &x), (4, 1, &x)], false),
-        "\r^[B x  x"
-    );
+    assert_eq!(encode(&mut e, &[(1, 1, &x), (4, 1, &x)]), "\r\n x  x");
 }
 
 #[test]
@@ -226,7 +217,7 @@ fn an_unsure_symbol_is_followed_by_an_absolute_move() {
     let mut e = encoder(20, 2);
     let (emoji, x) = (Cell::new("❤\u{fe0f}"), Cell::new("x"));
     assert_eq!(
-        encode(&mut e, &[(0, 0, &emoji), (2, 0, &x)], false),
+        encode(&mut e, &[(0, 0, &emoji), (2, 0, &x)]),
         "^[H❤\u{fe0f}^[1;3Hx"
     );
 }
@@ -235,22 +226,18 @@ fn an_unsure_symbol_is_followed_by_an_absolute_move() {
 fn what_the_encoder_forgets_it_reaches_absolutely() {
     let mut e = encoder(20, 4);
     let x = Cell::new("x");
-    encode(&mut e, &[(0, 0, &x)], false);
+    encode(&mut e, &[(0, 0, &x)]);
     e.forget_cursor_and_pen();
-    assert_eq!(encode(&mut e, &[(1, 0, &x)], false), "^[1;2H^[mx");
+    assert_eq!(encode(&mut e, &[(1, 0, &x)]), "^[1;2H^[mx");
     e.forget_screen();
-    assert_eq!(
-        encode(&mut e, &[(3, 0, &x)], false),
-        "^[Cx",
-        "no blank known"
-    );
+    assert_eq!(encode(&mut e, &[(3, 0, &x)]), "^[Cx", "no blank known");
     e.fit(Some(Size {
         width: 30,
         height: 4,
     }));
-    assert_eq!(encode(&mut e, &[(4, 0, &x)], false), "^[1;5Hx");
+    assert_eq!(encode(&mut e, &[(4, 0, &x)]), "^[1;5Hx");
     e.cursor_moved(Position::new(10, 2));
-    assert_eq!(encode(&mut e, &[(11, 2, &x)], false), "^[Cx");
+    assert_eq!(encode(&mut e, &[(11, 2, &x)]), "^[Cx");
 }
 
 #[test]
@@ -260,7 +247,38 @@ fn skipped_cells_are_not_written_and_not_rewritten() {
     let mut skipped = Cell::new("s");
     skipped.set_diff_option(CellDiffOption::Skip);
     assert_eq!(
-        encode(&mut e, &[(0, 0, &x), (1, 0, &skipped), (2, 0, &x)], false),
+        encode(&mut e, &[(0, 0, &x), (1, 0, &skipped), (2, 0, &x)]),
         "^[Hx^[Cx"
+    );
+}
+
+#[test]
+fn short_moves_take_control_characters() {
+    let mut e = encoder(80, 24);
+    let x = Cell::new("x");
+    encode(&mut e, &[(10, 5, &x)]);
+    assert_eq!(encode(&mut e, &[(9, 5, &x)]), "\u{8}\u{8}x", "two left");
+    assert_eq!(encode(&mut e, &[(10, 4, &x)]), "^Mx", "one up");
+    assert_eq!(encode(&mut e, &[(11, 7, &x)]), "\n\n\nx", "three down");
+    assert_eq!(encode(&mut e, &[(12, 17, &x)]), "^[10Bx", "ten down");
+}
+
+#[test]
+fn digits_ticking_down_columns_are_written_column_by_column() {
+    let mut e = encoder(80, 24);
+    let (four, five) = (Cell::new("4"), Cell::new("5"));
+    let old: Vec<_> = (2..8)
+        .flat_map(|y| [(30, y, &four), (40, y, &four)])
+        .collect();
+    encode(&mut e, &old);
+    let ticked: Vec<_> = (2..8)
+        .flat_map(|y| [(30, y, &five), (40, y, &five)])
+        .collect();
+    // Row by row each row would need `ESC[9C` to the second column and a
+    // line feed and `ESC[10D` back to the first: 73 bytes, not 46.
+    let down = "\n\u{8}5".repeat(5);
+    assert_eq!(
+        encode(&mut e, &ticked),
+        format!("^[3;31H5{down}^[3;41H5{down}")
     );
 }

@@ -3,8 +3,10 @@
 //! (pitfall 1). Draws that change cells are wrapped in synchronized updates
 //! (pitfall 4) and encoded in few bytes by `QuietBackend`.
 
-use std::io::{self, Stdout, Write};
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
 use std::mem::ManuallyDrop;
+use std::os::fd::AsFd;
 use std::sync::Once;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -31,12 +33,26 @@ pub fn panicked() -> bool {
     PANICKED.load(Ordering::SeqCst)
 }
 
+/// Frames go to stdout's descriptor through a buffer of their own: std's
+/// stdout is line-buffered and would split a frame at its line feeds.
+type FrameWriter = BufWriter<File>;
+
+/// Room for a frame and the few commands around it (cursor, update
+/// markers), so a draw leaves in one `write(2)`; a larger frame is written
+/// straight through.
+const FRAME_BUFFER: usize = 64 * 1024;
+
+fn frame_writer() -> io::Result<FrameWriter> {
+    let stdout = io::stdout().as_fd().try_clone_to_owned()?;
+    Ok(BufWriter::with_capacity(FRAME_BUFFER, File::from(stdout)))
+}
+
 pub struct TerminalGuard {
     /// Never dropped: ratatui's `Terminal::drop` re-shows the cursor and,
     /// when that fails because the terminal is gone (SSH drop), `eprintln!`s
     /// into the dead stderr, which panics inside a drop and aborts the
     /// process. `restore` shows the cursor itself, best effort.
-    terminal: ManuallyDrop<Terminal<QuietBackend<Stdout>>>,
+    terminal: ManuallyDrop<Terminal<QuietBackend<FrameWriter>>>,
 }
 
 impl TerminalGuard {
@@ -61,10 +77,12 @@ impl TerminalGuard {
         }
         // A clear the backend sees, whatever the alternate screen held: the
         // first frame then knows every cell it does not write is blank.
-        let terminal = Terminal::new(QuietBackend::new(io::stdout(), true)).and_then(|mut t| {
-            t.backend_mut().clear_region(ClearType::All)?;
-            Ok(t)
-        });
+        let terminal = frame_writer()
+            .and_then(|writer| Terminal::new(QuietBackend::new(writer, true)))
+            .and_then(|mut t| {
+                t.backend_mut().clear_region(ClearType::All)?;
+                Ok(t)
+            });
         let terminal = match terminal {
             Ok(t) => ManuallyDrop::new(t),
             Err(e) => {
