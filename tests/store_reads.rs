@@ -328,7 +328,7 @@ async fn rows_are_reused_only_when_unchanged(url: &str) {
     .await;
     let second = poller.database_cycle(&mut cycle, &mut state).await.unwrap();
     assert_eq!(first.active.len(), 3);
-    for (a, b) in first.active.iter().zip(&second.active) {
+    for (a, b) in first.active.iter().zip(second.active.iter()) {
         assert_eq!(a.id, b.id);
         let beat_changed = a.remote_id.as_deref() == Some("r-1");
         assert_eq!(

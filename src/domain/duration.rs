@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
+
 /// Parses `45s`, `5m`, `2h`, `1d`, `1h30m`, `1h 30m`, `250ms`. A bare number is rejected:
 /// a unit-less `5` is a guess waiting to go wrong.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -113,6 +115,26 @@ pub fn format_age(seconds: i64) -> String {
     }
 }
 
+/// The wall clock's minute `at` falls in, in minutes since the epoch.
+pub fn wall_minute(at: DateTime<Utc>) -> i64 {
+    at.timestamp().div_euclid(60)
+}
+
+/// Seconds from `since` to `now` as a table shows them (with
+/// [`format_age_brief`]): exact under a minute; past it, counted up to the
+/// start of `now`'s minute, and a minute at least. Every age shown in
+/// minutes then moves at the same moment, when the header's clock turns,
+/// rather than one row at a time through the minute: an idle wall terminal
+/// rewrote a few ages every few seconds. Such an age is less than a minute
+/// behind and never goes back.
+pub fn table_age_seconds(now: DateTime<Utc>, since: DateTime<Utc>) -> i64 {
+    let exact = (now - since).num_seconds().max(0);
+    if exact < 60 {
+        return exact;
+    }
+    (wall_minute(now) * 60 - since.timestamp()).max(60)
+}
+
 /// An age for a table column that a 1 Hz clock redraws: seconds only under
 /// a minute, then minutes, then [`format_age`]'s two units. A row's age then
 /// changes on screen once a minute, not every second (an idle wall terminal
@@ -128,6 +150,35 @@ pub fn format_age_brief(seconds: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::format_age_brief;
+
+    #[test]
+    fn table_ages_past_a_minute_move_together_when_the_minute_turns() {
+        use super::table_age_seconds;
+        use chrono::{TimeZone, Utc};
+        let at = |h, m, s| Utc.with_ymd_and_hms(2026, 11, 27, h, m, s).unwrap();
+        let (a, b) = (at(10, 0, 5), at(10, 0, 50));
+        // Under a minute: to the second.
+        assert_eq!(table_age_seconds(at(10, 0, 59), a), 54);
+        // Past it: up to 10:01:00 until the clock reads 10:02, a minute at least.
+        assert_eq!(table_age_seconds(at(10, 1, 5), a), 60);
+        assert_eq!(table_age_seconds(at(10, 1, 59), a), 60);
+        assert_eq!(table_age_seconds(at(10, 1, 55), b), 60);
+        for (now, want_a, want_b) in [
+            (at(10, 2, 0), "1m", "1m"),
+            (at(10, 2, 59), "1m", "1m"),
+            (at(10, 3, 0), "2m", "2m"),
+        ] {
+            assert_eq!(format_age_brief(table_age_seconds(now, a)), want_a);
+            assert_eq!(format_age_brief(table_age_seconds(now, b)), want_b);
+        }
+        // Never backwards, second by second.
+        let mut last = 0;
+        for s in 0..600 {
+            let age = table_age_seconds(a + chrono::Duration::seconds(s), a);
+            assert!(age >= last, "{s}: {age} after {last}");
+            last = age;
+        }
+    }
 
     #[test]
     fn brief_ages_tick_once_a_minute_past_the_first() {

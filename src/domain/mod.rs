@@ -11,7 +11,10 @@ pub mod status;
 #[cfg(test)]
 mod findings_tests;
 
-pub use duration::{format_age, format_age_brief, format_duration_spec, parse_duration};
+pub use duration::{
+    format_age, format_age_brief, format_duration_spec, parse_duration, table_age_seconds,
+    wall_minute,
+};
 pub use error_rates::{
     ErrorClass, ErrorClassifier, ErrorRates, GroupStats, WindowCount, WindowStats,
 };

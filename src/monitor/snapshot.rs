@@ -19,11 +19,17 @@ pub struct SourceHealth {
     pub degraded: bool,
 }
 
+/// The active executions in the order a snapshot lists them, shared.
+pub type ActiveList = Arc<[Arc<Execution>]>;
+
 #[derive(Debug, Clone, Default)]
 pub struct Snapshot {
     pub taken_at: DateTime<Utc>,
-    /// Active executions, oldest first; shared with the poller's state.
-    pub active: Vec<Arc<Execution>>,
+    /// Active executions, oldest first; shared with the poller's state, and
+    /// with the snapshots before while no row changes: a copy of 10 000
+    /// `Arc`s touched 10 000 reference counts in as many cache lines, most of
+    /// a quiet poll's CPU.
+    pub active: ActiveList,
     pub counts: Counts,
     /// Worst first; shared between snapshots while the rows and answers they
     /// were found in stay the same (`MonitorState::snapshot`).
@@ -47,6 +53,11 @@ impl Snapshot {
     /// moves, and their ages are as of `findings_at`.
     pub fn finding_age(&self, finding: &Finding, now: DateTime<Utc>) -> i64 {
         finding.age_seconds + (now - self.findings_at).num_seconds().max(0)
+    }
+
+    /// When a finding's age counts from.
+    pub fn finding_since(&self, finding: &Finding) -> DateTime<Utc> {
+        self.findings_at - chrono::Duration::seconds(finding.age_seconds)
     }
 }
 

@@ -7,10 +7,12 @@ use std::time::Duration;
 
 use chrono::{DateTime, Duration as Cd, Utc};
 
-use super::snapshot::{Snapshot, SourceHealth};
+use super::snapshot::{ActiveList, Snapshot, SourceHealth};
+use crate::domain::findings::LongRunningAlert;
 use crate::domain::{
-    Capabilities, ErrorClassifier, ErrorRates, Execution, Finding, FindingInput, Observation,
-    RemoteAnswer, RemoteExecution, RemoteHistory, Status, Thresholds, error_rates, findings,
+    Capabilities, Counts, ErrorClassifier, ErrorRates, Execution, Finding, FindingInput,
+    Observation, RemoteAnswer, RemoteExecution, RemoteHistory, Status, Thresholds, error_rates,
+    findings, wall_minute,
 };
 
 /// A look-up candidate: (last checked, created, id, remote id).
@@ -55,11 +57,20 @@ struct Watched {
     rechecks_left: u32,
 }
 
-/// How long findings evaluated from unchanged rows and answers are kept:
-/// only the clock moved, and a threshold it carries a row across shows at
-/// most this late. Evaluating 10 000 rows' findings every poll was half the
-/// CPU of an idle monitor (docs/PERFORMANCE.md §4).
-pub const FINDINGS_TIME_REFRESH: Cd = Cd::seconds(30);
+/// The findings and the long-running alert evaluated from unchanged rows
+/// and answers, kept until the wall clock's minute turns: only the clock
+/// moved, and a threshold it carries a row across shows within a minute,
+/// with the ages on screen, which move when the minute turns too
+/// (`table_age_seconds`). Evaluating 10 000 rows' findings every poll was
+/// half the CPU of an idle monitor (docs/PERFORMANCE.md §4).
+#[derive(Debug)]
+struct FindingsMemo {
+    /// Of what they were evaluated from (`fingerprints`).
+    fingerprint: u64,
+    at: DateTime<Utc>,
+    found: Arc<Vec<Finding>>,
+    long_running: LongRunningAlert,
+}
 
 /// Executions and histories live behind `Arc`s: a snapshot shares them with
 /// the state instead of copying 100 000 rows every poll, and a poll keeps the
@@ -82,12 +93,10 @@ pub struct MonitorState {
     /// and history.
     histories: Arc<Histories>,
     remote_only: HashMap<String, RemoteExecution>,
-    /// The last findings, the moment they were evaluated and a fingerprint
-    /// of what they were evaluated from (`findings_fingerprint`).
-    findings_memo: Option<(u64, DateTime<Utc>, Arc<Vec<Finding>>)>,
-    /// The active rows oldest first, and the fingerprint of the rows they
-    /// were sorted from.
-    active_memo: Option<(u64, Vec<Arc<Execution>>)>,
+    findings_memo: Option<FindingsMemo>,
+    /// The active rows oldest first and their counts by status, and the
+    /// fingerprint of the rows they were worked out from.
+    active_memo: Option<(u64, ActiveList, Counts)>,
     /// A list being applied page by page (see `listing`).
     listing: Option<listing::ListProgress>,
     /// When the local rows were last read (see `FindingInput::local_as_of`).
@@ -373,7 +382,7 @@ impl MonitorState {
         if let Some(counted) = &self.counted_error_rates {
             return counted.clone();
         }
-        let minute = now.timestamp().div_euclid(60);
+        let minute = wall_minute(now);
         if let Some((at, rates)) = &self.rates_memo
             && *at == minute
         {
@@ -395,6 +404,9 @@ impl MonitorState {
         fn mix(h: u64, x: u64) -> u64 {
             (h ^ x).wrapping_mul(0x0100_0000_01b3).rotate_left(29)
         }
+        // Without answers no row's memory is read for its id: the pointers
+        // alone, from the set's own memory, fingerprint the rows.
+        let no_answers = self.histories.is_empty();
         let version = |id: &str| {
             self.histories
                 .get(id)
@@ -408,7 +420,11 @@ impl MonitorState {
                 let row = mix(0xcbf2_9ce4_8422_2325, Arc::as_ptr(e) as usize as u64);
                 (
                     rows.wrapping_add(row),
-                    answers.wrapping_add(mix(row, version(&e.id))),
+                    answers.wrapping_add(if no_answers {
+                        row
+                    } else {
+                        mix(row, version(&e.id))
+                    }),
                 )
             });
         let rows = mix(rows, self.active.len() as u64);
@@ -424,12 +440,13 @@ impl MonitorState {
         (rows, mix(mix(mix(rows, answers), watched), remote_only))
     }
 
-    /// The active rows, oldest first; sorted again only when a row changed.
-    fn active_oldest_first(&mut self, rows_fingerprint: u64) -> Vec<Arc<Execution>> {
-        if let Some((same, sorted)) = &self.active_memo
+    /// The active rows, oldest first, and their counts; sorted and counted
+    /// again only when a row changed (each visits every row's memory).
+    fn active_oldest_first(&mut self, rows_fingerprint: u64) -> (ActiveList, Counts) {
+        if let Some((same, sorted, counts)) = &self.active_memo
             && *same == rows_fingerprint
         {
-            return sorted.clone();
+            return (Arc::clone(sorted), *counts);
         }
         // Sorted on keys in one vector, not through the pointers.
         let mut keyed: Vec<(DateTime<Utc>, &str, &Arc<Execution>)> = self
@@ -440,23 +457,25 @@ impl MonitorState {
         keyed.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1)));
         // From a borrow, not `into_iter()`: an in-place collect would keep
         // keyed's 40-byte slots as capacity for 8-byte pointers (see view.rs).
-        let sorted: Vec<Arc<Execution>> = keyed.iter().map(|&(_, _, e)| Arc::clone(e)).collect();
-        self.active_memo = Some((rows_fingerprint, sorted.clone()));
-        sorted
+        let sorted: ActiveList = keyed.iter().map(|&(_, _, e)| Arc::clone(e)).collect();
+        let counts = findings::count_active(&sorted);
+        self.active_memo = Some((rows_fingerprint, Arc::clone(&sorted), counts));
+        (sorted, counts)
     }
 
     pub fn snapshot(&mut self, now: DateTime<Utc>, policy: &Policy) -> Snapshot {
         let error_rates_now = self.error_rates_at(now, &policy.classifier);
         let (rows_fingerprint, fingerprint) = self.fingerprints();
-        let active = self.active_oldest_first(rows_fingerprint);
-        let (findings_at, found) = match &self.findings_memo {
-            Some((same, at, found))
-                if *same == fingerprint && now - *at < FINDINGS_TIME_REFRESH && now >= *at =>
-            {
-                (*at, Arc::clone(found))
-            }
-            _ => {
-                let mut examined = active.clone();
+        let (active, counts) = self.active_oldest_first(rows_fingerprint);
+        let kept = self.findings_memo.as_ref().filter(|memo| {
+            memo.fingerprint == fingerprint
+                && wall_minute(memo.at) == wall_minute(now)
+                && now >= memo.at
+        });
+        let (findings_at, found, long_running) = match kept {
+            Some(memo) => (memo.at, Arc::clone(&memo.found), memo.long_running),
+            None => {
+                let mut examined = active.to_vec();
                 examined.extend(
                     self.watched_terminal
                         .values()
@@ -474,18 +493,20 @@ impl MonitorState {
                     remote_only: &remote_only,
                     mismatch_confirmation: policy.mismatch_confirmation,
                 }));
-                self.findings_memo = Some((fingerprint, now, Arc::clone(&found)));
-                (now, found)
+                let long_running = findings::long_running_alert(&active, now, &policy.thresholds);
+                self.findings_memo = Some(FindingsMemo {
+                    fingerprint,
+                    at: now,
+                    found: Arc::clone(&found),
+                    long_running,
+                });
+                (now, found, long_running)
             }
         };
         Snapshot {
             taken_at: now,
-            counts: findings::count_active(&active),
-            long_running: Some(findings::long_running_alert(
-                &active,
-                now,
-                &policy.thresholds,
-            )),
+            counts,
+            long_running: Some(long_running),
             error_rates: error_rates_now,
             findings: found,
             findings_at,

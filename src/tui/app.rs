@@ -72,6 +72,9 @@ pub struct AppSettings {
     pub interval: Duration,
     pub keymap: Keymap,
     pub theme: Theme,
+    /// A remote tracker is configured: the Running pane has a column for
+    /// its answers, and the sort key cycles through it.
+    pub remote: bool,
 }
 
 impl AppSettings {
@@ -82,6 +85,7 @@ impl AppSettings {
             interval: config.database_interval(),
             keymap: Keymap::from_config(&config.ui.keys)?,
             theme: Theme::from_env(),
+            remote: config.remote.kind != crate::config::RemoteKind::None,
         })
     }
 }
@@ -298,16 +302,23 @@ impl App {
         // view (a filter and sort over 10 000 rows) stands as it is.
         let same_rows = self.has_snapshot
             && Arc::ptr_eq(&self.snapshot.remote, &snap.remote)
-            && self.snapshot.active.len() == snap.active.len()
-            && self
-                .snapshot
-                .active
-                .iter()
-                .zip(&snap.active)
-                .all(|(a, b)| Arc::ptr_eq(a, b));
+            && (Arc::ptr_eq(&self.snapshot.active, &snap.active)
+                || self.snapshot.active.len() == snap.active.len()
+                    && self
+                        .snapshot
+                        .active
+                        .iter()
+                        .zip(snap.active.iter())
+                        .all(|(a, b)| Arc::ptr_eq(a, b)));
+        // The same rows and findings have the same youngest age: no scan.
+        let same_ages = same_rows
+            && Arc::ptr_eq(&self.snapshot.findings, &snap.findings)
+            && self.snapshot.findings_at == snap.findings_at;
         self.snapshot = snap;
         self.has_snapshot = true;
-        self.ages_in_seconds_until = super::clock::ages_in_seconds_until(&self.snapshot);
+        if !same_ages {
+            self.ages_in_seconds_until = super::clock::ages_in_seconds_until(&self.snapshot);
+        }
         if self.snapshot.database.ok {
             self.db_failure = None;
         }
@@ -516,7 +527,7 @@ fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
         }
         Action::Filter if in_running => app.filter_editing = true,
         Action::Sort if in_running => {
-            app.sort = app.sort.next();
+            app.sort = app.sort.next(app.settings.remote);
             app.rebuild_view();
         }
         Action::SortReverse if in_running => {

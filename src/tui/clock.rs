@@ -2,19 +2,18 @@
 //!
 //! A redraw builds the whole frame (0.6–0.9 ms at 160×48), and on an idle
 //! wall terminal most seconds change nothing on it: ages past the first
-//! minute are shown in minutes, the header's clock too. So the clock redraws
-//! every second only while something on screen counts seconds; otherwise
-//! every `SLOW_REDRAW`, so a minute-resolution age is at most that late.
-//! Snapshots, keys and resizes redraw at once, as before.
+//! minute are shown in minutes, all of them moving when the wall clock's
+//! minute turns (`table_age_seconds`), the header's clock too. So the clock
+//! redraws every second only while something on screen counts seconds;
+//! otherwise when the minute turns. Snapshots, keys and resizes redraw at
+//! once, as before.
 
 use chrono::{DateTime, Duration, Utc};
 
 use super::app::App;
 use super::health::poll_age_shown;
+use crate::domain::wall_minute;
 use crate::monitor::Snapshot;
-
-/// How late a minute-resolution age may be on an idle screen.
-pub const SLOW_REDRAW: Duration = Duration::seconds(5);
 
 /// Whether anything on screen may show seconds at `app.now`: a popup or a
 /// message, a source's poll age (stale, down, degraded, paused), an age under
@@ -55,11 +54,12 @@ pub fn ages_in_seconds_until(snap: &Snapshot) -> Option<DateTime<Utc>> {
 }
 
 /// The clock's tick: redraw when a second turned and the screen counts
-/// seconds, or when the last redraw is `SLOW_REDRAW` old.
+/// seconds, or when the minute turned since the last redraw.
 pub fn tick(app: &mut App, now: DateTime<Utc>) {
     let second_turned = now.timestamp() != app.now.timestamp();
     app.now = now;
-    if second_turned && (now - app.drawn_at >= SLOW_REDRAW || counts_seconds(app)) {
+    let minute_turned = wall_minute(now) != wall_minute(app.drawn_at);
+    if second_turned && (minute_turned || counts_seconds(app)) {
         app.dirty = true;
     }
 }
@@ -72,8 +72,13 @@ mod tests {
     use crate::tui::app::{Msg, update};
     use crate::tui::sample::{self, now};
 
-    /// A screen of old rows and old findings, drawn at `now()`.
+    /// A screen of old rows and old findings, polled and drawn at `now()`.
     fn idle_app() -> App {
+        idle_app_at(now())
+    }
+
+    /// The same, polled and drawn at `at`.
+    fn idle_app_at(at: DateTime<Utc>) -> App {
         let mut app = sample::app(false);
         let mut snap = (*app.snapshot).clone();
         let old = now() - Duration::hours(3);
@@ -90,29 +95,34 @@ mod tests {
             })
             .collect();
         Arc::make_mut(&mut snap.findings).retain(|f| f.age_seconds >= 3_600);
-        snap.database.last_success = Some(now());
+        snap.database.last_success = Some(at);
         if let Some(h) = snap.remote_health.as_mut() {
             h.ok = true;
             h.degraded = false;
-            h.last_success = Some(now());
+            h.last_success = Some(at);
         }
-        snap.taken_at = now();
+        snap.taken_at = at;
         app.snapshot = Arc::new(snap);
         app.has_snapshot = true;
         app.ages_in_seconds_until = ages_in_seconds_until(&app.snapshot);
-        app.drawn_at = now();
+        app.now = at;
+        app.drawn_at = at;
         app.dirty = false;
         app
     }
 
     #[test]
-    fn an_idle_screen_is_redrawn_every_few_seconds_not_every_second() {
-        let mut app = idle_app();
+    fn an_idle_screen_is_redrawn_when_the_minute_turns_not_every_second() {
+        // Polled and drawn at 14:03:52.
+        let drawn = now() + Duration::seconds(30);
+        let mut app = idle_app_at(drawn);
         assert!(!counts_seconds(&app), "nothing under a minute on screen");
-        update(&mut app, Msg::Tick(now() + Duration::seconds(1)));
+        update(&mut app, Msg::Tick(drawn + Duration::seconds(1)));
         assert!(!app.dirty, "one second later nothing shown has changed");
-        update(&mut app, Msg::Tick(now() + SLOW_REDRAW));
-        assert!(app.dirty, "minute ages are at most SLOW_REDRAW late");
+        update(&mut app, Msg::Tick(drawn + Duration::seconds(7)));
+        assert!(!app.dirty, "14:03:59 shows what 14:03:52 showed");
+        update(&mut app, Msg::Tick(drawn + Duration::seconds(8)));
+        assert!(app.dirty, "at 14:04:00 every minute age moves");
     }
 
     #[test]
@@ -121,7 +131,9 @@ mod tests {
         let mut snap = (*app.snapshot).clone();
         let mut young = (*snap.active[0]).clone();
         young.started_at = Some(now() - Duration::seconds(30));
-        snap.active.push(Arc::new(young));
+        let mut rows = snap.active.to_vec();
+        rows.push(Arc::new(young));
+        snap.active = rows.into();
         app.snapshot = Arc::new(snap);
         app.ages_in_seconds_until = ages_in_seconds_until(&app.snapshot);
         assert!(counts_seconds(&app), "a 30 s old row counts seconds");

@@ -250,11 +250,11 @@ fn no_color_underlines_only_marked_rows() {
     let t = draw(&app, 80, 24);
     let buf = t.backend().buffer();
     let (_, marked) = find(buf, "job-39");
-    assert_eq!(buf[(1, marked)].symbol(), "●");
-    assert!(buf[(1, marked)].modifier.contains(Modifier::UNDERLINED));
+    assert_eq!(buf[(0, marked)].symbol(), "●");
+    assert!(buf[(0, marked)].modifier.contains(Modifier::UNDERLINED));
     for job in ["job-7", "job-101", "job-102"] {
         let (_, y) = find(buf, job);
-        let cell = &buf[(1, y)];
+        let cell = &buf[(0, y)];
         assert_eq!(cell.symbol(), " ");
         assert!(
             !cell.modifier.contains(Modifier::UNDERLINED),
@@ -263,7 +263,7 @@ fn no_color_underlines_only_marked_rows() {
         );
     }
     let (_, y) = find(buf, "remote_only");
-    assert!(!buf[(1, y)].modifier.contains(Modifier::UNDERLINED));
+    assert!(!buf[(0, y)].modifier.contains(Modifier::UNDERLINED));
 }
 
 /// Every hint on the footer is whole: a key, a space and a known label.
@@ -347,4 +347,25 @@ fn a_remote_only_id_is_whole_or_cut_inside_its_parentheses() {
         .take(11)
         .collect();
     assert_eq!(cell, "(amc-0123…)");
+}
+
+#[test]
+fn without_a_remote_tracker_the_running_pane_has_no_remote_column() {
+    let words_after_status = |remote: bool| {
+        let mut app = sample::app(false);
+        app.settings.remote = remote;
+        let app = sized(app, 120, 30);
+        let t = draw(&app, 120, 30);
+        let buf = t.backend().buffer();
+        let (_, header) = find(buf, "upd");
+        let (_, job) = find(buf, "job-39");
+        [header, job].map(|y| {
+            let text = row_text(buf, y);
+            let words: Vec<&str> = text.split_whitespace().collect();
+            let at = words.iter().position(|w| *w == "status" || *w == "running");
+            words[at.unwrap() + 1].to_string()
+        })
+    };
+    assert_eq!(words_after_status(true), ["remote", "running"]);
+    assert_eq!(words_after_status(false), ["age", "22h"]);
 }

@@ -245,6 +245,7 @@ pub fn settings(read_only: bool) -> AppSettings {
         interval: Duration::from_secs(5),
         keymap: Keymap::default(),
         theme: Theme::colour(),
+        remote: true,
     }
 }
 

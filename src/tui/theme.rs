@@ -14,6 +14,9 @@ pub struct Theme {
     pub marked: Style,
     pub border: Style,
     pub border_focused: Style,
+    /// A pane's title, and the focused pane's.
+    pub title: Style,
+    pub title_focused: Style,
     pub header_row: Style,
     pub ok: Style,
     pub bad: Style,
@@ -41,6 +44,11 @@ impl Theme {
             marked: Style::new().fg(Color::Magenta).add_modifier(Modifier::BOLD),
             border: Style::new().fg(Color::Gray),
             border_focused: Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD),
+            title: Style::new().add_modifier(Modifier::BOLD),
+            title_focused: Style::new()
+                .fg(Color::Black)
+                .bg(Color::Cyan)
+                .add_modifier(Modifier::BOLD),
             header_row: Style::new().add_modifier(Modifier::BOLD | Modifier::UNDERLINED),
             ok: Style::new().fg(Color::Green),
             bad: Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
@@ -61,6 +69,8 @@ impl Theme {
             marked: Style::new().add_modifier(Modifier::UNDERLINED | Modifier::BOLD),
             border: Style::new(),
             border_focused: Style::new().add_modifier(Modifier::BOLD),
+            title: Style::new().add_modifier(Modifier::BOLD),
+            title_focused: Style::new().add_modifier(Modifier::REVERSED | Modifier::BOLD),
             header_row: Style::new().add_modifier(Modifier::BOLD | Modifier::UNDERLINED),
             ok: Style::new(),
             bad: Style::new().add_modifier(Modifier::BOLD),

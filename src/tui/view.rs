@@ -30,9 +30,16 @@ impl SortColumn {
         SortColumn::RemoteId,
     ];
 
-    pub fn next(self) -> SortColumn {
+    /// The next column to sort by; the remote's answers only when a remote
+    /// tracker is configured (without one the column is not shown).
+    pub fn next(self, remote: bool) -> SortColumn {
         let i = SortColumn::ALL.iter().position(|c| *c == self).unwrap_or(0);
-        SortColumn::ALL[(i + 1) % SortColumn::ALL.len()]
+        let next = SortColumn::ALL[(i + 1) % SortColumn::ALL.len()];
+        if next == SortColumn::Remote && !remote {
+            next.next(remote)
+        } else {
+            next
+        }
     }
 
     pub fn title(self) -> &'static str {
@@ -163,6 +170,13 @@ pub fn filtered_sorted(
 mod tests {
     use super::*;
     use crate::tui::sample::{now, sample_snapshot};
+
+    #[test]
+    fn the_sort_skips_the_remote_column_without_a_remote_tracker() {
+        assert_eq!(SortColumn::Status.next(true), SortColumn::Remote);
+        assert_eq!(SortColumn::Status.next(false), SortColumn::Age);
+        assert_eq!(SortColumn::RemoteId.next(false), SortColumn::Id);
+    }
 
     fn ids(snap: &Snapshot, rows: &[usize]) -> Vec<String> {
         rows.iter().map(|&i| snap.active[i].id.clone()).collect()

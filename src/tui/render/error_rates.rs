@@ -41,6 +41,10 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     let block = pane_block(app, Pane::ErrorRates, "Error rates".to_string());
     let inner = block.inner(area);
     frame.render_widget(block, area);
+    // Before the first poll nothing is known: no rates of 0/0.
+    if !app.has_snapshot {
+        return;
+    }
     let wide = inner.width >= 60;
 
     let [windows, spark_label, spark, rest] = Layout::vertical([

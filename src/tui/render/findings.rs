@@ -5,18 +5,19 @@ use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
 
-use super::{pane_block, window_start};
-use crate::domain::{Finding, SuggestedAction, format_age_brief};
+use super::{ago_brief, pane_block, window_start};
+use crate::domain::{Finding, SuggestedAction};
 use crate::tui::app::{App, Pane};
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     let theme = app.theme();
     let findings = &app.snapshot.findings;
-    let block = pane_block(
-        app,
-        Pane::Findings,
-        format!("Stuck & orphaned {}", findings.len()),
-    );
+    let title = if app.has_snapshot {
+        format!("Stuck & orphaned {}", findings.len())
+    } else {
+        "Stuck & orphaned".to_string()
+    };
+    let block = pane_block(app, Pane::Findings, title);
     let inner_rows = usize::from(block.inner(area).height.saturating_sub(1));
     let len = findings.len();
     let start = window_start(app.findings.selected, app.findings.offset, inner_rows, len);
@@ -41,7 +42,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
             Cell::from(mark),
             Cell::from(f.kind.as_str()),
             Cell::from(fit_id(f, usize::from(id_width))),
-            Cell::from(format_age_brief(app.snapshot.finding_age(f, app.now))),
+            Cell::from(ago_brief(app.now, app.snapshot.finding_since(f))),
             Cell::from(Span::styled(f.suggested_action.as_str(), action_style)),
             Cell::from(f.reason_past_age()),
         ])

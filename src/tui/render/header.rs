@@ -121,7 +121,10 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         (false, false) => second.push(Span::raw("rw")),
     }
     let c = &snap.counts;
-    second.push(Span::raw(if roomy {
+    // Before the first poll the counts are unknown, not 0.
+    second.push(Span::raw(if !app.has_snapshot {
+        String::new()
+    } else if roomy {
         format!(
             " · {} active ({} pending, {} running) · {} findings",
             c.active,

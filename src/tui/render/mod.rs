@@ -17,13 +17,12 @@ pub mod wrap;
 use chrono::{DateTime, Utc};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
-use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Paragraph};
+use ratatui::widgets::{Block, Borders, Paragraph};
 
 use super::app::{App, Pane};
 use super::health::remote_stale;
-use crate::domain::{format_age, format_age_brief};
+use crate::domain::{format_age, format_age_brief, table_age_seconds};
 
 pub const MIN_WIDTH: u16 = 60;
 pub const MIN_HEIGHT: u16 = 15;
@@ -86,23 +85,31 @@ pub fn pane_heights(body: u16, show_log: bool) -> [u16; 3] {
 /// Rows of data the Running and the findings panes show in a terminal of
 /// `height` lines.
 pub fn list_rows(height: u16, show_log: bool) -> [usize; 2] {
-    // header 2 + footer 1; each pane: borders 2 + column header 1
+    // header 2 + footer 1; each pane: title 1 + column header 1
     let [top, lower, _] = pane_heights(height.saturating_sub(3), show_log);
-    [top, lower].map(|h| usize::from(h.saturating_sub(3)).max(1))
+    [top, lower].map(|h| usize::from(h.saturating_sub(2)).max(1))
 }
 
-/// A pane's frame: bold border when focused, and the stale marks in the
-/// title: the database's on every pane, the remote's on the panes that show
-/// remote answers.
+/// A pane's head: its title on the pane's first line, as a highlighted tab
+/// when the pane has the focus, and the stale marks after it: the
+/// database's on every pane, the remote's on the panes that show remote
+/// answers.
+///
+/// Panes have no box around them, as in htop: a title line and the table's
+/// underlined column header set each apart, and the rows a box would take
+/// go to executions (two rows and two columns a pane, a quarter of an
+/// 80×24 screen's rows). A box is also most of the bytes a first screen
+/// sends down an SSH link (docs/PERFORMANCE.md §4). The error rates, beside
+/// the findings, keep a rule on their left.
 pub fn pane_block<'a>(app: &App, pane: Pane, title: String) -> Block<'a> {
     let theme = app.theme();
     let focused = app.focus == pane;
     let mut spans = vec![Span::styled(
         format!(" {title} "),
         if focused {
-            theme.border_focused
+            theme.title_focused
         } else {
-            Style::new()
+            theme.title
         },
     )];
     if let Some(age) = app.db_stale_seconds()
@@ -122,17 +129,14 @@ pub fn pane_block<'a>(app: &App, pane: Pane, title: String) -> Block<'a> {
         };
         spans.push(Span::styled(text, theme.warn));
     }
-    Block::bordered()
-        .border_type(if focused {
-            BorderType::Thick
-        } else {
-            BorderType::Plain
-        })
-        .border_style(if focused {
-            theme.border_focused
-        } else {
-            theme.border
-        })
+    let borders = if pane == Pane::ErrorRates {
+        Borders::LEFT
+    } else {
+        Borders::NONE
+    };
+    Block::new()
+        .borders(borders)
+        .border_style(theme.border)
         .title(Line::from(spans))
 }
 
@@ -154,9 +158,9 @@ pub fn ago(now: DateTime<Utc>, at: DateTime<Utc>) -> String {
     format_age((now - at).num_seconds().max(0))
 }
 
-/// [`ago`] for table columns: see `format_age_brief`.
+/// [`ago`] for table columns: see `table_age_seconds`.
 pub fn ago_brief(now: DateTime<Utc>, at: DateTime<Utc>) -> String {
-    format_age_brief((now - at).num_seconds().max(0))
+    format_age_brief(table_age_seconds(now, at))
 }
 
 pub fn centered(area: Rect, width: u16, height: u16) -> Rect {

@@ -7,13 +7,30 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
 
 use super::{ago_brief, pane_block, window_start};
-use crate::domain::format_age_brief;
 use crate::tui::app::{App, Pane};
+
+/// The Running pane's columns: title and width.
+const COLUMNS: [(&str, Constraint); 9] = [
+    ("", Constraint::Length(1)),
+    ("id", Constraint::Length(8)),
+    ("name", Constraint::Min(10)),
+    ("group", Constraint::Length(10)),
+    ("status", Constraint::Length(11)),
+    ("remote", Constraint::Length(9)),
+    ("age", Constraint::Length(7)),
+    ("upd", Constraint::Length(7)),
+    ("remote id", Constraint::Fill(1)),
+];
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     let theme = app.theme();
     let arrow = if app.sort_reverse { "▼" } else { "▲" };
-    let mut title = format!("Running {}", app.view.len());
+    // Before the first poll the count is unknown, not 0.
+    let mut title = if app.has_snapshot {
+        format!("Running {}", app.view.len())
+    } else {
+        "Running".to_string()
+    };
     if app.view.len() != app.snapshot.active.len() {
         title.push_str(&format!(" of {}", app.snapshot.active.len()));
     }
@@ -27,6 +44,8 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     let block = pane_block(app, Pane::Running, title);
     let inner_rows = usize::from(block.inner(area).height.saturating_sub(1));
 
+    // Without a remote tracker its column could only ever read "-".
+    let with_remote = app.settings.remote;
     let len = app.view.len();
     let start = window_start(app.running.selected, app.running.offset, inner_rows, len);
     let end = (start + inner_rows).min(len);
@@ -49,47 +68,32 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         } else {
             &*e.raw_status
         };
-        Row::new(vec![
+        let mut cells = vec![
             Cell::from(mark),
             Cell::from(e.id.clone()),
             Cell::from(e.name.as_deref().unwrap_or_default()),
             Cell::from(e.group.as_deref().unwrap_or_default()),
             Cell::from(Span::styled(local, theme.status(e.status))),
-            Cell::from(match remote {
+        ];
+        if with_remote {
+            cells.push(Cell::from(match remote {
                 Some(s) => Span::styled(s.as_str(), theme.status(s)),
                 None => Span::styled("-", theme.dim),
-            }),
-            Cell::from(format_age_brief(e.age_seconds(app.now))),
+            }));
+        }
+        cells.extend([
+            Cell::from(ago_brief(app.now, e.phase_start())),
             Cell::from(ago_brief(app.now, e.last_local_update())),
             Cell::from(e.remote_id.clone().unwrap_or_default()),
-        ])
+        ]);
+        Row::new(cells)
     });
-    let header = Row::new(
-        [
-            "",
-            "id",
-            "name",
-            "group",
-            "status",
-            "remote",
-            "age",
-            "upd",
-            "remote id",
-        ]
-        .map(Cell::from),
-    )
-    .style(theme.header_row);
-    let widths = [
-        Constraint::Length(1),
-        Constraint::Length(8),
-        Constraint::Min(10),
-        Constraint::Length(10),
-        Constraint::Length(11),
-        Constraint::Length(9),
-        Constraint::Length(7),
-        Constraint::Length(7),
-        Constraint::Fill(1),
-    ];
+    let columns = COLUMNS
+        .iter()
+        .filter(|(title, _)| with_remote || *title != "remote");
+    let header =
+        Row::new(columns.clone().map(|&(title, _)| Cell::from(title))).style(theme.header_row);
+    let widths: Vec<Constraint> = columns.map(|&(_, width)| width).collect();
     let table = Table::new(rows, widths)
         .header(header)
         .block(block)
