@@ -96,9 +96,9 @@ pub fn list_rows(height: u16, show_log: bool) -> [usize; 2] {
 /// answers.
 ///
 /// Panes have no box around them, as in htop: a title line and the table's
-/// underlined column header set each apart, and the rows a box would take
-/// go to executions (two rows and two columns a pane, a quarter of an
-/// 80×24 screen's rows). A box is also most of the bytes a first screen
+/// underlined column header set each apart. A box took two rows and two
+/// columns a pane, a title line takes one row: a row more for executions in
+/// each pane. A box is also most of the bytes a first screen
 /// sends down an SSH link (docs/PERFORMANCE.md §4). The error rates, beside
 /// the findings, keep a rule on their left.
 pub fn pane_block<'a>(app: &App, pane: Pane, title: String) -> Block<'a> {
