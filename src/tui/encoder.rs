@@ -510,11 +510,17 @@ fn push_rel(n: u16, direction: u8, out: &mut Vec<u8>) {
 /// cursor is never in the wrap position here (see `move_to`), where
 /// terminals disagree about a backspace.
 fn back_len(n: u16) -> usize {
-    if n <= 3 { usize::from(n) } else { rel_len(n) }
+    usize::from(n).min(rel_len(n))
+}
+
+/// A move of `n` cells costs no more as `n` one-byte controls (backspaces,
+/// line feeds) than as one `ESC[n…` sequence.
+fn one_byte_each(n: u16) -> bool {
+    usize::from(n) <= rel_len(n)
 }
 
 fn push_back(n: u16, out: &mut Vec<u8>) {
-    if n <= 3 {
+    if one_byte_each(n) {
         out.extend(std::iter::repeat_n(b'\x08', usize::from(n)));
     } else {
         push_rel(n, b'D', out);
@@ -525,7 +531,7 @@ fn push_back(n: u16, out: &mut Vec<u8>) {
 /// index) for one row up, `ESC[nA` for more. Both targets are rows that
 /// exist, so neither scrolls.
 fn down_len(n: u16) -> usize {
-    if n <= 4 { usize::from(n) } else { rel_len(n) }
+    usize::from(n).min(rel_len(n))
 }
 
 fn up_len(n: u16) -> usize {
@@ -533,7 +539,7 @@ fn up_len(n: u16) -> usize {
 }
 
 fn push_rows(down: u16, up: u16, out: &mut Vec<u8>) {
-    if down <= 4 {
+    if one_byte_each(down) {
         out.extend(std::iter::repeat_n(b'\n', usize::from(down)));
     } else {
         push_rel(down, b'B', out);
@@ -563,7 +569,8 @@ const COLUMN_ORDER_MAX_CELLS: usize = 512;
 
 /// The cells' indices ordered by columns: runs of nearby cells in a row,
 /// sorted by where they start, then by row. `None` when that order cannot
-/// be shorter: a large frame, one row, a symbol of unsure width.
+/// be shorter: a large frame, one row, a symbol of unsure width, or the cells
+/// in that order already.
 fn column_order(cells: &[(u16, u16, &Cell)]) -> Option<Vec<usize>> {
     if cells.len() > COLUMN_ORDER_MAX_CELLS
         || cells.windows(2).all(|w| w[0].1 == w[1].1)
@@ -580,6 +587,11 @@ fn column_order(cells: &[(u16, u16, &Cell)]) -> Option<Vec<usize>> {
             Some(run) if run.1 == y && x <= cells[run.3 - 1].0 + RUN_GAP => run.3 = i + 1,
             _ => runs.push((x, y, i, i + 1)),
         }
+    }
+    // Already in that order (one run a row, all starting in one column, as
+    // when the selection moves): the trial would encode the same bytes twice.
+    if runs.is_sorted_by_key(|&(x, y, _, _)| (x, y)) {
+        return None;
     }
     runs.sort_by_key(|&(x, y, _, _)| (x, y));
     Some(
