@@ -124,6 +124,7 @@ fn snapshot(n: usize) -> Snapshot {
         last_success: Some(now()),
         last_error: None,
         degraded: false,
+        suspect: None,
     };
     Snapshot {
         taken_at: now(),

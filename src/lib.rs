@@ -12,4 +12,5 @@ pub mod monitor;
 pub mod remote;
 pub mod sim;
 pub mod store;
+pub mod text;
 pub mod tui;

@@ -59,7 +59,7 @@ fn init_cli_logging(tui: bool) {
     let _ = tracing_subscriber::registry()
         .with(
             tracing_subscriber::fmt::layer()
-                .with_writer(std::io::stderr)
+                .with_writer(move || exectop::text::SafeWriter::new(std::io::stderr(), ansi))
                 .with_ansi(ansi)
                 .with_target(false),
         )
@@ -87,14 +87,48 @@ fn cap_malloc_arenas() {
     }
 }
 
+/// A panic, from any thread or task, is a bug: it ends the process with one
+/// line on stderr and exit code 2, as any other failure to run does, not a
+/// backtrace. The TUI's own hook, chained before this one, restores the
+/// terminal first. `RUST_BACKTRACE=1` still prints the backtrace, for a report.
+fn install_panic_hook() {
+    if let Ok((_, eyre_hook)) = color_eyre::config::HookBuilder::default()
+        .display_env_section(false)
+        .try_into_hooks()
+    {
+        let _ = eyre_hook.install();
+    }
+    std::panic::set_hook(Box::new(|info| {
+        let what = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic".into());
+        let place = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        eprintln!(
+            "exectop: internal error: {}{place} (a bug; please report it)",
+            exectop::text::one_line(&what)
+        );
+        if std::env::var_os("RUST_BACKTRACE").is_some_and(|v| v != "0") {
+            eprintln!("{}", std::backtrace::Backtrace::force_capture());
+        }
+        std::process::exit(2);
+    }));
+}
+
 fn main() -> ExitCode {
     cap_malloc_arenas();
     exectop::remote::install_tls_provider();
     let cli = Cli::parse();
-    // color-eyre first: the TUI's panic hook chains onto it.
-    let _ = color_eyre::config::HookBuilder::default()
-        .display_env_section(false)
-        .install();
+    install_panic_hook();
+    // The one way to prove the hook above from outside: tests set it.
+    if std::env::var_os("EXECTOP_TEST_PANIC").is_some() {
+        panic!("EXECTOP_TEST_PANIC is set \u{1b}[2J");
+    }
     let tui = matches!(
         cli.command,
         None | Some(Command::Tui) | Some(Command::Demo { .. })
@@ -117,7 +151,7 @@ fn main() -> ExitCode {
     match code {
         Ok(code) => ExitCode::from(code as u8),
         Err(e) => {
-            eprintln!("exectop: {e}");
+            eprintln!("exectop: {}", exectop::text::one_line(&e.to_string()));
             ExitCode::from(2)
         }
     }

@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -14,8 +13,7 @@ use axum::extract::{Path as UrlPath, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use exectop::store::{DbPool, migrate};
-use sqlx::Executor;
+use common::cli::{env, exectop, text};
 
 #[derive(Default)]
 struct Fake {
@@ -48,77 +46,6 @@ async fn serve() -> (String, Arc<Fake>) {
         .route("/active", get(list))
         .with_state(fake.clone());
     (common::serve_loopback(app).await, fake)
-}
-
-struct Env {
-    dir: PathBuf,
-    config: PathBuf,
-    db: String,
-}
-
-/// A native SQLite table with `rows` (id, remote id, status, minutes old)
-/// and a config file pointing at it and at the fake remote.
-async fn env(base: &str, rows: &[(i64, &str, &str, i64)]) -> Env {
-    let (db, path) = common::sqlite_fresh_url();
-    let pool = DbPool::connect(&db, true).await.unwrap();
-    migrate::apply(&pool, true).await.unwrap();
-    let DbPool::Sqlite(p) = &pool else {
-        unreachable!()
-    };
-    for (id, remote_id, status, minutes) in rows {
-        let at = format!("strftime('%Y-%m-%dT%H:%M:%fZ','now','-{minutes} minutes')");
-        let completed = if *status == "running" { "NULL" } else { &at };
-        p.execute(sqlx::AssertSqlSafe(format!(
-            "INSERT INTO exectop_executions (id, remote_id, status, created_at, started_at, updated_at, completed_at) \
-             VALUES ({id}, '{remote_id}', '{status}', {at}, {at}, {at}, {completed})"
-        )))
-        .await
-        .unwrap();
-    }
-    pool_close(pool).await;
-    let dir = path.parent().unwrap().to_path_buf();
-    let config = dir.join("exectop.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[database]\nurl = \"{db}\"\n\n[remote]\nkind = \"http\"\nbase_url = \"{base}\"\n\
-             status_path = \"/runs/{{remote_id}}\"\nstatus_pointer = \"/status\"\n\
-             list_active_path = \"/active\"\nlist_pointer = \"/executions\"\n\n\
-             [remote.status_values]\nrunning = [\"RUNNING\"]\nsucceeded = [\"SUCCEEDED\"]\n"
-        ),
-    )
-    .unwrap();
-    Env { dir, config, db }
-}
-
-async fn pool_close(pool: DbPool) {
-    if let DbPool::Sqlite(p) = pool {
-        p.close().await;
-    }
-}
-
-/// Runs the binary off the runtime's threads (the fake remote keeps
-/// serving), with no database URL or config inherited from the caller.
-async fn exectop(cwd: &Path, args: &[&str], vars: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_exectop"));
-    cmd.args(args)
-        .current_dir(cwd)
-        .env_remove("EXECTOP_DATABASE_URL")
-        .env_remove("DATABASE_URL")
-        .env_remove("EXECTOP_CONFIG")
-        .env_remove("NO_COLOR")
-        .env("XDG_CONFIG_HOME", cwd.join("xdg"))
-        .env("EXECTOP_OPERATOR", "alice");
-    for (k, v) in vars {
-        cmd.env(k, v);
-    }
-    tokio::task::spawn_blocking(move || cmd.output().unwrap())
-        .await
-        .unwrap()
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 async fn status_of(db: &str, id: i64) -> String {

@@ -289,7 +289,7 @@ fn reconcile_decision(local: Status, answer: &RemoteAnswer) -> Decision {
             "remote does not know this execution: use mark-failed".into(),
             None,
         ),
-        RemoteAnswer::Error { message } => {
+        RemoteAnswer::Error { message } | RemoteAnswer::Doubted { message } => {
             leave(format!("could not ask the remote: {message}"), None)
         }
         RemoteAnswer::Throttled {

@@ -11,6 +11,7 @@ use crate::cli::Global;
 use crate::domain::{SuggestedAction, parse_duration};
 use crate::monitor::{OneShotOptions, one_shot};
 use crate::store::Actor;
+use crate::text::one_line;
 
 #[derive(Serialize)]
 struct Report<'a> {
@@ -73,12 +74,13 @@ async fn finish(
             let after = o.after.map_or_else(|| "-".to_string(), |s| s.to_string());
             let verdict = match &o.applied {
                 Ok(()) => "applied".to_string(),
-                Err(why) => format!("not applied: {why}"),
+                Err(why) => format!("not applied: {}", one_line(why)),
             };
             let _ = writeln!(
                 text,
                 "{}: {} → {after}  {verdict}",
-                o.execution_id, o.before
+                one_line(&o.execution_id),
+                o.before
             );
         }
         let applied = outcomes.iter().filter(|o| o.applied.is_ok()).count();

@@ -13,6 +13,7 @@ use super::setup::{DbUse, Failure, setup_for};
 use crate::cli::Global;
 use crate::domain::{Counts, ErrorRates, Finding, format_age};
 use crate::monitor::{OneShotOptions, Snapshot, SourceHealth, one_shot};
+use crate::text::one_line;
 
 #[derive(Debug, Serialize)]
 pub struct Health {
@@ -20,6 +21,10 @@ pub struct Health {
     pub latency_ms: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Remote only: why its answers are not believed (most runs "not found"
+    /// at once, or the list emptied at once); no `remote_not_found` comes from them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suspect: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -45,6 +50,7 @@ fn health(h: &SourceHealth) -> Health {
         ok: h.ok,
         latency_ms: h.latency_ms,
         error: h.last_error.clone(),
+        suspect: h.suspect.clone(),
     }
 }
 
@@ -98,10 +104,10 @@ pub fn render_text(snapshot: &Snapshot, now: DateTime<Utc>) -> String {
             out.push_str(&format!(
                 "  {:<20} {:<14} {:>8}  {:<12} {}\n",
                 f.kind.as_str(),
-                id,
+                one_line(&id),
                 format_age(f.age_seconds),
                 f.suggested_action.as_str(),
-                f.reason
+                one_line(&f.reason)
             ));
         }
     }
@@ -123,8 +129,12 @@ pub fn render_text(snapshot: &Snapshot, now: DateTime<Utc>) -> String {
     ];
     for (label, h) in sources {
         if let Some(h) = h.filter(|h| !h.ok) {
-            let why = h.last_error.as_deref().unwrap_or("unhealthy");
-            out.push_str(&format!("{label} {} not ok: {why}\n", h.name));
+            let why = h
+                .suspect
+                .as_deref()
+                .or(h.last_error.as_deref())
+                .unwrap_or("unhealthy");
+            out.push_str(&format!("{label} {} not ok: {}\n", h.name, one_line(why)));
         }
     }
     if let Some(alert) = snapshot.long_running.filter(|a| a.firing) {

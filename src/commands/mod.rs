@@ -22,8 +22,12 @@ pub fn print_json(value: &impl serde::Serialize) -> Result<(), Failure> {
     })
 }
 
+/// Text reports carry values from rows and remote answers: every control
+/// character in them is made visible and inert (`text::lines`).
 pub fn print_text(text: &str) -> Result<(), Failure> {
-    write_stdout("the report", |out| out.write_all(text.as_bytes()))
+    write_stdout("the report", |out| {
+        out.write_all(crate::text::lines(text).as_bytes())
+    })
 }
 
 /// Through one buffer. A closed pipe (`exectop check --json | head`) is an

@@ -248,10 +248,46 @@ pub fn validate(config: &Config, origin: &str) -> Result<(), ConfigError> {
     if let Some(url) = &config.database.url {
         crate::store::Backend::of_url(url).map_err(|e| ConfigError(format!("{origin}: {e}")))?;
     }
+    validate_poll(config, origin)?;
     let t = config.thresholds();
     if t.pending_stuck > t.max_runtime || t.running_stuck > t.max_runtime {
         return Err(ConfigError(format!(
             "{origin}: thresholds.max_runtime must not be shorter than pending_stuck and running_stuck"
+        )));
+    }
+    Ok(())
+}
+
+/// Caps that must be positive numbers: a rate of 0, NaN or below would stall
+/// or flood the tracker, a zero timeout fails every request.
+fn validate_poll(config: &Config, origin: &str) -> Result<(), ConfigError> {
+    let p = &config.poll;
+    if let Some(rate) = p.remote_rate
+        && !(rate.is_finite() && rate > 0.0)
+    {
+        return Err(ConfigError(format!(
+            "{origin}: poll.remote_rate {rate} must be a number of requests per second above 0"
+        )));
+    }
+    if p.remote_concurrency == Some(0) {
+        return Err(ConfigError(format!(
+            "{origin}: poll.remote_concurrency must be at least 1"
+        )));
+    }
+    for (key, value) in [
+        ("remote_timeout", p.remote_timeout),
+        ("database_interval", p.database_interval),
+        ("remote_interval", p.remote_interval),
+    ] {
+        if value.is_some_and(|d| d.0.is_zero()) {
+            return Err(ConfigError(format!(
+                "{origin}: poll.{key} must be longer than 0s"
+            )));
+        }
+    }
+    if config.remote.max_answer_bytes == Some(0) {
+        return Err(ConfigError(format!(
+            "{origin}: remote.max_answer_bytes must be at least 1"
         )));
     }
     Ok(())
@@ -367,6 +403,29 @@ mod tests {
         )
         .unwrap();
         validate(&c, "x.toml").unwrap();
+    }
+
+    #[test]
+    fn poll_caps_must_be_positive_numbers() {
+        for rate in ["0", "-1", "nan", "inf", "0.0"] {
+            let e = err(&format!("[poll]\nremote_rate = {rate}\n"));
+            assert!(e.contains("poll.remote_rate"), "{rate}: {e}");
+        }
+        let e = err("[poll]\nremote_timeout = \"0s\"\n");
+        assert!(
+            e.contains("poll.remote_timeout must be longer than 0s"),
+            "{e}"
+        );
+        let e = err("[poll]\nremote_concurrency = 0\n");
+        assert!(e.contains("poll.remote_concurrency"), "{e}");
+        let e = err("[remote]\nmax_answer_bytes = 0\n");
+        assert!(e.contains("remote.max_answer_bytes"), "{e}");
+        let fine = parse_str(
+            "[poll]\nremote_rate = 0.5\nremote_timeout = \"2s\"\n",
+            "x.toml",
+        )
+        .unwrap();
+        validate(&fine, "x.toml").unwrap();
     }
 
     #[test]

@@ -200,6 +200,8 @@ pub struct RemoteConfig {
     pub stop_path: Option<String>,
     /// Name of the environment variable holding the bearer token. The token is never logged.
     pub token_env: Option<String>,
+    /// Largest answer read, in bytes (default 4 MiB); a larger one is a failed answer.
+    pub max_answer_bytes: Option<u64>,
     #[serde(default)]
     pub status_values: StatusValues,
 }

@@ -22,6 +22,9 @@ pub enum RemoteAnswer {
     Error { message: String },
     /// The tracker told us to slow down; not the execution's fault.
     Throttled { retry_after_seconds: Option<u64> },
+    /// Not found, but from a round in which the remote looked broken
+    /// (`domain::doubt`): not the execution's fault either.
+    Doubted { message: String },
 }
 
 /// An answer and when it was received.
@@ -92,6 +95,7 @@ enum AnswerKind {
     NotFound,
     Error,
     Throttled { retry_after_seconds: Option<u32> },
+    Doubted,
 }
 
 /// Everything the monitor remembers about one execution's remote side.
@@ -138,6 +142,9 @@ impl RemoteHistory {
             }
             // Throttling says nothing about the execution: streaks stand.
             RemoteAnswer::Throttled { .. } => {}
+            RemoteAnswer::Doubted { message } => {
+                self.last_error = Some(message.as_str().into());
+            }
         }
         self.checked_at.set(obs.checked_at);
         self.last_answer = Some(match obs.answer {
@@ -149,6 +156,7 @@ impl RemoteHistory {
             } => AnswerKind::Throttled {
                 retry_after_seconds: retry_after_seconds.map(|s| s.min(u32::MAX as u64) as u32),
             },
+            RemoteAnswer::Doubted { .. } => AnswerKind::Doubted,
         });
     }
 
@@ -201,6 +209,9 @@ impl RemoteHistory {
                 retry_after_seconds,
             } => RemoteAnswer::Throttled {
                 retry_after_seconds: retry_after_seconds.map(u64::from),
+            },
+            AnswerKind::Doubted => RemoteAnswer::Doubted {
+                message: self.last_error.as_deref().unwrap_or_default().to_string(),
             },
         })
     }

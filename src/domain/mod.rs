@@ -1,6 +1,7 @@
 //! The domain: statuses, transitions, findings, error rates and error classes.
 //! Pure code: no database, HTTP or terminal types, and no clock of its own.
 
+pub mod doubt;
 pub mod duration;
 pub mod error_rates;
 pub mod execution;

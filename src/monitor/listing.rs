@@ -11,6 +11,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use super::{MonitorState, TERMINAL_RECHECKS, Watched, record_into};
+use crate::domain::doubt::MIN_NOT_FOUND;
 use crate::domain::{Execution, Observation, RemoteAnswer, RemoteExecution};
 
 /// A list being applied.
@@ -20,6 +21,8 @@ pub(super) struct ListProgress {
     by_remote_id: Vec<Arc<Execution>>,
     /// Listed runs without a local record, so far.
     remote_only: HashMap<String, RemoteExecution>,
+    /// Runs listed so far.
+    listed: usize,
 }
 
 impl ListProgress {
@@ -45,6 +48,7 @@ impl MonitorState {
         self.listing = Some(ListProgress {
             by_remote_id,
             remote_only: HashMap::new(),
+            listed: 0,
         });
     }
 
@@ -72,6 +76,7 @@ impl MonitorState {
         let Some(progress) = &mut self.listing else {
             return;
         };
+        progress.listed += page.len();
         for r in page {
             let answer = RemoteAnswer::Found {
                 status: r.status,
@@ -128,10 +133,36 @@ impl MonitorState {
 
     /// The list is complete: the runs it named without a local record are the
     /// remote-only ones now.
+    ///
+    /// A list that shrinks from several runs to none at once, while several
+    /// local rows with a remote id are still active, is more likely a broken
+    /// answer than every run ending together: the remote is marked suspect
+    /// and the last complete answer stands.
     pub fn finish_list(&mut self) {
-        if let Some(progress) = self.listing.take() {
-            self.remote_only = progress.remote_only;
+        let Some(progress) = self.listing.take() else {
+            return;
+        };
+        let before = self.last_listed.replace(progress.listed);
+        if progress.listed == 0
+            && progress.by_remote_id.len() >= MIN_NOT_FOUND
+            && let Some(before) = before.filter(|n| *n >= MIN_NOT_FOUND)
+        {
+            self.last_listed = Some(before);
+            self.remote_suspect = Some(format!(
+                "the list of active runs went from {before} to none at once: the remote looks broken, \
+                 so the last complete list stands"
+            ));
+            return;
         }
+        if progress.listed > 0
+            && self
+                .remote_suspect
+                .as_deref()
+                .is_some_and(|s| s.starts_with("the list"))
+        {
+            self.remote_suspect = None;
+        }
+        self.remote_only = progress.remote_only;
     }
 
     /// A page failed: what the pages before said stands, but an incomplete

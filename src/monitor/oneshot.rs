@@ -115,22 +115,24 @@ pub async fn one_shot(
                     .collect()
                     .await;
             pending.clear();
-            for (id, remote_id, obs) in answers {
-                let ask_again = match &obs.answer {
-                    RemoteAnswer::NotFound => true,
-                    RemoteAnswer::Error { .. } => true,
-                    RemoteAnswer::Throttled { .. } => true,
-                    RemoteAnswer::Found { .. } => false,
-                };
-                state.record(&id, obs);
-                let h = state.history(&id);
-                let unconfirmed = h.is_some_and(|h| {
+            // Asked again while unconfirmed: every answer but a status.
+            let unsettled: Vec<(String, String)> = answers
+                .iter()
+                .filter(|(_, _, obs)| !matches!(obs.answer, RemoteAnswer::Found { .. }))
+                .map(|(id, remote_id, _)| (id.clone(), remote_id.clone()))
+                .collect();
+            state.record_round(answers.into_iter().map(|(id, _, obs)| (id, obs)).collect());
+            for (id, remote_id) in unsettled {
+                let unconfirmed = state.history(&id).is_some_and(|h| {
                     (h.consecutive_not_found > 0
                         && h.consecutive_not_found < t.not_found_confirmations)
                         || (h.consecutive_errors > 0 && h.consecutive_errors < t.poll_error_limit)
-                        || matches!(h.last_answer(), Some(RemoteAnswer::Throttled { .. }))
+                        || matches!(
+                            h.last_answer(),
+                            Some(RemoteAnswer::Throttled { .. } | RemoteAnswer::Doubted { .. })
+                        )
                 });
-                if ask_again && unconfirmed {
+                if unconfirmed {
                     pending.push((id, remote_id));
                 }
             }
@@ -145,7 +147,8 @@ pub async fn one_shot(
         let health = tracker.health();
         state.remote = Some(SourceHealth {
             name: tracker.describe(),
-            ok: health.ok,
+            ok: health.ok && state.remote_suspect.is_none(),
+            suspect: state.remote_suspect.clone(),
             latency_ms: health.latency_ms,
             last_success: health.ok.then(Utc::now),
             last_error: health.last_error,

@@ -360,7 +360,8 @@ async fn after_remote_answers(
         let previous = state.remote.take().unwrap_or_default();
         state.remote = Some(SourceHealth {
             name: tracker.describe(),
-            ok: h.ok,
+            ok: h.ok && state.remote_suspect.is_none(),
+            suspect: state.remote_suspect.clone(),
             latency_ms: h.latency_ms.or(previous.latency_ms),
             last_success: if h.ok {
                 Some(now)
@@ -471,8 +472,12 @@ pub async fn run(
                 round = None;
                 match done {
                     Ok(result) => {
-                        for (id, obs) in result.observations {
-                            state.record(&id, obs);
+                        let was_suspect = state.remote_suspect.is_some();
+                        state.record_round(result.observations);
+                        match (&state.remote_suspect, was_suspect) {
+                            (Some(why), false) => tracing::warn!("remote tracker suspect: {why}"),
+                            (None, true) => tracing::warn!("remote tracker trusted again: its look-ups find runs"),
+                            _ => {}
                         }
                         if !after_remote_answers(&poller, &mut state, &mut last_snapshot, interval, &events).await {
                             return;

@@ -15,8 +15,11 @@ pub struct SourceHealth {
     /// The last time a poll of this source succeeded.
     pub last_success: Option<DateTime<Utc>>,
     pub last_error: Option<String>,
-    /// Remote only: polling paused after repeated failures.
+    /// Remote only: polling paused after repeated failures or throttling.
     pub degraded: bool,
+    /// Remote only: its answers look broken (`domain::doubt`), so its
+    /// "not found" is not believed; says why.
+    pub suspect: Option<String>,
 }
 
 /// The active executions in the order a snapshot lists them, shared.

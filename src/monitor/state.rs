@@ -8,6 +8,7 @@ use std::time::Duration;
 use chrono::{DateTime, Duration as Cd, Utc};
 
 use super::snapshot::{ActiveList, Snapshot, SourceHealth};
+use crate::domain::doubt::{RoundVerdict, doubted, judge_round};
 use crate::domain::findings::LongRunningAlert;
 use crate::domain::{
     Capabilities, Counts, ErrorClassifier, ErrorRates, Execution, Finding, FindingInput,
@@ -105,6 +106,11 @@ pub struct MonitorState {
     pub remote: Option<SourceHealth>,
     /// See `Snapshot::unmapped_statuses`; refreshed by the caller.
     pub unmapped_statuses: Vec<(String, u64)>,
+    /// Why the remote looks broken, from the last round that could tell
+    /// (`record_round`); `None` while its answers can be believed.
+    pub remote_suspect: Option<String>,
+    /// How many runs the last complete list named (see `finish_list`).
+    last_listed: Option<usize>,
     /// Error rates counted elsewhere (by the database, for a one-shot check),
     /// in place of computing them from `finished`.
     counted_error_rates: Option<ErrorRates>,
@@ -366,6 +372,30 @@ impl MonitorState {
             return None;
         }
         Some((last, e.created_at, e.id.as_str(), remote_id))
+    }
+
+    /// Records a round of look-ups, judged together first: when the remote
+    /// answered "not found" to most of them it looks broken, and those
+    /// answers are recorded as doubted (no streak moves, no `remote_not_found`).
+    pub fn record_round(&mut self, observations: Vec<(String, Observation)>) -> RoundVerdict {
+        let verdict = judge_round(observations.iter().map(|(id, obs)| {
+            let fresh = self
+                .history(id)
+                .is_none_or(|h| h.consecutive_not_found == 0);
+            (fresh, &obs.answer)
+        }));
+        match &verdict {
+            RoundVerdict::Suspect(why) => self.remote_suspect = Some(why.clone()),
+            RoundVerdict::Trusted => self.remote_suspect = None,
+            RoundVerdict::Unjudged => {}
+        }
+        for (id, mut obs) in observations {
+            if let RoundVerdict::Suspect(why) = &verdict {
+                obs.answer = doubted(obs.answer, why);
+            }
+            self.record(&id, obs);
+        }
+        verdict
     }
 
     pub fn record(&mut self, id: &str, obs: Observation) {

@@ -294,6 +294,106 @@ fn remote_only_runs_are_replaced_only_by_a_complete_list() {
     );
 }
 
+fn not_found(at: DateTime<Utc>) -> Observation {
+    Observation {
+        checked_at: at,
+        answer: RemoteAnswer::NotFound,
+    }
+}
+
+fn finding_kinds(state: &mut MonitorState, at: DateTime<Utc>) -> Vec<crate::domain::FindingKind> {
+    state
+        .snapshot(at, &policy())
+        .findings
+        .iter()
+        .map(|f| f.kind)
+        .collect()
+}
+
+/// A remote that suddenly answers 404 to everything is suspect: rounds of
+/// it raise no `remote_not_found`, however long it lasts, and the remote
+/// is trusted again once its look-ups find runs.
+#[test]
+fn rounds_of_not_found_for_everything_are_doubted_not_believed() {
+    let ids = ["a", "b", "c", "d", "e"];
+    let rows = ids
+        .iter()
+        .map(|id| exec(id, Status::Running, 600, Some(&format!("r-{id}"))))
+        .collect();
+    let mut state = watching(rows);
+    for round in 0..5 {
+        let at = now() + Cd::seconds(20 * round);
+        let verdict = state.record_round(
+            ids.iter()
+                .map(|id| (id.to_string(), not_found(at)))
+                .collect(),
+        );
+        assert!(matches!(verdict, RoundVerdict::Suspect(_)), "round {round}");
+    }
+    assert!(state.remote_suspect.is_some());
+    let later = now() + Cd::seconds(120);
+    assert!(
+        !finding_kinds(&mut state, later).contains(&crate::domain::FindingKind::RemoteNotFound),
+        "no run is called missing"
+    );
+    assert_eq!(state.history("a").unwrap().consecutive_not_found, 0);
+    assert!(matches!(
+        state.history("a").unwrap().last_answer(),
+        Some(RemoteAnswer::Doubted { .. })
+    ));
+
+    // The remote answers again: trusted, and a run it really lacks is
+    // confirmed missing over the usual rounds (positive control).
+    for round in 0..3 {
+        let at = later + Cd::seconds(20 * round);
+        let mut answers: Vec<(String, Observation)> = ids[1..]
+            .iter()
+            .map(|id| (id.to_string(), found(at, Status::Running)))
+            .collect();
+        answers.push(("a".into(), not_found(at)));
+        assert_eq!(state.record_round(answers), RoundVerdict::Trusted);
+    }
+    assert!(state.remote_suspect.is_none());
+    assert!(
+        finding_kinds(&mut state, later + Cd::seconds(60))
+            .contains(&crate::domain::FindingKind::RemoteNotFound)
+    );
+}
+
+/// A list that empties at once while runs are active locally is suspect,
+/// and the last complete list (its remote-only runs) stands.
+#[test]
+fn a_list_that_empties_at_once_is_suspect_and_the_last_list_stands() {
+    let ids = ["a", "b", "c", "d"];
+    let mut state = watching(
+        ids.iter()
+            .map(|id| exec(id, Status::Running, 600, Some(&format!("r-{id}"))))
+            .collect(),
+    );
+    state.begin_list();
+    let mut page: Vec<RemoteExecution> = ids.iter().map(|id| listed(&format!("r-{id}"))).collect();
+    page.push(listed("r-orphan"));
+    state.apply_list_page(page, vec![], now());
+    state.finish_list();
+    assert!(state.remote_suspect.is_none());
+    state.begin_list();
+    state.finish_list();
+    assert!(
+        state
+            .remote_suspect
+            .as_deref()
+            .is_some_and(|s| s.contains("went from 5 to none")),
+        "{:?}",
+        state.remote_suspect
+    );
+    assert!(finding_kinds(&mut state, now()).contains(&crate::domain::FindingKind::RemoteOnly));
+    // A full list again: trusted.
+    state.begin_list();
+    state.apply_list_page(vec![listed("r-a")], vec![], now());
+    state.finish_list();
+    assert!(state.remote_suspect.is_none());
+}
+
 /// The error rates are counted once a minute, and again as soon as a
 /// finished row arrives: a row leaves the hour window when the minute turns.
 #[test]

@@ -9,6 +9,13 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
+/// The longest pause a remote may ask for. A `Retry-After` beyond it is
+/// read as this: a remote that asks for years is broken, and waiting on it
+/// would stall the tracker (and overflow the clock's arithmetic).
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
+
+/// Every byte but the unreserved ones percent-encoded, `/` and `%` included,
+/// so a value can never add or climb a path segment.
 pub(super) fn percent_encode(id: &str) -> String {
     id.bytes()
         .map(|b| match b {
@@ -20,14 +27,35 @@ pub(super) fn percent_encode(id: &str) -> String {
         .collect()
 }
 
-/// `Retry-After` as seconds or as an HTTP date.
+/// A remote id as one path segment. Ids made only of dots are refused:
+/// `.` and `..` are path steps to every URL parser, encoded or not, and
+/// would send the request (and its credentials) to another resource.
+pub fn path_segment(id: &str) -> Result<String, String> {
+    if id.is_empty() {
+        return Err("an empty remote id cannot be sent".into());
+    }
+    if id.bytes().all(|b| b == b'.') {
+        return Err(format!(
+            "remote id {id:?} cannot be sent: an id made only of dots would climb the URL's path"
+        ));
+    }
+    Ok(percent_encode(id))
+}
+
+/// `Retry-After` as seconds or as an HTTP date, at most [`MAX_RETRY_AFTER`].
 pub fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
     let v = value.trim();
-    if let Ok(secs) = v.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
+    if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) {
+        // Digits past u64 are still a (very long) number of seconds.
+        let secs = v.parse::<u64>().unwrap_or(u64::MAX);
+        return Some(Duration::from_secs(secs).min(MAX_RETRY_AFTER));
     }
     let at = DateTime::parse_from_rfc2822(v).ok()?.with_timezone(&Utc);
-    Some((at - now).to_std().unwrap_or(Duration::ZERO))
+    let wait = at
+        .signed_duration_since(now)
+        .to_std()
+        .unwrap_or(Duration::ZERO);
+    Some(wait.min(MAX_RETRY_AFTER))
 }
 
 /// The value at a JSON pointer in `body`, left unparsed: only the objects on

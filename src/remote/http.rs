@@ -13,7 +13,7 @@ use serde_json::Value;
 use tokio::sync::Semaphore;
 
 pub use super::answer::parse_retry_after;
-use super::answer::{array_at, next_at, origin_of, percent_encode, text_at};
+use super::answer::{array_at, next_at, origin_of, path_segment, percent_encode, text_at};
 use super::{BoxFuture, ListPage, RemoteTracker, TrackerHealth};
 use crate::config::{PollConfig, RemoteConfig};
 use crate::domain::{RemoteAnswer, RemoteExecution, StatusMap};
@@ -25,6 +25,9 @@ const BACKOFF_CAP: Duration = Duration::from_secs(5);
 const DEGRADED_AFTER: u32 = 5;
 const DEGRADED_CAP: Duration = Duration::from_secs(60);
 const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(5);
+/// The largest answer read when `remote.max_answer_bytes` is not set: a list
+/// page of a thousand runs is a few hundred KB.
+pub const DEFAULT_MAX_ANSWER_BYTES: u64 = 4 << 20;
 /// Distinct status spellings kept for sharing; an API that spells a status
 /// differently every time gets fresh strings past it, not a growing table.
 const MAX_SPELLINGS: usize = 64;
@@ -43,6 +46,7 @@ pub struct HttpTracker {
     spellings: Mutex<Vec<Arc<str>>>,
     stop_path: Option<String>,
     token: Option<String>,
+    max_answer_bytes: u64,
     statuses: StatusMap,
     in_flight: Semaphore,
     bucket: Mutex<Bucket>,
@@ -75,6 +79,8 @@ struct State {
     /// Pauses taken since the tracker degraded; 0 while healthy. Each pause
     /// is longer than the one before, up to DEGRADED_CAP.
     degraded_pauses: u32,
+    /// A 429 came, and no answer since: the remote is not answering for us.
+    throttled: bool,
 }
 
 enum Attempt {
@@ -123,6 +129,7 @@ impl HttpTracker {
             spellings: Mutex::new(Vec::new()),
             stop_path: remote.stop_path.clone(),
             token,
+            max_answer_bytes: remote.max_answer_bytes.unwrap_or(DEFAULT_MAX_ANSWER_BYTES),
             statuses: remote.status_values.to_map(),
             in_flight: Semaphore::new(poll.remote_concurrency.unwrap_or(10).max(1)),
             bucket: Mutex::new(Bucket {
@@ -135,12 +142,13 @@ impl HttpTracker {
         })
     }
 
-    fn url(&self, path: &str, remote_id: Option<&str>) -> String {
+    /// `base_url` + `path`, with the remote id as one encoded path segment.
+    fn url(&self, path: &str, remote_id: Option<&str>) -> Result<String, String> {
         let path = match remote_id {
-            Some(id) => path.replace("{remote_id}", &percent_encode(id)),
+            Some(id) => path.replace("{remote_id}", &path_segment(id)?),
             None => path.to_string(),
         };
-        format!("{}{}", self.base_url, path)
+        Ok(format!("{}{}", self.base_url, path))
     }
 
     /// The URL of a list page: the configured path, then either the cursor
@@ -149,7 +157,7 @@ impl HttpTracker {
     /// every request.
     fn list_url(&self, path: &str, cursor: Option<&str>) -> Result<String, String> {
         let Some(cursor) = cursor else {
-            return Ok(self.url(path, None));
+            return self.url(path, None);
         };
         if let Some(param) = &self.list_cursor_param {
             let sep = if path.contains('?') { '&' } else { '?' };
@@ -241,6 +249,7 @@ impl HttpTracker {
         }
         s.consecutive_failures = 0;
         s.degraded_pauses = 0;
+        s.throttled = false;
         s.last_latency = Some(latency);
         s.last_error = None;
     }
@@ -300,12 +309,36 @@ impl HttpTracker {
         })?;
         let status = response.status();
         let headers = response.headers().clone();
-        let body = response
-            .bytes()
+        let body = self.read_capped(response).await?;
+        Ok((status, headers, body, start.elapsed()))
+    }
+
+    /// The answer's body, read as it streams in and refused past
+    /// `max_answer_bytes`: an endless or huge answer never fills memory.
+    async fn read_capped(&self, mut response: reqwest::Response) -> Result<Vec<u8>, String> {
+        let cap = self.max_answer_bytes;
+        let too_big =
+            || format!("the answer is larger than {cap} bytes (remote.max_answer_bytes); not read");
+        if response.content_length().is_some_and(|n| n > cap) {
+            return Err(too_big());
+        }
+        let mut body = Vec::with_capacity(
+            response
+                .content_length()
+                .map_or(0, |n| n as usize)
+                .min(64 << 10),
+        );
+        while let Some(chunk) = response
+            .chunk()
             .await
-            .map_err(|e| format!("reading the answer failed: {}", e.without_url()))?;
-        // Into a Vec without a copy: a list answer can be megabytes.
-        Ok((status, headers, Vec::from(body), start.elapsed()))
+            .map_err(|e| format!("reading the answer failed: {}", e.without_url()))?
+        {
+            if (body.len() + chunk.len()) as u64 > cap {
+                return Err(too_big());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
     }
 
     /// Shared by look-ups and listing: status codes to answers, 429 to a pause.
@@ -325,6 +358,12 @@ impl HttpTracker {
                 wait.as_secs()
             );
             self.pause_for(wait);
+            let mut s = self.state.lock().unwrap();
+            s.throttled = true;
+            s.last_error = Some(format!(
+                "throttled (HTTP 429, Retry-After {}s)",
+                wait.as_secs()
+            ));
             return Some(Attempt::Done(RemoteAnswer::Throttled {
                 retry_after_seconds: Some(wait.as_secs()),
             }));
@@ -344,9 +383,17 @@ impl HttpTracker {
     }
 
     async fn lookup_once(&self, remote_id: &str) -> Attempt {
-        let url = self.url(&self.status_path, Some(remote_id));
+        let url = match self.url(&self.status_path, Some(remote_id)) {
+            Ok(url) => url,
+            // The row's id, not the remote's health.
+            Err(message) => return Attempt::Done(RemoteAnswer::Error { message }),
+        };
         let (status, headers, body, latency) = match self.send(self.client.get(url)).await {
             Ok(r) => r,
+            Err(e) if e.starts_with("the answer is larger") => {
+                self.note_failure(&e);
+                return Attempt::Done(RemoteAnswer::Error { message: e });
+            }
             Err(e) => return Attempt::Retry(e),
         };
         if let Some(done) = self.classify(status, &headers) {
@@ -361,22 +408,60 @@ impl HttpTracker {
             self.note_failure(&message);
             return Attempt::Done(RemoteAnswer::Error { message });
         }
-        self.note_success(latency);
-        let answer = match serde_json::from_slice::<Value>(&body) {
-            Err(e) => RemoteAnswer::Error {
-                message: format!("malformed JSON from the remote API: {e}"),
-            },
-            Ok(value) => match text_at(&value, &self.status_pointer) {
-                Some(raw) => RemoteAnswer::Found {
+        let parsed = match serde_json::from_slice::<Value>(&body) {
+            Err(e) => Err(format!("malformed JSON from the remote API: {e}")),
+            Ok(value) => text_at(&value, &self.status_pointer).ok_or_else(|| {
+                format!(
+                    "the answer has no status (text or number) at {}",
+                    self.status_pointer
+                )
+            }),
+        };
+        // An answer that does not parse is a failed answer: it counts
+        // against the remote's health like an error status would.
+        Attempt::Done(match parsed {
+            Ok(raw) => {
+                self.note_success(latency);
+                RemoteAnswer::Found {
                     status: self.statuses.status_of(&raw),
                     raw: self.spelling(&raw),
-                },
-                None => RemoteAnswer::Error {
-                    message: format!("the answer has no status at {}", self.status_pointer),
-                },
-            },
+                }
+            }
+            Err(message) => {
+                self.note_failure(&message);
+                RemoteAnswer::Error { message }
+            }
+        })
+    }
+
+    /// One list answer: the next page's cursor and the listed runs, each
+    /// item parsed on its own (a page is never held as one JSON tree).
+    pub(super) fn parse_page(&self, body: &[u8], now: DateTime<Utc>) -> Result<ListPage, String> {
+        let next = match &self.list_next_pointer {
+            Some(pointer) => next_at(body, pointer)?,
+            None => None,
         };
-        Attempt::Done(answer)
+        let items = array_at(body, &self.list_pointer)?;
+        let runs = items
+            .iter()
+            .filter_map(|raw| {
+                let item: Value = serde_json::from_str(raw.get()).ok()?;
+                let item = &item;
+                let remote_id = text_at(item, &self.list_id_pointer)?;
+                let raw = text_at(item, &self.status_pointer).unwrap_or_default();
+                Some(RemoteExecution {
+                    remote_id,
+                    status: self.statuses.status_of(&raw),
+                    raw_status: self.spelling(&raw),
+                    name: text_at(item, "/name"),
+                    started_at: text_at(item, "/started_at")
+                        .as_deref()
+                        .and_then(parse_timestamp),
+                    first_seen_at: now,
+                })
+            })
+            .collect();
+        Ok(ListPage { runs, next })
     }
 }
 
@@ -452,39 +537,19 @@ impl RemoteTracker for HttpTracker {
                     return Err(e);
                 }
                 _ if !status.is_success() => {
-                    return Err(format!("list call answered HTTP {}", status.as_u16()));
+                    let message = format!("list call answered HTTP {}", status.as_u16());
+                    self.note_failure(&message);
+                    return Err(message);
                 }
                 _ => {}
             }
+            // A page that does not parse is a failed answer, for the
+            // remote's health as for the list.
+            let page = self
+                .parse_page(&body, Utc::now())
+                .inspect_err(|e| self.note_failure(e))?;
             self.note_success(latency);
-            let next = match &self.list_next_pointer {
-                Some(pointer) => next_at(&body, pointer)?,
-                None => None,
-            };
-            let items = array_at(&body, &self.list_pointer)?;
-            let now = Utc::now();
-            let runs = items
-                .iter()
-                .filter_map(|raw| {
-                    // One listed item at a time: a page is never held as one
-                    // JSON tree.
-                    let item: Value = serde_json::from_str(raw.get()).ok()?;
-                    let item = &item;
-                    let remote_id = text_at(item, &self.list_id_pointer)?;
-                    let raw = text_at(item, &self.status_pointer).unwrap_or_default();
-                    Some(RemoteExecution {
-                        remote_id,
-                        status: self.statuses.status_of(&raw),
-                        raw_status: self.spelling(&raw),
-                        name: text_at(item, "/name"),
-                        started_at: text_at(item, "/started_at")
-                            .as_deref()
-                            .and_then(parse_timestamp),
-                        first_seen_at: now,
-                    })
-                })
-                .collect();
-            Ok(ListPage { runs, next })
+            Ok(page)
         })
     }
 
@@ -499,7 +564,7 @@ impl RemoteTracker for HttpTracker {
                 .as_deref()
                 .ok_or("no stop endpoint configured")?;
             let (status, _, _, _) = self
-                .send(self.client.post(self.url(path, Some(remote_id))))
+                .send(self.client.post(self.url(path, Some(remote_id))?))
                 .await?;
             if status.is_success() {
                 Ok(())
@@ -515,10 +580,12 @@ impl RemoteTracker for HttpTracker {
         // poller skips rounds only while this lies ahead, and the header
         // keeps saying degraded rather than down while the probe runs.
         let paused = s.paused_until.map(|(_, wall)| wall);
+        // A throttled remote is degraded too: it answers nobody's question.
+        let degraded = s.degraded_pauses > 0 || s.throttled;
         TrackerHealth {
-            ok: s.consecutive_failures == 0 && s.degraded_pauses == 0,
+            ok: s.consecutive_failures == 0 && !degraded,
             latency_ms: s.last_latency.map(|d| d.as_millis() as u64),
-            degraded_until: if s.degraded_pauses > 0 { paused } else { None },
+            degraded_until: if degraded { paused } else { None },
             last_error: s.last_error.clone(),
         }
     }

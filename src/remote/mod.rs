@@ -146,3 +146,6 @@ pub fn build(
         )?))),
     }
 }
+
+#[cfg(test)]
+mod parse_props;

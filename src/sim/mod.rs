@@ -197,6 +197,7 @@ pub fn exectop_config_for(db_url: &str, api_addr: SocketAddr) -> Config {
             list_cursor_param: Some("after".into()),
             stop_path: Some("/executions/{remote_id}/stop".into()),
             token_env: None,
+            max_answer_bytes: None,
             status_values: StatusValues {
                 pending: spell("PENDING"),
                 running: spell("RUNNING"),

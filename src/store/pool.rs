@@ -79,22 +79,47 @@ pub enum DbPool {
     Sqlite(SqlitePool),
 }
 
-/// Hides the password in a URL before it reaches a log, an error or the screen.
-pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
+/// Query parameters that carry a secret in connection URLs (libpq's
+/// `password`, `sslpassword`, and the names other drivers use).
+const SECRET_PARAMETERS: [&str; 8] = [
+    "password",
+    "sslpassword",
+    "pass",
+    "passwd",
+    "pwd",
+    "secret",
+    "token",
+    "access_token",
+];
+
+/// Hides every secret in a URL before it reaches a log, an error or the
+/// screen: the password of its userinfo and any password-like query
+/// parameter. The URL is parsed, not split, so an `@` or `:` inside a
+/// password cannot move the cut; a URL that does not parse is not shown.
+pub fn redact_url(raw: &str) -> String {
+    let Ok(mut url) = url::Url::parse(raw) else {
+        let scheme = raw.split_once("://").map_or("", |(s, _)| s);
+        return format!("{scheme}://(unparseable URL, not shown)");
     };
-    match rest.split_once('@') {
-        Some((userinfo, host)) => {
-            let user = userinfo.split(':').next().unwrap_or_default();
-            if userinfo.contains(':') {
-                format!("{scheme}://{user}:***@{host}")
-            } else {
-                format!("{scheme}://{user}@{host}")
-            }
-        }
-        None => url.to_string(),
+    if url.password().is_some() {
+        let _ = url.set_password(Some("***"));
     }
+    let secret = |key: &str| SECRET_PARAMETERS.contains(&key.to_ascii_lowercase().as_str());
+    if url.query_pairs().any(|(k, _)| secret(&k)) {
+        let pairs: Vec<(String, String)> = url
+            .query_pairs()
+            .map(|(k, v)| {
+                let v = if secret(&k) {
+                    "***".into()
+                } else {
+                    v.into_owned()
+                };
+                (k.into_owned(), v)
+            })
+            .collect();
+        url.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    url.to_string()
 }
 
 impl DbPool {
@@ -157,5 +182,49 @@ impl DbPool {
             DbPool::Postgres(_) => Backend::Postgres,
             DbPool::Sqlite(_) => Backend::Sqlite,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn every_secret_in_a_url_is_hidden() {
+        let cases = [
+            (
+                "postgres://app:hunter2@db:5432/app",
+                "postgres://app:***@db:5432/app",
+            ),
+            // An `@` in the password: the cut is where the URL says, not at the first `@`.
+            ("postgres://app:pa@ss@db/app", "postgres://app:***@db/app"),
+            (
+                "postgres://app:p%40ss:w@db/app",
+                "postgres://app:***@db/app",
+            ),
+            (
+                "postgres://app@db/app?password=hunter2&sslmode=require",
+                "postgres://app@db/app?password=***&sslmode=require",
+            ),
+            (
+                "postgres://db/app?PassWord=x&sslpassword=y",
+                "postgres://db/app?PassWord=***&sslpassword=***",
+            ),
+            ("postgres://app@db/app", "postgres://app@db/app"),
+            ("sqlite:///tmp/x.db", "sqlite:///tmp/x.db"),
+        ];
+        for (raw, shown) in cases {
+            assert_eq!(redact_url(raw), shown, "{raw}");
+        }
+        for secret in ["hunter2", "pa@ss", "p%40ss", "ss@db"] {
+            for (raw, _) in cases {
+                if raw.contains(secret) {
+                    assert!(!redact_url(raw).contains(secret), "{raw}");
+                }
+            }
+        }
+        let broken = redact_url("postgres://app:hunter2@db:notaport/app");
+        assert!(!broken.contains("hunter2"), "{broken}");
+        assert!(broken.starts_with("postgres://"), "{broken}");
     }
 }

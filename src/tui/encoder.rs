@@ -230,7 +230,7 @@ impl Encoder {
     }
 
     fn put(&mut self, x: u16, y: u16, cell: &Cell, out: &mut Vec<u8>) {
-        out.extend_from_slice(cell.symbol().as_bytes());
+        out.extend_from_slice(crate::text::cell(cell.symbol()).as_bytes());
         let Some(width) = trusted_width(cell) else {
             // The terminal may draw it over one, two or no columns.
             self.cursor = None;
@@ -385,7 +385,7 @@ impl Encoder {
                     };
                     let want = Pen::for_cell(cell, self.colour);
                     self.pen = Some(sgr(self.pen.as_ref(), &want, out));
-                    out.extend_from_slice(cell.symbol().as_bytes());
+                    out.extend_from_slice(crate::text::cell(cell.symbol()).as_bytes());
                 }
             }
         }

@@ -282,3 +282,58 @@ fn digits_ticking_down_columns_are_written_column_by_column() {
         format!("^[3;31H5{down}^[3;41H5{down}")
     );
 }
+
+/// Cells holding controls from data (an escape, an OSC's bell, C1, bidi
+/// overrides) reach the terminal without them: only the encoder's own
+/// sequences are escapes.
+#[test]
+fn controls_in_cells_never_reach_the_terminal() {
+    let mut e = encoder(20, 2);
+    let symbols = [
+        "\u{1b}",
+        "]",
+        "0",
+        ";",
+        "p",
+        "\u{7}",
+        "a\u{202e}",
+        "\u{9b}",
+        "\u{2066}",
+        "b",
+    ];
+    let cells: Vec<Cell> = symbols.iter().map(|s| styled(s, Style::new())).collect();
+    let placed: Vec<(u16, u16, &Cell)> = cells
+        .iter()
+        .enumerate()
+        .map(|(x, c)| (x as u16, 0, c))
+        .collect();
+    let mut out = Vec::new();
+    e.encode(placed.iter().copied(), &mut out);
+    let shown = String::from_utf8(out).unwrap();
+    assert!(
+        shown.contains("]0;p"),
+        "positive control: the text is written: {shown:?}"
+    );
+    assert!(shown.contains('a') && shown.contains('b'));
+    let mut rest = shown.as_str();
+    let mut outside = String::new();
+    // Remove the encoder's own CSI sequences; nothing unsafe may remain.
+    while let Some(i) = rest.find('\u{1b}') {
+        outside.push_str(&rest[..i]);
+        let tail = &rest[i + 1..];
+        assert!(
+            tail.starts_with('['),
+            "a bare escape reached the terminal: {shown:?}"
+        );
+        let end = tail[1..]
+            .find(|c: char| c.is_ascii_alphabetic())
+            .expect("a complete CSI");
+        rest = &tail[end + 2..];
+    }
+    outside.push_str(rest);
+    let unsafe_chars: Vec<char> = outside
+        .chars()
+        .filter(|&c| crate::text::is_unsafe(c))
+        .collect();
+    assert!(unsafe_chars.is_empty(), "{unsafe_chars:?} in {shown:?}");
+}

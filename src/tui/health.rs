@@ -12,8 +12,10 @@ pub enum Condition {
     /// nothing is known, so nothing is wrong yet either.
     Waiting,
     Ok,
-    /// Polling paused after repeated failures.
+    /// Polling paused after repeated failures or throttling.
     Degraded,
+    /// Answers, but they look broken (most runs "not found" at once).
+    Suspect,
     Down,
 }
 
@@ -22,6 +24,8 @@ pub fn condition(h: &SourceHealth, failure: Option<&Failure>) -> Condition {
         Condition::Down
     } else if h.degraded {
         Condition::Degraded
+    } else if h.suspect.is_some() {
+        Condition::Suspect
     } else if h.ok {
         Condition::Ok
     } else if h.last_success.is_none() && h.last_error.is_none() {
@@ -77,7 +81,7 @@ pub fn remote_stale(app: &App) -> Option<RemoteStale> {
     }
     let h = app.snapshot.remote_health.as_ref()?;
     match condition(h, app.remote_failure.as_ref()) {
-        Condition::Down | Condition::Degraded => Some(RemoteStale {
+        Condition::Down | Condition::Degraded | Condition::Suspect => Some(RemoteStale {
             seconds: h.last_success.map(|at| (app.now - at).num_seconds().max(0)),
         }),
         Condition::Ok | Condition::Waiting => None,

@@ -1,10 +1,11 @@
-//! Logging while the TUI runs: nothing may reach stdout or stderr (pitfall 7).
+//! Logging while the TUI runs: nothing may reach stdout or stderr, where it
+//! would tear the screen.
 //! Tracing events go to tui-logger (the Log pane) and to a file; sqlx, which
 //! logs every statement, is turned down to warnings.
 
 use std::ffi::OsString;
 use std::fs::{self, OpenOptions};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use tracing::Level;
@@ -26,6 +27,34 @@ fn log_path_from(state_home: Option<OsString>, home: Option<OsString>) -> Option
     Some(base.join("exectop").join("exectop.log"))
 }
 
+/// Opens the log for appending, readable by its owner only: a log names
+/// hosts, tables and executions. The folder is made 0700 when exectop makes
+/// it; an existing log with wider permissions is narrowed to 0600.
+pub fn open_private(path: &Path) -> Result<fs::File, String> {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+    if let Some(dir) = path.parent() {
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    let file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let narrow = file
+        .metadata()
+        .is_ok_and(|m| m.permissions().mode() & 0o077 != 0);
+    if narrow {
+        file.set_permissions(fs::Permissions::from_mode(0o600))
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    Ok(file)
+}
+
 /// Moves the events logged since the last call into the Log pane's buffer.
 pub fn show_new_events() {
     tui_logger::move_events();
@@ -35,14 +64,7 @@ pub fn show_new_events() {
 pub fn init() -> Result<PathBuf, String> {
     let path =
         log_path().ok_or("cannot place the log file: neither XDG_STATE_HOME nor HOME is set")?;
-    if let Some(dir) = path.parent() {
-        fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    }
-    let file = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let file = open_private(&path)?;
     // Not `tui_logger::init_logger`: its thread wakes every 10 ms to move
     // events into the pane's buffer, which was 40 % of an idle monitor's CPU.
     // The UI task moves them itself before it draws (`show_new_events`); the
@@ -58,7 +80,7 @@ pub fn init() -> Result<PathBuf, String> {
         .with(tui_logger::TuiTracingSubscriberLayer)
         .with(
             tracing_subscriber::fmt::layer()
-                .with_writer(Mutex::new(file))
+                .with_writer(Mutex::new(crate::text::SafeWriter::new(file, false)))
                 .with_ansi(false),
         )
         .try_init()
@@ -86,5 +108,22 @@ mod tests {
             Some(PathBuf::from("/home/op/.local/state/exectop/exectop.log"))
         );
         assert_eq!(log_path_from(None, None), None);
+    }
+
+    #[test]
+    fn the_log_is_readable_by_its_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("exectop-log-{}", std::process::id()));
+        let path = dir.join("nested").join("exectop.log");
+        open_private(&path).unwrap();
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(mode(path.parent().unwrap()), 0o700);
+        // A log left world-readable by an older exectop is narrowed.
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+        assert_eq!(mode(&path), 0o644, "positive control");
+        open_private(&path).unwrap();
+        assert_eq!(mode(&path), 0o600);
+        fs::remove_dir_all(dir).unwrap();
     }
 }

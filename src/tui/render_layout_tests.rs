@@ -132,6 +132,7 @@ fn remote_health(ok: bool, last_success: Option<i64>, error: Option<&str>) -> Sn
         last_success: last_success.map(|s| sample::now() - chrono::Duration::seconds(s)),
         last_error: error.map(str::to_string),
         degraded: false,
+        suspect: None,
     });
     snap
 }

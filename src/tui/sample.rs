@@ -226,6 +226,7 @@ pub fn sample_snapshot(now: DateTime<Utc>) -> Snapshot {
             last_success: Some(now - chrono::Duration::seconds(2)),
             last_error: None,
             degraded: false,
+            suspect: None,
         },
         remote_health: Some(SourceHealth {
             name: "remote".into(),
@@ -234,6 +235,7 @@ pub fn sample_snapshot(now: DateTime<Utc>) -> Snapshot {
             last_success: Some(now - chrono::Duration::seconds(4)),
             last_error: None,
             degraded: false,
+            suspect: None,
         }),
         unmapped_statuses: vec![("QUEUED".into(), 3)],
     }

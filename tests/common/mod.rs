@@ -2,6 +2,8 @@
 //! test (on the real server) and a fresh SQLite file per test.
 #![allow(dead_code)]
 
+pub mod cli;
+
 use std::sync::atomic::{AtomicU32, Ordering};
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);

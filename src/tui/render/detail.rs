@@ -118,6 +118,7 @@ fn remote(l: &mut Lines, h: Option<&RemoteHistory>) {
                     Some(s) => format!("throttled (retry after {s}s)"),
                     None => "throttled".to_string(),
                 },
+                RemoteAnswer::Doubted { message } => message.clone(),
             };
             l.field("last answer", answer);
             l.time("checked", h.last_checked_at());

@@ -32,6 +32,7 @@ fn source<'a>(
         }
         Condition::Down => ("down", theme.bad),
         Condition::Degraded => ("degraded", theme.warn),
+        Condition::Suspect => ("suspect", theme.warn),
         Condition::Ok => ("ok", theme.ok),
     };
     out.push(Span::styled(word, style));
