@@ -196,9 +196,15 @@ async fn reconcile_and_mark_failed(url: &str) {
 
     // Mark failed keeps the earlier error text and treats SQL as data.
     let reason = "worker died'; DROP TABLE workflow_executions; --";
-    let plan = actions::plan_mark_failed(&store, &[target("w2", Status::Running)], reason, false)
-        .await
-        .unwrap();
+    let plan = actions::plan_mark_failed(
+        &store,
+        None,
+        &[target("w2", Status::Running)],
+        reason,
+        false,
+    )
+    .await
+    .unwrap();
     let out = actions::apply(&store, None, &plan, &actor(), false)
         .await
         .unwrap();
@@ -211,9 +217,15 @@ async fn reconcile_and_mark_failed(url: &str) {
         error.starts_with("[exectop alice@ops-1 ") && error.ends_with(reason),
         "{error}"
     );
-    let plan = actions::plan_mark_failed(&store, &[target("w1", Status::Succeeded)], "no", false)
-        .await
-        .unwrap();
+    let plan = actions::plan_mark_failed(
+        &store,
+        None,
+        &[target("w1", Status::Succeeded)],
+        "no",
+        false,
+    )
+    .await
+    .unwrap();
     assert_eq!(plan.changes(), 0, "a terminal row is never marked failed");
 
     let audit = store.recent_audit(10).await.unwrap();
@@ -248,9 +260,15 @@ async fn races_and_refusals(url: &str) {
     let dyn_tracker: Arc<dyn RemoteTracker> = tracker.clone();
 
     // The worker finishes the row between preview and apply: refused, nothing written.
-    let plan = actions::plan_mark_failed(&store, &[target("w1", Status::Running)], "stuck", false)
-        .await
-        .unwrap();
+    let plan = actions::plan_mark_failed(
+        &store,
+        None,
+        &[target("w1", Status::Running)],
+        "stuck",
+        false,
+    )
+    .await
+    .unwrap();
     let pool = store.pool().clone();
     exectop::store::exec::execute(
         &pool,
@@ -287,9 +305,10 @@ async fn races_and_refusals(url: &str) {
     assert_eq!(plan.changes(), 0);
 
     // Read-only refuses in the action layer itself.
-    let plan = actions::plan_mark_failed(&store, &[target("w2", Status::Running)], "x", false)
-        .await
-        .unwrap();
+    let plan =
+        actions::plan_mark_failed(&store, None, &[target("w2", Status::Running)], "x", false)
+            .await
+            .unwrap();
     assert_eq!(
         actions::apply(&store, None, &plan, &actor(), true).await,
         Err(ActionError::ReadOnly)
@@ -328,10 +347,15 @@ async fn concurrent_actors(url: &str) {
     let single = |id: &'static str| {
         let store = store.clone();
         async move {
-            let plan =
-                actions::plan_mark_failed(&store, &[target(id, Status::Running)], "dup", false)
-                    .await
-                    .unwrap();
+            let plan = actions::plan_mark_failed(
+                &store,
+                None,
+                &[target(id, Status::Running)],
+                "dup",
+                false,
+            )
+            .await
+            .unwrap();
             actions::apply(&store, None, &plan, &actor(), false)
                 .await
                 .unwrap()

@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::domain::{RemoteAnswer, Status, format_age, format_duration_spec, transition_allowed};
 use crate::remote::RemoteTracker;
-use crate::store::{Actor, Change, Store, WriteOutcome};
+use crate::store::{Actor, Change, RowVersion, Store, WriteAccess, WriteOutcome};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -44,8 +44,10 @@ pub struct Planned {
     pub execution_id: String,
     pub remote_id: Option<String>,
     pub before: Status,
-    /// The table's spelling now; the write is compare-and-set on it.
-    pub before_raw: String,
+    /// What the decision rests on, as read for the preview: the write is
+    /// compare-and-set on all of it (status spelling, remote id, version).
+    #[serde(skip)]
+    pub seen: RowVersion,
     /// `None`: nothing will be written for this row (see `note`).
     pub after: Option<Status>,
     pub note: String,
@@ -103,6 +105,8 @@ fn applied_json<S: serde::Serializer>(v: &Result<(), String>, s: S) -> Result<S:
 pub enum ActionError {
     /// Read-only mode: the action layer itself refuses.
     ReadOnly,
+    /// This role or table cannot take exectop's writes (see `WriteAccess`).
+    NoWriteAccess(String),
     Failed(String),
 }
 
@@ -110,6 +114,9 @@ impl std::fmt::Display for ActionError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             ActionError::ReadOnly => f.write_str("read-only mode: exectop writes nothing"),
+            ActionError::NoWriteAccess(why) => {
+                write!(f, "read-only ({why}): exectop writes nothing")
+            }
             ActionError::Failed(m) => f.write_str(m),
         }
     }
@@ -125,22 +132,22 @@ fn failed(e: impl std::fmt::Display) -> ActionError {
 /// refused in the plan already.
 /// A target as read now: the row to act on, or why it is left alone.
 enum Read {
-    Row(Box<crate::domain::Execution>),
+    Row(Box<(crate::domain::Execution, RowVersion)>),
     Refused(Planned),
 }
 
 async fn read_targets(store: &Store, targets: &[Target]) -> Result<Vec<Read>, ActionError> {
     let ids: Vec<String> = targets.iter().map(|t| t.id.clone()).collect();
-    let rows = store.by_ids(&ids).await.map_err(failed)?;
+    let rows = store.by_ids_versioned(&ids).await.map_err(failed)?;
     Ok(targets
         .iter()
         .map(|t| {
-            let Some(row) = rows.iter().find(|r| r.id == t.id) else {
+            let Some((row, seen)) = rows.iter().find(|(r, _)| r.id == t.id) else {
                 return Read::Refused(Planned {
                     execution_id: t.id.clone(),
                     remote_id: None,
                     before: Status::Unknown,
-                    before_raw: String::new(),
+                    seen: RowVersion::default(),
                     after: None,
                     note: "no such execution".into(),
                     remote_status_seen: None,
@@ -148,31 +155,25 @@ async fn read_targets(store: &Store, targets: &[Target]) -> Result<Vec<Read>, Ac
                 });
             };
             match t.seen {
-                Some(seen) if seen != row.status => Read::Refused(Planned {
-                    execution_id: row.id.clone(),
-                    remote_id: row.remote_id.clone(),
-                    before: row.status,
-                    before_raw: row.raw_status.to_string(),
-                    after: None,
+                Some(was) if was != row.status => Read::Refused(Planned {
                     note: format!(
-                        "row is now {} (you saw {seen}): changed since you looked",
+                        "row is now {} (you saw {was}): changed since you looked",
                         row.status
                     ),
-                    remote_status_seen: None,
-                    already_done: false,
+                    ..skip(row, seen, String::new())
                 }),
-                _ => Read::Row(Box::new(row.clone())),
+                _ => Read::Row(Box::new((row.clone(), seen.clone()))),
             }
         })
         .collect())
 }
 
-fn skip(row: &crate::domain::Execution, note: String) -> Planned {
+fn skip(row: &crate::domain::Execution, seen: &RowVersion, note: String) -> Planned {
     Planned {
         execution_id: row.id.clone(),
         remote_id: row.remote_id.clone(),
         before: row.status,
-        before_raw: row.raw_status.to_string(),
+        seen: seen.clone(),
         after: None,
         note,
         remote_status_seen: None,
@@ -316,8 +317,8 @@ pub async fn plan_reconcile(
     let mut items = Vec::new();
     let mut patience = Patience::default();
     for read in read_targets(store, targets).await? {
-        let row = match read {
-            Read::Row(row) => row,
+        let (row, seen) = match read {
+            Read::Row(row) => *row,
             Read::Refused(refused) => {
                 items.push(refused);
                 continue;
@@ -326,6 +327,7 @@ pub async fn plan_reconcile(
         let Some(remote_id) = row.remote_id.clone() else {
             items.push(skip(
                 &row,
+                &seen,
                 "no remote id to ask about: use mark-failed".into(),
             ));
             continue;
@@ -337,7 +339,7 @@ pub async fn plan_reconcile(
             note: decision.note,
             remote_status_seen: decision.seen,
             already_done: decision.in_step,
-            ..skip(&row, String::new())
+            ..skip(&row, &seen, String::new())
         });
     }
     Ok(Plan {
@@ -348,8 +350,12 @@ pub async fn plan_reconcile(
     })
 }
 
+/// Plans marking the targets failed. With `stop_remote`, the tracker must be
+/// able to stop runs: a stop that cannot happen is refused here, never
+/// skipped silently.
 pub async fn plan_mark_failed(
     store: &Store,
+    tracker: Option<&Arc<dyn RemoteTracker>>,
     targets: &[Target],
     reason: &str,
     stop_remote: bool,
@@ -358,26 +364,49 @@ pub async fn plan_mark_failed(
     if reason.is_empty() {
         return Err(failed("mark-failed needs a reason"));
     }
+    if stop_remote {
+        match tracker {
+            None => {
+                return Err(failed(
+                    "--stop-remote needs a remote tracker ([remote] kind in the configuration); nothing written",
+                ));
+            }
+            Some(t) if !t.can_stop() => {
+                return Err(failed(format!(
+                    "--stop-remote: the remote tracker ({}) cannot stop runs (no remote.stop_path); nothing written",
+                    t.describe()
+                )));
+            }
+            Some(_) => {}
+        }
+    }
     let failed_status = Status::Failed;
     let mut items = Vec::new();
     for read in read_targets(store, targets).await? {
         items.push(match read {
             Read::Refused(refused) => refused,
-            Read::Row(row) if !transition_allowed(row.status, failed_status) => Planned {
-                already_done: row.status == failed_status,
-                ..skip(
-                    &row,
-                    format!(
-                        "already {}: a terminal status is never rewritten",
-                        row.status
-                    ),
-                )
-            },
-            Read::Row(row) => Planned {
-                after: Some(failed_status),
-                note: format!("reason: {reason}"),
-                ..skip(&row, String::new())
-            },
+            Read::Row(row) => {
+                let (row, seen) = *row;
+                if !transition_allowed(row.status, failed_status) {
+                    Planned {
+                        already_done: row.status == failed_status,
+                        ..skip(
+                            &row,
+                            &seen,
+                            format!(
+                                "already {}: a terminal status is never rewritten",
+                                row.status
+                            ),
+                        )
+                    }
+                } else {
+                    Planned {
+                        after: Some(failed_status),
+                        note: format!("reason: {reason}"),
+                        ..skip(&row, &seen, String::new())
+                    }
+                }
+            }
         });
     }
     Ok(Plan {
@@ -405,12 +434,21 @@ pub async fn plan_cleanup(
         Status::Failed
     };
     let limit = i64::try_from(max_age.as_secs()).unwrap_or(i64::MAX);
-    let mut active = store.active().await.map_err(failed)?;
-    active.sort_by_key(|e| e.created_at);
-    let items = active
-        .iter()
+    let over: Vec<String> = store
+        .active()
+        .await
+        .map_err(failed)?
+        .into_iter()
         .filter(|e| e.total_age_seconds(now) > limit)
-        .map(|e| Planned {
+        .map(|e| e.id)
+        .collect();
+    // Read again with what each write will compare against.
+    let mut rows = store.by_ids_versioned(&over).await.map_err(failed)?;
+    rows.retain(|(e, _)| e.status.is_active() && e.total_age_seconds(now) > limit);
+    rows.sort_by_key(|(e, _)| e.created_at);
+    let items = rows
+        .iter()
+        .map(|(e, seen)| Planned {
             after: Some(after),
             note: format!(
                 "{} for {}, over --max-age {}",
@@ -418,7 +456,7 @@ pub async fn plan_cleanup(
                 format_age(e.total_age_seconds(now)),
                 format_duration_spec(max_age)
             ),
-            ..skip(e, String::new())
+            ..skip(e, seen, String::new())
         })
         .collect();
     let reason = format!(
@@ -433,37 +471,11 @@ pub async fn plan_cleanup(
     })
 }
 
-const STOP_CONFIRM_WAIT: Duration = Duration::from_secs(10);
-
-/// Stops the remote run and waits until the remote reports it finished.
-async fn stop_and_confirm(
-    tracker: &Arc<dyn RemoteTracker>,
-    remote_id: &str,
-) -> Result<String, String> {
-    tracker
-        .stop(remote_id)
-        .await
-        .map_err(|e| format!("the remote did not accept the stop ({e}); nothing written"))?;
-    let deadline = tokio::time::Instant::now() + STOP_CONFIRM_WAIT;
-    loop {
-        match tracker.lookup(remote_id).await {
-            RemoteAnswer::Found { status, raw } if status.is_terminal() => {
-                return Ok(raw.to_string());
-            }
-            RemoteAnswer::NotFound => return Ok("not found".into()),
-            _ if tokio::time::Instant::now() >= deadline => {
-                return Err(format!(
-                    "the remote did not confirm the stop within {}s; nothing written",
-                    STOP_CONFIRM_WAIT.as_secs()
-                ));
-            }
-            _ => tokio::time::sleep(Duration::from_millis(500)).await,
-        }
-    }
-}
-
-/// Writes the plan: each row compare-and-set with its audit record. More than
-/// one write takes the table's bulk lease first. Read-only refuses here.
+/// Writes the plan: each row compare-and-set with its audit record. More
+/// than one write takes the table's bulk lease first. Read-only, and a role
+/// or table that cannot take exectop's writes, refuse here before anything
+/// happens. What is written is what the operator confirmed: a reconcile
+/// whose remote now says something else leaves the row alone and says so.
 pub async fn apply(
     store: &Store,
     tracker: Option<&Arc<dyn RemoteTracker>>,
@@ -474,6 +486,21 @@ pub async fn apply(
     if read_only {
         return Err(ActionError::ReadOnly);
     }
+    if let WriteAccess::Denied(why) = store.write_access().await {
+        return Err(ActionError::NoWriteAccess(why));
+    }
+    let stopper = if plan.kind == ActionKind::MarkFailed && plan.stop_remote {
+        match tracker.filter(|t| t.can_stop()) {
+            Some(t) => Some(t),
+            None => {
+                return Err(failed(
+                    "the remote tracker cannot stop runs; nothing written",
+                ));
+            }
+        }
+    } else {
+        None
+    };
     let lease = if plan.changes() > 1 {
         Some(store.lease(actor).await.map_err(failed)?)
     } else {
@@ -489,55 +516,40 @@ pub async fn apply(
             applied: Err(item.note.clone()),
             already_done: item.already_done,
         };
-        let Some(mut after) = item.after else {
+        let Some(after) = item.after else {
             outcomes.push(outcome);
             continue;
         };
-        let mut remote_seen = item.remote_status_seen.clone();
+        let mut change = Change {
+            action: plan.kind.as_str(),
+            execution_id: item.execution_id.clone(),
+            seen: item.seen.clone(),
+            after,
+            reason: plan.reason.clone(),
+            remote_status_seen: item.remote_status_seen.clone(),
+        };
         if plan.kind == ActionKind::Reconcile {
-            // Ask again right before writing: the remote may have moved on.
             let (Some(tracker), Some(remote_id)) = (tracker, item.remote_id.as_deref()) else {
                 outcomes.push(outcome);
                 continue;
             };
-            let answer = lookup_patiently(tracker, remote_id, &mut patience).await;
-            let decision = reconcile_decision(item.before, &answer);
-            remote_seen = decision.seen;
-            match decision.after {
-                Some(s) => after = s,
-                None => {
-                    outcome.applied = Err(decision.note);
-                    outcome.after = None;
-                    outcome.already_done = decision.in_step;
-                    outcomes.push(outcome);
-                    continue;
-                }
+            if let Err((why, in_step)) =
+                still_as_confirmed(tracker, remote_id, item, &mut patience, &mut change).await
+            {
+                outcome.applied = Err(why);
+                outcome.after = None;
+                outcome.already_done = in_step;
+                outcomes.push(outcome);
+                continue;
             }
         }
-        if plan.kind == ActionKind::MarkFailed
-            && plan.stop_remote
-            && let (Some(tracker), Some(remote_id)) = (tracker, item.remote_id.as_deref())
-            && tracker.can_stop()
-        {
-            match stop_and_confirm(tracker, remote_id).await {
-                Ok(seen) => remote_seen = Some(seen),
-                Err(why) => {
-                    outcome.applied = Err(why);
-                    outcomes.push(outcome);
-                    continue;
-                }
+        let written = match (stopper, item.remote_id.as_deref()) {
+            (Some(tracker), Some(remote_id)) => {
+                stop::stop_then_write(store, tracker, &mut change, remote_id, actor).await
             }
-        }
-        let change = Change {
-            action: plan.kind.as_str(),
-            execution_id: item.execution_id.clone(),
-            before_raw: item.before_raw.clone(),
-            after,
-            reason: plan.reason.clone(),
-            remote_status_seen: remote_seen,
+            _ => store.apply_change(&change, actor).await,
         };
-        outcome.after = Some(after);
-        outcome.applied = match store.apply_change(&change, actor).await {
+        outcome.applied = match written {
             Ok(WriteOutcome::Applied) => {
                 tracing::info!(
                     "{} {}: {} → {after} by {}",
@@ -565,3 +577,34 @@ pub async fn apply(
     }
     Ok(outcomes)
 }
+
+/// Asks the remote again right before a reconcile writes. The write goes
+/// ahead only with the status the operator confirmed; any other answer is
+/// returned as why nothing was written (and whether the row is in step).
+async fn still_as_confirmed(
+    tracker: &Arc<dyn RemoteTracker>,
+    remote_id: &str,
+    item: &Planned,
+    patience: &mut Patience,
+    change: &mut Change,
+) -> Result<(), (String, bool)> {
+    let answer = lookup_patiently(tracker, remote_id, patience).await;
+    let decision = reconcile_decision(item.before, &answer);
+    match decision.after {
+        Some(now) if Some(now) == item.after => {
+            change.remote_status_seen = decision.seen;
+            Ok(())
+        }
+        Some(now) => Err((
+            format!(
+                "the remote now says {} (→ {now}), not what you confirmed (→ {}): nothing written; reconcile again to see the new answer",
+                decision.seen.as_deref().unwrap_or("?"),
+                item.after.map_or("-".into(), |s| s.to_string()),
+            ),
+            false,
+        )),
+        None => Err((decision.note, decision.in_step)),
+    }
+}
+
+mod stop;

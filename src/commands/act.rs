@@ -166,7 +166,14 @@ pub async fn mark_failed(
         .into_iter()
         .map(|id| Target { id, seen: None })
         .collect();
-    let plan = actions::plan_mark_failed(&setup.store, &targets, &reason, stop_remote).await?;
+    let plan = actions::plan_mark_failed(
+        &setup.store,
+        setup.tracker.as_ref(),
+        &targets,
+        &reason,
+        stop_remote,
+    )
+    .await?;
     finish(&setup, global, plan, !dry_run, json).await
 }
 

@@ -37,7 +37,7 @@ async fn plan(
             let reason = request.reason.as_deref().unwrap_or_default();
             // Stop the remote run first wherever the tracker can.
             let stop = tracker.is_some_and(|t| t.can_stop());
-            actions::plan_mark_failed(store, &targets, reason, stop).await
+            actions::plan_mark_failed(store, tracker, &targets, reason, stop).await
         }
     }
     .map_err(|e| e.to_string())

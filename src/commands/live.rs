@@ -5,14 +5,21 @@ use tokio::sync::mpsc;
 
 use super::setup::{Failure, Setup};
 use crate::monitor::{self, Poller};
+use crate::store::WriteAccess;
 use crate::tui::{self, AppSettings};
 
 pub async fn run(setup: Setup, global: &crate::cli::Global) -> Result<i32, Failure> {
     let read_only_flag = global.read_only;
     let log_path = tui::logging::init().map_err(Failure)?;
     let config = &setup.loaded.config;
-    let settings = AppSettings::from_config(config, read_only_flag)
+    let mut settings = AppSettings::from_config(config, read_only_flag)
         .map_err(|e| Failure(format!("{}: {e}", setup.loaded.origin())))?;
+    if !settings.read_only
+        && let WriteAccess::Denied(why) = setup.store.write_access().await
+    {
+        tracing::warn!("exectop cannot write here, so it runs read-only: {why}");
+        settings.no_write_access = Some(why);
+    }
     tracing::info!(
         "exectop {} watching {}; log file {}",
         env!("CARGO_PKG_VERSION"),

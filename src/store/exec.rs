@@ -98,6 +98,32 @@ impl Tx {
         })
     }
 
+    /// Runs one statement and returns how many rows it returned (an
+    /// `UPDATE … RETURNING` returns one per row it changed).
+    pub async fn execute_all(&mut self, template: &str, args: Vec<Arg>) -> Result<usize, String> {
+        macro_rules! count_rows {
+            ($tx:expr, $postgres:expr, $time:expr) => {{
+                let sql = prepare($postgres, template, &args);
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for a in args {
+                    q = match a {
+                        Arg::Text(t) => q.bind(t),
+                        Arg::Time(t) => q.bind(t.map($time)),
+                        Arg::Int(i) => q.bind(i),
+                    };
+                }
+                q.fetch_all(&mut **$tx)
+                    .await
+                    .map(|rows| rows.len())
+                    .map_err(|e| format!("database write failed: {e}"))
+            }};
+        }
+        match self {
+            Tx::Postgres(tx) => count_rows!(tx, true, pg_time),
+            Tx::Sqlite(tx) => count_rows!(tx, false, sqlite_text),
+        }
+    }
+
     pub async fn commit(self) -> Result<(), String> {
         match self {
             Tx::Postgres(tx) => tx.commit().await,

@@ -1,5 +1,6 @@
 //! Stores: the executions table (any name, any columns) on PostgreSQL or SQLite.
 
+pub mod cas;
 pub mod exec;
 mod filter;
 pub mod migrate;
@@ -8,6 +9,7 @@ pub mod read;
 pub mod timestamp;
 pub mod write;
 
+pub use cas::{HeldRow, RowVersion, WriteAccess};
 pub use pool::{Backend, DbPool, redact_url};
 pub use read::{RowView, Store, StoreError, quote, quoted_table};
 pub use timestamp::{parse_timestamp, sqlite_text};

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
+use super::cas::{RowVersion, WriteAccess};
 use super::filter::{CountQuery, Filter, stream_rows, text_rows};
 use super::pool::{Backend, DbPool, redact_url};
 use super::timestamp::parse_timestamp;
@@ -81,6 +82,11 @@ pub struct Store {
     statuses: StatusMap,
     shown_url: String,
     interned: Interner,
+    /// Found once by `write_access` and kept.
+    write_access: Arc<std::sync::OnceLock<WriteAccess>>,
+    /// Rows already warned about as unreadable: one warning per row, not
+    /// one per poll. Bounded like the interner.
+    warned: Arc<Mutex<HashSet<String>>>,
 }
 
 /// One shared allocation per distinct status spelling, name and group: they
@@ -138,7 +144,17 @@ impl Store {
             table: table.clone(),
             shown_url: redact_url(url),
             interned: Interner::default(),
+            write_access: Arc::default(),
+            warned: Arc::default(),
         }
+    }
+
+    pub(super) fn known_write_access(&self) -> Option<WriteAccess> {
+        self.write_access.get().cloned()
+    }
+
+    pub(super) fn keep_write_access(&self, access: WriteAccess) {
+        let _ = self.write_access.set(access);
     }
 
     pub fn pool(&self) -> &DbPool {
@@ -441,6 +457,41 @@ impl Store {
         self.fetch(Filter::TextIn(col, ids.to_vec())).await
     }
 
+    /// Rows by id, each with what a write's compare-and-set rests on.
+    pub async fn by_ids_versioned(
+        &self,
+        ids: &[String],
+    ) -> Result<Vec<(Execution, RowVersion)>, StoreError> {
+        let filter = Filter::TextIn(self.table.id.clone(), ids.to_vec());
+        if filter.is_empty() {
+            return Ok(Vec::new());
+        }
+        let version = match self.backend() {
+            Backend::Postgres => "xmin::text",
+            Backend::Sqlite => "CAST(NULL AS TEXT)",
+        };
+        let head = self
+            .select_sql()
+            .replacen(" FROM ", &format!(", {version} FROM "), 1);
+        let mut rows = Vec::new();
+        for slice in ids.chunks(IDS_PER_QUERY) {
+            let filter = Filter::TextIn(self.table.id.clone(), slice.to_vec());
+            for mut r in self.text_rows(head.clone(), &filter, "").await? {
+                let xmin = r.get_mut(FIELDS.len()).and_then(Option::take);
+                let seen = RowVersion {
+                    status_raw: r[1].clone().unwrap_or_default(),
+                    remote_id: r[2].clone(),
+                    updated_at: r[7].clone(),
+                    xmin,
+                };
+                if let Some(e) = self.decode(r) {
+                    rows.push((e, seen));
+                }
+            }
+        }
+        Ok(rows)
+    }
+
     pub async fn by_remote_ids(&self, ids: &[String]) -> Result<Vec<Execution>, StoreError> {
         match self.table.remote_id.clone() {
             Some(col) => self.fetch(Filter::TextIn(col, ids.to_vec())).await,
@@ -545,11 +596,14 @@ impl Store {
         let shared = |i: usize| present(cols[i]).map(|v| self.interned.share(v));
         let id = text(0)?;
         let Some(created_at) = present(cols[5]).and_then(parse_timestamp) else {
-            tracing::warn!(
-                "execution {id}: column {} holds {:?}, not a timestamp; row skipped",
-                self.table.created_at,
-                cols[5]
-            );
+            let mut warned = self.warned.lock().unwrap_or_else(|e| e.into_inner());
+            if warned.len() < Interner::MAX && warned.insert(id.clone()) {
+                tracing::warn!(
+                    "execution {id}: column {} holds {:?}, not a timestamp; row skipped (said once per row)",
+                    self.table.created_at,
+                    cols[5]
+                );
+            }
             return None;
         };
         let raw_status = shared(1).unwrap_or_else(|| self.interned.share(""));

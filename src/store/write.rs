@@ -59,12 +59,12 @@ fn account_name(proc_status: &str, passwd: &str) -> Option<String> {
     })
 }
 
-/// One status change, compare-and-set against `before_raw`.
+/// One status change, compare-and-set against what the decision saw.
 #[derive(Debug, Clone)]
 pub struct Change {
     pub action: &'static str,
     pub execution_id: String,
-    pub before_raw: String,
+    pub seen: super::cas::RowVersion,
     pub after: Status,
     pub reason: Option<String>,
     pub remote_status_seen: Option<String>,
@@ -123,27 +123,38 @@ impl Lease {
 const LEASE_MINUTES: i64 = 10;
 
 impl Store {
-    fn error_expression(&self, error_type: Option<&str>) -> Option<String> {
+    /// The error column with `{3}` (the note) added, keeping what was there:
+    /// a line of its own in text, an `exectop_reason` key in a JSON object.
+    /// A JSON value that is not an object (a string, an array) is kept whole
+    /// under `exectop_previous_error`, never turned into an array.
+    pub(super) fn error_expression(&self, error_type: Option<&str>) -> Option<String> {
         let col = quote(self.table().error.as_deref()?);
+        let note = "CAST({3} AS text)";
+        let json_note = |value: &str| {
+            format!(
+                "CASE WHEN {value} IS NULL OR jsonb_typeof({value}) = 'null' \
+                 THEN jsonb_build_object('exectop_reason', {note}) \
+                 WHEN jsonb_typeof({value}) = 'object' THEN {value} || jsonb_build_object('exectop_reason', {note}) \
+                 ELSE jsonb_build_object('exectop_previous_error', {value}, 'exectop_reason', {note}) END"
+            )
+        };
         Some(match (self.backend(), error_type) {
-            (super::Backend::Postgres, Some("jsonb")) => format!(
-                "COALESCE({col}, '{{}}'::jsonb) || jsonb_build_object('exectop_reason', CAST({{5}} AS text))"
-            ),
-            (super::Backend::Postgres, Some("json")) => format!(
-                "(COALESCE({col}::jsonb, '{{}}'::jsonb) || jsonb_build_object('exectop_reason', CAST({{5}} AS text)))::json"
-            ),
+            (super::Backend::Postgres, Some("jsonb")) => json_note(&col),
+            (super::Backend::Postgres, Some("json")) => {
+                format!("({})::json", json_note(&format!("{col}::jsonb")))
+            }
             (super::Backend::Postgres, _) => format!(
-                "CASE WHEN {col} IS NULL OR {col} = '' THEN {{5}} ELSE {col} || chr(10) || {{5}} END"
+                "CASE WHEN {col} IS NULL OR {col} = '' THEN {{3}} ELSE {col} || chr(10) || {{3}} END"
             ),
             (super::Backend::Sqlite, _) => format!(
-                "CASE WHEN {col} IS NULL OR {col} = '' THEN {{5}} \
-                 WHEN json_valid({col}) AND json_type({col}) = 'object' THEN json_set({col}, '$.exectop_reason', {{5}}) \
-                 ELSE {col} || char(10) || {{5}} END"
+                "CASE WHEN {col} IS NULL OR {col} = '' THEN {{3}} \
+                 WHEN json_valid({col}) AND json_type({col}) = 'object' THEN json_set({col}, '$.exectop_reason', {{3}}) \
+                 ELSE {col} || char(10) || {{3}} END"
             ),
         })
     }
 
-    async fn error_column_type(&self) -> Option<String> {
+    pub(super) async fn error_column_type(&self) -> Option<String> {
         let col = self.table().error.clone()?;
         match self.pool() {
             DbPool::Postgres(_) => execute(
@@ -156,113 +167,6 @@ impl Store {
             .flatten(),
             DbPool::Sqlite(_) => None,
         }
-    }
-
-    /// Writes one change and its audit record in one transaction, only if
-    /// the row still has the status the operator saw.
-    pub async fn apply_change(
-        &self,
-        change: &Change,
-        actor: &Actor,
-    ) -> Result<WriteOutcome, String> {
-        let after_raw = self
-            .status_map()
-            .write_spelling(change.after)
-            .ok_or_else(|| format!("table.status_values has no spelling for {}", change.after))?;
-        let now = Utc::now();
-        let t = self.table();
-        let mut sets = vec![format!("{} = {{1}}", quote(&t.status))];
-        if let Some(c) = t
-            .completed_at
-            .as_deref()
-            .filter(|_| change.after.is_terminal())
-        {
-            sets.push(format!("{} = {{2}}", quote(c)));
-        }
-        if let Some(c) = t.updated_at.as_deref() {
-            sets.push(format!("{} = {{2}}", quote(c)));
-        }
-        let note = change.reason.as_ref().map(|r| {
-            format!(
-                "[exectop {}@{} {}] {r}",
-                actor.operator,
-                actor.host,
-                now.format("%Y-%m-%dT%H:%M:%SZ")
-            )
-        });
-        if note.is_some()
-            && let Some(expr) = self.error_expression(self.error_column_type().await.as_deref())
-        {
-            sets.push(format!(
-                "{} = {expr}",
-                quote(t.error.as_deref().unwrap_or_default())
-            ));
-        }
-        let update = format!(
-            "UPDATE {} SET {} WHERE CAST({} AS TEXT) = {{3}} AND {} = {{4}} RETURNING CAST({} AS TEXT)",
-            quoted_table(&t.name),
-            sets.join(", "),
-            quote(&t.id),
-            quote(&t.status),
-            quote(&t.id),
-        );
-        let mut tx = Tx::begin(self.pool()).await?;
-        let updated = tx
-            .execute(
-                &update,
-                vec![
-                    Arg::Text(Some(after_raw.to_string())),
-                    Arg::Time(Some(now)),
-                    Arg::Text(Some(change.execution_id.clone())),
-                    Arg::Text(Some(change.before_raw.clone())),
-                    Arg::Text(note.clone()),
-                ],
-            )
-            .await?;
-        if updated.is_none() {
-            drop(tx);
-            let now_is = self
-                .by_ids(std::slice::from_ref(&change.execution_id))
-                .await
-                .map_err(|e| e.to_string())?;
-            return Ok(WriteOutcome::Refused(match now_is.first() {
-                Some(row) => format!(
-                    "row is now {} (\"{}\"), not \"{}\" as seen: changed since you looked, nothing written",
-                    row.status, row.raw_status, change.before_raw
-                ),
-                None => "row no longer exists, nothing written".to_string(),
-            }));
-        }
-        let details =
-            serde_json::json!({ "before_raw": change.before_raw, "after_raw": after_raw })
-                .to_string();
-        tx.execute(
-            "INSERT INTO exectop_audit (at, operator, host, action, table_name, execution_id, before_status, \
-             after_status, reason, remote_status, details) VALUES ({1}, {2}, {3}, {4}, {5}, {6}, {7}, {8}, {9}, {10}, {11})",
-            vec![
-                Arg::Time(Some(now)),
-                Arg::Text(Some(actor.operator.clone())),
-                Arg::Text(Some(actor.host.clone())),
-                Arg::Text(Some(change.action.to_string())),
-                Arg::Text(Some(t.name.clone())),
-                Arg::Text(Some(change.execution_id.clone())),
-                Arg::Text(Some(self.status_map().status_of(&change.before_raw).to_string())),
-                Arg::Text(Some(change.after.to_string())),
-                Arg::Text(change.reason.clone()),
-                Arg::Text(change.remote_status_seen.clone()),
-                Arg::Text(Some(details)),
-            ],
-        )
-        .await
-        .map_err(|e| {
-            if e.contains("exectop_audit") {
-                format!("{e} — run `exectop migrate` to create the audit table; nothing written")
-            } else {
-                format!("{e}; nothing written")
-            }
-        })?;
-        tx.commit().await?;
-        Ok(WriteOutcome::Applied)
     }
 
     /// Takes the bulk-action lease for this table, or says who holds it.

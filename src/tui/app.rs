@@ -69,6 +69,10 @@ pub struct Failure {
 #[derive(Debug, Clone)]
 pub struct AppSettings {
     pub read_only: bool,
+    /// Why exectop cannot write here though nobody asked for read-only (no
+    /// UPDATE privilege, no audit table, an id that is not unique): shown
+    /// in the header and in every refusal. Implies `read_only`.
+    pub no_write_access: Option<String>,
     pub interval: Duration,
     pub keymap: Keymap,
     pub theme: Theme,
@@ -82,6 +86,7 @@ impl AppSettings {
     pub fn from_config(config: &crate::config::Config, read_only: bool) -> Result<Self, String> {
         Ok(AppSettings {
             read_only: read_only || config.ui.read_only,
+            no_write_access: None,
             interval: config.database_interval(),
             keymap: Keymap::from_config(&config.ui.keys)?,
             theme: Theme::from_env(),
@@ -163,7 +168,16 @@ impl App {
     }
 
     pub fn read_only(&self) -> bool {
-        self.settings.read_only
+        self.settings.read_only || self.settings.no_write_access.is_some()
+    }
+
+    /// Says why a write key does nothing.
+    pub fn refuse_write(&mut self) {
+        let why = match &self.settings.no_write_access {
+            Some(why) => format!("read-only ({why}): writes are disabled"),
+            None => "read-only: writes are disabled".to_string(),
+        };
+        self.say(why);
     }
 
     pub fn keymap(&self) -> &Keymap {
@@ -558,7 +572,7 @@ fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
         Action::Select if in_lists => toggle_mark(app),
         Action::ActOnFiltered if in_running => {
             if app.read_only() {
-                app.say("read-only: writes are disabled");
+                app.refuse_write();
             } else if app.view.is_empty() {
                 app.say("nothing to act on: the filtered set is empty");
             } else {

@@ -132,7 +132,7 @@ fn target_for(app: &App, id: &str, fallback: Option<&Finding>) -> Option<ActionT
 pub(super) fn request_action(app: &mut App, action: Action) -> Vec<Effect> {
     let bulk = std::mem::take(&mut app.bulk_armed);
     if app.read_only() {
-        app.say("read-only: writes are disabled");
+        app.refuse_write();
         return Vec::new();
     }
     let kind = match action {

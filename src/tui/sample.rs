@@ -244,6 +244,7 @@ pub fn sample_snapshot(now: DateTime<Utc>) -> Snapshot {
 pub fn settings(read_only: bool) -> AppSettings {
     AppSettings {
         read_only,
+        no_write_access: None,
         interval: Duration::from_secs(5),
         keymap: Keymap::default(),
         theme: Theme::colour(),

@@ -116,7 +116,13 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     }
     second.push(Span::raw(" · "));
     match (app.read_only(), roomy) {
-        (true, true) => second.push(Span::styled("read-only", theme.key)),
+        (true, true) => second.push(Span::styled(
+            match &app.settings.no_write_access {
+                Some(why) => format!("read-only ({})", brief_denial(why)),
+                None => "read-only".to_string(),
+            },
+            theme.key,
+        )),
         (true, false) => second.push(Span::styled("ro", theme.key)),
         (false, true) => second.push(Span::raw("read-write")),
         (false, false) => second.push(Span::raw("rw")),
@@ -154,4 +160,20 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         second.push(Span::styled(format!(" · remote: {}", f.error), theme.bad));
     }
     frame.render_widget(Paragraph::new(Line::from(second)), line2);
+}
+
+/// The header's few words for why exectop cannot write (the whole reason is
+/// in the log and in every refusal).
+fn brief_denial(why: &str) -> &str {
+    if why.starts_with("no UPDATE privilege") {
+        "no UPDATE privilege"
+    } else if why.starts_with("no INSERT privilege") {
+        "no INSERT on the audit table"
+    } else if why.starts_with("no audit table") {
+        "no audit table"
+    } else if why.contains("not a primary key or unique") {
+        "id not unique"
+    } else {
+        "cannot write"
+    }
 }

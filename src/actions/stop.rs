@@ -1,0 +1,90 @@
+//! Mark failed with a remote stop: the one irreversible step exectop takes.
+//! The order makes sure nothing happens off the record: the row is held
+//! first (locked on PostgreSQL, checked on SQLite), so a row that changed
+//! since the preview is refused before anything is stopped; then the stop is
+//! sent and recorded in the audit log on its own, whatever follows; only a
+//! stop the remote confirms lets the row be written.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::domain::RemoteAnswer;
+use crate::remote::RemoteTracker;
+use crate::store::{Actor, Change, Store, WriteOutcome};
+
+const STOP_CONFIRM_WAIT: Duration = Duration::from_secs(10);
+
+pub(super) async fn stop_then_write(
+    store: &Store,
+    tracker: &Arc<dyn RemoteTracker>,
+    change: &mut Change,
+    remote_id: &str,
+    actor: &Actor,
+) -> Result<WriteOutcome, String> {
+    let held = match store.hold_row(change).await {
+        Ok(held) => held,
+        Err(WriteOutcome::Refused(why)) => {
+            return Ok(WriteOutcome::Refused(format!(
+                "{why}; the remote run was not stopped"
+            )));
+        }
+        Err(other) => return Ok(other),
+    };
+    let stopped = stop_and_confirm(tracker, remote_id).await;
+    let on_record = match &stopped {
+        Ok(status) => format!("stopped; the remote confirms {status}"),
+        Err(why) => why.clone(),
+    };
+    if let Err(e) = store.audit_stop(change, actor, remote_id, &on_record).await {
+        tracing::error!("execution {}: {e}", change.execution_id);
+        return Err(format!("{e}; the row was not written"));
+    }
+    tracing::info!(
+        "execution {}: remote run {remote_id} stop by {}: {on_record}",
+        change.execution_id,
+        actor.operator
+    );
+    match stopped {
+        Ok(status) => {
+            change.remote_status_seen = Some(status);
+            let not_written = |why: String| {
+                WriteOutcome::Refused(format!(
+                    "the remote run was stopped (on record in the audit log), but the row was not written: {why}"
+                ))
+            };
+            Ok(match store.write_held(held, change, actor).await {
+                Ok(WriteOutcome::Refused(why)) | Err(why) => not_written(why),
+                Ok(applied) => applied,
+            })
+        }
+        Err(why) => Ok(WriteOutcome::Refused(format!("{why}; nothing written"))),
+    }
+}
+
+/// Stops the remote run and waits until the remote reports it finished:
+/// its status then, or why the stop is not confirmed.
+async fn stop_and_confirm(
+    tracker: &Arc<dyn RemoteTracker>,
+    remote_id: &str,
+) -> Result<String, String> {
+    tracker
+        .stop(remote_id)
+        .await
+        .map_err(|e| format!("the remote did not accept the stop ({e})"))?;
+    let deadline = tokio::time::Instant::now() + STOP_CONFIRM_WAIT;
+    loop {
+        match tracker.lookup(remote_id).await {
+            RemoteAnswer::Found { status, raw } if status.is_terminal() => {
+                return Ok(raw.to_string());
+            }
+            RemoteAnswer::NotFound => return Ok("not found".into()),
+            _ if tokio::time::Instant::now() >= deadline => {
+                return Err(format!(
+                    "the stop was sent but the remote did not confirm it within {}s",
+                    STOP_CONFIRM_WAIT.as_secs()
+                ));
+            }
+            _ => tokio::time::sleep(Duration::from_millis(500)).await,
+        }
+    }
+}
