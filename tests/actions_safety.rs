@@ -366,7 +366,7 @@ async fn a_select_only_role_is_read_only_and_nothing_is_stopped() {
     )
     .await;
     let ro_url = url.replacen("postgres@", &format!("{role}@"), 1);
-    assert_ne!(ro_url, url, "the test URL names its user: {url}");
+    assert_ne!(ro_url, *url, "the test URL names its user: {url}");
     let ro_pool = DbPool::connect(&ro_url, false).await.unwrap();
     let config: Config = parse_str(CONFIG, "runs.toml").unwrap();
     let ro = Store::with_pool(ro_pool.clone(), &ro_url, &config.table);
@@ -397,7 +397,10 @@ async fn a_select_only_role_is_read_only_and_nothing_is_stopped() {
 
 #[tokio::test]
 async fn an_id_that_is_not_unique_is_refused_at_start() {
-    for url in [common::pg_fresh_url().await, common::sqlite_fresh_url().0] {
+    for url in [
+        common::pg_fresh_url().await.to_string(),
+        common::sqlite_fresh_url().0,
+    ] {
         let (store, _pool) = setup(&url, "NOT NULL").await;
         match store.write_access().await {
             WriteAccess::Denied(why) => assert!(
@@ -415,7 +418,10 @@ async fn an_id_that_is_not_unique_is_refused_at_start() {
         ));
     }
     // A unique index (not a primary key) is enough, on both backends.
-    for url in [common::pg_fresh_url().await, common::sqlite_fresh_url().0] {
+    for url in [
+        common::pg_fresh_url().await.to_string(),
+        common::sqlite_fresh_url().0,
+    ] {
         let (store, pool) = setup(&url, "NOT NULL").await;
         common::execute(&pool, "CREATE UNIQUE INDEX runs_id ON runs (id)").await;
         assert_eq!(store.write_access().await, WriteAccess::Granted, "{url}");

@@ -195,7 +195,7 @@ async fn simulated_fleet_scored_on_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn simulated_fleet_scored_on_postgres() {
-    score(common::pg_fresh_url().await, 12).await;
+    score(common::pg_fresh_url().await.to_string(), 12).await;
 }
 
 /// Starts `exectop simulate` with `args`; returns the child and its API base URL.
@@ -358,7 +358,7 @@ async fn a_steady_fleet_seeds_on_postgres_too() {
         rate: 0.0,
         history: false,
         steady: 300,
-        ..options(url.clone(), 3)
+        ..options(url.to_string(), 3)
     })
     .await
     .unwrap();

@@ -431,6 +431,20 @@ fn findings_pane_actions_use_the_finding_row() {
 }
 
 #[test]
+fn without_write_access_action_keys_say_why() {
+    let mut app = sample::app(false);
+    app.settings.no_write_access = Some("no UPDATE privilege on \"runs\"".into());
+    assert!(app.read_only());
+    for c in ['r', 'f'] {
+        assert_eq!(ch(&mut app, c), [], "{c}");
+        assert_eq!(
+            app.message.as_ref().unwrap().0,
+            "read-only (no UPDATE privilege on \"runs\"): writes are disabled"
+        );
+    }
+}
+
+#[test]
 fn read_only_refuses_action_keys_with_a_message() {
     let mut app = sample::app(true);
     for c in ['r', 'f', 'A'] {

@@ -83,6 +83,21 @@ fn whole_screen_250x70_with_log_read_only() {
     find(buf, "read-only");
 }
 
+/// A role that cannot write runs read-only and the header says why; a
+/// plain read-write screen says read-write (the positive control).
+#[test]
+fn the_header_says_why_exectop_cannot_write() {
+    let app = sized(sample::app(false), 160, 48);
+    find(draw(&app, 160, 48).backend().buffer(), "read-write");
+    let mut app = sample::app(false);
+    app.settings.no_write_access = Some("no UPDATE privilege on \"public\".\"runs\"".into());
+    let app = sized(app, 160, 48);
+    find(
+        draw(&app, 160, 48).backend().buffer(),
+        "read-only (no UPDATE privilege)",
+    );
+}
+
 #[test]
 fn too_small_terminal_says_so() {
     let app = sized(sample::app(false), 59, 15);

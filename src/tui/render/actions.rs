@@ -286,14 +286,23 @@ pub fn text_popup(app: &App, screen: Rect) -> Option<TextPopup> {
                     let line = Line::from(vec![
                         Span::styled(format!(" {when:<9} "), theme.dim),
                         Span::styled(format!("{}@{} ", e.operator, e.host), theme.key),
-                        Span::raw(format!(
-                            "{} {} {} → {}  {}",
-                            e.action,
-                            e.execution_id,
-                            e.before.as_deref().unwrap_or("-"),
-                            e.after.as_deref().unwrap_or("-"),
-                            e.reason.as_deref().unwrap_or("")
-                        )),
+                        Span::raw(match e.after.as_deref() {
+                            Some(after) => format!(
+                                "{} {} {} → {after}  {}",
+                                e.action,
+                                e.execution_id,
+                                e.before.as_deref().unwrap_or("-"),
+                                e.reason.as_deref().unwrap_or("")
+                            ),
+                            // A remote stop changes no row: what the remote answered.
+                            None => format!(
+                                "{} {} remote: {}  {}",
+                                e.action,
+                                e.execution_id,
+                                e.remote_status.as_deref().unwrap_or("-"),
+                                e.reason.as_deref().unwrap_or("")
+                            ),
+                        }),
                     ]);
                     (line, 11)
                 })
