@@ -253,6 +253,29 @@ async fn a_stop_sent_is_on_record_even_when_the_row_write_then_fails() {
     assert_eq!(status(&pool, "r1").await.as_deref(), Some("RUNNING"));
 }
 
+/// No transaction of exectop's is left open on `table` after a refusal: a
+/// transaction left to its drop stays open on its pooled connection,
+/// holding its locks, until that connection is used again.
+async fn no_transaction_left_on(url: &str, table: &str) {
+    if !url.starts_with("postgres") {
+        return;
+    }
+    use sqlx::Executor;
+    let pool = sqlx::PgPool::connect(url).await.unwrap();
+    let mut tx = pool.begin().await.unwrap();
+    let locked = tx
+        .execute(sqlx::AssertSqlSafe(format!(
+            "LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE NOWAIT"
+        )))
+        .await;
+    assert!(
+        locked.is_ok(),
+        "a transaction still holds {table}: {locked:?}"
+    );
+    tx.rollback().await.unwrap();
+    pool.close().await;
+}
+
 async fn races(url: &str) {
     let (store, pool) = setup(url, "PRIMARY KEY").await;
     let remote = remote();
@@ -277,6 +300,7 @@ async fn races(url: &str) {
         0,
         "nothing was stopped"
     );
+    no_transaction_left_on(url, "runs").await;
 
     // The row is reused for a new attempt: same RUNNING, new remote id. The
     // old attempt's answer must not be written onto it.
@@ -295,6 +319,7 @@ async fn races(url: &str) {
         "{why}"
     );
     assert_eq!(status(&pool, "r2").await.as_deref(), Some("RUNNING"));
+    no_transaction_left_on(url, "runs").await;
 
     // What was confirmed is what is written: the preview said succeeded,
     // the remote now says failed; the row is left alone and says so.

@@ -138,21 +138,33 @@ enum Read {
 
 async fn read_targets(store: &Store, targets: &[Target]) -> Result<Vec<Read>, ActionError> {
     let ids: Vec<String> = targets.iter().map(|t| t.id.clone()).collect();
-    let rows = store.by_ids_versioned(&ids).await.map_err(failed)?;
+    // Each id in the id column's form; one that cannot be of its type is
+    // refused here, by name, before anything is read or written.
+    let admitted = store.admit_ids(&ids).await;
+    let valid: Vec<String> = admitted.iter().filter_map(|a| a.clone().ok()).collect();
+    let rows = store.by_ids_versioned(&valid).await.map_err(failed)?;
     Ok(targets
         .iter()
-        .map(|t| {
-            let Some((row, seen)) = rows.iter().find(|(r, _)| r.id == t.id) else {
-                return Read::Refused(Planned {
+        .zip(admitted)
+        .map(|(t, admitted)| {
+            let unknown = |note: String| {
+                Read::Refused(Planned {
                     execution_id: t.id.clone(),
                     remote_id: None,
                     before: Status::Unknown,
                     seen: RowVersion::default(),
                     after: None,
-                    note: "no such execution".into(),
+                    note,
                     remote_status_seen: None,
                     already_done: false,
-                });
+                })
+            };
+            let id = match admitted {
+                Ok(id) => id,
+                Err(why) => return unknown(format!("no such execution: {why}")),
+            };
+            let Some((row, seen)) = rows.iter().find(|(r, _)| r.id == id) else {
+                return unknown("no such execution".into());
             };
             match t.seen {
                 Some(was) if was != row.status => Read::Refused(Planned {

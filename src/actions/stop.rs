@@ -36,6 +36,7 @@ pub(super) async fn stop_then_write(
         Err(why) => why.clone(),
     };
     if let Err(e) = store.audit_stop(change, actor, remote_id, &on_record).await {
+        held.release().await;
         tracing::error!("execution {}: {e}", change.execution_id);
         return Err(format!("{e}; the row was not written"));
     }
@@ -57,7 +58,10 @@ pub(super) async fn stop_then_write(
                 Ok(applied) => applied,
             })
         }
-        Err(why) => Ok(WriteOutcome::Refused(format!("{why}; nothing written"))),
+        Err(why) => {
+            held.release().await;
+            Ok(WriteOutcome::Refused(format!("{why}; nothing written")))
+        }
     }
 }
 

@@ -43,6 +43,9 @@ pub struct CheckReport<'a> {
     /// Spelling → rows created in the last 24 h that carry it; empty when
     /// every status is mapped. Not a finding: it does not change the exit code.
     pub unmapped_statuses: BTreeMap<&'a str, u64>,
+    /// Reads that would scan the whole table, each with the index that would
+    /// serve it (`Store::index_advice`). Not a finding either.
+    pub index_advice: &'a [String],
 }
 
 fn health(h: &SourceHealth) -> Health {
@@ -54,7 +57,7 @@ fn health(h: &SourceHealth) -> Health {
     }
 }
 
-pub fn report(snapshot: &Snapshot) -> CheckReport<'_> {
+pub fn report<'a>(snapshot: &'a Snapshot, index_advice: &'a [String]) -> CheckReport<'a> {
     CheckReport {
         generated_at: snapshot.taken_at.to_rfc3339_opts(SecondsFormat::Secs, true),
         counts: snapshot.counts,
@@ -69,6 +72,7 @@ pub fn report(snapshot: &Snapshot) -> CheckReport<'_> {
             .iter()
             .map(|(s, n)| (s.as_str(), *n))
             .collect(),
+        index_advice,
     }
 }
 
@@ -161,10 +165,18 @@ pub async fn run(global: &Global, json: bool) -> Result<i32, Failure> {
         Arc::new(crate::remote::tally::Tallied::new(t)) as Arc<dyn crate::remote::RemoteTracker>
     });
     let snapshot = one_shot(&setup.store, tracker, &setup.policy(), &options).await?;
+    let advice = setup.store.index_advice().await.unwrap_or_else(|e| {
+        tracing::warn!("cannot ask the database's plans for index advice: {e}");
+        Vec::new()
+    });
     if json {
-        super::print_json(&report(&snapshot))?;
+        super::print_json(&report(&snapshot, &advice))?;
     } else {
-        super::print_text(&render_text(&snapshot, Utc::now()))?;
+        let mut text = render_text(&snapshot, Utc::now());
+        for line in &advice {
+            let _ = writeln!(text, "index advice: {line}");
+        }
+        super::print_text(&text)?;
     }
     Ok(if snapshot.findings.is_empty() { 0 } else { 1 })
 }
@@ -213,6 +225,29 @@ pub async fn explain(global: &Global) -> Result<i32, Failure> {
                 index_hint(read, table, store.completion_column())
             );
         }
+    }
+    // The statements about rows exectop already knows, on a sample row.
+    let id = store.id_type().await.map_or("0".into(), |k| k.sample());
+    let remote_id = store
+        .remote_id_type()
+        .await
+        .map_or("sample".into(), |k| k.sample());
+    let short = table.name.rsplit('.').next().unwrap_or_default();
+    for (statement, plan) in store.explain_known_rows(&id, &remote_id).await? {
+        let scanned = crate::store::scans_whole_table(&plan, short);
+        let _ = writeln!(
+            text,
+            "{statement}: {}",
+            if scanned {
+                "scans the whole table"
+            } else {
+                "uses an index"
+            }
+        );
+        scans += usize::from(scanned);
+    }
+    for line in store.index_advice().await? {
+        let _ = writeln!(text, "index advice: {line}");
     }
     let _ = if scans == 0 {
         writeln!(text, "every poll read uses an index")

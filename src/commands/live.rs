@@ -26,6 +26,16 @@ pub async fn run(setup: Setup, global: &crate::cli::Global) -> Result<i32, Failu
         setup.store.describe(),
         log_path.display()
     );
+    // Said once, in the log: where the operator's table makes polling
+    // expensive, and the index that would fix it.
+    let advised = setup.store.clone();
+    tokio::spawn(async move {
+        if let Ok(advice) = advised.index_advice().await {
+            for line in advice {
+                tracing::warn!("index advice: {line}");
+            }
+        }
+    });
     let poller = Poller::new(setup.store.clone(), setup.tracker.clone(), config);
     let (event_tx, event_rx) = mpsc::channel(64);
     let (control_tx, control_rx) = mpsc::channel(16);

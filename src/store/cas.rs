@@ -48,17 +48,29 @@ pub struct HeldRow {
     tx: Option<Tx>,
 }
 
+impl HeldRow {
+    /// Lets the row go without writing it: the lock's transaction is rolled
+    /// back now, not whenever its connection is next used.
+    pub async fn release(self) {
+        if let Some(tx) = self.tx {
+            tx.rollback().await;
+        }
+    }
+}
+
 impl Store {
     /// The WHERE of a compare-and-set on `change`: the id and everything the
     /// decision rested on. Values from `{3}` on: id, status, then the
     /// optional ones in this order.
-    fn cas_where(&self, change: &Change, args: &mut Vec<Arg>) -> String {
+    async fn cas_where(&self, change: &Change, args: &mut Vec<Arg>) -> String {
         let t = self.table();
         let first = args.len() + 1;
-        let mut conditions = vec![
-            format!("CAST({} AS TEXT) = {{{first}}}", quote(&t.id)),
-            format!("{} = {{{}}}", quote(&t.status), first + 1),
-        ];
+        // The id bound in its column's type, so the key's index finds the row.
+        let id = match self.id_type().await {
+            Some(kind) => format!("{} = {}", quote(&t.id), kind.param(&format!("{{{first}}}"))),
+            None => format!("CAST({} AS TEXT) = {{{first}}}", quote(&t.id)),
+        };
+        let mut conditions = vec![id, format!("{} = {{{}}}", quote(&t.status), first + 1)];
         args.push(Arg::Text(Some(change.execution_id.clone())));
         args.push(Arg::Text(Some(change.seen.status_raw.clone())));
         let mut same = |column: String, value: Option<String>, args: &mut Vec<Arg>| {
@@ -201,28 +213,22 @@ impl Store {
     /// dropped; nothing else can change it meanwhile. `Err` says why the row
     /// cannot be held: changed, gone, locked too long.
     pub async fn hold_row(&self, change: &Change) -> Result<HeldRow, WriteOutcome> {
-        let mut args = Vec::new();
-        let condition = self.cas_where(change, &mut args);
-        let sql = format!(
-            "SELECT CAST({} AS TEXT) FROM {} WHERE {condition}",
-            quote(&self.table().id),
-            quoted_table(&self.table().name),
-        );
+        let (sql, args) = self.hold_sql(change).await;
         match self.pool() {
             DbPool::Postgres(_) => {
                 let mut tx = self
                     .write_transaction()
                     .await
                     .map_err(WriteOutcome::Refused)?;
-                let found = tx
-                    .execute(&format!("{sql} FOR UPDATE"), args)
-                    .await
-                    .map_err(|e| WriteOutcome::Refused(lock_words(e)))?;
-                match found {
-                    Some(_) => Ok(HeldRow { tx: Some(tx) }),
-                    None => {
-                        drop(tx);
+                match tx.execute(&format!("{sql} FOR UPDATE"), args).await {
+                    Ok(Some(_)) => Ok(HeldRow { tx: Some(tx) }),
+                    Ok(None) => {
+                        tx.rollback().await;
                         Err(self.why_not_written(change).await)
+                    }
+                    Err(e) => {
+                        tx.rollback().await;
+                        Err(WriteOutcome::Refused(lock_words(e)))
                     }
                 }
             }
@@ -238,14 +244,19 @@ impl Store {
     async fn write_transaction(&self) -> Result<Tx, String> {
         let mut tx = Tx::begin(self.pool()).await?;
         if let Tx::Postgres(_) = tx {
-            tx.execute(
-                &format!(
-                    "SELECT set_config('lock_timeout', '{LOCK_TIMEOUT_SECONDS}s', true), \
-                     set_config('statement_timeout', '{STATEMENT_TIMEOUT_SECONDS}s', true)"
-                ),
-                vec![],
-            )
-            .await?;
+            let bounded = tx
+                .execute(
+                    &format!(
+                        "SELECT set_config('lock_timeout', '{LOCK_TIMEOUT_SECONDS}s', true), \
+                         set_config('statement_timeout', '{STATEMENT_TIMEOUT_SECONDS}s', true)"
+                    ),
+                    vec![],
+                )
+                .await;
+            if let Err(e) = bounded {
+                tx.rollback().await;
+                return Err(e);
+            }
         }
         Ok(tx)
     }
@@ -263,19 +274,31 @@ impl Store {
         }
     }
 
-    /// The write of a held row: the compare-and-set update (exactly one row,
-    /// or rolled back) and its audit record, committed together.
-    pub async fn write_held(
+    /// The row's compare-and-set check, as `hold_row` runs it (without the
+    /// `FOR UPDATE` it adds on PostgreSQL).
+    pub(super) async fn hold_sql(&self, change: &Change) -> (String, Vec<Arg>) {
+        let mut args = Vec::new();
+        let condition = self.cas_where(change, &mut args).await;
+        let sql = format!(
+            "SELECT CAST({} AS TEXT) FROM {} WHERE {condition}",
+            quote(&self.table().id),
+            quoted_table(&self.table().name),
+        );
+        (sql, args)
+    }
+
+    /// The compare-and-set `UPDATE … RETURNING id` of a change, as
+    /// `write_held` runs it.
+    pub(super) async fn update_sql(
         &self,
-        held: HeldRow,
         change: &Change,
         actor: &Actor,
-    ) -> Result<WriteOutcome, String> {
+        now: DateTime<Utc>,
+    ) -> Result<(String, Vec<Arg>), String> {
         let after_raw = self
             .status_map()
             .write_spelling(change.after)
             .ok_or_else(|| format!("table.status_values has no spelling for {}", change.after))?;
-        let now = Utc::now();
         let t = self.table();
         let mut sets = vec![format!("{} = {{1}}", quote(&t.status))];
         if let Some(c) = t
@@ -309,32 +332,82 @@ impl Store {
                 quote(t.error.as_deref().unwrap_or_default())
             ));
         }
-        let condition = self.cas_where(change, &mut args);
+        let condition = self.cas_where(change, &mut args).await;
         let update = format!(
             "UPDATE {} SET {} WHERE {condition} RETURNING CAST({} AS TEXT)",
             quoted_table(&t.name),
             sets.join(", "),
             quote(&t.id),
         );
+        Ok((update, args))
+    }
+
+    /// The write of a held row: the compare-and-set update (exactly one row,
+    /// or rolled back) and its audit record, committed together. The
+    /// transaction ends here, committed or rolled back, on every path: a
+    /// transaction left to its drop stays open on its pooled connection
+    /// (holding its locks) until that connection is used again.
+    pub async fn write_held(
+        &self,
+        held: HeldRow,
+        change: &Change,
+        actor: &Actor,
+    ) -> Result<WriteOutcome, String> {
+        let now = Utc::now();
+        let (update, args) = match self.update_sql(change, actor, now).await {
+            Ok(statement) => statement,
+            Err(e) => {
+                held.release().await;
+                return Err(e);
+            }
+        };
         let mut tx = match held.tx {
             Some(tx) => tx,
             None => self.write_transaction().await?,
         };
-        let updated = tx.execute_all(&update, args).await.map_err(lock_words)?;
-        match updated {
-            0 => {
-                drop(tx);
-                return Ok(self.why_not_written(change).await);
+        match self
+            .write_in(&mut tx, &update, args, change, actor, now)
+            .await
+        {
+            Ok(WriteOutcome::Applied) => {
+                tx.commit().await?;
+                Ok(WriteOutcome::Applied)
             }
+            refused => {
+                tx.rollback().await;
+                match refused {
+                    Ok(WriteOutcome::Refused(_)) => Ok(self.why_not_written(change).await),
+                    other => other,
+                }
+            }
+        }
+    }
+
+    /// The update and the audit insert inside `tx`; `Refused` when the
+    /// compare-and-set found no row (the caller says why).
+    async fn write_in(
+        &self,
+        tx: &mut Tx,
+        update: &str,
+        args: Vec<Arg>,
+        change: &Change,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<WriteOutcome, String> {
+        match tx.execute_all(update, args).await.map_err(lock_words)? {
+            0 => return Ok(WriteOutcome::Refused(String::new())),
             1 => {}
             n => {
-                drop(tx);
                 return Err(format!(
                     "the update would change {n} rows with id {}: table.id is not unique; rolled back, nothing written",
                     change.execution_id
                 ));
             }
         }
+        let after_raw = self
+            .status_map()
+            .write_spelling(change.after)
+            .unwrap_or_default();
         let details =
             serde_json::json!({ "before_raw": change.seen.status_raw, "after_raw": after_raw })
                 .to_string();
@@ -359,7 +432,6 @@ impl Store {
                     format!("{e}; nothing written")
                 }
             })?;
-        tx.commit().await?;
         Ok(WriteOutcome::Applied)
     }
 

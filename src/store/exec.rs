@@ -101,7 +101,16 @@ impl Tx {
     /// Runs one statement and returns how many rows it returned (an
     /// `UPDATE … RETURNING` returns one per row it changed).
     pub async fn execute_all(&mut self, template: &str, args: Vec<Arg>) -> Result<usize, String> {
-        macro_rules! count_rows {
+        self.rows(template, args).await.map(|rows| rows.len())
+    }
+
+    /// Runs one statement and returns every row, each column as text.
+    pub async fn rows(
+        &mut self,
+        template: &str,
+        args: Vec<Arg>,
+    ) -> Result<Vec<Vec<Option<String>>>, String> {
+        macro_rules! all_rows {
             ($tx:expr, $postgres:expr, $time:expr) => {{
                 let sql = prepare($postgres, template, &args);
                 let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
@@ -114,14 +123,23 @@ impl Tx {
                 }
                 q.fetch_all(&mut **$tx)
                     .await
-                    .map(|rows| rows.len())
+                    .map(|rows| rows_as_text(&rows))
                     .map_err(|e| format!("database write failed: {e}"))
             }};
         }
         match self {
-            Tx::Postgres(tx) => count_rows!(tx, true, pg_time),
-            Tx::Sqlite(tx) => count_rows!(tx, false, sqlite_text),
+            Tx::Postgres(tx) => all_rows!(tx, true, pg_time),
+            Tx::Sqlite(tx) => all_rows!(tx, false, sqlite_text),
         }
+    }
+
+    /// Ends the transaction without its changes, now. Best effort: a
+    /// connection that fails here is closed by the pool.
+    pub async fn rollback(self) {
+        let _ = match self {
+            Tx::Postgres(tx) => tx.rollback().await,
+            Tx::Sqlite(tx) => tx.rollback().await,
+        };
     }
 
     pub async fn commit(self) -> Result<(), String> {

@@ -5,6 +5,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::{QueryBuilder, Row};
 
+use super::keys::KeyType;
 use super::pool::Backend;
 use super::read::{Columns, quote};
 use super::timestamp::sqlite_text;
@@ -26,15 +27,24 @@ pub(super) enum Filter {
     UnmappedAfter(String, Vec<String>, String, DateTime<Utc>),
     /// Not a filter but the whole statement after `SELECT`: see `finished_counts`.
     FinishedCounts(Box<CountQuery>),
-    TextIn(String, Vec<String>),
+    /// A key column equal to one of the values, each bound in the column's
+    /// type so its index serves (`keys`).
+    KeyIn(String, Keys),
+}
+
+/// Values of a key column and its declared type; without a known type the
+/// column is compared as text (correct, but no index serves it).
+#[derive(Debug, Clone)]
+pub(super) struct Keys {
+    pub(super) kind: Option<KeyType>,
+    pub(super) values: Vec<String>,
 }
 
 impl Filter {
     pub(super) fn is_empty(&self) -> bool {
         match self {
-            Filter::StatusIn(_, v) | Filter::StatusInAfter(_, v, _, _) | Filter::TextIn(_, v) => {
-                v.is_empty()
-            }
+            Filter::StatusIn(_, v) | Filter::StatusInAfter(_, v, _, _) => v.is_empty(),
+            Filter::KeyIn(_, keys) => keys.values.is_empty(),
             Filter::After(..) | Filter::UnmappedAfter(..) => false,
             Filter::FinishedCounts(q) => q.terminal.is_empty(),
         }
@@ -99,8 +109,27 @@ impl Filter {
                 qb.push(") AND ");
                 after(qb, col, *at, false);
             }
-            Filter::TextIn(col, values) => {
+            Filter::KeyIn(col, Keys { kind: None, values }) => {
                 values_in(qb, format!("CAST({} AS TEXT)", quote(col)), values)
+            }
+            Filter::KeyIn(
+                col,
+                Keys {
+                    kind: Some(kind),
+                    values,
+                },
+            ) => {
+                qb.push(quote(col)).push(" IN (");
+                for (i, v) in values.iter().enumerate() {
+                    if i > 0 {
+                        qb.push(", ");
+                    }
+                    let (before, after) = kind.cast_around();
+                    qb.push(before);
+                    qb.push_bind(v.clone());
+                    qb.push(after);
+                }
+                qb.push(")");
             }
             Filter::FinishedCounts(q) => {
                 let status = quote(&q.status);

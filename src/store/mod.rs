@@ -2,7 +2,9 @@
 
 pub mod cas;
 pub mod exec;
+pub mod explain;
 mod filter;
+mod keys;
 pub mod migrate;
 pub mod pool;
 pub mod read;
@@ -10,6 +12,8 @@ pub mod timestamp;
 pub mod write;
 
 pub use cas::{HeldRow, RowVersion, WriteAccess};
+pub use explain::scans_whole_table;
+pub use keys::KeyType;
 pub use pool::{Backend, DbPool, redact_url};
 pub use read::{RowView, Store, StoreError, quote, quoted_table};
 pub use timestamp::{parse_timestamp, sqlite_text};

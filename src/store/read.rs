@@ -14,7 +14,8 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 
 use super::cas::{RowVersion, WriteAccess};
-use super::filter::{CountQuery, Filter, stream_rows, text_rows};
+use super::filter::{CountQuery, Filter, Keys, stream_rows, text_rows};
+use super::keys::KeyType;
 use super::pool::{Backend, DbPool, redact_url};
 use super::timestamp::parse_timestamp;
 use crate::config::TableConfig;
@@ -84,6 +85,8 @@ pub struct Store {
     interned: Interner,
     /// Found once by `write_access` and kept.
     write_access: Arc<std::sync::OnceLock<WriteAccess>>,
+    /// The declared type of each column, learned once (`keys`).
+    types: Arc<std::sync::OnceLock<std::collections::HashMap<String, KeyType>>>,
     /// Rows already warned about as unreadable: one warning per row, not
     /// one per poll. Bounded like the interner.
     warned: Arc<Mutex<HashSet<String>>>,
@@ -145,6 +148,7 @@ impl Store {
             shown_url: redact_url(url),
             interned: Interner::default(),
             write_access: Arc::default(),
+            types: Arc::default(),
             warned: Arc::default(),
         }
     }
@@ -155,6 +159,14 @@ impl Store {
 
     pub(super) fn keep_write_access(&self, access: WriteAccess) {
         let _ = self.write_access.set(access);
+    }
+
+    pub(super) fn known_types(&self) -> Option<&std::collections::HashMap<String, KeyType>> {
+        self.types.get()
+    }
+
+    pub(super) fn keep_types(&self, types: std::collections::HashMap<String, KeyType>) {
+        let _ = self.types.set(types);
     }
 
     pub fn pool(&self) -> &DbPool {
@@ -259,7 +271,7 @@ impl Store {
         }
     }
 
-    fn select_sql(&self) -> String {
+    pub(super) fn select_sql(&self) -> String {
         let cols: Vec<String> = FIELDS
             .iter()
             .map(|f| match self.column_for(f) {
@@ -452,9 +464,16 @@ impl Store {
             .collect())
     }
 
+    /// Rows by id. Ids that cannot be of the id column's type match nothing.
     pub async fn by_ids(&self, ids: &[String]) -> Result<Vec<Execution>, StoreError> {
-        let col = self.table.id.clone();
-        self.fetch(Filter::TextIn(col, ids.to_vec())).await
+        let filter = self.id_filter(ids).await;
+        self.fetch(filter).await
+    }
+
+    /// `id IN (…)` with each value bound in the column's type.
+    async fn id_filter(&self, ids: &[String]) -> Filter {
+        let kind = self.id_type().await;
+        Filter::KeyIn(self.table.id.clone(), admitted(kind, ids))
     }
 
     /// Rows by id, each with what a write's compare-and-set rests on.
@@ -462,8 +481,10 @@ impl Store {
         &self,
         ids: &[String],
     ) -> Result<Vec<(Execution, RowVersion)>, StoreError> {
-        let filter = Filter::TextIn(self.table.id.clone(), ids.to_vec());
-        if filter.is_empty() {
+        let Filter::KeyIn(col, key) = self.id_filter(ids).await else {
+            unreachable!("id_filter is a KeyIn")
+        };
+        if key.values.is_empty() {
             return Ok(Vec::new());
         }
         let version = match self.backend() {
@@ -474,8 +495,14 @@ impl Store {
             .select_sql()
             .replacen(" FROM ", &format!(", {version} FROM "), 1);
         let mut rows = Vec::new();
-        for slice in ids.chunks(IDS_PER_QUERY) {
-            let filter = Filter::TextIn(self.table.id.clone(), slice.to_vec());
+        for slice in key.values.chunks(IDS_PER_QUERY) {
+            let filter = Filter::KeyIn(
+                col.clone(),
+                Keys {
+                    kind: key.kind.clone(),
+                    values: slice.to_vec(),
+                },
+            );
             for mut r in self.text_rows(head.clone(), &filter, "").await? {
                 let xmin = r.get_mut(FIELDS.len()).and_then(Option::take);
                 let seen = RowVersion {
@@ -492,11 +519,13 @@ impl Store {
         Ok(rows)
     }
 
+    /// Rows by remote id, bound in the remote-id column's type.
     pub async fn by_remote_ids(&self, ids: &[String]) -> Result<Vec<Execution>, StoreError> {
-        match self.table.remote_id.clone() {
-            Some(col) => self.fetch(Filter::TextIn(col, ids.to_vec())).await,
-            None => Ok(Vec::new()),
-        }
+        let Some(col) = self.table.remote_id.clone() else {
+            return Ok(Vec::new());
+        };
+        let kind = self.remote_id_type().await;
+        self.fetch(Filter::KeyIn(col, admitted(kind, ids))).await
     }
 
     async fn fetch(&self, filter: Filter) -> Result<Vec<Execution>, StoreError> {
@@ -505,17 +534,17 @@ impl Store {
         }
         // SQLite takes at most 32 766 bound values, PostgreSQL 65 535: long
         // id lists go in slices.
-        if let Filter::TextIn(col, ids) = &filter
-            && ids.len() > IDS_PER_QUERY
+        if let Filter::KeyIn(col, key) = &filter
+            && key.values.len() > IDS_PER_QUERY
         {
-            let mut all = Vec::with_capacity(ids.len());
-            for slice in ids.chunks(IDS_PER_QUERY) {
+            let mut all = Vec::with_capacity(key.values.len());
+            for slice in key.values.chunks(IDS_PER_QUERY) {
+                let chunk = Keys {
+                    kind: key.kind.clone(),
+                    values: slice.to_vec(),
+                };
                 let rows = self
-                    .text_rows(
-                        self.select_sql(),
-                        &Filter::TextIn(col.clone(), slice.to_vec()),
-                        "",
-                    )
+                    .text_rows(self.select_sql(), &Filter::KeyIn(col.clone(), chunk), "")
                     .await?;
                 all.extend(rows.into_iter().filter_map(|r| self.decode(r)));
             }
@@ -526,7 +555,7 @@ impl Store {
     }
 
     /// Runs `head` + the filter; every column comes back as text (or NULL).
-    async fn text_rows(
+    pub(super) async fn text_rows(
         &self,
         head: String,
         filter: &Filter,
@@ -624,6 +653,16 @@ impl Store {
             id,
         })
     }
+}
+
+/// The values that can be of the key column's type, in its form; the others
+/// cannot match any row and are left out.
+fn admitted(kind: Option<KeyType>, values: &[String]) -> Keys {
+    let values = match &kind {
+        Some(k) => values.iter().filter_map(|v| k.admit(v).ok()).collect(),
+        None => values.to_vec(),
+    };
+    Keys { kind, values }
 }
 
 /// The selected columns of one row, borrowed from the database's answer.

@@ -76,9 +76,12 @@ impl Drop for PgSchema {
 async fn drop_schema(schema: &str) {
     use sqlx::Executor;
     if let Ok(pool) = sqlx::PgPool::connect(&pg_base_url()).await {
+        // A connection still in a transaction on the schema would make the
+        // drop wait for ever: it gives up instead, and the schema is a
+        // leftover for the next run to drop.
         let _ = pool
             .execute(sqlx::AssertSqlSafe(format!(
-                "DROP SCHEMA IF EXISTS {schema} CASCADE"
+                "SET lock_timeout = '5s'; DROP SCHEMA IF EXISTS {schema} CASCADE"
             )))
             .await;
         pool.close().await;
@@ -105,7 +108,7 @@ async fn drop_leftovers(pool: &sqlx::PgPool) {
                 use sqlx::Executor;
                 let _ = pool
                     .execute(sqlx::AssertSqlSafe(format!(
-                        "DROP SCHEMA IF EXISTS {name} CASCADE"
+                        "SET lock_timeout = '5s'; DROP SCHEMA IF EXISTS {name} CASCADE"
                     )))
                     .await;
             }
