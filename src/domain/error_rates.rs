@@ -120,6 +120,11 @@ impl ErrorClassifier {
         }
     }
 
+    /// The rules in order: each class and its lower-case patterns.
+    pub fn rules(&self) -> &[(ErrorClass, Vec<String>)] {
+        &self.rules
+    }
+
     pub fn classify(&self, error_text: &str) -> ErrorClass {
         let text = error_text.to_lowercase();
         self.rules
@@ -151,9 +156,7 @@ impl WindowStats {
     }
 
     fn close(mut self) -> Self {
-        let denominator = self.succeeded + self.failed;
-        self.failure_rate = (denominator > 0)
-            .then(|| (self.failed as f64 / denominator as f64 * 10_000.0).round() / 10_000.0);
+        self.failure_rate = failure_rate(self.succeeded, self.failed);
         self
     }
 }
@@ -162,8 +165,16 @@ impl WindowStats {
 pub struct GroupStats {
     pub group: String,
     pub finished: u64,
+    #[serde(skip)]
+    pub succeeded: u64,
     pub failed: u64,
     pub failure_rate: Option<f64>,
+}
+
+/// failed / (succeeded + failed), rounded to 4 places.
+fn failure_rate(succeeded: u64, failed: u64) -> Option<f64> {
+    let denominator = succeeded + failed;
+    (denominator > 0).then(|| (failed as f64 / denominator as f64 * 10_000.0).round() / 10_000.0)
 }
 
 /// Width of one sparkline bucket, and how many cover the day.
@@ -309,6 +320,7 @@ pub fn compute<'a>(
             GroupStats {
                 group,
                 finished: w.finished,
+                succeeded: w.succeeded,
                 failed: w.failed,
                 failure_rate: w.failure_rate,
             }
@@ -324,6 +336,148 @@ pub fn compute<'a>(
         by_class,
         by_group,
     }
+}
+
+/// Finished rows of one status counted by a database: in one 30-minute
+/// bucket of the day, on one side of the hour boundary, with one error class
+/// (failures only).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClassCount {
+    pub status: Status,
+    pub bucket: usize,
+    pub in_hour: bool,
+    pub class: Option<ErrorClass>,
+    pub count: u64,
+}
+
+/// One group's finished rows in the day, as a database counts them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupCount {
+    pub group: String,
+    pub succeeded: u64,
+    pub failed: u64,
+    pub finished: u64,
+}
+
+/// The day's history as aggregates (`Store::finished_breakdown`): what the
+/// error-rates pane shows, without one entry per execution.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Breakdown {
+    pub counts: Vec<ClassCount>,
+    /// The groups that failed most, most first.
+    pub groups: Vec<GroupCount>,
+}
+
+impl Breakdown {
+    pub fn rates(&self) -> ErrorRates {
+        let mut windows = Windows::default();
+        let mut failures_series = vec![0u64; BUCKETS];
+        let mut finished_series = vec![0u64; BUCKETS];
+        let mut by_class: HashMap<ErrorClass, u64> = HashMap::new();
+        for c in &self.counts {
+            windows.add(WindowCount {
+                status: c.status,
+                in_hour: c.in_hour,
+                count: c.count,
+            });
+            let bucket = c.bucket.min(BUCKETS - 1);
+            if c.status.is_terminal() {
+                finished_series[bucket] += c.count;
+            }
+            if c.status.is_failure() {
+                failures_series[bucket] += c.count;
+                *by_class
+                    .entry(c.class.unwrap_or(ErrorClass::Unknown))
+                    .or_default() += c.count;
+            }
+        }
+        let mut by_class: Vec<(ErrorClass, u64)> = by_class.into_iter().collect();
+        by_class.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        let mut by_group: Vec<GroupStats> = self
+            .groups
+            .iter()
+            .map(|g| GroupStats {
+                group: g.group.clone(),
+                finished: g.finished,
+                succeeded: g.succeeded,
+                failed: g.failed,
+                failure_rate: failure_rate(g.succeeded, g.failed),
+            })
+            .collect();
+        by_group.sort_by(|a, b| b.failed.cmp(&a.failed).then(a.group.cmp(&b.group)));
+        ErrorRates {
+            hour: windows.hour.close(),
+            day: windows.day.close(),
+            failures_series,
+            finished_series,
+            by_class,
+            by_group,
+        }
+    }
+}
+
+/// `base` (counted as of a moment less than a minute ago) with the rows that
+/// finished since added: all of them in the last hour and the last bucket.
+/// Rows that left the windows since are dropped when `base` is counted anew.
+pub fn with_recent<'a>(
+    base: &ErrorRates,
+    recent: impl IntoIterator<Item = &'a Execution>,
+    classifier: &ErrorClassifier,
+) -> ErrorRates {
+    let mut rates = base.clone();
+    if rates.failures_series.len() != BUCKETS {
+        rates.failures_series = vec![0; BUCKETS];
+        rates.finished_series = vec![0; BUCKETS];
+    }
+    let mut added = false;
+    for e in recent.into_iter().filter(|e| e.status.is_terminal()) {
+        added = true;
+        rates.day.add(e.status, 1);
+        rates.hour.add(e.status, 1);
+        rates.finished_series[BUCKETS - 1] += 1;
+        let group = e.group.as_deref().or(e.name.as_deref()).unwrap_or("(none)");
+        let stats = match rates.by_group.iter_mut().find(|g| g.group == group) {
+            Some(g) => g,
+            None => {
+                rates.by_group.push(GroupStats {
+                    group: group.to_string(),
+                    finished: 0,
+                    succeeded: 0,
+                    failed: 0,
+                    failure_rate: None,
+                });
+                rates.by_group.last_mut().expect("just pushed")
+            }
+        };
+        stats.finished += 1;
+        if e.status == Status::Succeeded {
+            stats.succeeded += 1;
+        }
+        if e.status.is_failure() {
+            stats.failed += 1;
+            rates.failures_series[BUCKETS - 1] += 1;
+            let class = e
+                .error
+                .as_deref()
+                .map_or(ErrorClass::Unknown, |t| classifier.classify(t));
+            match rates.by_class.iter_mut().find(|(c, _)| *c == class) {
+                Some((_, n)) => *n += 1,
+                None => rates.by_class.push((class, 1)),
+            }
+        }
+        stats.failure_rate = failure_rate(stats.succeeded, stats.failed);
+    }
+    if added {
+        rates.hour = rates.hour.close();
+        rates.day = rates.day.close();
+        rates
+            .by_class
+            .sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        rates
+            .by_group
+            .sort_by(|a, b| b.failed.cmp(&a.failed).then(a.group.cmp(&b.group)));
+    }
+    rates
 }
 
 #[cfg(test)]

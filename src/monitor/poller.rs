@@ -13,13 +13,13 @@ use tokio::task::JoinHandle;
 use tokio::time::MissedTickBehavior;
 
 use super::snapshot::{MonitorControl, MonitorEvent, PollSource, Snapshot, SourceHealth};
-use super::state::{MonitorState, Policy};
+use super::state::{CountedRates, MonitorState, Policy};
 use crate::domain::{Execution, Observation, RemoteExecution};
 use crate::remote::RemoteTracker;
 use crate::store::Store;
 
-/// Without `updated_at` the finished window cannot be followed by changes,
-/// so it is re-read this often instead.
+/// The day's error rates are counted by the database this often; between
+/// counts, rows seen finishing are added on top (`MonitorState`).
 const WINDOW_REFRESH: Duration = Duration::from_secs(60);
 /// How often rows with unmapped status spellings are counted.
 const UNMAPPED_REFRESH: Duration = Duration::from_secs(60);
@@ -74,7 +74,7 @@ struct DatabaseRead {
     /// only the rows written since the last one (`changed`).
     whole: Option<Vec<Arc<Execution>>>,
     changed: Vec<Execution>,
-    window: Option<Vec<Execution>>,
+    window: Option<CountedRates>,
     unmapped: Option<Vec<(String, u64)>>,
     latency: Duration,
 }
@@ -164,12 +164,12 @@ impl Poller {
             ),
         };
         let window = if due.window {
-            Some(
-                self.store
-                    .finished_since(now - Cd::hours(24))
-                    .await
-                    .map_err(|e| e.to_string())?,
-            )
+            let rates = self
+                .store
+                .finished_breakdown(now, &self.policy.classifier)
+                .await
+                .map_err(|e| e.to_string())?;
+            Some((now, rates))
         } else {
             None
         };
@@ -237,10 +237,9 @@ impl Poller {
         let now = Utc::now();
         let follows_changes = self.store.table().updated_at.is_some();
         let window_due = cycle.last_poll.is_none()
-            || !follows_changes
-                && cycle
-                    .last_window
-                    .is_none_or(|t| t.elapsed() >= WINDOW_REFRESH);
+            || cycle
+                .last_window
+                .is_none_or(|t| t.elapsed() >= WINDOW_REFRESH);
         let due = Due {
             whole_active: !follows_changes
                 || cycle

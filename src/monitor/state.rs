@@ -16,6 +16,9 @@ use crate::domain::{
     findings, wall_minute,
 };
 
+/// Error rates counted by the database, and the moment they are as of.
+pub type CountedRates = (DateTime<Utc>, ErrorRates);
+
 /// A look-up candidate: (last checked, created, id, remote id).
 type Due<'a> = (Option<DateTime<Utc>>, DateTime<Utc>, &'a str, &'a str);
 
@@ -79,8 +82,12 @@ struct FindingsMemo {
 #[derive(Debug, Default)]
 pub struct MonitorState {
     active: ActiveRows,
-    /// Finished in the last 24 h, for error rates.
-    finished: HashMap<String, Execution>,
+    /// The day's error rates as the database counted them (`finished_breakdown`)
+    /// and the moment they were counted as of: no row of the day is held.
+    rates_base: Option<CountedRates>,
+    /// Rows seen finishing since `rates_base` was counted (about a minute's
+    /// worth), added on top of it; before the first count, every row seen.
+    finished_since: HashMap<String, Execution>,
     /// The error rates of `finished` and the minute they were counted in:
     /// kept until a finished row comes or goes or the minute turns. A busy
     /// day holds tens of thousands of finished rows, and counting them every
@@ -158,7 +165,7 @@ impl MonitorState {
         &mut self,
         active: impl IntoIterator<Item = A>,
         changed: Vec<Execution>,
-        finished_window: Option<Vec<Execution>>,
+        finished_window: Option<CountedRates>,
         now: DateTime<Utc>,
     ) {
         let next = active.into_iter().map(Into::into).collect();
@@ -174,7 +181,7 @@ impl MonitorState {
     pub fn apply_written(
         &mut self,
         written: Vec<Execution>,
-        finished_window: Option<Vec<Execution>>,
+        finished_window: Option<CountedRates>,
         now: DateTime<Utc>,
     ) {
         for e in &written {
@@ -232,13 +239,22 @@ impl MonitorState {
     }
 
     fn add_finished(&mut self, e: Execution) {
+        if self
+            .rates_base
+            .as_ref()
+            .is_some_and(|(at, _)| e.finished_at() <= *at)
+        {
+            // Counted by the database already.
+            return;
+        }
         self.rates_memo = None;
-        self.finished.insert(e.id.clone(), e);
+        self.finished_since.insert(e.id.clone(), e);
     }
 
-    fn settle(&mut self, finished_window: Option<Vec<Execution>>, now: DateTime<Utc>) {
-        if let Some(window) = finished_window {
-            self.finished = window.into_iter().map(|e| (e.id.clone(), e)).collect();
+    fn settle(&mut self, finished_window: Option<CountedRates>, now: DateTime<Utc>) {
+        if let Some((at, rates)) = finished_window {
+            self.finished_since.retain(|_, e| e.finished_at() > at);
+            self.rates_base = Some((at, rates));
             self.rates_memo = None;
         }
         // Rows older than the day leave when the rates are counted anew
@@ -419,8 +435,14 @@ impl MonitorState {
             return rates.clone();
         }
         let day_ago = now - Cd::hours(24);
-        self.finished.retain(|_, e| e.finished_at() > day_ago);
-        let rates = error_rates::compute(self.finished.values(), now, classifier);
+        self.finished_since.retain(|_, e| e.finished_at() > day_ago);
+        let rates = match &self.rates_base {
+            Some((_, base)) => {
+                error_rates::with_recent(base, self.finished_since.values(), classifier)
+            }
+            // No count from the database yet: the rows seen, counted here.
+            None => error_rates::compute(self.finished_since.values(), now, classifier),
+        };
         self.rates_memo = Some((minute, rates.clone()));
         rates
     }

@@ -525,3 +525,63 @@ fn snapshots_of_unchanged_rows_share_them() {
     assert!(!Arc::ptr_eq(&snap.active, &after.active));
     assert_eq!(after.active.len(), 1_000);
 }
+
+/// The day is counted by the database; rows seen finishing afterwards are
+/// added on top of that count at once, and a row the count already holds
+/// is not counted twice. No row of the day is kept to do it.
+#[test]
+fn error_rates_are_the_databases_count_plus_rows_finishing_since() {
+    let mut state = watching(vec![exec("a", Status::Running, 600, Some("r-a"))]);
+    let counted_at = now();
+    let base = crate::domain::error_rates::windows([
+        crate::domain::WindowCount {
+            status: Status::Succeeded,
+            in_hour: true,
+            count: 40,
+        },
+        crate::domain::WindowCount {
+            status: Status::Failed,
+            in_hour: false,
+            count: 10,
+        },
+    ]);
+    state.apply_written(vec![], Some((counted_at, base)), counted_at);
+    let rates = |state: &mut MonitorState, at| state.snapshot(at, &policy()).error_rates;
+    assert_eq!(
+        rates(&mut state, now()).day.finished,
+        50,
+        "the database's count"
+    );
+
+    // Finished before the count: already in it.
+    let mut early = exec("early", Status::Failed, 900, None);
+    early.completed_at = Some(counted_at - Cd::seconds(5));
+    // Finished after it: added.
+    let mut late = exec("a", Status::Failed, 600, Some("r-a"));
+    late.completed_at = Some(counted_at + Cd::seconds(3));
+    late.error = Some("request timed out".into());
+    state.apply_written(vec![early, late], None, counted_at + Cd::seconds(4));
+    let r = rates(&mut state, counted_at + Cd::seconds(4));
+    assert_eq!((r.day.finished, r.day.failed, r.hour.failed), (51, 11, 1));
+    assert_eq!(r.failures_series.last(), Some(&1));
+    assert_eq!(
+        r.by_class,
+        [(crate::domain::ErrorClass::Timeout, 1)],
+        "classified by the configured rules"
+    );
+    assert!(
+        state.finished_since.len() <= 1,
+        "only rows since the count are held"
+    );
+
+    // The next count holds the late row: it is dropped from the extra.
+    let recount = crate::domain::error_rates::windows([crate::domain::WindowCount {
+        status: Status::Failed,
+        in_hour: true,
+        count: 1,
+    }]);
+    let next = counted_at + Cd::seconds(60);
+    state.apply_written(vec![], Some((next, recount)), next);
+    assert!(state.finished_since.is_empty());
+    assert_eq!(rates(&mut state, next).day.finished, 1);
+}

@@ -75,22 +75,7 @@ impl Filter {
             qb.push(")");
         }
         let after = |qb: &mut QueryBuilder<DB>, col: &str, at: DateTime<Utc>, strict: bool| {
-            let op = if strict { " > " } else { " >= " };
-            match backend {
-                Backend::Postgres => {
-                    qb.push(quote(col)).push(op);
-                    qb.push_bind(at.to_rfc3339()).push("::timestamptz");
-                }
-                Backend::Sqlite => {
-                    let day_before = (at - chrono::Duration::days(1)).format("%Y-%m-%d");
-                    qb.push(quote(col)).push(" >= ");
-                    qb.push_bind(day_before.to_string()).push(" AND ");
-                    qb.push(format!("julianday({})", quote(col)))
-                        .push(op)
-                        .push("julianday(");
-                    qb.push_bind(sqlite_text(at)).push(")");
-                }
-            }
+            moment_after(qb, backend, col, at, strict)
         };
         match self {
             Filter::StatusIn(col, values) => values_in(qb, quote(col), values),
@@ -147,6 +132,35 @@ impl Filter {
                 after(qb, &q.finished, q.now, true);
                 qb.push(") GROUP BY 1, 2");
             }
+        }
+    }
+}
+
+/// `col > at` (or `>=`), indexable on both backends (see `Filter::push`).
+pub(super) fn moment_after<DB>(
+    qb: &mut QueryBuilder<DB>,
+    backend: Backend,
+    col: &str,
+    at: DateTime<Utc>,
+    strict: bool,
+) where
+    DB: sqlx::Database,
+    for<'t> String: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+{
+    let op = if strict { " > " } else { " >= " };
+    match backend {
+        Backend::Postgres => {
+            qb.push(quote(col)).push(op);
+            qb.push_bind(at.to_rfc3339()).push("::timestamptz");
+        }
+        Backend::Sqlite => {
+            let day_before = (at - chrono::Duration::days(1)).format("%Y-%m-%d");
+            qb.push(quote(col)).push(" >= ");
+            qb.push_bind(day_before.to_string()).push(" AND ");
+            qb.push(format!("julianday({})", quote(col)))
+                .push(op)
+                .push("julianday(");
+            qb.push_bind(sqlite_text(at)).push(")");
         }
     }
 }

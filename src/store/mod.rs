@@ -4,6 +4,7 @@ pub mod cas;
 pub mod exec;
 pub mod explain;
 mod filter;
+mod history;
 mod keys;
 pub mod migrate;
 pub mod pool;

@@ -185,12 +185,14 @@ pub fn sample_snapshot(now: DateTime<Utc>) -> Snapshot {
             GroupStats {
                 group: "etl".into(),
                 finished: 200,
+                succeeded: 192,
                 failed: 8,
                 failure_rate: Some(0.04),
             },
             GroupStats {
                 group: "reports".into(),
                 finished: 100,
+                succeeded: 96,
                 failed: 2,
                 failure_rate: Some(0.0204),
             },
