@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # Seeds a PostgreSQL schema with exectop's native table for the benchmarks:
-# ACTIVE active executions and FINISHED finished ones spread over 30 days,
-# using generate_series so a million rows take seconds, not minutes.
+# ACTIVE active executions and FINISHED finished ones spread over SPREAD
+# (default 30 days), using generate_series so a million rows take seconds.
 #
-#   scripts/bench/seed_pg.sh SCHEMA ACTIVE FINISHED
+#   scripts/bench/seed_pg.sh SCHEMA ACTIVE FINISHED [SPREAD]
 #   e.g. scripts/bench/seed_pg.sh bench_1m 10000 1000000
+#        scripts/bench/seed_pg.sh busy_day 10000 2000000 '23 hours'   # a busy day
 #
 # Connects with $BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test).
 set -euo pipefail
 schema=${1:?schema name}
 active=${2:?number of active executions}
 finished=${3:?number of finished executions}
+spread=${4:-30 days}
 url=${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}
 here=$(cd "$(dirname "$0")/../.." && pwd)
 
@@ -31,7 +33,7 @@ SELECT 'r-done-' || g,
        t - interval '10 minutes', t - interval '9 minutes', t, t,
        CASE WHEN g % 20 = 0 THEN 'query syntax error near line ' || (g % 9) END
 FROM generate_series(1, $finished) AS g,
-     LATERAL (SELECT now() - (g::double precision / $finished) * interval '30 days') AS x(t);
+     LATERAL (SELECT now() - (g::double precision / $finished) * interval '$spread') AS x(t);
 INSERT INTO exectop_executions
     (remote_id, name, group_name, status, created_at, started_at, updated_at, heartbeat_at)
 SELECT CASE WHEN g % 101 = 0 THEN NULL ELSE 'r-active-' || g END,

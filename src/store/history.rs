@@ -114,6 +114,7 @@ impl Store {
     ) where
         DB: sqlx::Database,
         for<'t> String: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+        for<'t> DateTime<Utc>: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
     {
         let t = self.table();
         let status = quote(&t.status);
@@ -123,8 +124,7 @@ impl Store {
         match backend {
             Backend::Postgres => {
                 qb.push(format!("floor(extract(epoch FROM ({} - ", quote(&finished)));
-                qb.push_bind(day_start.to_rfc3339())
-                    .push("::timestamptz)) / 1800)");
+                qb.push_bind(day_start).push(")) / 1800)");
             }
             Backend::Sqlite => {
                 // In whole milliseconds first: a day fraction times 48 lands a
@@ -187,6 +187,7 @@ impl Store {
     where
         DB: sqlx::Database,
         for<'t> String: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+        for<'t> DateTime<Utc>: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
     {
         let t = self.table();
         let status = quote(&t.status);
@@ -219,6 +220,7 @@ impl Store {
     where
         DB: sqlx::Database,
         for<'t> String: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+        for<'t> DateTime<Utc>: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
     {
         let finished = self.completion_column().to_string();
         let terminal = self.status_map().spellings_of(&Status::TERMINAL);
@@ -236,6 +238,7 @@ fn push_in<DB>(qb: &mut QueryBuilder<DB>, column: &str, values: &[String])
 where
     DB: sqlx::Database,
     for<'t> String: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    for<'t> DateTime<Utc>: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
 {
     if values.is_empty() {
         qb.push("FALSE");
