@@ -167,6 +167,23 @@ async fn seq_scans_so_far(url: &str, table: &str) -> i64 {
     n
 }
 
+fn alice() -> Actor {
+    Actor {
+        operator: "alice".into(),
+        host: "ops-1".into(),
+    }
+}
+
+/// The table's sequential scans once `pool` (exectop's) is closed: its
+/// backends report their counters as they go.
+async fn seq_scans_once_closed(pool: DbPool, url: &str, table: &str) -> i64 {
+    if let DbPool::Postgres(p) = pool {
+        p.close().await;
+    }
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    seq_scans_so_far(url, table).await
+}
+
 /// Counters move a moment after the backend that scanned has gone.
 async fn seq_scans_after(url: &str, table: &str, before: i64) -> i64 {
     let mut now = before;
@@ -222,20 +239,13 @@ async fn a_one_row_mark_failed_reads_no_tuple_by_sequential_scan() {
     )
     .await
     .unwrap();
-    let actor = Actor {
-        operator: "alice".into(),
-        host: "ops-1".into(),
-    };
+    let actor = alice();
     let out = actions::apply(&store, None, &plan, &actor, false)
         .await
         .unwrap();
     assert_eq!(out[0].applied, Ok(()), "{out:?}");
-    if let DbPool::Postgres(p) = pool {
-        p.close().await;
-    }
-    tokio::time::sleep(Duration::from_millis(700)).await;
     assert_eq!(
-        seq_scans_so_far(&url, table).await,
+        seq_scans_once_closed(pool, &url, table).await,
         after_control,
         "the plan's read, the row lock, the write and the re-read went by the primary key"
     );
@@ -346,4 +356,79 @@ async fn advice_names_the_exact_index_and_following_it_silences_it() {
     }
     common::execute(&pool, "ANALYZE bare").await;
     assert_eq!(store.index_advice().await.unwrap(), Vec::<String>::new());
+}
+
+/// A bulk clean-up is written a chunk of rows per statement, each row still
+/// compare-and-set and audited, through the primary key: no sequential scan,
+/// and a row changed since the preview refused on its own.
+#[tokio::test]
+async fn a_bulk_cleanup_is_written_in_chunks_through_the_key() {
+    let url = common::pg_fresh_url().await;
+    let table = "bulk";
+    let pool = DbPool::connect(&url, false).await.unwrap();
+    seed(&pool, table, ("bigint", "g"), true).await;
+    migrate::apply(&pool, false).await.unwrap();
+    let store = Store::with_pool(pool.clone(), &url, &config(table).table);
+    store.validate_schema().await.unwrap();
+    let plan = actions::plan_cleanup(&store, Duration::from_secs(3600), chrono::Utc::now())
+        .await
+        .unwrap();
+    // Every running row created over an hour ago: most of them, past a chunk.
+    let planned = plan.changes() as i64;
+    assert!(planned > 10_000, "{planned}");
+    // A worker finishes one row after the preview.
+    common::execute(
+        &pool,
+        format!("UPDATE {table} SET status = 'succeeded' WHERE id = 2500"),
+    )
+    .await;
+    if let DbPool::Postgres(p) = &pool {
+        p.close().await;
+    }
+    let before = seq_scans_so_far(&url, table).await;
+    let pool = DbPool::connect(&url, false).await.unwrap();
+    let store = Store::with_pool(pool.clone(), &url, &config(table).table);
+    store.validate_schema().await.unwrap();
+    let actor = alice();
+    let out = actions::apply(&store, None, &plan, &actor, false)
+        .await
+        .unwrap();
+    let refused: Vec<_> = out.iter().filter(|o| o.applied.is_err()).collect();
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!(refused[0].execution_id, "2500");
+    assert!(
+        refused[0]
+            .applied
+            .as_ref()
+            .unwrap_err()
+            .contains("changed since you looked"),
+        "{refused:?}"
+    );
+    let audited = exectop::store::exec::execute(
+        &pool,
+        "SELECT CAST(COUNT(DISTINCT execution_id) AS TEXT) || '/' || CAST(COUNT(*) AS TEXT) FROM exectop_audit",
+        vec![],
+    )
+    .await
+    .unwrap();
+    let n = planned - 1;
+    assert_eq!(
+        audited,
+        Some(format!("{n}/{n}")),
+        "each written row audited once"
+    );
+    let left = exectop::store::exec::execute(
+        &pool,
+        &format!("SELECT CAST(COUNT(*) AS TEXT) FROM {table} WHERE status = 'running'"),
+        vec![],
+    )
+    .await
+    .unwrap();
+    let not_planned = ROWS / 10 - planned;
+    assert_eq!(left, Some(not_planned.to_string()));
+    assert_eq!(
+        seq_scans_once_closed(pool, &url, table).await,
+        before,
+        "every chunk found its rows through the primary key"
+    );
 }

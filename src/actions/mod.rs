@@ -518,6 +518,20 @@ pub async fn apply(
     } else {
         None
     };
+    if plan.kind != ActionKind::Reconcile && stopper.is_none() {
+        let changes: Vec<Change> = plan
+            .items
+            .iter()
+            .filter_map(|item| change_of(plan, item))
+            .collect();
+        if changes.len() > 1 && store.can_write_in_chunks(&changes) {
+            let outcomes = write_in_chunks(store, plan, &changes, actor).await;
+            if let Some(lease) = lease {
+                lease.release().await;
+            }
+            return Ok(outcomes);
+        }
+    }
     let mut outcomes = Vec::new();
     let mut patience = Patience::default();
     for item in &plan.items {
@@ -528,18 +542,11 @@ pub async fn apply(
             applied: Err(item.note.clone()),
             already_done: item.already_done,
         };
-        let Some(after) = item.after else {
+        let Some(mut change) = change_of(plan, item) else {
             outcomes.push(outcome);
             continue;
         };
-        let mut change = Change {
-            action: plan.kind.as_str(),
-            execution_id: item.execution_id.clone(),
-            seen: item.seen.clone(),
-            after,
-            reason: plan.reason.clone(),
-            remote_status_seen: item.remote_status_seen.clone(),
-        };
+        let after = change.after;
         if plan.kind == ActionKind::Reconcile {
             let (Some(tracker), Some(remote_id)) = (tracker, item.remote_id.as_deref()) else {
                 outcomes.push(outcome);
@@ -588,6 +595,74 @@ pub async fn apply(
         lease.release().await;
     }
     Ok(outcomes)
+}
+
+/// The write a planned row asks for, if any.
+fn change_of(plan: &Plan, item: &Planned) -> Option<Change> {
+    Some(Change {
+        action: plan.kind.as_str(),
+        execution_id: item.execution_id.clone(),
+        seen: item.seen.clone(),
+        after: item.after?,
+        reason: plan.reason.clone(),
+        remote_status_seen: item.remote_status_seen.clone(),
+    })
+}
+
+/// A bulk write without remote steps, a statement per chunk of rows
+/// (`Store::apply_chunk`), each row still compare-and-set and audited.
+async fn write_in_chunks(
+    store: &Store,
+    plan: &Plan,
+    changes: &[Change],
+    actor: &Actor,
+) -> Vec<Outcome> {
+    let mut written: std::collections::HashMap<&str, Result<(), String>> =
+        std::collections::HashMap::new();
+    for chunk in changes.chunks(crate::store::CHUNK) {
+        match store.apply_chunk(chunk, actor).await {
+            Ok(results) => {
+                for (change, result) in chunk.iter().zip(results) {
+                    written.insert(
+                        &change.execution_id,
+                        match result {
+                            WriteOutcome::Applied => Ok(()),
+                            WriteOutcome::Refused(why) => Err(why),
+                        },
+                    );
+                }
+            }
+            Err(e) => {
+                tracing::warn!(
+                    "{} of {} rows refused: {e}",
+                    plan.kind.as_str(),
+                    chunk.len()
+                );
+                for change in chunk {
+                    written.insert(&change.execution_id, Err(e.clone()));
+                }
+            }
+        }
+    }
+    let applied = written.values().filter(|r| r.is_ok()).count();
+    tracing::info!(
+        "{}: {applied} of {} rows written by {}",
+        plan.kind.as_str(),
+        changes.len(),
+        actor.operator
+    );
+    plan.items
+        .iter()
+        .map(|item| Outcome {
+            execution_id: item.execution_id.clone(),
+            before: item.before,
+            after: item.after,
+            applied: written
+                .remove(item.execution_id.as_str())
+                .unwrap_or_else(|| Err(item.note.clone())),
+            already_done: item.already_done,
+        })
+        .collect()
 }
 
 /// Asks the remote again right before a reconcile writes. The write goes

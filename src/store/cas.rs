@@ -295,6 +295,26 @@ impl Store {
         actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<(String, Vec<Arg>), String> {
+        let (sets, mut args) = self.set_clause(change, actor, now).await?;
+        let t = self.table();
+        let condition = self.cas_where(change, &mut args).await;
+        let update = format!(
+            "UPDATE {} SET {} WHERE {condition} RETURNING CAST({} AS TEXT)",
+            quoted_table(&t.name),
+            sets.join(", "),
+            quote(&t.id),
+        );
+        Ok((update, args))
+    }
+
+    /// What a change writes: the `SET` terms, over the first three values
+    /// (`{1}` the status spelling, `{2}` now, `{3}` the note).
+    pub(super) async fn set_clause(
+        &self,
+        change: &Change,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<(Vec<String>, Vec<Arg>), String> {
         let after_raw = self
             .status_map()
             .write_spelling(change.after)
@@ -319,7 +339,7 @@ impl Store {
                 now.format("%Y-%m-%dT%H:%M:%SZ")
             )
         });
-        let mut args = vec![
+        let args = vec![
             Arg::Text(Some(after_raw.to_string())),
             Arg::Time(Some(now)),
             Arg::Text(note.clone()),
@@ -332,14 +352,7 @@ impl Store {
                 quote(t.error.as_deref().unwrap_or_default())
             ));
         }
-        let condition = self.cas_where(change, &mut args).await;
-        let update = format!(
-            "UPDATE {} SET {} WHERE {condition} RETURNING CAST({} AS TEXT)",
-            quoted_table(&t.name),
-            sets.join(", "),
-            quote(&t.id),
-        );
-        Ok((update, args))
+        Ok((sets, args))
     }
 
     /// The write of a held row: the compare-and-set update (exactly one row,
@@ -462,7 +475,7 @@ impl Store {
 
     /// Why a compare-and-set found no row: what the row is now, against what
     /// the decision saw.
-    async fn why_not_written(&self, change: &Change) -> WriteOutcome {
+    pub(super) async fn why_not_written(&self, change: &Change) -> WriteOutcome {
         let now_is = match self
             .by_ids_versioned(std::slice::from_ref(&change.execution_id))
             .await
@@ -490,7 +503,7 @@ impl Store {
 }
 
 /// The database's words for a lock wait that ran out, as an operator reads them.
-fn lock_words(e: String) -> String {
+pub(super) fn lock_words(e: String) -> String {
     if e.contains("lock timeout") || e.contains("database is locked") {
         format!(
             "the row is locked by another transaction (waited {LOCK_TIMEOUT_SECONDS}s); nothing written"

@@ -1,5 +1,6 @@
 //! Stores: the executions table (any name, any columns) on PostgreSQL or SQLite.
 
+mod bulk;
 pub mod cas;
 pub mod exec;
 pub mod explain;
@@ -12,6 +13,7 @@ pub mod read;
 pub mod timestamp;
 pub mod write;
 
+pub use bulk::CHUNK;
 pub use cas::{HeldRow, RowVersion, WriteAccess};
 pub use explain::scans_whole_table;
 pub use keys::KeyType;
