@@ -507,3 +507,26 @@ async fn stop_remote_with_a_tracker_that_cannot_stop_is_refused() {
         .unwrap_err();
     assert!(err.to_string().contains("needs a remote tracker"), "{err}");
 }
+
+/// An id asked for twice is one row: planned once, written once (a chunk
+/// would otherwise count one changed row for two ids and roll back).
+#[tokio::test]
+async fn an_id_asked_for_twice_is_written_once() {
+    let url = common::pg_fresh_url().await;
+    let (store, pool) = setup(&url, "PRIMARY KEY").await;
+    let plan = actions::plan_mark_failed(
+        &store,
+        None,
+        &[target("r1"), target("r1"), target("r3")],
+        "hung",
+        false,
+    )
+    .await
+    .unwrap();
+    assert_eq!(plan.items.len(), 2);
+    let out = actions::apply(&store, None, &plan, &actor(), false)
+        .await
+        .unwrap();
+    assert!(out.iter().all(|o| o.applied.is_ok()), "{out:?}");
+    assert_eq!(audit(&pool).await.len(), 2);
+}

@@ -125,3 +125,45 @@ async fn the_database_counts_what_the_rows_say_on_postgres() {
 async fn the_database_counts_what_the_rows_say_on_sqlite() {
     agree(&common::sqlite_fresh_url().0).await;
 }
+
+/// Groups are ordered by how many failed, as numbers: a group with 100
+/// failures comes before one with 9 (as text, "9" sorts above "100").
+async fn most_failing_first(url: &str) {
+    let pool = DbPool::connect(url, true).await.unwrap();
+    migrate::apply(&pool, true).await.unwrap();
+    let now = Utc::now().trunc_subsecs(0);
+    let at = (now - Cd::minutes(5))
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    let rows: Vec<String> = (0..109)
+        .map(|i| {
+            let group = if i < 9 { "a-nine" } else { "b-hundred" };
+            format!("({i}, 'failed', '{at}', '{at}', '{at}', NULL, '{group}')")
+        })
+        .collect();
+    common::execute(
+        &pool,
+        format!(
+            "INSERT INTO exectop_executions (id, status, created_at, updated_at, completed_at, error, group_name) VALUES {}",
+            rows.join(", ")
+        ),
+    )
+    .await;
+    let store = Store::with_pool(pool, url, &TableConfig::default());
+    let rates = store
+        .finished_breakdown(now, &ErrorClassifier::default())
+        .await
+        .unwrap();
+    let order: Vec<(&str, u64)> = rates
+        .by_group
+        .iter()
+        .map(|g| (g.group.as_str(), g.failed))
+        .collect();
+    assert_eq!(order, [("b-hundred", 100), ("a-nine", 9)], "{url}");
+}
+
+#[tokio::test]
+async fn groups_are_ordered_by_failures_as_numbers() {
+    most_failing_first(&common::pg_fresh_url().await).await;
+    most_failing_first(&common::sqlite_fresh_url().0).await;
+}

@@ -137,6 +137,9 @@ enum Read {
 }
 
 async fn read_targets(store: &Store, targets: &[Target]) -> Result<Vec<Read>, ActionError> {
+    // An id asked for twice is one row, planned once.
+    let mut asked = std::collections::HashSet::new();
+    let targets: Vec<&Target> = targets.iter().filter(|t| asked.insert(&t.id)).collect();
     let ids: Vec<String> = targets.iter().map(|t| t.id.clone()).collect();
     // Each id in the id column's form; one that cannot be of its type is
     // refused here, by name, before anything is read or written.

@@ -35,7 +35,7 @@ pub(super) async fn stop_then_write(
         Ok(status) => format!("stopped; the remote confirms {status}"),
         Err(why) => why.clone(),
     };
-    if let Err(e) = store.audit_stop(change, actor, remote_id, &on_record).await {
+    if let Err(e) = audit_stop_patiently(store, change, actor, remote_id, &on_record).await {
         held.release().await;
         tracing::error!("execution {}: {e}", change.execution_id);
         return Err(format!("{e}; the row was not written"));
@@ -63,6 +63,28 @@ pub(super) async fn stop_then_write(
             Ok(WriteOutcome::Refused(format!("{why}; nothing written")))
         }
     }
+}
+
+/// The stop is sent: its record must be written. A passing failure (no
+/// connection in time, a busy SQLite writer) is retried a few times.
+async fn audit_stop_patiently(
+    store: &Store,
+    change: &Change,
+    actor: &Actor,
+    remote_id: &str,
+    answer: &str,
+) -> Result<(), String> {
+    let mut last = String::new();
+    for attempt in 0..4u32 {
+        if attempt > 0 {
+            tokio::time::sleep(Duration::from_millis(250 * u64::from(attempt))).await;
+        }
+        match store.audit_stop(change, actor, remote_id, answer).await {
+            Ok(()) => return Ok(()),
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
 }
 
 /// Stops the remote run and waits until the remote reports it finished:

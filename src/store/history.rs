@@ -196,22 +196,27 @@ impl Store {
             (Some(c), None) | (None, Some(c)) => format!("CAST({} AS TEXT)", quote(c)),
             (None, None) => "CAST(NULL AS TEXT)".to_string(),
         };
-        let count_of = |qb: &mut QueryBuilder<DB>, statuses: &[Status]| {
+        let count_of = |qb: &mut QueryBuilder<DB>, statuses: &[Status], name: &str| {
             let spellings = self.status_map().spellings_of(statuses);
-            qb.push("CAST(SUM(CASE WHEN ");
+            qb.push("SUM(CASE WHEN ");
             push_in(qb, &status, &spellings);
-            qb.push(" THEN 1 ELSE 0 END) AS TEXT), ");
+            qb.push(format!(" THEN 1 ELSE 0 END) AS {name}, "));
         };
-        qb.push(format!("{group}, "));
-        count_of(qb, &[Status::Succeeded]);
-        count_of(qb, &[Status::Failed, Status::TimedOut]);
+        // Counted as numbers and ordered as numbers (as text, 9 sorts
+        // above 100); made text only on the way out.
+        qb.push(
+            "g, CAST(succeeded AS TEXT), CAST(failed AS TEXT), CAST(finished AS TEXT) FROM (SELECT ",
+        );
+        qb.push(format!("{group} AS g, "));
+        count_of(qb, &[Status::Succeeded], "succeeded");
+        count_of(qb, &[Status::Failed, Status::TimedOut], "failed");
         qb.push(format!(
-            "CAST(COUNT(*) AS TEXT) FROM {} WHERE ",
+            "COUNT(*) AS finished FROM {} WHERE ",
             quoted_table(&t.name)
         ));
         self.push_day(qb, backend, now);
         qb.push(format!(
-            " GROUP BY 1 ORDER BY 3 DESC, 1 LIMIT {GROUPS_SHOWN}"
+            " GROUP BY 1) AS day_groups ORDER BY failed DESC, g LIMIT {GROUPS_SHOWN}"
         ));
     }
 

@@ -148,7 +148,8 @@ pub(super) async fn declared_types(
             let rows: Vec<(String, String, String, String)> = sqlx::query_as(
                 "SELECT a.attname::text, format_type(a.atttypid, a.atttypmod), \
                  quote_ident(n.nspname) || '.' || quote_ident(t.typname), t.typname::text \
-                 FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid \
+                 FROM pg_attribute a JOIN pg_type d ON d.oid = a.atttypid \
+                 JOIN pg_type t ON t.oid = CASE WHEN d.typtype = 'd' THEN d.typbasetype ELSE d.oid END \
                  JOIN pg_namespace n ON n.oid = t.typnamespace \
                  WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped",
             )

@@ -186,11 +186,19 @@ impl Store {
                         "SELECT CAST(pg_try_advisory_xact_lock(hashtext({1})) AS TEXT)",
                         vec![Arg::Text(Some(name))],
                     )
-                    .await?;
-                if got.as_deref() == Some("true") {
-                    Ok(Lease::Postgres(tx))
-                } else {
-                    Err("another exectop is running a bulk action on this table; try again when it is done".into())
+                    .await;
+                match got {
+                    Ok(Some(taken)) if taken == "true" => Ok(Lease::Postgres(tx)),
+                    // Not left to its drop: the transaction would stay open
+                    // on its pooled connection.
+                    Ok(_) => {
+                        tx.rollback().await;
+                        Err("another exectop is running a bulk action on this table; try again when it is done".into())
+                    }
+                    Err(e) => {
+                        tx.rollback().await;
+                        Err(e)
+                    }
                 }
             }
             DbPool::Sqlite(_) => {
