@@ -94,8 +94,35 @@ async fn agree(url: &str) {
         )
         .await;
     }
+    // Spellings no mapping covers, for the unmapped count.
+    let created = time(now - Cd::minutes(3));
+    common::execute(
+        &pool,
+        format!(
+            "INSERT INTO exectop_executions (id, status, created_at) VALUES \
+             (9001, 'QUEUED', '{created}'), (9002, 'QUEUED', '{created}'), (9003, 'weird', '{created}')"
+        ),
+    )
+    .await;
     let store = Store::with_pool(pool, url, &TableConfig::default());
     store.validate_schema().await.unwrap();
+    // `check`'s one scan counts what its two statements did.
+    let (mut windows, unmapped) = store.day_counts(now).await.unwrap();
+    let mut separately = store.finished_counts(now).await.unwrap();
+    let key = |w: &exectop::domain::WindowCount| (w.status.as_str(), w.in_hour, w.count);
+    windows.sort_by_key(key);
+    separately.sort_by_key(key);
+    assert_eq!(windows, separately, "{url}");
+    assert!(!windows.is_empty(), "positive control");
+    assert_eq!(
+        unmapped,
+        store.unmapped_statuses(now - Cd::hours(24)).await.unwrap(),
+        "{url}"
+    );
+    assert_eq!(
+        unmapped,
+        [("QUEUED".to_string(), 2), ("weird".to_string(), 1)]
+    );
     let classifier = ErrorClassifier::default();
     let counted = store.finished_breakdown(now, &classifier).await.unwrap();
     let read = store.finished_since(now - Cd::hours(24)).await.unwrap();

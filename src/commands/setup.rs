@@ -45,9 +45,9 @@ pub enum DbUse {
     /// One statement after another (`check --explain`): one connection,
     /// one handshake.
     Sequential,
-    /// One diagnosis (`check`): at most three connections, so the active set
-    /// is read while the day is counted and the unmapped spellings too, and
-    /// no handshake beyond the third.
+    /// One diagnosis (`check`): at most two connections, so the active set
+    /// is read while the day is counted (`Store::day_counts`), and no
+    /// handshake beyond the second.
     OneShot,
     /// The monitor and the actions (a bulk lease holds a connection of its own).
     Concurrent,
@@ -81,7 +81,7 @@ pub async fn connect_for(loaded: &Loaded, db_use: DbUse) -> Result<Store, Failur
     let url = database_url(loaded)?;
     let max = match db_use {
         DbUse::Sequential => Some(1),
-        DbUse::OneShot => Some(3),
+        DbUse::OneShot => Some(2),
         DbUse::Concurrent => None,
     };
     let store = Store::connect_sized(url, &loaded.config.table, max)

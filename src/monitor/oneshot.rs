@@ -39,11 +39,8 @@ pub async fn one_shot(
     // time. Only the day's two windows are counted (`check` reports no
     // breakdowns), and the spellings nothing maps.
     let counted_at = Utc::now();
-    let (active, counts, unmapped) = tokio::try_join!(
-        store.active(),
-        store.finished_counts(counted_at),
-        store.unmapped_statuses(counted_at - Cd::hours(24)),
-    )?;
+    let (active, (counts, unmapped)) =
+        tokio::try_join!(store.active(), store.day_counts(counted_at))?;
     let now = Utc::now();
     state.set_error_rates(error_rates::windows(counts));
     state.unmapped_statuses = unmapped;

@@ -50,8 +50,8 @@ impl Filter {
         }
     }
 
-    /// The backends differ only in how a moment is compared. PostgreSQL casts
-    /// the bound text to timestamptz, so the column's index is used. SQLite
+    /// The backends differ only in how a moment is compared. PostgreSQL gets
+    /// it bound as a timestamptz, so the column's index is used. SQLite
     /// compares through `julianday()`, so `T`- and space-separated ISO text
     /// and zone offsets all work; `julianday(col)` cannot use an index, so a
     /// plain text bound on the day before goes first: every ISO-8601 text of

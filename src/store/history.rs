@@ -12,7 +12,7 @@ use super::filter::moment_after;
 use super::pool::{Backend, DbPool};
 use super::read::{Store, StoreError, quote, quoted_table};
 use crate::domain::error_rates::{BUCKETS, Breakdown, ClassCount, GroupCount};
-use crate::domain::{ErrorClass, ErrorClassifier, ErrorRates, Status};
+use crate::domain::{ErrorClass, ErrorClassifier, ErrorRates, Status, WindowCount};
 
 /// Groups the pane can show at most; the aggregate returns these, not all.
 const GROUPS_SHOWN: i64 = 20;
@@ -102,6 +102,100 @@ impl Store {
             });
         }
         Ok(breakdown.rates())
+    }
+
+    /// What `check` counts of the day, in one scan: the finished rows by
+    /// status and side of the hour (`finished_counts`), and the rows created
+    /// in the day whose status no mapping covers (`unmapped_statuses`). Two
+    /// statements scanned a busy day twice, on a 2-core machine at once.
+    pub async fn day_counts(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<(Vec<WindowCount>, Vec<(String, u64)>), StoreError> {
+        let rows = match self.pool() {
+            DbPool::Postgres(p) => {
+                let mut qb = QueryBuilder::new("SELECT ");
+                self.push_day_counts(&mut qb, Backend::Postgres, now);
+                rows(qb.build().fetch_all(p).await)?
+            }
+            DbPool::Sqlite(p) => {
+                let mut qb = QueryBuilder::new("SELECT ");
+                self.push_day_counts(&mut qb, Backend::Sqlite, now);
+                rows(qb.build().fetch_all(p).await)?
+            }
+        };
+        let number = |v: &Option<String>| v.as_deref().and_then(|n| n.trim().parse::<u64>().ok());
+        let mut windows = Vec::new();
+        let mut unmapped: Vec<(String, u64)> = Vec::new();
+        for r in &rows {
+            let Some(count) = number(&r[2]) else {
+                continue;
+            };
+            let status = r[0].as_deref().map(|s| self.status_map().status_of(s));
+            match status {
+                Some(status) if status.is_terminal() => windows.push(WindowCount {
+                    status,
+                    in_hour: r[1].as_deref() == Some("1"),
+                    count,
+                }),
+                Some(status) if status != Status::Unknown => {}
+                _ => {
+                    let spelling = r[0].clone().unwrap_or_else(|| "(null)".to_string());
+                    match unmapped.iter_mut().find(|(s, _)| *s == spelling) {
+                        Some((_, n)) => *n += count,
+                        None => unmapped.push((spelling, count)),
+                    }
+                }
+            }
+        }
+        unmapped.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        unmapped.truncate(20);
+        Ok((windows, unmapped))
+    }
+
+    fn push_day_counts<DB>(&self, qb: &mut QueryBuilder<DB>, backend: Backend, now: DateTime<Utc>)
+    where
+        DB: sqlx::Database,
+        for<'t> String: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+        for<'t> DateTime<Utc>: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    {
+        let t = self.table();
+        let status = quote(&t.status);
+        let finished = self.completion_column().to_string();
+        let every = self.status_map().spellings_of(&Status::ALL);
+        let unmapped = |qb: &mut QueryBuilder<DB>| {
+            qb.push(format!("(({status} IS NULL"));
+            if !every.is_empty() {
+                qb.push(" OR NOT ");
+                push_in(qb, &status, &every);
+            }
+            qb.push(") AND ");
+            moment_after(qb, backend, &t.created_at, now - Cd::hours(24), false);
+            qb.push(")");
+        };
+        let finished_today = |qb: &mut QueryBuilder<DB>| {
+            qb.push("(");
+            self.push_day(qb, backend, now);
+            qb.push(")");
+        };
+        // A row passes as finished today or as unmapped, and its status
+        // alone says which (a terminal spelling is mapped): one count per
+        // status is enough, told apart by the mapping afterwards.
+        // Grouped by the bare column and comparison, made text outside:
+        // grouped by a text CASE, PostgreSQL expected a group per row and
+        // gave up its parallel aggregate (534 ms against 272 on 2 M rows).
+        qb.push(format!(
+            "CAST(s AS TEXT), CASE WHEN h THEN '1' ELSE '0' END, CAST(n AS TEXT) FROM (SELECT {status} AS s, "
+        ));
+        moment_after(qb, backend, &finished, now - Cd::hours(1), true);
+        qb.push(format!(
+            " AS h, COUNT(*) AS n FROM {} WHERE ",
+            quoted_table(&t.name)
+        ));
+        finished_today(qb);
+        qb.push(" OR ");
+        unmapped(qb);
+        qb.push(" GROUP BY 1, 2) AS day");
     }
 
     /// `status, bucket, in_hour, class, count` of the day's finished rows.
