@@ -10,7 +10,8 @@ async fn applies_once(url: &str) {
         vec![
             "0001_native_executions",
             "0002_audit",
-            "0003_native_poll_indexes"
+            "0003_native_poll_indexes",
+            "0004_native_heartbeat_index"
         ]
     );
     let second = migrate::apply(&pool, true).await.unwrap();

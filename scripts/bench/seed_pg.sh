@@ -23,6 +23,7 @@ SET search_path = "$schema";
 \i $here/migrations/postgres/0001_native_executions.sql
 \i $here/migrations/postgres/0002_audit.sql
 \i $here/migrations/postgres/0003_native_poll_indexes.sql
+\i $here/migrations/postgres/0004_native_heartbeat_index.sql
 INSERT INTO exectop_executions
     (remote_id, name, group_name, status, created_at, started_at, updated_at, completed_at, error)
 SELECT 'r-done-' || g,

@@ -33,6 +33,12 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../../migrations/postgres/0003_native_poll_indexes.sql"),
         sqlite: include_str!("../../migrations/sqlite/0003_native_poll_indexes.sql"),
     },
+    Migration {
+        name: "0004_native_heartbeat_index",
+        native_table: true,
+        postgres: include_str!("../../migrations/postgres/0004_native_heartbeat_index.sql"),
+        sqlite: include_str!("../../migrations/sqlite/0004_native_heartbeat_index.sql"),
+    },
 ];
 
 const LEDGER: &str = "CREATE TABLE IF NOT EXISTS exectop_schema_migrations (\
