@@ -311,30 +311,36 @@ pub fn compute<'a>(
         }
     }
 
-    let mut by_class: Vec<(ErrorClass, u64)> = by_class.into_iter().collect();
-    by_class.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    let mut by_group: Vec<GroupStats> = by_group
+    let by_group = by_group
         .into_iter()
-        .map(|(group, w)| {
-            let w = w.close();
-            GroupStats {
-                group,
-                finished: w.finished,
-                succeeded: w.succeeded,
-                failed: w.failed,
-                failure_rate: w.failure_rate,
-            }
+        .map(|(group, w)| GroupStats {
+            group,
+            finished: w.finished,
+            succeeded: w.succeeded,
+            failed: w.failed,
+            failure_rate: failure_rate(w.succeeded, w.failed),
         })
         .collect();
-    by_group.sort_by(|a, b| b.failed.cmp(&a.failed).then(a.group.cmp(&b.group)));
-
     ErrorRates {
         hour: windows.hour.close(),
         day: windows.day.close(),
         failures_series,
         finished_series,
-        by_class,
+        by_class: by_class.into_iter().collect(),
         by_group,
+    }
+    .in_order()
+}
+
+impl ErrorRates {
+    /// Classes and groups most failures first (ties by name): one order for
+    /// rates counted from rows, from the database, or brought up to date.
+    fn in_order(mut self) -> Self {
+        self.by_class
+            .sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        self.by_group
+            .sort_by(|a, b| b.failed.cmp(&a.failed).then(a.group.cmp(&b.group)));
+        self
     }
 }
 
@@ -391,9 +397,7 @@ impl Breakdown {
                     .or_default() += c.count;
             }
         }
-        let mut by_class: Vec<(ErrorClass, u64)> = by_class.into_iter().collect();
-        by_class.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-        let mut by_group: Vec<GroupStats> = self
+        let by_group = self
             .groups
             .iter()
             .map(|g| GroupStats {
@@ -404,15 +408,15 @@ impl Breakdown {
                 failure_rate: failure_rate(g.succeeded, g.failed),
             })
             .collect();
-        by_group.sort_by(|a, b| b.failed.cmp(&a.failed).then(a.group.cmp(&b.group)));
         ErrorRates {
             hour: windows.hour.close(),
             day: windows.day.close(),
             failures_series,
             finished_series,
-            by_class,
+            by_class: by_class.into_iter().collect(),
             by_group,
         }
+        .in_order()
     }
 }
 
@@ -467,17 +471,12 @@ pub fn with_recent<'a>(
         }
         stats.failure_rate = failure_rate(stats.succeeded, stats.failed);
     }
-    if added {
-        rates.hour = rates.hour.close();
-        rates.day = rates.day.close();
-        rates
-            .by_class
-            .sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-        rates
-            .by_group
-            .sort_by(|a, b| b.failed.cmp(&a.failed).then(a.group.cmp(&b.group)));
+    if !added {
+        return rates;
     }
-    rates
+    rates.hour = rates.hour.close();
+    rates.day = rates.day.close();
+    rates.in_order()
 }
 
 #[cfg(test)]

@@ -14,6 +14,27 @@ use super::read::{Store, StoreError, quote, quoted_table};
 use crate::domain::error_rates::{BUCKETS, Breakdown, ClassCount, GroupCount};
 use crate::domain::{ErrorClass, ErrorClassifier, ErrorRates, Status, WindowCount};
 
+/// `SELECT ` and what `push` adds to it, run on either backend; every
+/// column comes back as text.
+macro_rules! select_rows {
+    ($store:expr, |$qb:ident, $backend:ident| $push:expr) => {
+        match $store.pool() {
+            DbPool::Postgres(p) => {
+                let mut $qb = QueryBuilder::new("SELECT ");
+                let $backend = Backend::Postgres;
+                $push;
+                rows($qb.build().fetch_all(p).await)?
+            }
+            DbPool::Sqlite(p) => {
+                let mut $qb = QueryBuilder::new("SELECT ");
+                let $backend = Backend::Sqlite;
+                $push;
+                rows($qb.build().fetch_all(p).await)?
+            }
+        }
+    };
+}
+
 /// Groups the pane can show at most; the aggregate returns these, not all.
 const GROUPS_SHOWN: i64 = 20;
 
@@ -53,30 +74,9 @@ impl Store {
         if terminal.is_empty() {
             return Ok(ErrorRates::default());
         }
-        let buckets = match self.pool() {
-            DbPool::Postgres(p) => {
-                let mut qb = QueryBuilder::new("SELECT ");
-                self.push_buckets(&mut qb, Backend::Postgres, now, classifier);
-                rows(qb.build().fetch_all(p).await)?
-            }
-            DbPool::Sqlite(p) => {
-                let mut qb = QueryBuilder::new("SELECT ");
-                self.push_buckets(&mut qb, Backend::Sqlite, now, classifier);
-                rows(qb.build().fetch_all(p).await)?
-            }
-        };
-        let groups = match self.pool() {
-            DbPool::Postgres(p) => {
-                let mut qb = QueryBuilder::new("SELECT ");
-                self.push_groups(&mut qb, Backend::Postgres, now);
-                rows(qb.build().fetch_all(p).await)?
-            }
-            DbPool::Sqlite(p) => {
-                let mut qb = QueryBuilder::new("SELECT ");
-                self.push_groups(&mut qb, Backend::Sqlite, now);
-                rows(qb.build().fetch_all(p).await)?
-            }
-        };
+        let buckets = select_rows!(self, |qb, backend| self
+            .push_buckets(&mut qb, backend, now, classifier));
+        let groups = select_rows!(self, |qb, backend| self.push_groups(&mut qb, backend, now));
         let number = |v: &Option<String>| v.as_deref().and_then(|n| n.trim().parse::<u64>().ok());
         let mut breakdown = Breakdown::default();
         for r in &buckets {
@@ -112,18 +112,8 @@ impl Store {
         &self,
         now: DateTime<Utc>,
     ) -> Result<(Vec<WindowCount>, Vec<(String, u64)>), StoreError> {
-        let rows = match self.pool() {
-            DbPool::Postgres(p) => {
-                let mut qb = QueryBuilder::new("SELECT ");
-                self.push_day_counts(&mut qb, Backend::Postgres, now);
-                rows(qb.build().fetch_all(p).await)?
-            }
-            DbPool::Sqlite(p) => {
-                let mut qb = QueryBuilder::new("SELECT ");
-                self.push_day_counts(&mut qb, Backend::Sqlite, now);
-                rows(qb.build().fetch_all(p).await)?
-            }
-        };
+        let rows = select_rows!(self, |qb, backend| self
+            .push_day_counts(&mut qb, backend, now));
         let number = |v: &Option<String>| v.as_deref().and_then(|n| n.trim().parse::<u64>().ok());
         let mut windows = Vec::new();
         let mut unmapped: Vec<(String, u64)> = Vec::new();
