@@ -125,6 +125,7 @@ fn snapshot(n: usize) -> Snapshot {
         last_error: None,
         degraded: false,
         suspect: None,
+        ..Default::default()
     };
     Snapshot {
         taken_at: now(),

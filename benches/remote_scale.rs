@@ -113,7 +113,7 @@ fn main() {
         config.poll.remote_concurrency = Some(concurrency);
         let loaded = Loaded { config, path: None };
         let store = exectop::commands::setup::connect(&loaded).await.unwrap();
-        let tracker = exectop::remote::build(&loaded.config).unwrap();
+        let tracker = exectop::remote::build(&loaded.config, None).unwrap();
         let setup = exectop::commands::setup::Setup {
             loaded,
             store: store.clone(),

@@ -151,7 +151,9 @@ fn main() -> ExitCode {
     match code {
         Ok(code) => ExitCode::from(code as u8),
         Err(e) => {
-            eprintln!("exectop: {}", exectop::text::one_line(&e.to_string()));
+            let message = e.to_string();
+            let message = exectop::text::hide_secrets(&message);
+            eprintln!("exectop: {}", exectop::text::one_line(&message));
             ExitCode::from(2)
         }
     }

@@ -102,7 +102,45 @@ pub fn log_line(s: &str, keep_sgr: bool) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// A writer that passes log lines through [`log_line`]. A formatter writes
+/// Secret values known to this process (tokens, client secrets): a net
+/// under every log line and error printed, in case a message ever carries
+/// one. Nothing exectop writes should; this makes sure it is not shown.
+static SECRETS: std::sync::RwLock<Vec<String>> = std::sync::RwLock::new(Vec::new());
+/// Secrets remembered at most; an access token is added at each refresh.
+const MAX_SECRETS: usize = 64;
+/// Shorter values are not hidden: masking every `ab` would garble logs,
+/// and a secret that short protects nothing.
+const MIN_SECRET_LEN: usize = 6;
+
+/// Remembers `value` as a secret: [`hide_secrets`] masks it from now on.
+pub fn register_secret(value: &str) {
+    if value.len() < MIN_SECRET_LEN {
+        return;
+    }
+    let mut known = SECRETS.write().unwrap_or_else(|e| e.into_inner());
+    if known.iter().any(|s| s == value) {
+        return;
+    }
+    if known.len() >= MAX_SECRETS {
+        known.remove(0);
+    }
+    known.push(value.to_string());
+}
+
+/// `s` with every registered secret replaced by `***`.
+pub fn hide_secrets(s: &str) -> Cow<'_, str> {
+    let known = SECRETS.read().unwrap_or_else(|e| e.into_inner());
+    if !known.iter().any(|secret| s.contains(secret.as_str())) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = s.to_string();
+    for secret in known.iter() {
+        out = out.replace(secret.as_str(), "***");
+    }
+    Cow::Owned(out)
+}
+
+/// A writer that passes log lines through [`log_line`] and [`hide_secrets`]. A formatter writes
 /// each event in one call, so a character is never split between writes;
 /// a write that is not UTF-8 is passed through lossily decoded.
 pub struct SafeWriter<W> {
@@ -119,6 +157,7 @@ impl<W> SafeWriter<W> {
 impl<W: std::io::Write> std::io::Write for SafeWriter<W> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         let text = String::from_utf8_lossy(buf);
+        let text = hide_secrets(&text);
         self.inner
             .write_all(log_line(&text, self.keep_sgr).as_bytes())?;
         Ok(buf.len())
@@ -152,6 +191,17 @@ mod tests {
         assert_eq!(cell("\u{202e}"), " ");
         assert_eq!(cell("a\u{200f}"), "a");
         assert_eq!(cell("é"), "é");
+    }
+
+    #[test]
+    fn registered_secrets_are_hidden_and_short_values_are_not_secrets() {
+        register_secret("s3cr3t-token-value");
+        register_secret("abc");
+        assert_eq!(
+            hide_secrets("Bearer s3cr3t-token-value failed; abc"),
+            "Bearer *** failed; abc"
+        );
+        assert!(matches!(hide_secrets("nothing here"), Cow::Borrowed(_)));
     }
 
     #[test]

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use exectop::actions::{self, ActionError, ActionKind, Target};
 use exectop::config::{Config, parse_str};
 use exectop::domain::{RemoteAnswer, Status};
-use exectop::remote::{BoxFuture, RemoteTracker, TrackerHealth};
+use exectop::remote::{BoxFuture, LookupTarget, RemoteTracker, TrackerHealth};
 use exectop::store::{Actor, DbPool, Store, migrate};
 use sqlx::Executor;
 
@@ -48,7 +48,8 @@ impl RemoteTracker for FakeTracker {
     fn describe(&self) -> String {
         "fake".into()
     }
-    fn lookup<'a>(&'a self, remote_id: &'a str) -> BoxFuture<'a, RemoteAnswer> {
+    fn lookup<'a>(&'a self, target: &'a LookupTarget) -> BoxFuture<'a, RemoteAnswer> {
+        let remote_id = target.remote_id.as_str();
         let answer = self
             .0
             .lock()

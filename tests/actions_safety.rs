@@ -16,7 +16,7 @@ use std::time::Duration;
 use exectop::actions::{self, ActionError, Target};
 use exectop::config::{Config, parse_str};
 use exectop::domain::{RemoteAnswer, Status};
-use exectop::remote::{BoxFuture, RemoteTracker, TrackerHealth};
+use exectop::remote::{BoxFuture, LookupTarget, RemoteTracker, TrackerHealth};
 use exectop::store::{Actor, DbPool, Store, WriteAccess, migrate};
 
 /// A remote that answers per id and can stop runs: a stop makes the run
@@ -43,14 +43,16 @@ impl RemoteTracker for Remote {
     fn describe(&self) -> String {
         "fake".into()
     }
-    fn lookup<'a>(&'a self, remote_id: &'a str) -> BoxFuture<'a, RemoteAnswer> {
+    fn lookup<'a>(&'a self, target: &'a LookupTarget) -> BoxFuture<'a, RemoteAnswer> {
+        let remote_id = target.remote_id.as_str();
         let answer = self.answers.lock().unwrap().get(remote_id).cloned();
         Box::pin(async move { answer.unwrap_or(RemoteAnswer::NotFound) })
     }
     fn can_stop(&self) -> bool {
         true
     }
-    fn stop<'a>(&'a self, remote_id: &'a str) -> BoxFuture<'a, Result<(), String>> {
+    fn stop<'a>(&'a self, target: &'a LookupTarget) -> BoxFuture<'a, Result<(), String>> {
+        let remote_id = target.remote_id.as_str();
         self.stops.fetch_add(1, Ordering::SeqCst);
         self.set(remote_id, Status::Cancelled, "ABORTED");
         Box::pin(async { Ok(()) })
@@ -490,7 +492,7 @@ async fn stop_remote_with_a_tracker_that_cannot_stop_is_refused() {
         fn describe(&self) -> String {
             "http example".into()
         }
-        fn lookup<'a>(&'a self, _: &'a str) -> BoxFuture<'a, RemoteAnswer> {
+        fn lookup<'a>(&'a self, _: &'a LookupTarget) -> BoxFuture<'a, RemoteAnswer> {
             Box::pin(async { RemoteAnswer::NotFound })
         }
         fn health(&self) -> TrackerHealth {

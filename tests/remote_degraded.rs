@@ -16,8 +16,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use exectop::config::{PollConfig, RemoteConfig, RemoteKind, StatusValues};
 use exectop::domain::RemoteAnswer;
-use exectop::remote::RemoteTracker;
 use exectop::remote::http::HttpTracker;
+use exectop::remote::{LookupTarget, RemoteTracker};
 
 #[derive(Default)]
 struct Fake {
@@ -93,7 +93,7 @@ async fn a_dead_remote_is_logged_once_and_shown_degraded_until_it_answers() {
     let lookups: Vec<_> = (0..30)
         .map(|i| {
             let t = t.clone();
-            tokio::spawn(async move { t.lookup(&format!("r{i}")).await })
+            tokio::spawn(async move { t.lookup(&LookupTarget::remote_id(&format!("r{i}"))).await })
         })
         .collect();
     for l in lookups {
@@ -125,7 +125,7 @@ async fn a_dead_remote_is_logged_once_and_shown_degraded_until_it_answers() {
     let probes: Vec<_> = (0..10)
         .map(|i| {
             let t = t.clone();
-            tokio::spawn(async move { t.lookup(&format!("p{i}")).await })
+            tokio::spawn(async move { t.lookup(&LookupTarget::remote_id(&format!("p{i}"))).await })
         })
         .collect();
     for p in probes {
@@ -138,9 +138,12 @@ async fn a_dead_remote_is_logged_once_and_shown_degraded_until_it_answers() {
     tokio::time::sleep(Duration::from_millis(pause as u64 + 100)).await;
 
     fake.down.store(false, Ordering::SeqCst);
-    assert!(matches!(t.lookup("r1").await, RemoteAnswer::Found { .. }));
+    assert!(matches!(
+        t.lookup(&LookupTarget::remote_id("r1")).await,
+        RemoteAnswer::Found { .. }
+    ));
     for i in 0..5 {
-        t.lookup(&format!("r{i}")).await;
+        t.lookup(&LookupTarget::remote_id(&format!("r{i}"))).await;
     }
     let health = t.health();
     assert!(health.ok && health.degraded_until.is_none(), "{health:?}");

@@ -18,8 +18,8 @@ use axum::routing::{get, post};
 use common::cli::{env, exectop, text};
 use exectop::config::{PollConfig, RemoteConfig, RemoteKind, StatusValues};
 use exectop::domain::RemoteAnswer;
-use exectop::remote::RemoteTracker;
 use exectop::remote::http::HttpTracker;
+use exectop::remote::{LookupTarget, RemoteTracker};
 
 #[derive(Default)]
 struct Fake {
@@ -106,7 +106,7 @@ async fn an_absurd_retry_after_is_read_as_an_hour_and_shows_degraded() {
     for id in ["forever", "longer-than-u64"] {
         let t = tracker(&base, None);
         assert_eq!(
-            t.lookup(id).await,
+            t.lookup(&LookupTarget::remote_id(id)).await,
             RemoteAnswer::Throttled {
                 retry_after_seconds: Some(3600)
             },
@@ -128,7 +128,7 @@ async fn an_absurd_retry_after_is_read_as_an_hour_and_shows_degraded() {
 async fn an_endless_answer_is_refused_at_the_cap_and_counts_against_health() {
     let (base, fake) = serve().await;
     let t = tracker(&base, Some(1 << 20));
-    match t.lookup("endless").await {
+    match t.lookup(&LookupTarget::remote_id("endless")).await {
         RemoteAnswer::Error { message } => assert!(
             message.contains("larger than 1048576 bytes (remote.max_answer_bytes)"),
             "{message}"
@@ -147,13 +147,13 @@ async fn an_endless_answer_is_refused_at_the_cap_and_counts_against_health() {
     );
     assert!(!t.health().ok);
     // A declared length over the cap is refused without reading.
-    match t.lookup("huge").await {
+    match t.lookup(&LookupTarget::remote_id("huge")).await {
         RemoteAnswer::Error { message } => assert!(message.contains("larger than"), "{message}"),
         other => panic!("{other:?}"),
     }
     // Under the default cap (4 MiB) the same answer is read (and is not JSON).
     let roomy = tracker(&base, None);
-    match roomy.lookup("huge").await {
+    match roomy.lookup(&LookupTarget::remote_id("huge")).await {
         RemoteAnswer::Error { message } => assert!(message.contains("malformed JSON"), "{message}"),
         other => panic!("{other:?}"),
     }
@@ -163,10 +163,16 @@ async fn an_endless_answer_is_refused_at_the_cap_and_counts_against_health() {
 async fn unparseable_answers_count_against_health_until_the_remote_degrades() {
     let (base, _fake) = serve().await;
     let t = tracker(&base, None);
-    assert!(matches!(t.lookup("ok").await, RemoteAnswer::Found { .. }));
+    assert!(matches!(
+        t.lookup(&LookupTarget::remote_id("ok")).await,
+        RemoteAnswer::Found { .. }
+    ));
     assert!(t.health().ok, "positive control: a good answer is ok");
     for id in ["garbage", "no-status", "garbage", "no-status", "garbage"] {
-        assert!(matches!(t.lookup(id).await, RemoteAnswer::Error { .. }));
+        assert!(matches!(
+            t.lookup(&LookupTarget::remote_id(id)).await,
+            RemoteAnswer::Error { .. }
+        ));
     }
     let health = t.health();
     assert!(!health.ok);
@@ -181,13 +187,14 @@ async fn ids_never_leave_their_path_segment() {
     let (base, fake) = serve().await;
     let t = tracker(&base, None);
     for id in ["..", ".", "...."] {
-        match t.lookup(id).await {
-            RemoteAnswer::Error { message } => {
+        match t.lookup(&LookupTarget::remote_id(id)).await {
+            // Not asked: the id cannot be sent, which says nothing of the remote.
+            RemoteAnswer::Unasked { message } => {
                 assert!(message.contains("only of dots"), "{message}")
             }
             other => panic!("{id}: {other:?}"),
         }
-        let refused = t.stop(id).await.unwrap_err();
+        let refused = t.stop(&LookupTarget::remote_id(id)).await.unwrap_err();
         assert!(refused.contains("only of dots"), "{refused}");
     }
     assert!(
@@ -198,10 +205,13 @@ async fn ids_never_leave_their_path_segment() {
     // Slashes, dots and percent signs inside an id stay inside its segment.
     for id in ["../../admin", "a/../b", "%2e%2e", "x?y#z"] {
         assert!(
-            matches!(t.lookup(id).await, RemoteAnswer::Found { .. }),
+            matches!(
+                t.lookup(&LookupTarget::remote_id(id)).await,
+                RemoteAnswer::Found { .. }
+            ),
             "{id}"
         );
-        t.stop(id).await.unwrap();
+        t.stop(&LookupTarget::remote_id(id)).await.unwrap();
     }
     let hits = fake.hits.lock().unwrap().clone();
     assert_eq!(hits.len(), 8, "{hits:?}");

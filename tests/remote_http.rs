@@ -14,8 +14,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use exectop::config::{DurationSpec, PollConfig, RemoteConfig, RemoteKind, StatusValues};
 use exectop::domain::{RemoteAnswer, Status};
-use exectop::remote::RemoteTracker;
 use exectop::remote::http::HttpTracker;
+use exectop::remote::{LookupTarget, RemoteTracker};
 
 #[derive(Default)]
 struct Fake {
@@ -119,25 +119,28 @@ async fn answers_become_observations() {
     let (base, fake) = serve().await;
     let t = tracker(&base, None);
     assert_eq!(
-        t.lookup("ok").await,
+        t.lookup(&LookupTarget::remote_id("ok")).await,
         RemoteAnswer::Found {
             status: Status::Succeeded,
             raw: "SUCCEEDED".into()
         }
     );
     assert_eq!(
-        t.lookup("odd").await,
+        t.lookup(&LookupTarget::remote_id("odd")).await,
         RemoteAnswer::Found {
             status: Status::Unknown,
             raw: "EXPLODED".into()
         }
     );
-    assert_eq!(t.lookup("gone").await, RemoteAnswer::NotFound);
-    match t.lookup("garbage").await {
+    assert_eq!(
+        t.lookup(&LookupTarget::remote_id("gone")).await,
+        RemoteAnswer::NotFound
+    );
+    match t.lookup(&LookupTarget::remote_id("garbage")).await {
         RemoteAnswer::Error { message } => assert!(message.contains("malformed JSON"), "{message}"),
         other => panic!("{other:?}"),
     }
-    match t.lookup("a/b c").await {
+    match t.lookup(&LookupTarget::remote_id("a/b c")).await {
         RemoteAnswer::NotFound => {}
         other => panic!("an id with / and space is encoded, not a path: {other:?}"),
     }
@@ -155,7 +158,7 @@ async fn answers_become_observations() {
 async fn a_429_pauses_for_retry_after() {
     let (base, fake) = serve().await;
     let t = tracker(&base, None);
-    match t.lookup("busy").await {
+    match t.lookup(&LookupTarget::remote_id("busy")).await {
         RemoteAnswer::Throttled {
             retry_after_seconds,
         } => assert_eq!(retry_after_seconds, Some(1)),
@@ -163,13 +166,13 @@ async fn a_429_pauses_for_retry_after() {
     }
     // While paused, nothing reaches the server.
     assert!(matches!(
-        t.lookup("busy").await,
+        t.lookup(&LookupTarget::remote_id("busy")).await,
         RemoteAnswer::Throttled { .. }
     ));
     assert_eq!(fake.hits.lock().unwrap().len(), 1);
     tokio::time::sleep(Duration::from_millis(1100)).await;
     assert!(matches!(
-        t.lookup("busy").await,
+        t.lookup(&LookupTarget::remote_id("busy")).await,
         RemoteAnswer::Found {
             status: Status::Running,
             ..
@@ -188,7 +191,7 @@ async fn a_500_is_retried_and_recovers() {
     let (base, fake) = serve().await;
     let t = tracker(&base, None);
     assert!(matches!(
-        t.lookup("flaky").await,
+        t.lookup(&LookupTarget::remote_id("flaky")).await,
         RemoteAnswer::Found {
             status: Status::Running,
             ..
@@ -202,7 +205,7 @@ async fn a_500_is_retried_and_recovers() {
 async fn persistent_failures_end_in_an_error_then_degrade() {
     let (base, fake) = serve().await;
     let t = tracker(&base, None);
-    match t.lookup("down").await {
+    match t.lookup(&LookupTarget::remote_id("down")).await {
         RemoteAnswer::Error { message } => assert_eq!(message, "remote API answered HTTP 502"),
         other => panic!("{other:?}"),
     }
@@ -213,7 +216,7 @@ async fn persistent_failures_end_in_an_error_then_degrade() {
     );
     assert!(!t.health().ok);
     for _ in 0..4 {
-        t.lookup("down").await;
+        t.lookup(&LookupTarget::remote_id("down")).await;
     }
     let health = t.health();
     assert!(
@@ -222,7 +225,10 @@ async fn persistent_failures_end_in_an_error_then_degrade() {
     );
     let before = fake.hits.lock().unwrap().len();
     assert!(
-        matches!(t.lookup("ok").await, RemoteAnswer::Throttled { .. }),
+        matches!(
+            t.lookup(&LookupTarget::remote_id("ok")).await,
+            RemoteAnswer::Throttled { .. }
+        ),
         "degraded: look-ups pause"
     );
     assert_eq!(fake.hits.lock().unwrap().len(), before);
@@ -232,7 +238,7 @@ async fn persistent_failures_end_in_an_error_then_degrade() {
 async fn a_slow_answer_times_out() {
     let (base, _fake) = serve().await;
     let t = tracker(&base, None);
-    match t.lookup("slow").await {
+    match t.lookup(&LookupTarget::remote_id("slow")).await {
         RemoteAnswer::Error { message } => assert_eq!(message, "request timed out"),
         other => panic!("{other:?}"),
     }
@@ -246,7 +252,7 @@ async fn the_token_is_sent_and_never_shown() {
     unsafe { std::env::set_var("EXECTOP_TEST_TOKEN_WRONG", "wrong-token") };
     let right = tracker(&base, Some("EXECTOP_TEST_TOKEN_RIGHT"));
     assert!(matches!(
-        right.lookup("secret").await,
+        right.lookup(&LookupTarget::remote_id("secret")).await,
         RemoteAnswer::Found { .. }
     ));
     assert_eq!(
@@ -255,10 +261,19 @@ async fn the_token_is_sent_and_never_shown() {
     );
     assert!(!format!("{right:?}").contains("right-token"));
     let wrong = tracker(&base, Some("EXECTOP_TEST_TOKEN_WRONG"));
-    match wrong.lookup("secret").await {
-        RemoteAnswer::Error { message } => assert_eq!(message, "authentication failed (HTTP 401)"),
+    match wrong.lookup(&LookupTarget::remote_id("secret")).await {
+        // Refused credentials say nothing about the execution.
+        RemoteAnswer::Unasked { message } => {
+            assert_eq!(message, "not asked: authentication failed (HTTP 401)")
+        }
         other => panic!("{other:?}"),
     }
+    let health = wrong.health();
+    assert_eq!(
+        health.auth_failing.as_deref(),
+        Some("authentication failed (HTTP 401)")
+    );
+    assert!(!health.ok);
     let remote = RemoteConfig {
         kind: RemoteKind::Http,
         base_url: Some(base),
@@ -307,7 +322,7 @@ async fn no_second_sees_more_requests_than_the_rate_cap() {
     let lookups: Vec<_> = (0..35)
         .map(|_| {
             let t = t.clone();
-            tokio::spawn(async move { t.lookup("ok").await })
+            tokio::spawn(async move { t.lookup(&LookupTarget::remote_id("ok")).await })
         })
         .collect();
     for l in lookups {

@@ -207,7 +207,7 @@ async fn the_live_poller_applies_a_list_of_several_pages() {
     let setup_store = exectop::store::Store::connect(&db, &config.table)
         .await
         .unwrap();
-    let tracker = exectop::remote::build(&config).unwrap();
+    let tracker = exectop::remote::build(&config, None).unwrap();
     let poller = Poller::new(setup_store, tracker, &config);
     let (events_tx, mut events) = tokio::sync::mpsc::channel(64);
     let (control, control_rx) = tokio::sync::mpsc::channel(4);

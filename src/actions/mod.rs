@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::domain::{RemoteAnswer, Status, format_age, format_duration_spec, transition_allowed};
-use crate::remote::RemoteTracker;
+use crate::remote::{LookupTarget, RemoteTracker};
 use crate::store::{Actor, Change, RowVersion, Store, WriteAccess, WriteOutcome};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -43,6 +43,9 @@ pub struct Target {
 pub struct Planned {
     pub execution_id: String,
     pub remote_id: Option<String>,
+    /// What the tracker needs to ask about the row (its remote id, name, group).
+    #[serde(skip)]
+    pub target: Option<LookupTarget>,
     pub before: Status,
     /// What the decision rests on, as read for the preview: the write is
     /// compare-and-set on all of it (status spelling, remote id, version).
@@ -133,7 +136,7 @@ fn failed(e: impl std::fmt::Display) -> ActionError {
 /// A target as read now: the row to act on, or why it is left alone.
 enum Read {
     Row(Box<(crate::domain::Execution, RowVersion)>),
-    Refused(Planned),
+    Refused(Box<Planned>),
 }
 
 async fn read_targets(store: &Store, targets: &[Target]) -> Result<Vec<Read>, ActionError> {
@@ -151,16 +154,17 @@ async fn read_targets(store: &Store, targets: &[Target]) -> Result<Vec<Read>, Ac
         .zip(admitted)
         .map(|(t, admitted)| {
             let unknown = |note: String| {
-                Read::Refused(Planned {
+                Read::Refused(Box::new(Planned {
                     execution_id: t.id.clone(),
                     remote_id: None,
+                    target: None,
                     before: Status::Unknown,
                     seen: RowVersion::default(),
                     after: None,
                     note,
                     remote_status_seen: None,
                     already_done: false,
-                })
+                }))
             };
             let id = match admitted {
                 Ok(id) => id,
@@ -170,13 +174,13 @@ async fn read_targets(store: &Store, targets: &[Target]) -> Result<Vec<Read>, Ac
                 return unknown("no such execution".into());
             };
             match t.seen {
-                Some(was) if was != row.status => Read::Refused(Planned {
+                Some(was) if was != row.status => Read::Refused(Box::new(Planned {
                     note: format!(
                         "row is now {} (you saw {was}): changed since you looked",
                         row.status
                     ),
                     ..skip(row, seen, String::new())
-                }),
+                })),
                 _ => Read::Row(Box::new((row.clone(), seen.clone()))),
             }
         })
@@ -187,6 +191,7 @@ fn skip(row: &crate::domain::Execution, seen: &RowVersion, note: String) -> Plan
     Planned {
         execution_id: row.id.clone(),
         remote_id: row.remote_id.clone(),
+        target: LookupTarget::of(row),
         before: row.status,
         seen: seen.clone(),
         after: None,
@@ -231,11 +236,12 @@ impl Default for Patience {
 /// wait asked for is more than what is left.
 pub async fn lookup_patiently(
     tracker: &Arc<dyn RemoteTracker>,
-    remote_id: &str,
+    target: &LookupTarget,
     patience: &mut Patience,
 ) -> RemoteAnswer {
+    let remote_id = &target.remote_id;
     loop {
-        let answer = tracker.lookup(remote_id).await;
+        let answer = tracker.lookup(target).await;
         let RemoteAnswer::Throttled {
             retry_after_seconds,
         } = &answer
@@ -305,7 +311,9 @@ fn reconcile_decision(local: Status, answer: &RemoteAnswer) -> Decision {
             "remote does not know this execution: use mark-failed".into(),
             None,
         ),
-        RemoteAnswer::Error { message } | RemoteAnswer::Doubted { message } => {
+        RemoteAnswer::Error { message }
+        | RemoteAnswer::Doubted { message }
+        | RemoteAnswer::Unasked { message } => {
             leave(format!("could not ask the remote: {message}"), None)
         }
         RemoteAnswer::Throttled {
@@ -335,11 +343,11 @@ pub async fn plan_reconcile(
         let (row, seen) = match read {
             Read::Row(row) => *row,
             Read::Refused(refused) => {
-                items.push(refused);
+                items.push(*refused);
                 continue;
             }
         };
-        let Some(remote_id) = row.remote_id.clone() else {
+        let Some(target) = LookupTarget::of(&row) else {
             items.push(skip(
                 &row,
                 &seen,
@@ -347,7 +355,7 @@ pub async fn plan_reconcile(
             ));
             continue;
         };
-        let answer = lookup_patiently(tracker, &remote_id, &mut patience).await;
+        let answer = lookup_patiently(tracker, &target, &mut patience).await;
         let decision = reconcile_decision(row.status, &answer);
         items.push(Planned {
             after: decision.after,
@@ -399,7 +407,7 @@ pub async fn plan_mark_failed(
     let mut items = Vec::new();
     for read in read_targets(store, targets).await? {
         items.push(match read {
-            Read::Refused(refused) => refused,
+            Read::Refused(refused) => *refused,
             Read::Row(row) => {
                 let (row, seen) = *row;
                 if !transition_allowed(row.status, failed_status) {
@@ -551,12 +559,12 @@ pub async fn apply(
         };
         let after = change.after;
         if plan.kind == ActionKind::Reconcile {
-            let (Some(tracker), Some(remote_id)) = (tracker, item.remote_id.as_deref()) else {
+            let (Some(tracker), Some(target)) = (tracker, item.target.as_ref()) else {
                 outcomes.push(outcome);
                 continue;
             };
             if let Err((why, in_step)) =
-                still_as_confirmed(tracker, remote_id, item, &mut patience, &mut change).await
+                still_as_confirmed(tracker, target, item, &mut patience, &mut change).await
             {
                 outcome.applied = Err(why);
                 outcome.after = None;
@@ -565,9 +573,9 @@ pub async fn apply(
                 continue;
             }
         }
-        let written = match (stopper, item.remote_id.as_deref()) {
-            (Some(tracker), Some(remote_id)) => {
-                stop::stop_then_write(store, tracker, &mut change, remote_id, actor).await
+        let written = match (stopper, item.target.as_ref()) {
+            (Some(tracker), Some(target)) => {
+                stop::stop_then_write(store, tracker, &mut change, target, actor).await
             }
             _ => store.apply_change(&change, actor).await,
         };
@@ -673,12 +681,12 @@ async fn write_in_chunks(
 /// returned as why nothing was written (and whether the row is in step).
 async fn still_as_confirmed(
     tracker: &Arc<dyn RemoteTracker>,
-    remote_id: &str,
+    target: &LookupTarget,
     item: &Planned,
     patience: &mut Patience,
     change: &mut Change,
 ) -> Result<(), (String, bool)> {
-    let answer = lookup_patiently(tracker, remote_id, patience).await;
+    let answer = lookup_patiently(tracker, target, patience).await;
     let decision = reconcile_decision(item.before, &answer);
     match decision.after {
         Some(now) if Some(now) == item.after => {

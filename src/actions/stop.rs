@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::domain::RemoteAnswer;
-use crate::remote::RemoteTracker;
+use crate::remote::{LookupTarget, RemoteTracker};
 use crate::store::{Actor, Change, Store, WriteOutcome};
 
 const STOP_CONFIRM_WAIT: Duration = Duration::from_secs(10);
@@ -18,9 +18,10 @@ pub(super) async fn stop_then_write(
     store: &Store,
     tracker: &Arc<dyn RemoteTracker>,
     change: &mut Change,
-    remote_id: &str,
+    target: &LookupTarget,
     actor: &Actor,
 ) -> Result<WriteOutcome, String> {
+    let remote_id = target.remote_id.as_str();
     let held = match store.hold_row(change).await {
         Ok(held) => held,
         Err(WriteOutcome::Refused(why)) => {
@@ -30,7 +31,7 @@ pub(super) async fn stop_then_write(
         }
         Err(other) => return Ok(other),
     };
-    let stopped = stop_and_confirm(tracker, remote_id).await;
+    let stopped = stop_and_confirm(tracker, target).await;
     let on_record = match &stopped {
         Ok(status) => format!("stopped; the remote confirms {status}"),
         Err(why) => why.clone(),
@@ -91,15 +92,15 @@ async fn audit_stop_patiently(
 /// its status then, or why the stop is not confirmed.
 async fn stop_and_confirm(
     tracker: &Arc<dyn RemoteTracker>,
-    remote_id: &str,
+    target: &LookupTarget,
 ) -> Result<String, String> {
     tracker
-        .stop(remote_id)
+        .stop(target)
         .await
         .map_err(|e| format!("the remote did not accept the stop ({e})"))?;
     let deadline = tokio::time::Instant::now() + STOP_CONFIRM_WAIT;
     loop {
-        match tracker.lookup(remote_id).await {
+        match tracker.lookup(target).await {
             RemoteAnswer::Found { status, raw } if status.is_terminal() => {
                 return Ok(raw.to_string());
             }

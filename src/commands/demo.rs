@@ -33,7 +33,7 @@ pub async fn run(global: &Global, seed: u64) -> Result<i32, Failure> {
     config.ui.read_only = global.read_only;
     let loaded = Loaded { config, path: None };
     let store = connect(&loaded).await?;
-    let tracker = crate::remote::build(&loaded.config).map_err(Failure)?;
+    let tracker = super::setup::tracker_for(&loaded, &store).await?;
     let setup = Setup {
         loaded,
         store,

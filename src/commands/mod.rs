@@ -26,7 +26,8 @@ pub fn print_json(value: &impl serde::Serialize) -> Result<(), Failure> {
 /// character in them is made visible and inert (`text::lines`).
 pub fn print_text(text: &str) -> Result<(), Failure> {
     write_stdout("the report", |out| {
-        out.write_all(crate::text::lines(text).as_bytes())
+        let text = crate::text::hide_secrets(text);
+        out.write_all(crate::text::lines(&text).as_bytes())
     })
 }
 

@@ -103,13 +103,29 @@ pub async fn setup(global: &Global) -> Result<Setup, Failure> {
 pub async fn setup_for(global: &Global, db_use: DbUse) -> Result<Setup, Failure> {
     let loaded = load_config(global)?;
     let store = connect_for(&loaded, db_use).await?;
-    let tracker =
-        remote::build(&loaded.config).map_err(|e| Failure(format!("{}: {e}", loaded.origin())))?;
+    let tracker = tracker_for(&loaded, &store).await?;
     Ok(Setup {
         loaded,
         store,
         tracker,
     })
+}
+
+/// The configured tracker, its request context read: a query or a column
+/// the templates name wrong stops the start, naming the key.
+pub async fn tracker_for(
+    loaded: &Loaded,
+    store: &Store,
+) -> Result<Option<Arc<dyn RemoteTracker>>, Failure> {
+    let origin = loaded.origin();
+    let tracker = remote::build(&loaded.config, Some(store))
+        .map_err(|e| Failure(format!("{origin}: {e}")))?;
+    if let Some(t) = &tracker {
+        t.prepare()
+            .await
+            .map_err(|e| Failure(format!("{origin}: {e}")))?;
+    }
+    Ok(tracker)
 }
 
 impl Setup {

@@ -210,6 +210,9 @@ pub fn validate(config: &Config, origin: &str) -> Result<(), ConfigError> {
             ("list_pointer", &r.list_pointer),
             ("list_id_pointer", &r.list_id_pointer),
             ("list_next_pointer", &r.list_next_pointer),
+            ("list_status_pointer", &r.list_status_pointer),
+            ("list_started_pointer", &r.list_started_pointer),
+            ("list_name_pointer", &r.list_name_pointer),
         ] {
             if let Some(p) = pointer
                 && !p.is_empty()

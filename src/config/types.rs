@@ -196,14 +196,79 @@ pub struct RemoteConfig {
     /// Query parameter that carries the cursor to the next page. Without it
     /// the cursor is the next page's path or URL (on the API's own origin).
     pub list_cursor_param: Option<String>,
-    /// Path that stops one execution (POST), with `{remote_id}`; enables stop_remote.
+    /// JSON pointers within one listed item: its status (an item whose status
+    /// is not active by `status_values` is left out; an item without one is
+    /// taken as listed active), its creation or start time, its name.
+    pub list_status_pointer: Option<String>,
+    pub list_started_pointer: Option<String>,
+    pub list_name_pointer: Option<String>,
+    /// How far back `{list_since}` in a list path reaches (default 1 day),
+    /// for APIs that list every execution created since a moment.
+    pub list_window: Option<DurationSpec>,
+    /// Path that stops one execution, with `{remote_id}`; enables stop_remote.
     pub stop_path: Option<String>,
+    /// The stop request's method: `POST` (default) or `DELETE`.
+    pub stop_method: Option<StopMethod>,
     /// Name of the environment variable holding the bearer token. The token is never logged.
     pub token_env: Option<String>,
     /// Largest answer read, in bytes (default 4 MiB); a larger one is a failed answer.
     pub max_answer_bytes: Option<u64>,
     #[serde(default)]
     pub status_values: StatusValues,
+    /// Headers sent with every request: name → template (`{secret.NAME}`,
+    /// row and context values).
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// Named secrets, each read from the environment or a command's output;
+    /// never from this file.
+    #[serde(default)]
+    pub secrets: BTreeMap<String, SecretSource>,
+    pub oauth: Option<OAuthConfig>,
+    pub context: Option<ContextConfig>,
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum StopMethod {
+    #[default]
+    Post,
+    Delete,
+}
+
+/// Where a secret's value comes from.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, untagged)]
+pub enum SecretSource {
+    /// `{ env = "AMC_CLIENT_SECRET" }`
+    Env { env: String },
+    /// `{ command = ["pass", "show", "amc/refresh-token"] }`: its standard
+    /// output, without the trailing line break.
+    Command { command: Vec<String> },
+}
+
+/// The OAuth 2 refresh-token grant (RFC 6749 §6). Its client id, client
+/// secret and refresh token are the secrets named `client_id`,
+/// `client_secret` and `refresh_token` in `[remote.secrets]`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct OAuthConfig {
+    pub token_url: String,
+    /// Space-separated scopes sent with the grant, if the vendor wants them.
+    pub scope: Option<String>,
+}
+
+/// Values from related tables for the request templates: a read-only query
+/// whose column `key` matches a row value, its other columns template
+/// variables.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ContextConfig {
+    /// Which row value the query's `key` column matches: `group`, `name`,
+    /// `id` or `remote_id`.
+    pub key: String,
+    pub query: String,
+    /// How often the query is read again (default 5m).
+    pub refresh: Option<DurationSpec>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]

@@ -25,6 +25,9 @@ pub enum RemoteAnswer {
     /// Not found, but from a round in which the remote looked broken
     /// (`domain::doubt`): not the execution's fault either.
     Doubted { message: String },
+    /// No request was made: the tracker could not ask (no request context
+    /// for the row, credentials refused). Says nothing about the execution.
+    Unasked { message: String },
 }
 
 /// An answer and when it was received.
@@ -96,6 +99,7 @@ enum AnswerKind {
     Error,
     Throttled { retry_after_seconds: Option<u32> },
     Doubted,
+    Unasked,
 }
 
 /// Everything the monitor remembers about one execution's remote side.
@@ -142,7 +146,7 @@ impl RemoteHistory {
             }
             // Throttling says nothing about the execution: streaks stand.
             RemoteAnswer::Throttled { .. } => {}
-            RemoteAnswer::Doubted { message } => {
+            RemoteAnswer::Doubted { message } | RemoteAnswer::Unasked { message } => {
                 self.last_error = Some(message.as_str().into());
             }
         }
@@ -157,6 +161,7 @@ impl RemoteHistory {
                 retry_after_seconds: retry_after_seconds.map(|s| s.min(u32::MAX as u64) as u32),
             },
             RemoteAnswer::Doubted { .. } => AnswerKind::Doubted,
+            RemoteAnswer::Unasked { .. } => AnswerKind::Unasked,
         });
     }
 
@@ -211,6 +216,9 @@ impl RemoteHistory {
                 retry_after_seconds: retry_after_seconds.map(u64::from),
             },
             AnswerKind::Doubted => RemoteAnswer::Doubted {
+                message: self.last_error.as_deref().unwrap_or_default().to_string(),
+            },
+            AnswerKind::Unasked => RemoteAnswer::Unasked {
                 message: self.last_error.as_deref().unwrap_or_default().to_string(),
             },
         })

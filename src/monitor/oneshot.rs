@@ -12,7 +12,7 @@ use futures_util::StreamExt;
 use super::snapshot::{Snapshot, SourceHealth};
 use super::state::{MonitorState, Policy};
 use crate::domain::{Observation, RemoteAnswer, error_rates};
-use crate::remote::RemoteTracker;
+use crate::remote::{LookupTarget, RemoteTracker};
 use crate::store::{Store, StoreError};
 
 /// Terminal rows finished this recently are asked about once, to find remote
@@ -92,15 +92,14 @@ pub async fn one_shot(
             if round > 0 {
                 tokio::time::sleep(options.confirm_spacing).await;
             }
-            let answers: Vec<(String, String, Observation)> =
+            let answers: Vec<(LookupTarget, Observation)> =
                 futures_util::stream::iter(pending.clone())
-                    .map(|(id, remote_id)| {
+                    .map(|target| {
                         let tracker = tracker.clone();
                         async move {
-                            let answer = tracker.lookup(&remote_id).await;
+                            let answer = tracker.lookup(&target).await;
                             (
-                                id,
-                                remote_id,
+                                target,
                                 Observation {
                                     checked_at: Utc::now(),
                                     answer,
@@ -113,14 +112,19 @@ pub async fn one_shot(
                     .await;
             pending.clear();
             // Asked again while unconfirmed: every answer but a status.
-            let unsettled: Vec<(String, String)> = answers
+            let unsettled: Vec<LookupTarget> = answers
                 .iter()
-                .filter(|(_, _, obs)| !matches!(obs.answer, RemoteAnswer::Found { .. }))
-                .map(|(id, remote_id, _)| (id.clone(), remote_id.clone()))
+                .filter(|(_, obs)| !matches!(obs.answer, RemoteAnswer::Found { .. }))
+                .map(|(target, _)| target.clone())
                 .collect();
-            state.record_round(answers.into_iter().map(|(id, _, obs)| (id, obs)).collect());
-            for (id, remote_id) in unsettled {
-                let unconfirmed = state.history(&id).is_some_and(|h| {
+            state.record_round(
+                answers
+                    .into_iter()
+                    .map(|(target, obs)| (target.id, obs))
+                    .collect(),
+            );
+            for target in unsettled {
+                let unconfirmed = state.history(&target.id).is_some_and(|h| {
                     (h.consecutive_not_found > 0
                         && h.consecutive_not_found < t.not_found_confirmations)
                         || (h.consecutive_errors > 0 && h.consecutive_errors < t.poll_error_limit)
@@ -130,7 +134,7 @@ pub async fn one_shot(
                         )
                 });
                 if unconfirmed {
-                    pending.push((id, remote_id));
+                    pending.push(target);
                 }
             }
         }
@@ -150,6 +154,8 @@ pub async fn one_shot(
             last_success: health.ok.then(Utc::now),
             last_error: health.last_error,
             degraded: health.degraded_until.is_some(),
+            auth_failing: health.auth_failing.clone(),
+            items_without_id: health.items_without_id,
         });
     }
     Ok(state.snapshot(Utc::now(), policy))

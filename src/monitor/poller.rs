@@ -15,7 +15,7 @@ use tokio::time::MissedTickBehavior;
 use super::snapshot::{MonitorControl, MonitorEvent, PollSource, Snapshot, SourceHealth};
 use super::state::{CountedRates, MonitorState, Policy};
 use crate::domain::{Execution, Observation, RemoteExecution};
-use crate::remote::RemoteTracker;
+use crate::remote::{LookupTarget, RemoteTracker};
 use crate::store::Store;
 
 /// The day's error rates are counted by the database this often; between
@@ -284,22 +284,24 @@ impl Poller {
 
 fn spawn_round(
     tracker: Arc<dyn RemoteTracker>,
-    due: Vec<(String, String)>,
+    due: Vec<LookupTarget>,
     concurrency: usize,
 ) -> JoinHandle<RoundResult> {
     tokio::spawn(async move {
         let observations = futures_util::stream::iter(due)
-            .map(|(id, remote_id)| {
+            .map(|target| {
                 let tracker = tracker.clone();
                 async move {
-                    let answer = tracker.lookup(&remote_id).await;
+                    let answer = tracker.lookup(&target).await;
                     if let crate::domain::RemoteAnswer::Error { message } = &answer {
                         tracing::warn!(
-                            "remote look-up of {remote_id} (execution {id}) failed: {message}"
+                            "remote look-up of {} (execution {}) failed: {message}",
+                            target.remote_id,
+                            target.id
                         );
                     }
                     (
-                        id,
+                        target.id,
                         Observation {
                             checked_at: Utc::now(),
                             answer,
@@ -314,33 +316,44 @@ fn spawn_round(
     })
 }
 
-/// Walks the tracker's list in a task of its own and sends each page as it
-/// arrives. The channel holds one page: the walk waits while the state takes
-/// the page before, so at most two pages are in memory, whatever the list's
-/// length.
+/// Walks the tracker's lists (one per instance, where it lists that way)
+/// in a task of its own and sends each page as it arrives. The channel
+/// holds one page: the walk waits while the state takes the page before,
+/// so at most two pages are in memory, whatever the lists' length. One
+/// list failing fails the walk: an incomplete list cannot say which runs
+/// are remote-only.
 fn spawn_list(tracker: Arc<dyn RemoteTracker>) -> mpsc::Receiver<ListEvent> {
     let (pages, receiver) = mpsc::channel(1);
     tokio::spawn(async move {
-        let mut walk = crate::remote::ListWalk::default();
-        let end = loop {
-            match tracker.list_page(walk.cursor()).await {
-                Ok(page) => {
-                    let more = walk.advance(page.next);
-                    if pages.send(ListEvent::Page(page.runs)).await.is_err() {
-                        return;
-                    }
-                    match more {
-                        Ok(true) => {}
-                        Ok(false) => break ListEvent::Done,
-                        Err(e) => break ListEvent::Failed(e),
-                    }
-                }
-                Err(e) => break ListEvent::Failed(e),
-            }
+        let end = match walk_lists(&*tracker, &pages).await {
+            Ok(true) => ListEvent::Done,
+            Ok(false) => return,
+            Err(e) => ListEvent::Failed(e),
         };
         let _ = pages.send(end).await;
     });
     receiver
+}
+
+/// Ok(false) when the receiver is gone.
+async fn walk_lists(
+    tracker: &dyn RemoteTracker,
+    pages: &mpsc::Sender<ListEvent>,
+) -> Result<bool, String> {
+    for scope in tracker.list_scopes().await? {
+        let mut walk = crate::remote::ListWalk::default();
+        loop {
+            let page = tracker.list_page(&scope, walk.cursor()).await?;
+            let more = walk.advance(page.next);
+            if pages.send(ListEvent::Page(page.runs)).await.is_err() {
+                return Ok(false);
+            }
+            if !more? {
+                break;
+            }
+        }
+    }
+    Ok(true)
 }
 
 /// After remote answers: the tracker's health into the state, and a
@@ -369,6 +382,8 @@ async fn after_remote_answers(
             },
             last_error: h.last_error,
             degraded: h.degraded_until.is_some(),
+            auth_failing: h.auth_failing.clone(),
+            items_without_id: h.items_without_id,
         });
     }
     // The next database poll carries these answers to the screen; only when

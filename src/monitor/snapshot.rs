@@ -20,6 +20,11 @@ pub struct SourceHealth {
     /// Remote only: its answers look broken (`domain::doubt`), so its
     /// "not found" is not believed; says why.
     pub suspect: Option<String>,
+    /// Remote only: why it refuses our credentials, while it does (a failed
+    /// token refresh, HTTP 401/403). No finding about any execution comes of it.
+    pub auth_failing: Option<String>,
+    /// Remote only: listed items without an id where the configuration says.
+    pub items_without_id: u64,
 }
 
 /// The active executions in the order a snapshot lists them, shared.

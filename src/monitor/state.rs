@@ -15,6 +15,7 @@ use crate::domain::{
     Observation, RemoteAnswer, RemoteExecution, RemoteHistory, Status, Thresholds, error_rates,
     findings, wall_minute,
 };
+use crate::remote::LookupTarget;
 
 /// Error rates counted by the database, and the moment they are as of.
 pub type CountedRates = (DateTime<Utc>, ErrorRates);
@@ -334,7 +335,7 @@ impl MonitorState {
         policy: &Policy,
         budget: usize,
         skip: &dyn Fn(&str) -> bool,
-    ) -> Vec<(String, String)> {
+    ) -> Vec<LookupTarget> {
         let grace = Cd::from_std(policy.thresholds.registration_grace).unwrap_or_default();
         let interval = Cd::from_std(policy.remote_interval).unwrap_or_default();
         if budget == 0 {
@@ -362,7 +363,14 @@ impl MonitorState {
         }
         kept.into_sorted_vec()
             .into_iter()
-            .map(|(_, _, id, rid)| (id.to_string(), rid.to_string()))
+            .filter_map(|(_, _, id, _)| {
+                let row = self
+                    .active
+                    .get(id)
+                    .map(|e| &**e)
+                    .or_else(|| self.watched_terminal.get(id).map(|w| &w.execution))?;
+                LookupTarget::of(row)
+            })
             .collect()
     }
 

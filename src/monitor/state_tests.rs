@@ -67,7 +67,7 @@ fn schedules_past_the_grace_longest_unchecked_first_within_budget() {
     ]);
     let p = policy();
     let due = state.due_lookups(now(), &p, 10, &|_| false);
-    let ids: Vec<&str> = due.iter().map(|(id, _)| id.as_str()).collect();
+    let ids: Vec<&str> = due.iter().map(|t| t.id.as_str()).collect();
     assert_eq!(
         ids,
         ["c", "b", "a"],
@@ -76,7 +76,7 @@ fn schedules_past_the_grace_longest_unchecked_first_within_budget() {
     state.record("c", found(now() - Cd::seconds(14), Status::Running));
     state.record("b", found(now() - Cd::seconds(15), Status::Running));
     let due = state.due_lookups(now(), &p, 10, &|_| false);
-    let ids: Vec<&str> = due.iter().map(|(id, _)| id.as_str()).collect();
+    let ids: Vec<&str> = due.iter().map(|t| t.id.as_str()).collect();
     assert_eq!(
         ids,
         ["a", "b"],

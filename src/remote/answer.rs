@@ -58,6 +58,36 @@ pub fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
     Some(wait.min(MAX_RETRY_AFTER))
 }
 
+/// The answer's body, read as it streams in and refused past
+/// `cap` (`remote.max_answer_bytes`): an endless or huge answer never fills memory.
+pub(super) async fn read_capped(
+    mut response: reqwest::Response,
+    cap: u64,
+) -> Result<Vec<u8>, String> {
+    let too_big =
+        || format!("the answer is larger than {cap} bytes (remote.max_answer_bytes); not read");
+    if response.content_length().is_some_and(|n| n > cap) {
+        return Err(too_big());
+    }
+    let mut body = Vec::with_capacity(
+        response
+            .content_length()
+            .map_or(0, |n| n as usize)
+            .min(64 << 10),
+    );
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| format!("reading the answer failed: {}", e.without_url()))?
+    {
+        if (body.len() + chunk.len()) as u64 > cap {
+            return Err(too_big());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
 /// The value at a JSON pointer in `body`, left unparsed: only the objects on
 /// the way to it are read, keys and raw values.
 fn raw_at<'b>(body: &'b [u8], pointer: &str) -> Result<Option<&'b RawValue>, String> {

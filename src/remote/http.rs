@@ -1,23 +1,30 @@
 //! A vendor's execution API over HTTP(S): GET one execution's status, list
-//! the active ones, POST a stop. Bounded by a concurrency cap and a request
-//! rate; polite under pressure (429 `Retry-After`, backoff with jitter on
-//! 5xx and network errors, a degraded pause after repeated failures).
+//! the active ones (per instance, where the API lists that way), stop one.
+//! Requests are made from templates (`request`), authenticated by a static
+//! token or the OAuth 2 refresh grant (`oauth`). Bounded by a concurrency
+//! cap and a request rate; polite under pressure (429 `Retry-After`,
+//! backoff with jitter on 5xx and network errors, a degraded pause after
+//! repeated failures).
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use tokio::sync::Semaphore;
 
 pub use super::answer::parse_retry_after;
-use super::answer::{array_at, next_at, origin_of, path_segment, percent_encode, text_at};
-use super::{BoxFuture, ListPage, RemoteTracker, TrackerHealth};
-use crate::config::{PollConfig, RemoteConfig};
-use crate::domain::{RemoteAnswer, RemoteExecution, StatusMap};
-use crate::store::parse_timestamp;
+use super::answer::{array_at, next_at, origin_of, percent_encode, read_capped, text_at};
+use super::oauth::OAuth;
+use super::request::{Prepared, Requests};
+use super::secrets::Secret;
+use super::{BoxFuture, ListPage, ListScope, LookupTarget, RemoteTracker, TrackerHealth};
+use crate::config::{PollConfig, RemoteConfig, StopMethod};
+use crate::domain::{RemoteAnswer, RemoteExecution, Status, StatusMap};
+use crate::store::{Store, parse_timestamp};
 
 const RETRIES: u32 = 2;
 const BACKOFF_BASE: Duration = Duration::from_millis(200);
@@ -35,17 +42,18 @@ const MAX_SPELLINGS: usize = 64;
 pub struct HttpTracker {
     client: reqwest::Client,
     base_url: String,
-    status_path: String,
+    requests: Requests,
     status_pointer: String,
-    list_path: Option<String>,
-    list_pointer: String,
-    list_id_pointer: String,
-    list_next_pointer: Option<String>,
-    list_cursor_param: Option<String>,
+    list: ListShape,
     /// Status spellings seen, shared by every answer that uses them.
     spellings: Mutex<Vec<Arc<str>>>,
-    stop_path: Option<String>,
-    token: Option<String>,
+    stop_method: Method,
+    token: Option<Secret>,
+    oauth: Option<OAuth>,
+    items_without_id: AtomicU64,
+    reported_item_without_id: AtomicBool,
+    /// Context keys whose list could not be made, already said in the log.
+    unlisted_keys: Mutex<HashSet<String>>,
     max_answer_bytes: u64,
     statuses: StatusMap,
     in_flight: Semaphore,
@@ -54,14 +62,42 @@ pub struct HttpTracker {
     jitter_seed: AtomicU64,
 }
 
+/// Where a listed item keeps what exectop reads of it.
+struct ListShape {
+    pointer: String,
+    id_pointer: String,
+    status_pointer: String,
+    started_pointer: String,
+    name_pointer: String,
+    next_pointer: Option<String>,
+    cursor_param: Option<String>,
+}
+
 /// The token never reaches a log line, even through `{:?}`.
 impl std::fmt::Debug for HttpTracker {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("HttpTracker")
             .field("base_url", &self.base_url)
-            .field("token", &self.token.as_ref().map(|_| "***"))
+            .field("token", &self.token)
             .finish_non_exhaustive()
     }
+}
+
+/// Why a request got no HTTP answer to read.
+enum SendError {
+    /// No valid credentials: nothing was asked (or the grant was refused).
+    Auth(String),
+    /// The answer was larger than `remote.max_answer_bytes`.
+    TooBig(String),
+    /// Network, timeout: worth a retry.
+    Failed(String),
+}
+
+struct Sent {
+    status: StatusCode,
+    headers: reqwest::header::HeaderMap,
+    body: Vec<u8>,
+    latency: Duration,
 }
 
 struct Bucket {
@@ -81,6 +117,8 @@ struct State {
     degraded_pauses: u32,
     /// A 429 came, and no answer since: the remote is not answering for us.
     throttled: bool,
+    /// The remote refused our credentials (401/403), and no answer since.
+    auth_error: Option<String>,
 }
 
 enum Attempt {
@@ -89,7 +127,16 @@ enum Attempt {
 }
 
 impl HttpTracker {
+    /// A tracker without a request context (`remote.context` needs the store).
     pub fn new(remote: &RemoteConfig, poll: &PollConfig) -> Result<HttpTracker, String> {
+        HttpTracker::with_store(remote, poll, None)
+    }
+
+    pub fn with_store(
+        remote: &RemoteConfig,
+        poll: &PollConfig,
+        store: Option<&Store>,
+    ) -> Result<HttpTracker, String> {
         let timeout = poll.remote_timeout.map_or(Duration::from_secs(10), |d| d.0);
         super::install_tls_provider();
         let client = reqwest::Client::builder()
@@ -99,12 +146,41 @@ impl HttpTracker {
             .build()
             .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
         let token = match &remote.token_env {
-            Some(var) => Some(std::env::var(var).map_err(|_| {
+            Some(var) => Some(Secret::new(&std::env::var(var).map_err(|_| {
                 format!("remote.token_env names {var}, which is not set in the environment")
-            })?),
+            })?)),
             None => None,
         };
+        let secrets = super::secrets::read_all(&remote.secrets)?;
+        let oauth = match &remote.oauth {
+            None => None,
+            Some(o) => {
+                if token.is_some() {
+                    return Err("remote.oauth and remote.token_env both give the Authorization header; keep one".into());
+                }
+                super::oauth::check_token_url(&o.token_url)?;
+                let take = |name: &str| {
+                    secrets.get(name).cloned().ok_or_else(|| {
+                        format!("remote.oauth needs the secret {name} in [remote.secrets] (client_id, client_secret and refresh_token)")
+                    })
+                };
+                Some(OAuth::new(
+                    &o.token_url,
+                    o.scope.clone(),
+                    take("client_id")?,
+                    take("client_secret")?,
+                    take("refresh_token")?,
+                ))
+            }
+        };
+        let requests = Requests::new(remote, secrets, store)?;
         let rate = poll.remote_rate.unwrap_or(20.0).max(0.1);
+        let status_pointer = remote
+            .status_pointer
+            .clone()
+            .unwrap_or_else(|| "/status".into());
+        let pointer =
+            |p: &Option<String>, default: &str| p.clone().unwrap_or_else(|| default.into());
         Ok(HttpTracker {
             client,
             base_url: remote
@@ -113,22 +189,27 @@ impl HttpTracker {
                 .unwrap_or_default()
                 .trim_end_matches('/')
                 .to_string(),
-            status_path: remote.status_path.clone().unwrap_or_default(),
-            status_pointer: remote
-                .status_pointer
-                .clone()
-                .unwrap_or_else(|| "/status".into()),
-            list_path: remote.list_active_path.clone(),
-            list_pointer: remote.list_pointer.clone().unwrap_or_default(),
-            list_id_pointer: remote
-                .list_id_pointer
-                .clone()
-                .unwrap_or_else(|| "/id".into()),
-            list_next_pointer: remote.list_next_pointer.clone(),
-            list_cursor_param: remote.list_cursor_param.clone(),
+            requests,
+            list: ListShape {
+                pointer: remote.list_pointer.clone().unwrap_or_default(),
+                id_pointer: pointer(&remote.list_id_pointer, "/id"),
+                status_pointer: pointer(&remote.list_status_pointer, &status_pointer),
+                started_pointer: pointer(&remote.list_started_pointer, "/started_at"),
+                name_pointer: pointer(&remote.list_name_pointer, "/name"),
+                next_pointer: remote.list_next_pointer.clone(),
+                cursor_param: remote.list_cursor_param.clone(),
+            },
+            status_pointer,
             spellings: Mutex::new(Vec::new()),
-            stop_path: remote.stop_path.clone(),
+            stop_method: match remote.stop_method.unwrap_or_default() {
+                StopMethod::Post => Method::POST,
+                StopMethod::Delete => Method::DELETE,
+            },
             token,
+            oauth,
+            items_without_id: AtomicU64::new(0),
+            reported_item_without_id: AtomicBool::new(false),
+            unlisted_keys: Mutex::new(HashSet::new()),
             max_answer_bytes: remote.max_answer_bytes.unwrap_or(DEFAULT_MAX_ANSWER_BYTES),
             statuses: remote.status_values.to_map(),
             in_flight: Semaphore::new(poll.remote_concurrency.unwrap_or(10).max(1)),
@@ -142,24 +223,15 @@ impl HttpTracker {
         })
     }
 
-    /// `base_url` + `path`, with the remote id as one encoded path segment.
-    fn url(&self, path: &str, remote_id: Option<&str>) -> Result<String, String> {
-        let path = match remote_id {
-            Some(id) => path.replace("{remote_id}", &path_segment(id)?),
-            None => path.to_string(),
-        };
-        Ok(format!("{}{}", self.base_url, path))
-    }
-
-    /// The URL of a list page: the configured path, then either the cursor
+    /// The URL of a list page: the scope's path, then either the cursor
     /// as a query parameter or the cursor itself as a path or URL. A URL
-    /// elsewhere than the API's own origin is refused: the token goes with
-    /// every request.
+    /// elsewhere than the API's own origin is refused: the credentials go
+    /// with every request.
     fn list_url(&self, path: &str, cursor: Option<&str>) -> Result<String, String> {
         let Some(cursor) = cursor else {
-            return self.url(path, None);
+            return Ok(format!("{}{path}", self.base_url));
         };
-        if let Some(param) = &self.list_cursor_param {
+        if let Some(param) = &self.list.cursor_param {
             let sep = if path.contains('?') { '&' } else { '?' };
             return Ok(format!(
                 "{}{path}{sep}{param}={}",
@@ -250,6 +322,7 @@ impl HttpTracker {
         s.consecutive_failures = 0;
         s.degraded_pauses = 0;
         s.throttled = false;
+        s.auth_error = None;
         s.last_latency = Some(latency);
         s.last_error = None;
     }
@@ -287,58 +360,86 @@ impl HttpTracker {
         s.paused_until = Some((Instant::now() + pause, wall));
     }
 
+    /// The credentials to send: the OAuth access token, the static token, or none.
+    async fn bearer(&self) -> Result<Option<Secret>, String> {
+        match (&self.oauth, &self.token) {
+            (Some(oauth), _) => oauth.bearer(&self.client).await.map(Some),
+            (None, Some(token)) => Ok(Some(token.clone())),
+            (None, None) => Ok(None),
+        }
+    }
+
+    /// Sends one request under the caps. An answer of 401 to an OAuth token
+    /// renews the token once and sends the request once more.
     async fn send(
         &self,
-        request: reqwest::RequestBuilder,
-    ) -> Result<(StatusCode, reqwest::header::HeaderMap, Vec<u8>, Duration), String> {
-        let _slot = self.in_flight.acquire().await.map_err(|e| e.to_string())?;
+        method: Method,
+        url: &str,
+        prepared: &Prepared,
+    ) -> Result<Sent, SendError> {
+        let _slot = self
+            .in_flight
+            .acquire()
+            .await
+            .map_err(|e| SendError::Failed(e.to_string()))?;
+        let bearer = self.bearer().await.map_err(SendError::Auth)?;
+        let sent = self
+            .send_once(&method, url, prepared, bearer.as_ref())
+            .await?;
+        match (&self.oauth, &bearer) {
+            (Some(oauth), Some(rejected)) if sent.status == StatusCode::UNAUTHORIZED => {
+                let fresh = oauth
+                    .renew_rejected(&self.client, rejected)
+                    .await
+                    .map_err(SendError::Auth)?;
+                self.send_once(&method, url, prepared, Some(&fresh)).await
+            }
+            _ => Ok(sent),
+        }
+    }
+
+    async fn send_once(
+        &self,
+        method: &Method,
+        url: &str,
+        prepared: &Prepared,
+        bearer: Option<&Secret>,
+    ) -> Result<Sent, SendError> {
         self.take_token().await;
-        let request = match &self.token {
-            Some(token) => request.bearer_auth(token),
-            None => request,
-        };
+        let mut request = self
+            .client
+            .request(method.clone(), url)
+            .headers(prepared.headers.clone());
+        if let Some(token) = bearer {
+            request = request.bearer_auth(token.expose());
+        }
         let start = Instant::now();
         let response = request.send().await.map_err(|e| {
-            if e.is_timeout() {
+            SendError::Failed(if e.is_timeout() {
                 "request timed out".to_string()
             } else if e.is_connect() {
                 "cannot connect to the remote API".to_string()
             } else {
                 format!("request failed: {}", e.without_url())
-            }
+            })
         })?;
         let status = response.status();
         let headers = response.headers().clone();
-        let body = self.read_capped(response).await?;
-        Ok((status, headers, body, start.elapsed()))
-    }
-
-    /// The answer's body, read as it streams in and refused past
-    /// `max_answer_bytes`: an endless or huge answer never fills memory.
-    async fn read_capped(&self, mut response: reqwest::Response) -> Result<Vec<u8>, String> {
-        let cap = self.max_answer_bytes;
-        let too_big =
-            || format!("the answer is larger than {cap} bytes (remote.max_answer_bytes); not read");
-        if response.content_length().is_some_and(|n| n > cap) {
-            return Err(too_big());
-        }
-        let mut body = Vec::with_capacity(
-            response
-                .content_length()
-                .map_or(0, |n| n as usize)
-                .min(64 << 10),
-        );
-        while let Some(chunk) = response
-            .chunk()
+        let body = read_capped(response, self.max_answer_bytes)
             .await
-            .map_err(|e| format!("reading the answer failed: {}", e.without_url()))?
-        {
-            if (body.len() + chunk.len()) as u64 > cap {
-                return Err(too_big());
-            }
-            body.extend_from_slice(&chunk);
-        }
-        Ok(body)
+            .map_err(|e| {
+                if e.starts_with("the answer is larger") {
+                    SendError::TooBig(e)
+                } else {
+                    SendError::Failed(e)
+                }
+            })?;
+        Ok(Sent {
+            status,
+            headers,
+            body,
+            latency: start.elapsed(),
+        })
     }
 
     /// Shared by look-ups and listing: status codes to answers, 429 to a pause.
@@ -375,26 +476,45 @@ impl HttpTracker {
             )));
         }
         if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
+            // Our credentials, not the execution: nothing about it is learnt.
             let message = format!("authentication failed (HTTP {})", status.as_u16());
             self.note_failure(&message);
-            return Some(Attempt::Done(RemoteAnswer::Error { message }));
+            self.state.lock().unwrap().auth_error = Some(message.clone());
+            return Some(Attempt::Done(RemoteAnswer::Unasked {
+                message: format!("not asked: {message}"),
+            }));
         }
         None
     }
 
-    async fn lookup_once(&self, remote_id: &str) -> Attempt {
-        let url = match self.url(&self.status_path, Some(remote_id)) {
-            Ok(url) => url,
-            // The row's id, not the remote's health.
-            Err(message) => return Attempt::Done(RemoteAnswer::Error { message }),
+    async fn lookup_once(&self, target: &LookupTarget) -> Attempt {
+        let prepared = match self
+            .requests
+            .for_row(&self.requests.status_path, target)
+            .await
+        {
+            Ok(prepared) => prepared,
+            // The row's values or context, not the remote's health.
+            Err(message) => return Attempt::Done(RemoteAnswer::Unasked { message }),
         };
-        let (status, headers, body, latency) = match self.send(self.client.get(url)).await {
-            Ok(r) => r,
-            Err(e) if e.starts_with("the answer is larger") => {
+        let url = format!("{}{}", self.base_url, prepared.path);
+        let Sent {
+            status,
+            headers,
+            body,
+            latency,
+        } = match self.send(Method::GET, &url, &prepared).await {
+            Ok(sent) => sent,
+            Err(SendError::Auth(why)) => {
+                return Attempt::Done(RemoteAnswer::Unasked {
+                    message: format!("not asked: authentication failing: {why}"),
+                });
+            }
+            Err(SendError::TooBig(e)) => {
                 self.note_failure(&e);
                 return Attempt::Done(RemoteAnswer::Error { message: e });
             }
-            Err(e) => return Attempt::Retry(e),
+            Err(SendError::Failed(e)) => return Attempt::Retry(e),
         };
         if let Some(done) = self.classify(status, &headers) {
             return done;
@@ -436,32 +556,129 @@ impl HttpTracker {
 
     /// One list answer: the next page's cursor and the listed runs, each
     /// item parsed on its own (a page is never held as one JSON tree).
+    /// Items whose status is not active are left out; an item without a
+    /// status is taken as listed active. An item without an id is counted,
+    /// and said in the log the first time with the keys it has.
     pub(super) fn parse_page(&self, body: &[u8], now: DateTime<Utc>) -> Result<ListPage, String> {
-        let next = match &self.list_next_pointer {
+        let shape = &self.list;
+        let next = match &shape.next_pointer {
             Some(pointer) => next_at(body, pointer)?,
             None => None,
         };
-        let items = array_at(body, &self.list_pointer)?;
-        let runs = items
-            .iter()
-            .filter_map(|raw| {
-                let item: Value = serde_json::from_str(raw.get()).ok()?;
-                let item = &item;
-                let remote_id = text_at(item, &self.list_id_pointer)?;
-                let raw = text_at(item, &self.status_pointer).unwrap_or_default();
-                Some(RemoteExecution {
-                    remote_id,
-                    status: self.statuses.status_of(&raw),
-                    raw_status: self.spelling(&raw),
-                    name: text_at(item, "/name"),
-                    started_at: text_at(item, "/started_at")
-                        .as_deref()
-                        .and_then(parse_timestamp),
-                    first_seen_at: now,
-                })
-            })
-            .collect();
+        let items = array_at(body, &shape.pointer)?;
+        let mut runs = Vec::with_capacity(items.len());
+        for raw in items {
+            let Ok(item) = serde_json::from_str::<Value>(raw.get()) else {
+                continue;
+            };
+            let Some(remote_id) = text_at(&item, &shape.id_pointer) else {
+                self.count_item_without_id(&item);
+                continue;
+            };
+            let (status, raw_status) = match text_at(&item, &shape.status_pointer) {
+                Some(raw) => {
+                    let status = self.statuses.status_of(&raw);
+                    if !status.is_active() {
+                        continue;
+                    }
+                    (status, self.spelling(&raw))
+                }
+                None => (Status::Running, self.spelling(LISTED_ACTIVE)),
+            };
+            runs.push(RemoteExecution {
+                remote_id,
+                status,
+                raw_status,
+                name: text_at(&item, &shape.name_pointer),
+                started_at: text_at(&item, &shape.started_pointer)
+                    .as_deref()
+                    .and_then(parse_timestamp),
+                first_seen_at: now,
+            });
+        }
         Ok(ListPage { runs, next })
+    }
+
+    fn count_item_without_id(&self, item: &Value) {
+        self.items_without_id.fetch_add(1, Ordering::Relaxed);
+        if self.reported_item_without_id.swap(true, Ordering::Relaxed) {
+            return;
+        }
+        let keys = match item {
+            Value::Object(map) => map.keys().cloned().collect::<Vec<_>>().join(", "),
+            other => format!("none: the item is {}", kind_of(other)),
+        };
+        tracing::warn!(
+            "a listed item has no id at remote.list_id_pointer {:?} (its keys: {keys}); such items are counted and left out",
+            self.list.id_pointer
+        );
+    }
+
+    async fn list_page_of(
+        &self,
+        scope: &ListScope,
+        cursor: Option<&str>,
+    ) -> Result<ListPage, String> {
+        if let Some(wait) = self.paused() {
+            return Err(format!("remote API paused for {}s", wait.as_secs().max(1)));
+        }
+        let url = self.list_url(&scope.path, cursor)?;
+        let prepared = Prepared {
+            path: scope.path.clone(),
+            headers: scope.headers.clone(),
+        };
+        let Sent {
+            status,
+            headers,
+            body,
+            latency,
+        } = match self.send(Method::GET, &url, &prepared).await {
+            Ok(sent) => sent,
+            Err(SendError::Auth(why)) => return Err(format!("authentication failing: {why}")),
+            Err(SendError::TooBig(e) | SendError::Failed(e)) => {
+                self.note_failure(&e);
+                return Err(e);
+            }
+        };
+        match self.classify(status, &headers) {
+            Some(Attempt::Done(RemoteAnswer::Throttled { .. })) => {
+                return Err("remote API throttled the list call".into());
+            }
+            Some(Attempt::Done(
+                RemoteAnswer::Error { message } | RemoteAnswer::Unasked { message },
+            )) => return Err(message),
+            Some(Attempt::Retry(e)) => {
+                self.note_failure(&e);
+                return Err(e);
+            }
+            _ if !status.is_success() => {
+                let message = format!("list call answered HTTP {}", status.as_u16());
+                self.note_failure(&message);
+                return Err(message);
+            }
+            _ => {}
+        }
+        // A page that does not parse is a failed answer, for the
+        // remote's health as for the list.
+        let page = self
+            .parse_page(&body, Utc::now())
+            .inspect_err(|e| self.note_failure(e))?;
+        self.note_success(latency);
+        Ok(page)
+    }
+}
+
+/// The spelling shown for a run listed without a status.
+const LISTED_ACTIVE: &str = "listed active";
+
+fn kind_of(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "text",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
     }
 }
 
@@ -478,7 +695,16 @@ impl RemoteTracker for HttpTracker {
         format!("http {host}")
     }
 
-    fn lookup<'a>(&'a self, remote_id: &'a str) -> BoxFuture<'a, RemoteAnswer> {
+    fn prepare(&self) -> BoxFuture<'_, Result<(), String>> {
+        Box::pin(async move {
+            match &self.requests.context {
+                Some(context) => context.prepare().await,
+                None => Ok(()),
+            }
+        })
+    }
+
+    fn lookup<'a>(&'a self, target: &'a LookupTarget) -> BoxFuture<'a, RemoteAnswer> {
         Box::pin(async move {
             if let Some(wait) = self.paused() {
                 // Rounded up: a caller that sleeps this long finds the pause over.
@@ -497,7 +723,7 @@ impl RemoteTracker for HttpTracker {
                     let backoff = (BACKOFF_BASE * 2u32.pow(attempt - 1)).min(BACKOFF_CAP);
                     tokio::time::sleep(backoff + self.jitter(backoff)).await;
                 }
-                match self.lookup_once(remote_id).await {
+                match self.lookup_once(target).await {
                     Attempt::Done(answer) => return answer,
                     Attempt::Retry(e) => last_error = e,
                 }
@@ -510,66 +736,48 @@ impl RemoteTracker for HttpTracker {
     }
 
     fn can_list(&self) -> bool {
-        self.list_path.is_some()
+        self.requests.list_path.is_some()
     }
 
-    fn list_page<'a>(&'a self, cursor: Option<&'a str>) -> BoxFuture<'a, Result<ListPage, String>> {
+    fn list_scopes(&self) -> BoxFuture<'_, Result<Vec<ListScope>, String>> {
         Box::pin(async move {
-            let path = self
-                .list_path
-                .as_deref()
-                .ok_or("no list endpoint configured")?;
-            if let Some(wait) = self.paused() {
-                return Err(format!("remote API paused for {}s", wait.as_secs().max(1)));
-            }
-            let url = self.list_url(path, cursor)?;
-            let (status, headers, body, latency) = self
-                .send(self.client.get(url))
-                .await
-                .inspect_err(|e| self.note_failure(e))?;
-            match self.classify(status, &headers) {
-                Some(Attempt::Done(RemoteAnswer::Throttled { .. })) => {
-                    return Err("remote API throttled the list call".into());
-                }
-                Some(Attempt::Done(RemoteAnswer::Error { message })) => return Err(message),
-                Some(Attempt::Retry(e)) => {
-                    self.note_failure(&e);
-                    return Err(e);
-                }
-                _ if !status.is_success() => {
-                    let message = format!("list call answered HTTP {}", status.as_u16());
-                    self.note_failure(&message);
-                    return Err(message);
-                }
-                _ => {}
-            }
-            // A page that does not parse is a failed answer, for the
-            // remote's health as for the list.
-            let page = self
-                .parse_page(&body, Utc::now())
-                .inspect_err(|e| self.note_failure(e))?;
-            self.note_success(latency);
-            Ok(page)
+            let mut reported = std::mem::take(&mut *self.unlisted_keys.lock().unwrap());
+            let scopes = self.requests.list_scopes(&mut reported).await;
+            *self.unlisted_keys.lock().unwrap() = reported;
+            scopes
         })
     }
 
-    fn can_stop(&self) -> bool {
-        self.stop_path.is_some()
+    fn list_page<'a>(
+        &'a self,
+        scope: &'a ListScope,
+        cursor: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<ListPage, String>> {
+        Box::pin(self.list_page_of(scope, cursor))
     }
 
-    fn stop<'a>(&'a self, remote_id: &'a str) -> BoxFuture<'a, Result<(), String>> {
+    fn can_stop(&self) -> bool {
+        self.requests.stop_path.is_some()
+    }
+
+    fn stop<'a>(&'a self, target: &'a LookupTarget) -> BoxFuture<'a, Result<(), String>> {
         Box::pin(async move {
             let path = self
+                .requests
                 .stop_path
-                .as_deref()
+                .as_ref()
                 .ok_or("no stop endpoint configured")?;
-            let (status, _, _, _) = self
-                .send(self.client.post(self.url(path, Some(remote_id))?))
-                .await?;
-            if status.is_success() {
+            let prepared = self.requests.for_row(path, target).await?;
+            let url = format!("{}{}", self.base_url, prepared.path);
+            let sent = match self.send(self.stop_method.clone(), &url, &prepared).await {
+                Ok(sent) => sent,
+                Err(SendError::Auth(why)) => return Err(format!("authentication failing: {why}")),
+                Err(SendError::TooBig(e) | SendError::Failed(e)) => return Err(e),
+            };
+            if sent.status.is_success() {
                 Ok(())
             } else {
-                Err(format!("stop answered HTTP {}", status.as_u16()))
+                Err(format!("stop answered HTTP {}", sent.status.as_u16()))
             }
         })
     }
@@ -582,11 +790,26 @@ impl RemoteTracker for HttpTracker {
         let paused = s.paused_until.map(|(_, wall)| wall);
         // A throttled remote is degraded too: it answers nobody's question.
         let degraded = s.degraded_pauses > 0 || s.throttled;
+        let auth_failing = self
+            .oauth
+            .as_ref()
+            .and_then(OAuth::failing)
+            .or_else(|| s.auth_error.clone());
+        let context_error = self.requests.context.as_ref().and_then(|c| c.error());
         TrackerHealth {
-            ok: s.consecutive_failures == 0 && !degraded,
+            ok: s.consecutive_failures == 0
+                && !degraded
+                && auth_failing.is_none()
+                && context_error.is_none(),
             latency_ms: s.last_latency.map(|d| d.as_millis() as u64),
             degraded_until: if degraded { paused } else { None },
-            last_error: s.last_error.clone(),
+            last_error: auth_failing
+                .as_ref()
+                .map(|why| format!("authentication failing: {why}"))
+                .or(context_error)
+                .or_else(|| s.last_error.clone()),
+            auth_failing,
+            items_without_id: self.items_without_id.load(Ordering::Relaxed),
         }
     }
 }

@@ -5,7 +5,9 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use crate::domain::{RemoteAnswer, RemoteExecution};
+use std::sync::Arc;
+
+use crate::domain::{Execution, RemoteAnswer, RemoteExecution};
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -18,33 +20,92 @@ pub struct TrackerHealth {
     /// pauses until this moment passes, then probes.
     pub degraded_until: Option<chrono::DateTime<chrono::Utc>>,
     pub last_error: Option<String>,
+    /// Why the remote refuses exectop (a failed token refresh, HTTP 401 or
+    /// 403), while it does. Says nothing about any execution.
+    pub auth_failing: Option<String>,
+    /// Listed items in which the id was not where the configuration says:
+    /// a pointer that does not match the API's answers.
+    pub items_without_id: u64,
+}
+
+/// What a tracker needs of a row to ask about it: the remote id, and the
+/// row values a request template may use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LookupTarget {
+    pub id: String,
+    pub remote_id: String,
+    pub name: Option<Arc<str>>,
+    pub group: Option<Arc<str>>,
+}
+
+impl LookupTarget {
+    /// The row's target; `None` without a remote id.
+    pub fn of(e: &Execution) -> Option<LookupTarget> {
+        Some(LookupTarget {
+            id: e.id.clone(),
+            remote_id: e.remote_id.clone()?,
+            name: e.name.clone(),
+            group: e.group.clone(),
+        })
+    }
+
+    /// A target known by its remote id alone.
+    pub fn remote_id(remote_id: &str) -> LookupTarget {
+        LookupTarget {
+            id: remote_id.to_string(),
+            remote_id: remote_id.to_string(),
+            name: None,
+            group: None,
+        }
+    }
+}
+
+/// One list to walk: where a tracker lists per instance or per account,
+/// one per instance. Its path carries no secret; its headers may, and are
+/// marked sensitive.
+#[derive(Debug, Clone, Default)]
+pub struct ListScope {
+    pub path: String,
+    pub headers: reqwest::header::HeaderMap,
 }
 
 pub trait RemoteTracker: Send + Sync {
     /// A short name for the header: `http api.example.com`, `none`.
     fn describe(&self) -> String;
 
+    /// Reads what the tracker needs before its first request (the request
+    /// context), so a configuration mistake stops the start with its key.
+    fn prepare(&self) -> BoxFuture<'_, Result<(), String>> {
+        Box::pin(async { Ok(()) })
+    }
+
     /// Asks for one execution's status. Never panics on a bad answer: it
     /// becomes `RemoteAnswer::Error`.
-    fn lookup<'a>(&'a self, remote_id: &'a str) -> BoxFuture<'a, RemoteAnswer>;
+    fn lookup<'a>(&'a self, target: &'a LookupTarget) -> BoxFuture<'a, RemoteAnswer>;
 
     /// Whether `list_active` is available (a list endpoint is configured).
     fn can_list(&self) -> bool {
         false
     }
 
+    /// The lists a listing walks, each page by page.
+    fn list_scopes(&self) -> BoxFuture<'_, Result<Vec<ListScope>, String>> {
+        Box::pin(async { Ok(vec![ListScope::default()]) })
+    }
+
     /// One page of the executions the tracker lists as active: the first
-    /// page without a cursor, then each `next` the page before gave.
+    /// page of `scope` without a cursor, then each `next` the page before gave.
     fn list_page<'a>(
         &'a self,
+        _scope: &'a ListScope,
         _cursor: Option<&'a str>,
     ) -> BoxFuture<'a, Result<ListPage, String>> {
         Box::pin(async { Err("this tracker cannot list executions".to_string()) })
     }
 
-    /// Every page of the executions the tracker lists as active, at once.
-    /// The live monitor takes them page by page instead (`ListWalk`), so a
-    /// list of 100 000 runs is never held whole.
+    /// Every page of every list, at once. The live monitor takes them page
+    /// by page instead (`ListWalk`), so a list of 100 000 runs is never
+    /// held whole.
     fn list_active(&self) -> BoxFuture<'_, Result<Vec<RemoteExecution>, String>> {
         Box::pin(every_page(self))
     }
@@ -55,7 +116,7 @@ pub trait RemoteTracker: Send + Sync {
     }
 
     /// Asks the tracker to stop one execution; Ok once it accepted the request.
-    fn stop<'a>(&'a self, _remote_id: &'a str) -> BoxFuture<'a, Result<(), String>> {
+    fn stop<'a>(&'a self, _target: &'a LookupTarget) -> BoxFuture<'a, Result<(), String>> {
         Box::pin(async { Err("this tracker cannot stop executions".to_string()) })
     }
 
@@ -112,20 +173,28 @@ impl ListWalk {
 async fn every_page<T: RemoteTracker + ?Sized>(
     tracker: &T,
 ) -> Result<Vec<RemoteExecution>, String> {
-    let mut walk = ListWalk::default();
     let mut all = Vec::new();
-    loop {
-        let page = tracker.list_page(walk.cursor()).await?;
-        all.extend(page.runs);
-        if !walk.advance(page.next)? {
-            return Ok(all);
+    for scope in tracker.list_scopes().await? {
+        let mut walk = ListWalk::default();
+        loop {
+            let page = tracker.list_page(&scope, walk.cursor()).await?;
+            all.extend(page.runs);
+            if !walk.advance(page.next)? {
+                break;
+            }
         }
     }
+    Ok(all)
 }
 
 mod answer;
+pub mod context;
 pub mod http;
+pub mod oauth;
+mod request;
+pub mod secrets;
 pub mod tally;
+pub mod template;
 
 /// Makes ring the process's TLS crypto provider (reqwest is built without
 /// one: its default, aws-lc, needs cmake and a long C build). Idempotent;
@@ -134,15 +203,18 @@ pub fn install_tls_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
-/// The configured tracker, or `None` in database-only mode.
+/// The configured tracker, or `None` in database-only mode. `store` serves
+/// the request context's query, when one is configured.
 pub fn build(
     config: &crate::config::Config,
-) -> Result<Option<std::sync::Arc<dyn RemoteTracker>>, String> {
+    store: Option<&crate::store::Store>,
+) -> Result<Option<Arc<dyn RemoteTracker>>, String> {
     match config.remote.kind {
         crate::config::RemoteKind::None => Ok(None),
-        crate::config::RemoteKind::Http => Ok(Some(std::sync::Arc::new(http::HttpTracker::new(
+        crate::config::RemoteKind::Http => Ok(Some(Arc::new(http::HttpTracker::with_store(
             &config.remote,
             &config.poll,
+            store,
         )?))),
     }
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::{BoxFuture, ListPage, RemoteTracker, TrackerHealth};
+use super::{BoxFuture, ListPage, ListScope, LookupTarget, RemoteTracker, TrackerHealth};
 use crate::domain::{RemoteAnswer, RemoteExecution};
 
 pub struct Tallied {
@@ -60,16 +60,20 @@ impl RemoteTracker for Tallied {
         self.inner.describe()
     }
 
-    fn lookup<'a>(&'a self, remote_id: &'a str) -> BoxFuture<'a, RemoteAnswer> {
+    fn prepare(&self) -> BoxFuture<'_, Result<(), String>> {
+        self.inner.prepare()
+    }
+
+    fn lookup<'a>(&'a self, target: &'a LookupTarget) -> BoxFuture<'a, RemoteAnswer> {
         Box::pin(async move {
-            let answer = self.inner.lookup(remote_id).await;
+            let answer = self.inner.lookup(target).await;
             self.lookups.fetch_add(1, Ordering::Relaxed);
             match &answer {
                 RemoteAnswer::Error { message } => {
                     self.failed_lookups.fetch_add(1, Ordering::Relaxed);
                     *self.last_lookup_error.lock().unwrap() = Some(message.clone());
                 }
-                RemoteAnswer::Throttled { .. } => {
+                RemoteAnswer::Throttled { .. } | RemoteAnswer::Unasked { .. } => {
                     self.unanswered.fetch_add(1, Ordering::Relaxed);
                 }
                 _ => {}
@@ -82,9 +86,23 @@ impl RemoteTracker for Tallied {
         self.inner.can_list()
     }
 
-    fn list_page<'a>(&'a self, cursor: Option<&'a str>) -> BoxFuture<'a, Result<ListPage, String>> {
+    fn list_scopes(&self) -> BoxFuture<'_, Result<Vec<ListScope>, String>> {
         Box::pin(async move {
-            let page = self.inner.list_page(cursor).await;
+            let scopes = self.inner.list_scopes().await;
+            if let Err(e) = &scopes {
+                *self.list_error.lock().unwrap() = Some(e.clone());
+            }
+            scopes
+        })
+    }
+
+    fn list_page<'a>(
+        &'a self,
+        scope: &'a ListScope,
+        cursor: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<ListPage, String>> {
+        Box::pin(async move {
+            let page = self.inner.list_page(scope, cursor).await;
             if let Err(e) = &page {
                 *self.list_error.lock().unwrap() = Some(e.clone());
             }
@@ -106,8 +124,8 @@ impl RemoteTracker for Tallied {
         self.inner.can_stop()
     }
 
-    fn stop<'a>(&'a self, remote_id: &'a str) -> BoxFuture<'a, Result<(), String>> {
-        self.inner.stop(remote_id)
+    fn stop<'a>(&'a self, target: &'a LookupTarget) -> BoxFuture<'a, Result<(), String>> {
+        self.inner.stop(target)
     }
 
     /// The tracker's own health, not ok when anything failed during the run.

@@ -206,6 +206,7 @@ pub fn exectop_config_for(db_url: &str, api_addr: SocketAddr) -> Config {
                 cancelled: spell("CANCELLED"),
                 timed_out: spell("TIMED_OUT"),
             },
+            ..RemoteConfig::default()
         },
         ..Config::default()
     }

@@ -2,6 +2,7 @@
 
 mod bulk;
 pub mod cas;
+pub mod context;
 pub mod exec;
 pub mod explain;
 mod filter;
@@ -15,6 +16,7 @@ pub mod write;
 
 pub use bulk::CHUNK;
 pub use cas::{HeldRow, RowVersion, WriteAccess};
+pub use context::ContextValues;
 pub use explain::scans_whole_table;
 pub use keys::KeyType;
 pub use pool::{Backend, DbPool, redact_url};

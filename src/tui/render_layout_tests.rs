@@ -133,6 +133,7 @@ fn remote_health(ok: bool, last_success: Option<i64>, error: Option<&str>) -> Sn
         last_error: error.map(str::to_string),
         degraded: false,
         suspect: None,
+        ..Default::default()
     });
     snap
 }

@@ -229,6 +229,7 @@ pub fn sample_snapshot(now: DateTime<Utc>) -> Snapshot {
             last_error: None,
             degraded: false,
             suspect: None,
+            ..Default::default()
         },
         remote_health: Some(SourceHealth {
             name: "remote".into(),
@@ -238,6 +239,7 @@ pub fn sample_snapshot(now: DateTime<Utc>) -> Snapshot {
             last_error: None,
             degraded: false,
             suspect: None,
+            ..Default::default()
         }),
         unmapped_statuses: vec![("QUEUED".into(), 3)],
     }

@@ -118,7 +118,9 @@ fn remote(l: &mut Lines, h: Option<&RemoteHistory>) {
                     Some(s) => format!("throttled (retry after {s}s)"),
                     None => "throttled".to_string(),
                 },
-                RemoteAnswer::Doubted { message } => message.clone(),
+                RemoteAnswer::Doubted { message } | RemoteAnswer::Unasked { message } => {
+                    message.clone()
+                }
             };
             l.field("last answer", answer);
             l.time("checked", h.last_checked_at());

@@ -1,0 +1,298 @@
+//! The request context, cached: the context query's rows by their `key`,
+//! read again every `refresh`, and at most every `MISS_REREAD` when an
+//! execution names a key the last read did not have (a workflow created
+//! since). A read that fails keeps the rows of the last good one.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use super::BoxFuture;
+use crate::store::{ContextValues, Store};
+
+/// An unknown key reads the query again at most this often.
+const MISS_REREAD: Duration = Duration::from_secs(30);
+pub const DEFAULT_REFRESH: Duration = Duration::from_secs(300);
+
+/// Where the context rows come from; the store in production.
+pub trait ContextSource: Send + Sync {
+    fn read(&self) -> BoxFuture<'_, Result<Vec<ContextValues>, String>>;
+}
+
+/// The store and the operator's query.
+pub struct StoreContext {
+    pub store: Store,
+    pub query: String,
+}
+
+impl ContextSource for StoreContext {
+    fn read(&self) -> BoxFuture<'_, Result<Vec<ContextValues>, String>> {
+        Box::pin(async move {
+            self.store
+                .context_rows(&self.query)
+                .await
+                .map_err(|e| e.to_string())
+        })
+    }
+}
+
+/// Which row value the query's `key` column matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowField {
+    Id,
+    RemoteId,
+    Name,
+    Group,
+}
+
+impl RowField {
+    pub fn parse(name: &str) -> Result<RowField, String> {
+        Ok(match name {
+            "id" => RowField::Id,
+            "remote_id" => RowField::RemoteId,
+            "name" => RowField::Name,
+            "group" => RowField::Group,
+            other => {
+                return Err(format!(
+                    "remote.context.key {other:?} is not a row value (group, name, id or remote_id)"
+                ));
+            }
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RowField::Id => "id",
+            RowField::RemoteId => "remote_id",
+            RowField::Name => "name",
+            RowField::Group => "group",
+        }
+    }
+}
+
+pub type ContextRow = Arc<ContextValues>;
+type ByKey = Arc<HashMap<String, ContextRow>>;
+
+pub struct ContextCache {
+    source: Box<dyn ContextSource>,
+    pub field: RowField,
+    refresh: Duration,
+    /// Columns the templates use, each with the first key that uses it.
+    needed: Vec<(String, String)>,
+    /// Held across a read, so concurrent look-ups wait for one read.
+    rows: tokio::sync::Mutex<Cached>,
+    /// The last read's failure, while it stands; for the tracker's health.
+    error: Mutex<Option<String>>,
+}
+
+#[derive(Default)]
+struct Cached {
+    by_key: Option<ByKey>,
+    read_at: Option<Instant>,
+    /// Keys already reported missing, so a row without context is one log
+    /// line, not one per look-up.
+    reported: BTreeSet<String>,
+}
+
+impl ContextCache {
+    pub fn new(
+        source: Box<dyn ContextSource>,
+        field: RowField,
+        refresh: Duration,
+        needed: Vec<(String, String)>,
+    ) -> ContextCache {
+        ContextCache {
+            source,
+            field,
+            refresh,
+            needed,
+            rows: tokio::sync::Mutex::new(Cached::default()),
+            error: Mutex::new(None),
+        }
+    }
+
+    pub fn error(&self) -> Option<String> {
+        self.error.lock().unwrap().clone()
+    }
+
+    /// The rows, read again when they are older than `max_age`.
+    async fn rows(&self, max_age: Duration) -> Result<ByKey, String> {
+        let mut cached = self.rows.lock().await;
+        if let (Some(rows), Some(at)) = (&cached.by_key, cached.read_at)
+            && at.elapsed() < max_age
+        {
+            return Ok(rows.clone());
+        }
+        cached.read_at = Some(Instant::now());
+        match self.read().await {
+            Ok(rows) => {
+                cached.by_key = Some(rows.clone());
+                *self.error.lock().unwrap() = None;
+                Ok(rows)
+            }
+            Err(why) => {
+                let first = self.error.lock().unwrap().replace(why.clone()).is_none();
+                match &cached.by_key {
+                    Some(rows) => {
+                        if first {
+                            tracing::warn!("{why}; the rows read before stand");
+                        }
+                        Ok(rows.clone())
+                    }
+                    None => Err(why),
+                }
+            }
+        }
+    }
+
+    async fn read(&self) -> Result<ByKey, String> {
+        let rows = self
+            .source
+            .read()
+            .await
+            .map_err(|e| format!("remote.context.query: {e}"))?;
+        check_columns(&rows, &self.needed)?;
+        Ok(Arc::new(
+            rows.into_iter()
+                .filter_map(|mut row| {
+                    let key = row.get("key")?.clone();
+                    row.remove("key");
+                    row.insert("key".into(), key.clone());
+                    Some((key, Arc::new(row)))
+                })
+                .collect(),
+        ))
+    }
+
+    /// Reads the rows now: a start that proves the query and the columns
+    /// the templates use.
+    pub async fn prepare(&self) -> Result<(), String> {
+        self.rows(Duration::ZERO).await.map(|_| ())
+    }
+
+    /// The context row of `key`; `Ok(None)` when the query has none, after
+    /// a fresh read if the last one is older than `MISS_REREAD`.
+    pub async fn for_key(&self, key: &str) -> Result<Option<ContextRow>, String> {
+        if let Some(row) = self.rows(self.refresh).await?.get(key) {
+            return Ok(Some(row.clone()));
+        }
+        let row = self.rows(MISS_REREAD).await?.get(key).cloned();
+        if row.is_none() && self.rows.lock().await.reported.insert(key.to_string()) {
+            tracing::warn!(
+                "the context query gives no row with key {key:?} (the row's {}): its executions are not asked about",
+                self.field.as_str()
+            );
+        }
+        Ok(row)
+    }
+
+    /// Every context row, for the lists asked per context row.
+    pub async fn all(&self) -> Result<Vec<ContextRow>, String> {
+        let rows = self.rows(self.refresh).await?;
+        let mut all: Vec<ContextRow> = rows.values().cloned().collect();
+        all.sort_by(|a, b| a.get("key").cmp(&b.get("key")));
+        Ok(all)
+    }
+}
+
+/// Every column a template uses must be one the query gives, and the query
+/// must give `key`: a typo is named at start, not found out one failed
+/// request at a time. A query that returns no rows proves nothing yet.
+fn check_columns(rows: &[ContextValues], needed: &[(String, String)]) -> Result<(), String> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let given: BTreeSet<&str> = rows
+        .iter()
+        .flat_map(|r| r.keys().map(String::as_str))
+        .collect();
+    let listed = given.iter().copied().collect::<Vec<_>>().join(", ");
+    if !given.contains("key") {
+        return Err(format!(
+            "remote.context.query gives no column named key (it gives {listed}): name the column that matches the row's value `AS key`"
+        ));
+    }
+    for (column, used_by) in needed {
+        if !given.contains(column.as_str()) {
+            return Err(format!(
+                "{used_by} uses {{{column}}}, which remote.context.query does not give (it gives {listed})"
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    struct Rows(Vec<ContextValues>, Arc<AtomicUsize>);
+
+    impl ContextSource for Rows {
+        fn read(&self) -> BoxFuture<'_, Result<Vec<ContextValues>, String>> {
+            self.1.fetch_add(1, Ordering::SeqCst);
+            Box::pin(async move { Ok(self.0.clone()) })
+        }
+    }
+
+    fn row(pairs: &[(&str, &str)]) -> ContextValues {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn cache(rows: Vec<ContextValues>, needed: &[&str]) -> (ContextCache, Arc<AtomicUsize>) {
+        let reads = Arc::new(AtomicUsize::new(0));
+        let needed = needed
+            .iter()
+            .map(|c| (c.to_string(), "remote.status_path".to_string()))
+            .collect();
+        (
+            ContextCache::new(
+                Box::new(Rows(rows, reads.clone())),
+                RowField::Group,
+                DEFAULT_REFRESH,
+                needed,
+            ),
+            reads,
+        )
+    }
+
+    #[tokio::test]
+    async fn rows_are_cached_and_an_unknown_key_reads_again_at_most_every_30_seconds() {
+        let (c, reads) = cache(
+            vec![row(&[("key", "wf-1"), ("instance_id", "amc1")])],
+            &["instance_id"],
+        );
+        let hit = c.for_key("wf-1").await.unwrap().unwrap();
+        assert_eq!(hit.get("instance_id").map(String::as_str), Some("amc1"));
+        assert_eq!(reads.load(Ordering::SeqCst), 1);
+        assert!(c.for_key("wf-2").await.unwrap().is_none());
+        assert!(c.for_key("wf-2").await.unwrap().is_none());
+        // The first read is younger than 30 s: no second read for the miss.
+        assert_eq!(reads.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn a_column_the_templates_use_and_the_query_lacks_is_named() {
+        let (c, _) = cache(
+            vec![row(&[("key", "wf-1"), ("instance", "amc1")])],
+            &["instance_id"],
+        );
+        let err = c.prepare().await.unwrap_err();
+        assert_eq!(
+            err,
+            "remote.status_path uses {instance_id}, which remote.context.query does not give (it gives instance, key)"
+        );
+        let (no_key, _) = cache(vec![row(&[("workflow", "wf-1")])], &[]);
+        assert!(
+            no_key
+                .prepare()
+                .await
+                .unwrap_err()
+                .contains("gives no column named key")
+        );
+    }
+}
