@@ -45,6 +45,10 @@ pub enum Command {
     Demo {
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Revoke the simulated API's refresh token after this long (e.g.
+        /// `1m`), to see how a failing token refresh shows
+        #[arg(long, value_name = "DURATION")]
+        revoke_token_after: Option<String>,
     },
     /// One diagnosis; exit 0 = no findings, 1 = findings, 2 = could not run
     Check {

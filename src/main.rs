@@ -30,7 +30,10 @@ async fn dispatch(cli: Cli) -> Result<i32, Failure> {
         Command::Cleanup {
             max_age, fix, json, ..
         } => commands::act::cleanup(&global, &max_age, fix, json).await,
-        Command::Demo { seed } => commands::demo::run(&global, seed).await,
+        Command::Demo {
+            seed,
+            revoke_token_after,
+        } => commands::demo::run(&global, seed, revoke_token_after.as_deref()).await,
         Command::Simulate {
             db,
             listen,

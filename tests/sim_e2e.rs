@@ -30,6 +30,7 @@ fn options(db_url: String, seed: u64) -> SimOptions {
         api_faults: ApiFaults::default(),
         history: true,
         steady: 0,
+        amc: None,
     }
 }
 

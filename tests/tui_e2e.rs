@@ -1,123 +1,12 @@
 //! End to end: the real binary's `demo` in a real terminal (tmux), driven by
 //! keys as an operator would, and killed the way an SSH drop kills it.
 
-use std::path::PathBuf;
+mod common;
+
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-struct Tmux {
-    session: String,
-    home: PathBuf,
-}
-
-impl Tmux {
-    /// Starts `exectop <args>` in a detached tmux session of the given size.
-    /// After exectop exits, the pane prints whether the tty is back in
-    /// canonical mode and the exit code, then stays open to be read.
-    fn start(args: &str, cols: u16, rows: u16) -> Tmux {
-        let n = std::process::id();
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .subsec_nanos();
-        let session = format!("exectop_e2e_{n}_{nanos}");
-        let home = std::env::temp_dir().join(&session);
-        std::fs::create_dir_all(&home).unwrap();
-        let bin = env!("CARGO_BIN_EXE_exectop");
-        let script = format!(
-            "cd {home}; {bin} {args}; code=$?; stty -a | grep -qw icanon && echo TTY:cooked || echo TTY:raw; echo EXITED:$code; sleep 60",
-            home = home.display()
-        );
-        let status = Command::new("tmux")
-            .args([
-                "new-session",
-                "-d",
-                "-s",
-                &session,
-                "-x",
-                &cols.to_string(),
-                "-y",
-                &rows.to_string(),
-            ])
-            .arg("-e")
-            .arg(format!("HOME={}", home.display()))
-            .arg("-e")
-            .arg(format!("XDG_STATE_HOME={}/state", home.display()))
-            .arg("-e")
-            .arg("TERM=xterm-256color")
-            .arg("sh")
-            .arg("-c")
-            .arg(script)
-            .status()
-            .expect("tmux must be installed for the end-to-end tests");
-        assert!(status.success(), "tmux new-session failed");
-        // Else tmux holds an Escape for 500 ms and sends Escape + key as Alt-key.
-        Command::new("tmux")
-            .args(["set-option", "-s", "escape-time", "0"])
-            .status()
-            .unwrap();
-        Tmux { session, home }
-    }
-
-    fn screen(&self) -> String {
-        let out = Command::new("tmux")
-            .args(["capture-pane", "-p", "-t", &self.session])
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        for k in keys {
-            let status = Command::new("tmux")
-                .args(["send-keys", "-t", &self.session, k])
-                .status()
-                .unwrap();
-            assert!(status.success());
-            std::thread::sleep(Duration::from_millis(150));
-        }
-    }
-
-    fn literal(&self, text: &str) {
-        Command::new("tmux")
-            .args(["send-keys", "-l", "-t", &self.session, text])
-            .status()
-            .unwrap();
-        std::thread::sleep(Duration::from_millis(150));
-    }
-
-    /// Waits until the screen satisfies `pred`, or panics with the screen.
-    fn wait_for(&self, what: &str, timeout: Duration, pred: impl Fn(&str) -> bool) -> String {
-        let start = Instant::now();
-        loop {
-            let screen = self.screen();
-            if pred(&screen) {
-                return screen;
-            }
-            if start.elapsed() > timeout {
-                panic!("timed out waiting for {what}; screen was:\n{screen}");
-            }
-            std::thread::sleep(Duration::from_millis(200));
-        }
-    }
-
-    fn pane_pid(&self) -> Option<u32> {
-        let out = Command::new("tmux")
-            .args(["list-panes", "-t", &self.session, "-F", "#{pane_pid}"])
-            .output()
-            .ok()?;
-        String::from_utf8_lossy(&out.stdout).trim().parse().ok()
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["kill-session", "-t", &self.session])
-            .status();
-        let _ = std::fs::remove_dir_all(&self.home);
-    }
-}
+use common::tmux::Tmux;
 
 fn exectop_pids_under(shell_pid: u32) -> Vec<u32> {
     let out = Command::new("pgrep")

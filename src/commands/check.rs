@@ -25,6 +25,13 @@ pub struct Health {
     /// at once, or the list emptied at once); no `remote_not_found` comes from them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub suspect: Option<String>,
+    /// Remote only: why it refuses exectop's credentials (a failed token
+    /// refresh, HTTP 401/403). No finding about an execution comes of it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth_failing: Option<String>,
+    /// Remote only: listed items without an id at `remote.list_id_pointer`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub items_without_id: Option<u64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -54,6 +61,8 @@ fn health(h: &SourceHealth) -> Health {
         latency_ms: h.latency_ms,
         error: h.last_error.clone(),
         suspect: h.suspect.clone(),
+        auth_failing: h.auth_failing.clone(),
+        items_without_id: None,
     }
 }
 
@@ -65,7 +74,10 @@ pub fn report<'a>(snapshot: &'a Snapshot, index_advice: &'a [String]) -> CheckRe
         error_rates: &snapshot.error_rates,
         health: HealthReport {
             database: health(&snapshot.database),
-            remote: snapshot.remote_health.as_ref().map(health),
+            remote: snapshot.remote_health.as_ref().map(|h| Health {
+                items_without_id: Some(h.items_without_id),
+                ..health(h)
+            }),
         },
         unmapped_statuses: snapshot
             .unmapped_statuses
@@ -134,8 +146,10 @@ pub fn render_text(snapshot: &Snapshot, now: DateTime<Utc>) -> String {
     for (label, h) in sources {
         if let Some(h) = h.filter(|h| !h.ok) {
             let why = h
-                .suspect
+                .auth_failing
                 .as_deref()
+                .map(|_| h.last_error.as_deref().unwrap_or("authentication failing"))
+                .or(h.suspect.as_deref())
                 .or(h.last_error.as_deref())
                 .unwrap_or("unhealthy");
             out.push_str(&format!("{label} {} not ok: {}\n", h.name, one_line(why)));

@@ -1,6 +1,8 @@
 //! `exectop demo`: nothing to set up. A temporary SQLite database, the fleet
-//! simulator and its remote API on a loopback port, exectop's own HTTP
-//! tracker talking to it over real HTTP, and the monitor on top.
+//! simulator and its remote API on a loopback port in Amazon Marketing
+//! Cloud's shape (per-instance paths, vendor headers, expiring OAuth
+//! tokens), exectop's own HTTP tracker talking to it over real HTTP with
+//! the AMC preset's requests, and the monitor on top.
 
 use super::setup::{Failure, Setup, connect};
 use crate::cli::Global;
@@ -17,7 +19,14 @@ impl Drop for TempDir {
     }
 }
 
-pub async fn run(global: &Global, seed: u64) -> Result<i32, Failure> {
+pub async fn run(
+    global: &Global,
+    seed: u64,
+    revoke_token_after: Option<&str>,
+) -> Result<i32, Failure> {
+    let revoke_after = revoke_token_after
+        .map(|t| parse_duration(t).map_err(|e| Failure(format!("--revoke-token-after: {e}"))))
+        .transpose()?;
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.subsec_nanos())
@@ -26,10 +35,19 @@ pub async fn run(global: &Global, seed: u64) -> Result<i32, Failure> {
         TempDir(std::env::temp_dir().join(format!("exectop-demo-{}-{nanos}", std::process::id())));
     std::fs::create_dir_all(&dir.0).map_err(|e| Failure(format!("{}: {e}", dir.0.display())))?;
     let db_url = format!("sqlite://{}", dir.0.join("demo.db").display());
-    let simulator = sim::start(SimOptions::demo(db_url.clone(), seed))
-        .await
-        .map_err(Failure)?;
-    let mut config = sim::exectop_config_for(&db_url, simulator.api_addr);
+    let auth = sim::amc::demo_auth(&sim::writer::GROUPS);
+    let options = SimOptions {
+        amc: Some(auth.clone()),
+        ..SimOptions::demo(db_url.clone(), seed)
+    };
+    let simulator = sim::start(options).await.map_err(Failure)?;
+    if let (Some(after), Some(amc)) = (revoke_after, simulator.amc.clone()) {
+        tokio::spawn(async move {
+            tokio::time::sleep(after).await;
+            amc.revoke();
+        });
+    }
+    let mut config = sim::exectop_amc_config_for(&db_url, simulator.api_addr, &auth);
     config.ui.read_only = global.read_only;
     let loaded = Loaded { config, path: None };
     let store = connect(&loaded).await?;

@@ -15,6 +15,9 @@ use crate::domain::{Observation, RemoteAnswer, error_rates};
 use crate::remote::{LookupTarget, RemoteTracker};
 use crate::store::{Store, StoreError};
 
+/// The longest a confirming round waits for the remote's own pause.
+const CONFIRM_PATIENCE: Duration = Duration::from_secs(10);
+
 /// Terminal rows finished this recently are asked about once, to find remote
 /// runs left going (`remote_still_running`) when there is no list endpoint.
 const RECENT_TERMINAL: Cd = Cd::hours(1);
@@ -90,7 +93,15 @@ pub async fn one_shot(
                 break;
             }
             if round > 0 {
-                tokio::time::sleep(options.confirm_spacing).await;
+                // A remote that asked us to wait (429 `Retry-After`) is waited
+                // for, a little: rounds spent inside its pause confirm nothing.
+                let pause = tracker
+                    .health()
+                    .degraded_until
+                    .and_then(|until| (until - Utc::now()).to_std().ok())
+                    .filter(|left| *left <= CONFIRM_PATIENCE)
+                    .unwrap_or_default();
+                tokio::time::sleep(options.confirm_spacing.max(pause)).await;
             }
             let answers: Vec<(LookupTarget, Observation)> =
                 futures_util::stream::iter(pending.clone())

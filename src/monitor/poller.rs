@@ -419,6 +419,7 @@ pub async fn run(
     let mut cycle = DatabaseCycle::default();
     let mut last_snapshot: Option<std::time::Instant> = None;
     let mut last_list: Option<std::time::Instant> = None;
+    let mut listed_last = false;
     let mut round: Option<JoinHandle<RoundResult>> = None;
     let mut listing: Option<mpsc::Receiver<ListEvent>> = None;
 
@@ -433,18 +434,25 @@ pub async fn run(
                     let now = Utc::now();
                     // A list answers for every run it names: when one is due it
                     // goes alone, and look-ups resume after it for what it left.
-                    if tracker.can_list()
-                        && last_list.is_none_or(|t| t.elapsed() >= poller.policy.remote_interval)
-                    {
+                    // A tick that follows a list looks up first, so a list due
+                    // every tick (a short interval) never starves the rows it
+                    // does not name.
+                    let list_due = tracker.can_list()
+                        && last_list.is_none_or(|t| t.elapsed() >= poller.policy.remote_interval);
+                    let due = if list_due && !listed_last {
+                        Vec::new()
+                    } else {
+                        let budget = (poller.rate * REMOTE_TICK.as_secs_f64()).ceil().max(1.0) as usize;
+                        state.due_lookups(now, &poller.policy, budget, &|_| false)
+                    };
+                    if !due.is_empty() {
+                        listed_last = false;
+                        round = Some(spawn_round(tracker, due, poller.concurrency));
+                    } else if list_due {
+                        listed_last = true;
                         last_list = Some(std::time::Instant::now());
                         state.begin_list();
                         listing = Some(spawn_list(tracker));
-                    } else {
-                        let budget = (poller.rate * REMOTE_TICK.as_secs_f64()).ceil().max(1.0) as usize;
-                        let due = state.due_lookups(now, &poller.policy, budget, &|_| false);
-                        if !due.is_empty() {
-                            round = Some(spawn_round(tracker, due, poller.concurrency));
-                        }
                     }
                 }
                 false

@@ -614,14 +614,39 @@ impl HttpTracker {
         );
     }
 
+    /// One list page, waiting out a short `Retry-After` (the list is
+    /// asked for once per interval; one 429 should not lose it) at most
+    /// `RETRIES` times.
     async fn list_page_of(
         &self,
         scope: &ListScope,
         cursor: Option<&str>,
     ) -> Result<ListPage, String> {
-        if let Some(wait) = self.paused() {
-            return Err(format!("remote API paused for {}s", wait.as_secs().max(1)));
+        let mut attempt = 0;
+        loop {
+            if let Some(wait) = self.paused() {
+                if attempt >= RETRIES || wait > LIST_PATIENCE {
+                    return Err(format!("remote API paused for {}s", wait.as_secs().max(1)));
+                }
+                attempt += 1;
+                tokio::time::sleep(wait).await;
+            }
+            match self.list_page_once(scope, cursor).await {
+                Err(ListFailure::Throttled) if attempt < RETRIES => attempt += 1,
+                Err(ListFailure::Throttled) => {
+                    return Err("remote API throttled the list call".into());
+                }
+                Err(ListFailure::Failed(e)) => return Err(e),
+                Ok(page) => return Ok(page),
+            }
         }
+    }
+
+    async fn list_page_once(
+        &self,
+        scope: &ListScope,
+        cursor: Option<&str>,
+    ) -> Result<ListPage, ListFailure> {
         let url = self.list_url(&scope.path, cursor)?;
         let prepared = Prepared {
             path: scope.path.clone(),
@@ -634,27 +659,29 @@ impl HttpTracker {
             latency,
         } = match self.send(Method::GET, &url, &prepared).await {
             Ok(sent) => sent,
-            Err(SendError::Auth(why)) => return Err(format!("authentication failing: {why}")),
+            Err(SendError::Auth(why)) => {
+                return Err(format!("authentication failing: {why}").into());
+            }
             Err(SendError::TooBig(e) | SendError::Failed(e)) => {
                 self.note_failure(&e);
-                return Err(e);
+                return Err(e.into());
             }
         };
         match self.classify(status, &headers) {
             Some(Attempt::Done(RemoteAnswer::Throttled { .. })) => {
-                return Err("remote API throttled the list call".into());
+                return Err(ListFailure::Throttled);
             }
             Some(Attempt::Done(
                 RemoteAnswer::Error { message } | RemoteAnswer::Unasked { message },
-            )) => return Err(message),
+            )) => return Err(message.into()),
             Some(Attempt::Retry(e)) => {
                 self.note_failure(&e);
-                return Err(e);
+                return Err(e.into());
             }
             _ if !status.is_success() => {
                 let message = format!("list call answered HTTP {}", status.as_u16());
                 self.note_failure(&message);
-                return Err(message);
+                return Err(message.into());
             }
             _ => {}
         }
@@ -665,6 +692,20 @@ impl HttpTracker {
             .inspect_err(|e| self.note_failure(e))?;
         self.note_success(latency);
         Ok(page)
+    }
+}
+
+/// A list page's `Retry-After` waited out at most this long.
+const LIST_PATIENCE: Duration = Duration::from_secs(10);
+
+enum ListFailure {
+    Throttled,
+    Failed(String),
+}
+
+impl From<String> for ListFailure {
+    fn from(e: String) -> Self {
+        ListFailure::Failed(e)
     }
 }
 

@@ -136,14 +136,14 @@ pub struct Shared {
     pub rng: Mutex<Rng>,
 }
 
-enum Misbehave {
+pub(super) enum Misbehave {
     Throttle(u64),
     ServerError,
     Malformed,
 }
 
 impl Shared {
-    async fn misbehave(&self) -> Option<Misbehave> {
+    pub(super) async fn misbehave(&self) -> Option<Misbehave> {
         let now = Utc::now();
         *self
             .stats
@@ -181,7 +181,7 @@ impl Shared {
     }
 }
 
-fn fault_response(m: Misbehave) -> Response {
+pub(super) fn fault_response(m: Misbehave) -> Response {
     match m {
         Misbehave::Throttle(secs) => {
             let mut r = (

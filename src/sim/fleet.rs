@@ -13,6 +13,8 @@ use crate::domain::Status;
 pub struct RemoteRun {
     pub id: String,
     pub name: String,
+    /// The instance (AMC) or account it runs in: the row's group.
+    pub group: String,
     pub created_at: DateTime<Utc>,
     pub started_at: DateTime<Utc>,
     pub finishes_at: DateTime<Utc>,
@@ -91,6 +93,12 @@ impl Fleet {
         after: Option<&str>,
         now: DateTime<Utc>,
     ) -> impl Iterator<Item = &'a RemoteRun> + 'a {
+        self.known_after(after)
+            .filter(move |r| r.status_at(now).is_active())
+    }
+
+    /// Runs not forgotten, in id order, after `after` when given.
+    fn known_after<'a>(&'a self, after: Option<&str>) -> impl Iterator<Item = &'a RemoteRun> + 'a {
         use std::ops::Bound;
         let from = match after {
             Some(id) => Bound::Excluded(id.to_string()),
@@ -99,7 +107,18 @@ impl Fleet {
         self.runs
             .range((from, Bound::Unbounded))
             .map(|(_, r)| r)
-            .filter(move |r| !r.forgotten && r.status_at(now).is_active())
+            .filter(|r| !r.forgotten)
+    }
+
+    /// Every run of one group (instance) not forgotten, in id order, after
+    /// `after` when given: an API that lists every execution, not only the
+    /// active ones.
+    pub fn in_group_after<'a>(
+        &'a self,
+        group: &'a str,
+        after: Option<&str>,
+    ) -> impl Iterator<Item = &'a RemoteRun> + 'a {
+        self.known_after(after).filter(move |r| r.group == group)
     }
 
     pub fn len(&self) -> usize {

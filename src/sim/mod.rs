@@ -3,6 +3,7 @@
 //! real systems break. Deterministic for a seed and rate settings; the
 //! faults it injected are its ground truth (`/_sim/truth`, [`SimHandle::truth`]).
 
+pub mod amc;
 pub mod api;
 pub mod fleet;
 pub mod rng;
@@ -41,6 +42,10 @@ pub struct SimOptions {
     /// Start with this many healthy executions running for the next day
     /// (benchmarks). They are not in the ground truth and send no heartbeats.
     pub steady: usize,
+    /// Also serve the API in AMC's shape (per-instance paths, headers, a
+    /// token endpoint), and record each instance's advertiser in the
+    /// database (`sim_amc_instances`) for exectop's context query.
+    pub amc: Option<amc::AmcAuth>,
 }
 
 impl SimOptions {
@@ -65,6 +70,7 @@ impl SimOptions {
             },
             history: true,
             steady: 0,
+            amc: None,
         }
     }
 }
@@ -73,6 +79,8 @@ pub struct SimHandle {
     pub api_addr: SocketAddr,
     pub pool: DbPool,
     shared: Arc<Shared>,
+    /// The AMC-shaped routes' state, when served.
+    pub amc: Option<Arc<amc::AmcState>>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -124,6 +132,9 @@ pub async fn start(opts: SimOptions) -> Result<SimHandle, String> {
         stats: Mutex::new(api::ApiStats::default()),
         rng: Mutex::new(rng.fork(1)),
     });
+    if let Some(auth) = &opts.amc {
+        record_amc_instances(&pool, auth).await?;
+    }
     let writer = Arc::new(Writer {
         pool: pool.clone(),
         shared: shared.clone(),
@@ -141,7 +152,14 @@ pub async fn start(opts: SimOptions) -> Result<SimHandle, String> {
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", opts.listen))?;
     let api_addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let router = api::router(shared.clone());
+    let amc_state = opts
+        .amc
+        .clone()
+        .map(|auth| Arc::new(amc::AmcState::new(shared.clone(), auth)));
+    let router = match &amc_state {
+        Some(state) => api::router(shared.clone()).merge(amc::router(state.clone())),
+        None => api::router(shared.clone()),
+    };
     let server = tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, router).await {
             tracing::error!("simulated API stopped: {e}");
@@ -172,8 +190,79 @@ pub async fn start(opts: SimOptions) -> Result<SimHandle, String> {
         api_addr,
         pool,
         shared,
+        amc: amc_state,
         tasks: vec![server, spawner],
     })
+}
+
+/// Each instance's ids as the application's own tables would hold them: the
+/// table exectop's context query reads in the demo.
+async fn record_amc_instances(pool: &DbPool, auth: &amc::AmcAuth) -> Result<(), String> {
+    let DbPool::Sqlite(pool) = pool else {
+        return Err("the AMC-shaped simulator records its instances in SQLite only".into());
+    };
+    let fail = |e: sqlx::Error| format!("recording the simulated AMC instances failed: {e}");
+    sqlx::query(
+        "CREATE TABLE IF NOT EXISTS sim_amc_instances (group_name TEXT PRIMARY KEY, \
+         instance_id TEXT NOT NULL, advertiser_id TEXT NOT NULL)",
+    )
+    .execute(pool)
+    .await
+    .map_err(fail)?;
+    for (instance, advertiser) in &auth.advertisers {
+        sqlx::query("INSERT OR REPLACE INTO sim_amc_instances VALUES (?, ?, ?)")
+            .bind(instance)
+            .bind(instance)
+            .bind(advertiser)
+            .execute(pool)
+            .await
+            .map_err(fail)?;
+    }
+    Ok(())
+}
+
+/// The AMC-shaped API alone, over a fleet the caller plants runs in: the
+/// loopback stand-in for Amazon Marketing Cloud in tests.
+pub struct AmcServer {
+    pub addr: SocketAddr,
+    pub state: Arc<amc::AmcState>,
+    task: JoinHandle<()>,
+}
+
+impl AmcServer {
+    pub async fn start(auth: amc::AmcAuth) -> Result<AmcServer, String> {
+        let shared = Arc::new(Shared {
+            fleet: Mutex::new(Fleet::default()),
+            truth: Mutex::new(Vec::new()),
+            faults: Mutex::new(ApiFaults::default()),
+            stats: Mutex::new(api::ApiStats::default()),
+            rng: Mutex::new(Rng::new(1)),
+        });
+        let state = Arc::new(amc::AmcState::new(shared, auth));
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .map_err(|e| format!("cannot listen on loopback: {e}"))?;
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        let router = amc::router(state.clone());
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, router).await;
+        });
+        Ok(AmcServer { addr, state, task })
+    }
+
+    pub fn plant(&self, run: fleet::RemoteRun) {
+        self.state.fleet.fleet.lock().unwrap().insert(run);
+    }
+
+    pub fn stats(&self) -> amc::AmcStats {
+        self.state.stats.lock().unwrap().clone()
+    }
+}
+
+impl Drop for AmcServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
 }
 
 /// The configuration that points exectop at a simulator.
@@ -210,6 +299,57 @@ pub fn exectop_config_for(db_url: &str, api_addr: SocketAddr) -> Config {
         },
         ..Config::default()
     }
+}
+
+/// The configuration that points exectop at a simulator serving AMC's
+/// shape (`SimOptions::amc`): the shipped AMC preset's requests, its
+/// context read from the simulator's `sim_amc_instances`, the secrets
+/// given by a command (the demo has nothing to set up).
+pub fn exectop_amc_config_for(db_url: &str, api_addr: SocketAddr, auth: &amc::AmcAuth) -> Config {
+    use crate::config::{ContextConfig, OAuthConfig, SecretSource, StopMethod};
+    let mut config = exectop_config_for(db_url, api_addr);
+    let r = &mut config.remote;
+    let execution = "/amc/reporting/{instance_id}/workflowExecutions/{remote_id}";
+    r.status_path = Some(execution.into());
+    r.stop_path = Some(execution.into());
+    r.stop_method = Some(StopMethod::Delete);
+    r.list_active_path =
+        Some("/amc/reporting/{instance_id}/workflowExecutions?minCreationTime={list_since}".into());
+    r.list_pointer = Some("/executions".into());
+    r.list_id_pointer = Some("/workflowExecutionId".into());
+    r.list_status_pointer = Some("/status".into());
+    r.list_started_pointer = Some("/createTime".into());
+    r.list_name_pointer = Some("/workflowId".into());
+    r.list_next_pointer = Some("/nextToken".into());
+    r.list_cursor_param = Some("nextToken".into());
+    r.headers = [
+        (amc::CLIENT_ID_HEADER, "{secret.client_id}"),
+        (amc::ADVERTISER_HEADER, "{advertiser_id}"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let given = |value: &str| SecretSource::Command {
+        command: vec!["printf".into(), "%s".into(), value.into()],
+    };
+    r.secrets = [
+        ("client_id", given(&auth.client_id)),
+        ("client_secret", given(&auth.client_secret)),
+        ("refresh_token", given(&auth.refresh_token)),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    r.oauth = Some(OAuthConfig {
+        token_url: format!("http://{api_addr}/auth/o2/token"),
+        scope: None,
+    });
+    r.context = Some(ContextConfig {
+        key: "group".into(),
+        query: "SELECT group_name AS key, instance_id, advertiser_id FROM sim_amc_instances".into(),
+        refresh: None,
+    });
+    config
 }
 
 /// The same configuration as TOML text, for `exectop simulate` to print.

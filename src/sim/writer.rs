@@ -36,7 +36,7 @@ const ERRORS: [&str; 9] = [
     "worker exited with code 137",
 ];
 
-const GROUPS: [&str; 4] = ["instance-a", "instance-b", "instance-c", "instance-d"];
+pub const GROUPS: [&str; 4] = ["instance-a", "instance-b", "instance-c", "instance-d"];
 
 pub struct Writer {
     pub pool: DbPool,
@@ -178,9 +178,10 @@ impl Writer {
             let started = ended - Cd::seconds(rng.range(20.0, 600.0) as i64);
             let (status, error) = Self::outcome(rng);
             let remote_id = format!("hist-{}-{n}", self.seed);
+            let group = rng.pick(&GROUPS);
             self.insert(NewRow {
                 name: &format!("report-{}", n % 23),
-                group: rng.pick(&GROUPS),
+                group,
                 status: status.as_str(),
                 created_at: started - Cd::seconds(2),
                 remote_id: Some(remote_id.clone()),
@@ -192,6 +193,7 @@ impl Writer {
             self.shared.fleet.lock().unwrap().insert(RemoteRun {
                 id: remote_id,
                 name: format!("report-{}", n % 23),
+                group: group.to_string(),
                 created_at: started,
                 started_at: started,
                 finishes_at: ended,
@@ -238,6 +240,7 @@ impl Writer {
                 self.shared.fleet.lock().unwrap().insert(RemoteRun {
                     id: rid.clone(),
                     name: format!("nightly-{i}"),
+                    group: GROUPS[i % 4].to_string(),
                     created_at: started,
                     started_at: started,
                     finishes_at: ends,
@@ -298,6 +301,7 @@ impl Writer {
             fleet.insert(RemoteRun {
                 id: format!("{prefix}{i}"),
                 name: format!("steady-{}", i % 97),
+                group: GROUPS[i % 4].to_string(),
                 created_at: started,
                 started_at: started,
                 finishes_at: now + Cd::days(1),
@@ -333,6 +337,7 @@ impl Writer {
         let run = RemoteRun {
             id: remote_id.clone(),
             name: name.clone(),
+            group: group.clone(),
             created_at: created,
             started_at: started,
             finishes_at: started + duration,

@@ -16,12 +16,16 @@ pub enum Condition {
     Degraded,
     /// Answers, but they look broken (most runs "not found" at once).
     Suspect,
+    /// Refuses our credentials (a failed token refresh, HTTP 401/403).
+    AuthFailing,
     Down,
 }
 
 pub fn condition(h: &SourceHealth, failure: Option<&Failure>) -> Condition {
     if failure.is_some() {
         Condition::Down
+    } else if h.auth_failing.is_some() {
+        Condition::AuthFailing
     } else if h.degraded {
         Condition::Degraded
     } else if h.suspect.is_some() {
@@ -81,9 +85,11 @@ pub fn remote_stale(app: &App) -> Option<RemoteStale> {
     }
     let h = app.snapshot.remote_health.as_ref()?;
     match condition(h, app.remote_failure.as_ref()) {
-        Condition::Down | Condition::Degraded | Condition::Suspect => Some(RemoteStale {
-            seconds: h.last_success.map(|at| (app.now - at).num_seconds().max(0)),
-        }),
+        Condition::Down | Condition::Degraded | Condition::Suspect | Condition::AuthFailing => {
+            Some(RemoteStale {
+                seconds: h.last_success.map(|at| (app.now - at).num_seconds().max(0)),
+            })
+        }
         Condition::Ok | Condition::Waiting => None,
     }
 }

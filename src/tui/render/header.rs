@@ -33,6 +33,7 @@ fn source<'a>(
         Condition::Down => ("down", theme.bad),
         Condition::Degraded => ("degraded", theme.warn),
         Condition::Suspect => ("suspect", theme.warn),
+        Condition::AuthFailing => ("auth failing", theme.bad),
         Condition::Ok => ("ok", theme.ok),
     };
     out.push(Span::styled(word, style));
