@@ -41,15 +41,35 @@ fn kind_of(s: &str) -> FindingKind {
         .unwrap()
 }
 
-async fn score(db_url: String, seed: u64) {
+/// How exectop asks the simulator: its plain API, or AMC's shape (context,
+/// headers, expiring OAuth tokens), as the demo does.
+#[derive(Clone, Copy, PartialEq)]
+enum Shape {
+    Plain,
+    Amc,
+}
+
+async fn score(db_url: String, seed: u64, shape: Shape) {
     let _one_fleet = FLEET.lock().await;
-    let handle = sim::start(options(db_url.clone(), seed)).await.unwrap();
+    let auth = sim::amc::AmcAuth {
+        token_lifetime: Duration::from_secs(2),
+        ..sim::amc::demo_auth(&sim::writer::GROUPS)
+    };
+    let handle = sim::start(SimOptions {
+        amc: (shape == Shape::Amc).then(|| auth.clone()),
+        ..options(db_url.clone(), seed)
+    })
+    .await
+    .unwrap();
     // Let runs start, finish and break (runs last 0.8–5 s at this scale).
     tokio::time::sleep(Duration::from_secs(6)).await;
     let dir = std::env::temp_dir().join(common::unique("exectop_sim"));
     std::fs::create_dir_all(&dir).unwrap();
     let config = dir.join("exectop.toml");
-    let mut toml = sim::exectop_config_toml(&db_url, handle.api_addr);
+    let mut toml = match shape {
+        Shape::Plain => sim::exectop_config_toml(&db_url, handle.api_addr),
+        Shape::Amc => sim::exectop_amc_config_toml(&db_url, handle.api_addr, &auth),
+    };
     // Seconds-long runs: scale the registration grace down with them.
     toml.push_str("\n[thresholds]\nregistration_grace = \"1s\"\nheartbeat_stale = \"2s\"\n");
     std::fs::write(&config, toml).unwrap();
@@ -68,6 +88,14 @@ async fn score(db_url: String, seed: u64) {
     let json: Value =
         serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"));
     assert_eq!(out.status.code(), Some(1), "{stderr}");
+    if let Some(amc) = &handle.amc {
+        // Proof the check went through the AMC shape, not around it.
+        let st = amc.stats.lock().unwrap().clone();
+        assert!(
+            st.grants >= 1 && st.lookups + st.list_pages > 0 && st.missing_headers == 0,
+            "{st:?}"
+        );
+    }
 
     let thresholds = Thresholds {
         registration_grace: Duration::from_secs(1),
@@ -191,12 +219,20 @@ async fn score(db_url: String, seed: u64) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn simulated_fleet_scored_on_sqlite() {
     let (url, _) = common::sqlite_fresh_url();
-    score(url, 11).await;
+    score(url, 11, Shape::Plain).await;
+}
+
+/// The demo's shape: the same ground truth through per-instance requests,
+/// both vendor headers and tokens that expire every two seconds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simulated_fleet_scored_through_the_amc_shape() {
+    let (url, _) = common::sqlite_fresh_url();
+    score(url, 13, Shape::Amc).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn simulated_fleet_scored_on_postgres() {
-    score(common::pg_fresh_url().await.to_string(), 12).await;
+    score(common::pg_fresh_url().await.to_string(), 12, Shape::Plain).await;
 }
 
 /// Starts `exectop simulate` with `args`; returns the child and its API base URL.

@@ -47,7 +47,8 @@ pub async fn run(
             amc.revoke();
         });
     }
-    let mut config = sim::exectop_amc_config_for(&db_url, simulator.api_addr, &auth);
+    let mut config =
+        sim::exectop_amc_config_for(&db_url, simulator.api_addr, &auth).map_err(Failure)?;
     config.ui.read_only = global.read_only;
     let loaded = Loaded { config, path: None };
     let store = connect(&loaded).await?;

@@ -305,51 +305,72 @@ pub fn exectop_config_for(db_url: &str, api_addr: SocketAddr) -> Config {
 /// shape (`SimOptions::amc`): the shipped AMC preset's requests, its
 /// context read from the simulator's `sim_amc_instances`, the secrets
 /// given by a command (the demo has nothing to set up).
-pub fn exectop_amc_config_for(db_url: &str, api_addr: SocketAddr, auth: &amc::AmcAuth) -> Config {
-    use crate::config::{ContextConfig, OAuthConfig, SecretSource, StopMethod};
-    let mut config = exectop_config_for(db_url, api_addr);
-    let r = &mut config.remote;
-    let execution = "/amc/reporting/{instance_id}/workflowExecutions/{remote_id}";
-    r.status_path = Some(execution.into());
-    r.stop_path = Some(execution.into());
-    r.stop_method = Some(StopMethod::Delete);
-    r.list_active_path =
-        Some("/amc/reporting/{instance_id}/workflowExecutions?minCreationTime={list_since}".into());
-    r.list_pointer = Some("/executions".into());
-    r.list_id_pointer = Some("/workflowExecutionId".into());
-    r.list_status_pointer = Some("/status".into());
-    r.list_started_pointer = Some("/createTime".into());
-    r.list_name_pointer = Some("/workflowId".into());
-    r.list_next_pointer = Some("/nextToken".into());
-    r.list_cursor_param = Some("nextToken".into());
-    r.headers = [
-        (amc::CLIENT_ID_HEADER, "{secret.client_id}"),
-        (amc::ADVERTISER_HEADER, "{advertiser_id}"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
-    let given = |value: &str| SecretSource::Command {
-        command: vec!["printf".into(), "%s".into(), value.into()],
-    };
-    r.secrets = [
-        ("client_id", given(&auth.client_id)),
-        ("client_secret", given(&auth.client_secret)),
-        ("refresh_token", given(&auth.refresh_token)),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect();
-    r.oauth = Some(OAuthConfig {
-        token_url: format!("http://{api_addr}/auth/o2/token"),
-        scope: None,
-    });
-    r.context = Some(ContextConfig {
-        key: "group".into(),
-        query: "SELECT group_name AS key, instance_id, advertiser_id FROM sim_amc_instances".into(),
-        refresh: None,
-    });
-    config
+pub fn exectop_amc_config_for(
+    db_url: &str,
+    api_addr: SocketAddr,
+    auth: &amc::AmcAuth,
+) -> Result<Config, String> {
+    crate::config::parse_str(
+        &exectop_amc_config_toml(db_url, api_addr, auth),
+        "the simulator's AMC configuration",
+    )
+    .map_err(|e| e.to_string())
+}
+
+/// The same configuration as TOML text (what the demo runs on, and what
+/// the simulator's tests hand the binary).
+pub fn exectop_amc_config_toml(db_url: &str, api_addr: SocketAddr, auth: &amc::AmcAuth) -> String {
+    let secret = |value: &str| format!("{{ command = [\"printf\", \"%s\", \"{value}\"] }}");
+    format!(
+        r#"[database]
+url = "{db_url}"
+
+[remote]
+kind = "http"
+base_url = "http://{api_addr}"
+status_path = "/amc/reporting/{{instance_id}}/workflowExecutions/{{remote_id}}"
+status_pointer = "/status"
+list_active_path = "/amc/reporting/{{instance_id}}/workflowExecutions?minCreationTime={{list_since}}"
+list_pointer = "/executions"
+list_id_pointer = "/workflowExecutionId"
+list_status_pointer = "/status"
+list_started_pointer = "/createTime"
+list_name_pointer = "/workflowId"
+list_next_pointer = "/nextToken"
+list_cursor_param = "nextToken"
+stop_path = "/amc/reporting/{{instance_id}}/workflowExecutions/{{remote_id}}"
+stop_method = "DELETE"
+
+[remote.headers]
+{client_header} = "{{secret.client_id}}"
+{advertiser_header} = "{{advertiser_id}}"
+
+[remote.secrets]
+client_id = {client_id}
+client_secret = {client_secret}
+refresh_token = {refresh_token}
+
+[remote.oauth]
+token_url = "http://{api_addr}/auth/o2/token"
+
+[remote.context]
+key = "group"
+query = "SELECT group_name AS key, instance_id, advertiser_id FROM sim_amc_instances"
+
+[remote.status_values]
+pending = ["PENDING"]
+running = ["RUNNING"]
+succeeded = ["SUCCEEDED"]
+failed = ["FAILED"]
+cancelled = ["CANCELLED"]
+timed_out = ["TIMED_OUT"]
+"#,
+        client_header = amc::CLIENT_ID_HEADER,
+        advertiser_header = amc::ADVERTISER_HEADER,
+        client_id = secret(&auth.client_id),
+        client_secret = secret(&auth.client_secret),
+        refresh_token = secret(&auth.refresh_token),
+    )
 }
 
 /// The same configuration as TOML text, for `exectop simulate` to print.
