@@ -105,36 +105,61 @@ pub fn log_line(s: &str, keep_sgr: bool) -> Cow<'_, str> {
 /// Secret values known to this process (tokens, client secrets): a net
 /// under every log line and error printed, in case a message ever carries
 /// one. Nothing exectop writes should; this makes sure it is not shown.
-static SECRETS: std::sync::RwLock<Vec<String>> = std::sync::RwLock::new(Vec::new());
-/// Secrets remembered at most; an access token is added at each refresh.
-const MAX_SECRETS: usize = 64;
+static SECRETS: std::sync::RwLock<Secrets> = std::sync::RwLock::new(Secrets {
+    kept: Vec::new(),
+    rotating: Vec::new(),
+});
+/// Short-lived secrets (access tokens) remembered at most: one is added at
+/// each refresh. Configured secrets are never dropped.
+const MAX_ROTATING: usize = 32;
+
+struct Secrets {
+    kept: Vec<String>,
+    rotating: Vec<String>,
+}
 /// Shorter values are not hidden: masking every `ab` would garble logs,
 /// and a secret that short protects nothing.
 const MIN_SECRET_LEN: usize = 6;
 
-/// Remembers `value` as a secret: [`hide_secrets`] masks it from now on.
+/// Remembers `value` as a secret for the life of the process:
+/// [`hide_secrets`] masks it from now on.
 pub fn register_secret(value: &str) {
+    remember(value, false);
+}
+
+/// Remembers a short-lived secret (an access token); the oldest of these
+/// are forgotten past a bound, never the configured ones.
+pub fn register_rotating_secret(value: &str) {
+    remember(value, true);
+}
+
+fn remember(value: &str, rotating: bool) {
     if value.len() < MIN_SECRET_LEN {
         return;
     }
     let mut known = SECRETS.write().unwrap_or_else(|e| e.into_inner());
-    if known.iter().any(|s| s == value) {
+    if known.kept.iter().chain(&known.rotating).any(|s| s == value) {
         return;
     }
-    if known.len() >= MAX_SECRETS {
-        known.remove(0);
+    if !rotating {
+        known.kept.push(value.to_string());
+        return;
     }
-    known.push(value.to_string());
+    if known.rotating.len() >= MAX_ROTATING {
+        known.rotating.remove(0);
+    }
+    known.rotating.push(value.to_string());
 }
 
 /// `s` with every registered secret replaced by `***`.
 pub fn hide_secrets(s: &str) -> Cow<'_, str> {
     let known = SECRETS.read().unwrap_or_else(|e| e.into_inner());
-    if !known.iter().any(|secret| s.contains(secret.as_str())) {
+    let mut all = known.kept.iter().chain(&known.rotating);
+    if !all.any(|secret| s.contains(secret.as_str())) {
         return Cow::Borrowed(s);
     }
     let mut out = s.to_string();
-    for secret in known.iter() {
+    for secret in known.kept.iter().chain(&known.rotating) {
         out = out.replace(secret.as_str(), "***");
     }
     Cow::Owned(out)
@@ -202,6 +227,13 @@ mod tests {
             "Bearer *** failed; abc"
         );
         assert!(matches!(hide_secrets("nothing here"), Cow::Borrowed(_)));
+        // Many token refreshes later, the configured secret is still hidden.
+        for n in 0..(MAX_ROTATING * 3) {
+            register_rotating_secret(&format!("access-token-{n:04}"));
+        }
+        assert_eq!(hide_secrets("s3cr3t-token-value"), "***");
+        let last = format!("access-token-{:04}", MAX_ROTATING * 3 - 1);
+        assert_eq!(hide_secrets(&last), "***");
     }
 
     #[test]

@@ -468,3 +468,53 @@ async fn counts_agree_with_the_rows_on_sqlite() {
     let (url, _) = common::sqlite_fresh_url();
     counts_agree_with_the_rows(&url).await;
 }
+
+/// The context query only reads: a second statement smuggled after the
+/// first (SQLite's driver would run it) is refused before anything runs,
+/// and a `--` comment on its last line does not swallow the wrapper.
+#[tokio::test]
+async fn the_context_query_is_one_select_on_either_backend() {
+    let (url, _) = common::sqlite_fresh_url();
+    let sqlite = DbPool::connect(&url, true).await.unwrap();
+    let pg_url = common::pg_fresh_url().await;
+    let pg = DbPool::connect(&pg_url, false).await.unwrap();
+    for (pool, url) in [(sqlite, url.as_str()), (pg, &*pg_url)] {
+        common::execute(
+            &pool,
+            "CREATE TABLE wf (id TEXT PRIMARY KEY, instance TEXT)",
+        )
+        .await;
+        common::execute(&pool, "INSERT INTO wf VALUES ('w1', 'i1'), ('w2', NULL)").await;
+        let store = Store::with_pool(pool.clone(), url, &TableConfig::default());
+        let rows = store
+            .context_rows(
+                "SELECT id AS key, instance AS instance_id FROM wf ORDER BY id -- the workflows\n;",
+            )
+            .await
+            .unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].get("instance_id").map(String::as_str), Some("i1"));
+        assert!(
+            !rows[1].contains_key("instance_id"),
+            "NULL is left out: {rows:?}"
+        );
+        let smuggled = store
+            .context_rows("SELECT 'x' AS key); DELETE FROM wf; SELECT * FROM (SELECT 1 AS key")
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(smuggled.contains("must be one SELECT"), "{smuggled}");
+        let writes = store
+            .context_rows("DELETE FROM wf RETURNING id AS key")
+            .await;
+        assert!(writes.is_err(), "a write is not a subquery");
+        assert_eq!(
+            store
+                .context_rows("SELECT id AS key FROM wf")
+                .await
+                .unwrap()
+                .len(),
+            2
+        );
+    }
+}

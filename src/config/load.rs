@@ -248,6 +248,13 @@ pub fn validate(config: &Config, origin: &str) -> Result<(), ConfigError> {
             "{origin}: remote.list_next_pointer and list_cursor_param need remote.list_active_path"
         )));
     }
+    if r.list_window
+        .is_some_and(|w| w.0 > std::time::Duration::from_secs(3650 * 24 * 3600))
+    {
+        return Err(ConfigError(format!(
+            "{origin}: remote.list_window is longer than ten years"
+        )));
+    }
     if let Some(url) = &config.database.url {
         crate::store::Backend::of_url(url).map_err(|e| ConfigError(format!("{origin}: {e}")))?;
     }

@@ -152,16 +152,27 @@ impl ContextCache {
             .await
             .map_err(|e| format!("remote.context.query: {e}"))?;
         check_columns(&rows, &self.needed)?;
-        Ok(Arc::new(
-            rows.into_iter()
-                .filter_map(|mut row| {
-                    let key = row.get("key")?.clone();
-                    row.remove("key");
-                    row.insert("key".into(), key.clone());
-                    Some((key, Arc::new(row)))
-                })
-                .collect(),
-        ))
+        let mut by_key: HashMap<String, ContextRow> = HashMap::with_capacity(rows.len());
+        // Rows without a key (NULL) match no execution and are left out.
+        for row in rows {
+            let Some(key) = row.get("key").cloned() else {
+                continue;
+            };
+            match by_key.get(&key) {
+                // A join that repeats a row is harmless; two different
+                // contexts for one key would send look-ups to the wrong place.
+                Some(held) if **held != row => {
+                    return Err(format!(
+                        "remote.context.query gives key {key:?} twice, with different values: each key must have one context"
+                    ));
+                }
+                Some(_) => {}
+                None => {
+                    by_key.insert(key, Arc::new(row));
+                }
+            }
+        }
+        Ok(Arc::new(by_key))
     }
 
     /// Reads the rows now: a start that proves the query and the columns
@@ -273,6 +284,19 @@ mod tests {
         assert!(c.for_key("wf-2").await.unwrap().is_none());
         // The first read is younger than 30 s: no second read for the miss.
         assert_eq!(reads.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn a_key_with_two_different_contexts_is_refused_and_repeats_are_not() {
+        let same = row(&[("key", "wf-1"), ("instance_id", "amc1")]);
+        let (repeats, _) = cache(vec![same.clone(), same.clone()], &["instance_id"]);
+        assert!(repeats.prepare().await.is_ok());
+        let other = row(&[("key", "wf-1"), ("instance_id", "amc2")]);
+        let (twice, _) = cache(vec![same, other], &["instance_id"]);
+        assert_eq!(
+            twice.prepare().await.unwrap_err(),
+            "remote.context.query gives key \"wf-1\" twice, with different values: each key must have one context"
+        );
     }
 
     #[tokio::test]

@@ -386,16 +386,21 @@ impl HttpTracker {
         let sent = self
             .send_once(&method, url, prepared, bearer.as_ref())
             .await?;
-        match (&self.oauth, &bearer) {
-            (Some(oauth), Some(rejected)) if sent.status == StatusCode::UNAUTHORIZED => {
-                let fresh = oauth
-                    .renew_rejected(&self.client, rejected)
-                    .await
-                    .map_err(SendError::Auth)?;
-                self.send_once(&method, url, prepared, Some(&fresh)).await
-            }
-            _ => Ok(sent),
+        let (Some(oauth), Some(token)) = (&self.oauth, &bearer) else {
+            return Ok(sent);
+        };
+        if sent.status != StatusCode::UNAUTHORIZED {
+            return Ok(sent);
         }
+        let fresh = oauth
+            .renew_rejected(&self.client, token)
+            .await
+            .map_err(SendError::Auth)?;
+        let sent = self.send_once(&method, url, prepared, Some(&fresh)).await?;
+        if sent.status == StatusCode::UNAUTHORIZED {
+            oauth.refused_fresh(&fresh).await;
+        }
+        Ok(sent)
     }
 
     async fn send_once(
@@ -622,24 +627,21 @@ impl HttpTracker {
         scope: &ListScope,
         cursor: Option<&str>,
     ) -> Result<ListPage, String> {
-        let mut attempt = 0;
-        loop {
+        for attempt in 0..=RETRIES {
             if let Some(wait) = self.paused() {
-                if attempt >= RETRIES || wait > LIST_PATIENCE {
+                if wait > LIST_PATIENCE {
                     return Err(format!("remote API paused for {}s", wait.as_secs().max(1)));
                 }
-                attempt += 1;
                 tokio::time::sleep(wait).await;
             }
             match self.list_page_once(scope, cursor).await {
-                Err(ListFailure::Throttled) if attempt < RETRIES => attempt += 1,
-                Err(ListFailure::Throttled) => {
-                    return Err("remote API throttled the list call".into());
-                }
+                Err(ListFailure::Throttled) if attempt < RETRIES => {}
+                Err(ListFailure::Throttled) => break,
                 Err(ListFailure::Failed(e)) => return Err(e),
                 Ok(page) => return Ok(page),
             }
         }
+        Err("remote API throttled the list call".into())
     }
 
     async fn list_page_once(

@@ -25,6 +25,10 @@ const RETRY_FAILED_REFRESH: Duration = Duration::from_secs(30);
 /// An answer without `expires_in` is taken to last an hour, as LwA's do.
 const DEFAULT_LIFETIME: Duration = Duration::from_secs(3600);
 const MAX_TOKEN_ANSWER: u64 = 64 << 10;
+/// A lifetime the token answer gives is read within these bounds: `0`
+/// would refresh before every request, a huge one overflow the clock.
+const MIN_LIFETIME: Duration = Duration::from_secs(1);
+const MAX_LIFETIME: Duration = Duration::from_secs(7 * 24 * 3600);
 
 pub struct OAuth {
     token_url: String,
@@ -41,6 +45,7 @@ pub struct OAuth {
 struct Token {
     value: Secret,
     renew_at: Instant,
+    expires_at: Instant,
 }
 
 #[derive(Deserialize)]
@@ -74,6 +79,42 @@ impl OAuth {
         }
     }
 
+    /// The remote refused even a token granted for the retry: the
+    /// credentials lack access, and refreshing again would only ask the
+    /// token URL for more of the same. Requests wait out the back-off.
+    pub async fn refused_fresh(&self, fresh: &Secret) {
+        let mut token = self.token.lock().await;
+        if token
+            .as_ref()
+            .is_some_and(|t| t.value.expose() == fresh.expose())
+        {
+            *token = None;
+        }
+        self.fail(
+            "the remote refuses a token granted just now (HTTP 401): the credentials lack access to it"
+                .into(),
+        );
+    }
+
+    /// Why the last refresh failed, while its back-off lasts.
+    fn recent_failure(&self) -> Option<String> {
+        self.failing
+            .lock()
+            .unwrap()
+            .as_ref()
+            .filter(|(at, _)| at.elapsed() < RETRY_FAILED_REFRESH)
+            .map(|(_, why)| why.clone())
+    }
+
+    fn fail(&self, why: String) -> String {
+        let mut failing = self.failing.lock().unwrap();
+        if failing.is_none() {
+            tracing::warn!("remote authentication failing: {why}");
+        }
+        *failing = Some((Instant::now(), why.clone()));
+        why
+    }
+
     /// Why authentication fails, while it does.
     pub fn failing(&self) -> Option<String> {
         self.failing
@@ -83,20 +124,25 @@ impl OAuth {
             .map(|(_, m)| m.clone())
     }
 
-    /// A valid access token: the cached one, or a fresh one.
+    /// A valid access token: the cached one, or a fresh one. While a
+    /// renewal fails, the old token serves until it expires.
     pub async fn bearer(&self, client: &reqwest::Client) -> Result<Secret, String> {
         let mut token = self.token.lock().await;
+        let now = Instant::now();
         if let Some(t) = token.as_ref()
-            && Instant::now() < t.renew_at
+            && now < t.renew_at
         {
             return Ok(t.value.clone());
         }
-        if let Some((at, why)) = self.failing.lock().unwrap().clone()
-            && at.elapsed() < RETRY_FAILED_REFRESH
-        {
-            return Err(why);
+        let renewed = match self.recent_failure() {
+            Some(why) => Err(why),
+            None => self.refresh(client, &mut token).await,
+        };
+        match (renewed, token.as_ref()) {
+            (Ok(fresh), _) => Ok(fresh),
+            (Err(_), Some(old)) if now < old.expires_at => Ok(old.value.clone()),
+            (Err(why), _) => Err(why),
         }
-        self.refresh(client, &mut token).await
     }
 
     /// The remote refused `rejected` (HTTP 401): a fresh token, unless
@@ -113,6 +159,11 @@ impl OAuth {
         {
             return Ok(t.value.clone());
         }
+        if let Some(why) = self.recent_failure() {
+            *token = None;
+            return Err(why);
+        }
+        *token = None;
         self.refresh(client, &mut token).await
     }
 
@@ -125,15 +176,18 @@ impl OAuth {
             Ok(granted) => {
                 let lifetime = granted
                     .expires_in
-                    .map_or(DEFAULT_LIFETIME, Duration::from_secs);
+                    .map_or(DEFAULT_LIFETIME, Duration::from_secs)
+                    .clamp(MIN_LIFETIME, MAX_LIFETIME);
                 let margin = RENEW_MARGIN.min(lifetime / 4);
-                let value = Secret::new(&granted.access_token);
+                let value = Secret::rotating(&granted.access_token);
                 if let Some(rotated) = granted.refresh_token.filter(|r| !r.is_empty()) {
                     *self.refresh_token.lock().unwrap() = Secret::new(&rotated);
                 }
+                let now = Instant::now();
                 *token = Some(Token {
                     value: value.clone(),
-                    renew_at: Instant::now() + lifetime - margin,
+                    renew_at: now + lifetime - margin,
+                    expires_at: now + lifetime,
                 });
                 if self.failing.lock().unwrap().take().is_some() {
                     tracing::warn!(
@@ -142,15 +196,7 @@ impl OAuth {
                 }
                 Ok(value)
             }
-            Err(why) => {
-                *token = None;
-                let mut failing = self.failing.lock().unwrap();
-                if failing.is_none() {
-                    tracing::warn!("remote authentication failing: {why}");
-                }
-                *failing = Some((Instant::now(), why.clone()));
-                Err(why)
-            }
+            Err(why) => Err(self.fail(why)),
         }
     }
 

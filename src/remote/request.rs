@@ -223,7 +223,17 @@ impl Requests {
         Ok(Prepared { path, headers })
     }
 
-    /// Values a row does not give: the context's, the secrets', the clock's.
+    /// `{list_since}` for one listing: rendered once, so every list of a
+    /// walk asks from the same moment (and two lists of one instance are
+    /// never told apart by the clock).
+    fn list_since(&self) -> String {
+        let window = chrono::Duration::from_std(self.list_window).unwrap_or_default();
+        (Utc::now() - window)
+            .format("%Y-%m-%dT%H:%M:%S")
+            .to_string()
+    }
+
+    /// Values a row does not give: the context's, the secrets'.
     fn shared_value(&self, var: &Var, context: Option<&ContextRow>) -> Option<Cow<'static, str>> {
         match var {
             Var::Key => context
@@ -236,11 +246,6 @@ impl Requests {
                 .secrets
                 .get(name)
                 .map(|s| Cow::Owned(s.expose().to_string())),
-            Var::ListSince => {
-                let since =
-                    Utc::now() - chrono::Duration::from_std(self.list_window).unwrap_or_default();
-                Some(Cow::Owned(since.format("%Y-%m-%dT%H:%M:%S").to_string()))
-            }
             _ => None,
         }
     }
@@ -277,16 +282,19 @@ impl Requests {
             Some(cache) => cache.all().await?.into_iter().map(Some).collect(),
             None => vec![None],
         };
+        let since = self.list_since();
         let mut seen = HashSet::new();
         let mut scopes = Vec::new();
         for context in rows {
             let made = path
-                .render(&|var| self.shared_value(var, context.as_ref()))
+                .render(&|var| match var {
+                    Var::ListSince => Some(Cow::Owned(since.clone())),
+                    _ => self.shared_value(var, context.as_ref()),
+                })
                 .and_then(|p| Ok((p, self.headers(context.as_ref())?)));
             match made {
                 Ok((path, headers)) => {
-                    // `{list_since}` moves with the clock; the rest tells lists apart.
-                    let identity = format!("{path}\n{headers:?}\n{:?}", header_values(&headers));
+                    let identity = format!("{path}\n{:?}", header_values(&headers));
                     if seen.insert(identity) {
                         scopes.push(ListScope { path, headers });
                     }

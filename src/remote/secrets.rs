@@ -22,6 +22,13 @@ impl Secret {
         Secret(value.into())
     }
 
+    /// A short-lived secret (an access token): masked too, but among the
+    /// bounded few the process remembers.
+    pub fn rotating(value: &str) -> Secret {
+        crate::text::register_rotating_secret(value);
+        Secret(value.into())
+    }
+
     pub fn expose(&self) -> &str {
         &self.0
     }

@@ -111,6 +111,10 @@ impl Template {
         usage: Use,
         secrets: &BTreeSet<String>,
     ) -> Result<Template, String> {
+        if usage != Use::Header && !text.starts_with('/') {
+            // A value first in the path would join the host name.
+            return Err(format!("{key}: {text:?} must start with /"));
+        }
         let mut pieces = Vec::new();
         let mut place = if usage == Use::Header {
             Place::Header
@@ -344,6 +348,7 @@ mod tests {
             ),
             ("/x/{remote_id", Use::RowPath, "without its `}`"),
             ("/x/}", Use::RowPath, "without its `{`"),
+            ("{instance_id}/x", Use::ListPath, "must start with /"),
         ];
         for (text, usage, expected) in cases {
             let err =

@@ -22,17 +22,29 @@ pub const MAX_CONTEXT_ROWS: usize = 100_000;
 impl Store {
     /// Runs the context query and returns its rows, every value as text.
     pub async fn context_rows(&self, query: &str) -> Result<Vec<ContextValues>, StoreError> {
-        let query = query.trim().trim_end_matches(';');
+        let query = query.trim().trim_end_matches(';').trim_end();
+        if query.contains(';') {
+            // SQLite's driver runs every statement of a text; one only.
+            return Err(StoreError::Query(
+                "the context query must be one SELECT: it has a `;` inside".into(),
+            ));
+        }
         let failed = |e: sqlx::Error| StoreError::Query(format!("the context query failed: {e}"));
         let rows = match self.pool() {
             DbPool::Postgres(pool) => {
                 let mut tx = pool.begin().await.map_err(failed)?;
+                // A query stuck on a lock must not stall every look-up behind it.
                 sqlx::query("SET TRANSACTION READ ONLY")
                     .execute(&mut *tx)
                     .await
                     .map_err(failed)?;
+                sqlx::query("SET LOCAL statement_timeout = '30s'")
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(failed)?;
+                // The line break ends a `--` comment on the query's last line.
                 let sql = format!(
-                    "SELECT CAST(row_to_json(exectop_context) AS TEXT) FROM ({query}) AS exectop_context LIMIT {}",
+                    "SELECT CAST(row_to_json(exectop_context) AS TEXT) FROM ({query}\n) AS exectop_context LIMIT {}",
                     MAX_CONTEXT_ROWS + 1
                 );
                 let texts: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
@@ -47,7 +59,7 @@ impl Store {
             }
             DbPool::Sqlite(pool) => {
                 let sql = format!(
-                    "SELECT * FROM ({query}) AS exectop_context LIMIT {}",
+                    "SELECT * FROM ({query}\n) AS exectop_context LIMIT {}",
                     MAX_CONTEXT_ROWS + 1
                 );
                 let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
