@@ -409,3 +409,100 @@ async fn the_live_monitor_shows_the_drift_then_the_failing_authentication() {
     );
     no_secret_in("the log file", &log);
 }
+
+fn exectop_with_secrets(config: &Path, url: &str, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_exectop"))
+        .args(args)
+        .arg("--config")
+        .arg(config)
+        .env("EXECTOP_DATABASE_URL", url)
+        .env("EXECTOP_OPERATOR", "e2e")
+        .env("AMC_CLIENT_ID", CLIENT_ID)
+        .env("AMC_CLIENT_SECRET", CLIENT_SECRET)
+        .env("AMC_REFRESH_TOKEN", REFRESH_TOKEN)
+        .output()
+        .unwrap()
+}
+
+/// The fixes go through the same requests: reconcile asks AMC for the
+/// instance's execution, mark-failed --stop-remote cancels it there (DELETE
+/// on its path) before the row is written.
+#[tokio::test]
+async fn reconcile_and_a_remote_stop_go_through_the_instance_paths() {
+    let url = common::pg_fresh_url().await;
+    let amc = AmcServer::start(auth()).await.unwrap();
+    plant(&url, &amc).await;
+    let config = config(&amc);
+    let run = |args: &'static [&'static str]| {
+        let (config, url) = (config.clone(), url.to_string());
+        tokio::task::spawn_blocking(move || exectop_with_secrets(&config, &url, args))
+    };
+    let out = run(&["migrate"]).await.unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(&[
+        "reconcile",
+        "--id",
+        "00000000-0000-0000-0000-0000000e0002",
+        "--fix",
+    ])
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(&[
+        "mark-failed",
+        "--id",
+        "00000000-0000-0000-0000-0000000e0001",
+        "--reason",
+        "stuck in e2e",
+        "--stop-remote",
+    ])
+    .await
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "{stderr}");
+    no_secret_in("stderr", &stderr);
+    let stopped = amc
+        .state
+        .fleet
+        .fleet
+        .lock()
+        .unwrap()
+        .get("amc-ok-1")
+        .and_then(|r| r.stopped_at);
+    assert!(stopped.is_some(), "the run was cancelled at AMC");
+    // The stand-in throttles its third request: one of these met a 429
+    // and was sent again after the wait.
+    assert!(amc.stats().throttled >= 1, "{:?}", amc.stats());
+    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+    let statuses: Vec<(String, String)> = sqlx::query_as(
+        "SELECT amc_execution_id, status FROM workflow_executions \
+         WHERE amc_execution_id IN ('amc-done-2', 'amc-ok-1') ORDER BY 1",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        statuses,
+        [
+            ("amc-done-2".to_string(), "SUCCESS".to_string()),
+            ("amc-ok-1".to_string(), "FAILED".to_string())
+        ]
+    );
+    let audited: i64 = sqlx::query_scalar("SELECT count(*) FROM exectop_audit")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(
+        audited >= 3,
+        "reconcile, the stop and the mark are on record: {audited}"
+    );
+    pool.close().await;
+}

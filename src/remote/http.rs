@@ -697,7 +697,7 @@ impl HttpTracker {
     }
 }
 
-/// A list page's `Retry-After` waited out at most this long.
+/// A list page's or a stop's `Retry-After` waited out at most this long.
 const LIST_PATIENCE: Duration = Duration::from_secs(10);
 
 enum ListFailure {
@@ -812,16 +812,29 @@ impl RemoteTracker for HttpTracker {
                 .ok_or("no stop endpoint configured")?;
             let prepared = self.requests.for_row(path, target).await?;
             let url = format!("{}{}", self.base_url, prepared.path);
-            let sent = match self.send(self.stop_method.clone(), &url, &prepared).await {
-                Ok(sent) => sent,
-                Err(SendError::Auth(why)) => return Err(format!("authentication failing: {why}")),
-                Err(SendError::TooBig(e) | SendError::Failed(e)) => return Err(e),
-            };
-            if sent.status.is_success() {
-                Ok(())
-            } else {
-                Err(format!("stop answered HTTP {}", sent.status.as_u16()))
+            // A 429 did not stop anything: waited out (shortly) and sent again.
+            for attempt in 0..=RETRIES {
+                if let Some(wait) = self.paused().filter(|w| *w <= LIST_PATIENCE) {
+                    tokio::time::sleep(wait).await;
+                }
+                let sent = match self.send(self.stop_method.clone(), &url, &prepared).await {
+                    Ok(sent) => sent,
+                    Err(SendError::Auth(why)) => {
+                        return Err(format!("authentication failing: {why}"));
+                    }
+                    Err(SendError::TooBig(e) | SendError::Failed(e)) => return Err(e),
+                };
+                if sent.status == StatusCode::TOO_MANY_REQUESTS && attempt < RETRIES {
+                    self.classify(sent.status, &sent.headers);
+                    continue;
+                }
+                return if sent.status.is_success() {
+                    Ok(())
+                } else {
+                    Err(format!("stop answered HTTP {}", sent.status.as_u16()))
+                };
             }
+            Err("stop answered HTTP 429".into())
         })
     }
 
