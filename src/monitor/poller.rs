@@ -420,6 +420,7 @@ pub async fn run(
     let mut last_snapshot: Option<std::time::Instant> = None;
     let mut last_list: Option<std::time::Instant> = None;
     let mut listed_last = false;
+    let mut list_failure: Option<String> = None;
     let mut round: Option<JoinHandle<RoundResult>> = None;
     let mut listing: Option<mpsc::Receiver<ListEvent>> = None;
 
@@ -477,9 +478,16 @@ pub async fn run(
                     Some(ListEvent::Done) => {
                         state.finish_list();
                         crate::memory::return_freed_pages();
+                        if list_failure.take().is_some() {
+                            tracing::warn!("listing active remote executions works again");
+                        }
                     }
                     Some(ListEvent::Failed(e)) => {
-                        tracing::warn!("listing active remote executions failed: {e}");
+                        // Said once while it fails the same way, not every interval.
+                        if list_failure.as_deref() != Some(e.as_str()) {
+                            tracing::warn!("listing active remote executions failed: {e}");
+                        }
+                        list_failure = Some(e);
                         state.abandon_list();
                     }
                     None => state.abandon_list(),
