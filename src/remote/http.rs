@@ -7,17 +7,17 @@
 //! repeated failures).
 
 use std::collections::HashSet;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
-use tokio::sync::Semaphore;
 
 pub use super::answer::parse_retry_after;
 use super::answer::{array_at, next_at, origin_of, percent_encode, read_capped, text_at};
+use super::gate::{Gate, RETRIES};
 use super::oauth::OAuth;
 use super::request::{Prepared, Requests};
 use super::secrets::Secret;
@@ -26,18 +26,10 @@ use crate::config::{PollConfig, RemoteConfig, StopMethod};
 use crate::domain::{RemoteAnswer, RemoteExecution, Status, StatusMap};
 use crate::store::{Store, parse_timestamp};
 
-const RETRIES: u32 = 2;
-const BACKOFF_BASE: Duration = Duration::from_millis(200);
-const BACKOFF_CAP: Duration = Duration::from_secs(5);
-const DEGRADED_AFTER: u32 = 5;
-const DEGRADED_CAP: Duration = Duration::from_secs(60);
 const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(5);
 /// The largest answer read when `remote.max_answer_bytes` is not set: a list
 /// page of a thousand runs is a few hundred KB.
 pub const DEFAULT_MAX_ANSWER_BYTES: u64 = 4 << 20;
-/// Distinct status spellings kept for sharing; an API that spells a status
-/// differently every time gets fresh strings past it, not a growing table.
-const MAX_SPELLINGS: usize = 64;
 
 pub struct HttpTracker {
     client: reqwest::Client,
@@ -45,8 +37,6 @@ pub struct HttpTracker {
     requests: Requests,
     status_pointer: String,
     list: ListShape,
-    /// Status spellings seen, shared by every answer that uses them.
-    spellings: Mutex<Vec<Arc<str>>>,
     stop_method: Method,
     token: Option<Secret>,
     oauth: Option<OAuth>,
@@ -56,10 +46,7 @@ pub struct HttpTracker {
     unlisted_keys: Mutex<HashSet<String>>,
     max_answer_bytes: u64,
     statuses: StatusMap,
-    in_flight: Semaphore,
-    bucket: Mutex<Bucket>,
-    state: Mutex<State>,
-    jitter_seed: AtomicU64,
+    gate: Gate,
 }
 
 /// Where a listed item keeps what exectop reads of it.
@@ -98,27 +85,6 @@ struct Sent {
     headers: reqwest::header::HeaderMap,
     body: Vec<u8>,
     latency: Duration,
-}
-
-struct Bucket {
-    rate: f64,
-    tokens: f64,
-    last: Instant,
-}
-
-#[derive(Default)]
-struct State {
-    paused_until: Option<(Instant, DateTime<Utc>)>,
-    consecutive_failures: u32,
-    last_latency: Option<Duration>,
-    last_error: Option<String>,
-    /// Pauses taken since the tracker degraded; 0 while healthy. Each pause
-    /// is longer than the one before, up to DEGRADED_CAP.
-    degraded_pauses: u32,
-    /// A 429 came, and no answer since: the remote is not answering for us.
-    throttled: bool,
-    /// The remote refused our credentials (401/403), and no answer since.
-    auth_error: Option<String>,
 }
 
 enum Attempt {
@@ -174,7 +140,7 @@ impl HttpTracker {
             }
         };
         let requests = Requests::new(remote, secrets, store)?;
-        let rate = poll.remote_rate.unwrap_or(20.0).max(0.1);
+        let rate = poll.remote_rate.unwrap_or(20.0);
         let status_pointer = remote
             .status_pointer
             .clone()
@@ -200,7 +166,6 @@ impl HttpTracker {
                 cursor_param: remote.list_cursor_param.clone(),
             },
             status_pointer,
-            spellings: Mutex::new(Vec::new()),
             stop_method: match remote.stop_method.unwrap_or_default() {
                 StopMethod::Post => Method::POST,
                 StopMethod::Delete => Method::DELETE,
@@ -212,14 +177,7 @@ impl HttpTracker {
             unlisted_keys: Mutex::new(HashSet::new()),
             max_answer_bytes: remote.max_answer_bytes.unwrap_or(DEFAULT_MAX_ANSWER_BYTES),
             statuses: remote.status_values.to_map(),
-            in_flight: Semaphore::new(poll.remote_concurrency.unwrap_or(10).max(1)),
-            bucket: Mutex::new(Bucket {
-                rate,
-                tokens: 1.0,
-                last: Instant::now(),
-            }),
-            state: Mutex::new(State::default()),
-            jitter_seed: AtomicU64::new(0x9E37_79B9_7F4A_7C15),
+            gate: Gate::new(poll.remote_concurrency.unwrap_or(10), rate),
         })
     }
 
@@ -252,114 +210,6 @@ impl HttpTracker {
         }
     }
 
-    /// One shared string per spelling.
-    fn spelling(&self, raw: &str) -> Arc<str> {
-        let mut known = self.spellings.lock().unwrap();
-        if let Some(s) = known.iter().find(|s| &***s == raw) {
-            return s.clone();
-        }
-        let s: Arc<str> = raw.into();
-        if known.len() < MAX_SPELLINGS {
-            known.push(s.clone());
-        }
-        s
-    }
-
-    /// Waits for a request slot under the rate cap (token bucket).
-    async fn take_token(&self) {
-        loop {
-            let wait = {
-                let mut b = self.bucket.lock().unwrap();
-                let now = Instant::now();
-                let refill = now.duration_since(b.last).as_secs_f64() * b.rate;
-                // One token at most: requests are spaced at least 1/rate apart,
-                // so no second ever sees more than the cap (a fuller bucket let a
-                // burst and a second's refill land in the same second).
-                b.tokens = (b.tokens + refill).min(1.0);
-                b.last = now;
-                if b.tokens >= 1.0 {
-                    b.tokens -= 1.0;
-                    return;
-                }
-                Duration::from_secs_f64((1.0 - b.tokens) / b.rate)
-            };
-            tokio::time::sleep(wait).await;
-        }
-    }
-
-    fn jitter(&self, max: Duration) -> Duration {
-        // splitmix64: enough randomness to spread retries, no crate needed.
-        let mut z = self
-            .jitter_seed
-            .fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed);
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
-        max.mul_f64((z >> 11) as f64 / (1u64 << 53) as f64)
-    }
-
-    /// Remaining pause (after a 429 or while degraded), if any.
-    fn paused(&self) -> Option<Duration> {
-        let s = self.state.lock().unwrap();
-        s.paused_until
-            .and_then(|(until, _)| until.checked_duration_since(Instant::now()))
-    }
-
-    fn pause_for(&self, d: Duration) {
-        let mut s = self.state.lock().unwrap();
-        let until = Instant::now() + d;
-        if s.paused_until.is_none_or(|(u, _)| u < until) {
-            let wall = Utc::now() + chrono::Duration::from_std(d).unwrap_or_default();
-            s.paused_until = Some((until, wall));
-        }
-    }
-
-    fn note_success(&self, latency: Duration) {
-        let mut s = self.state.lock().unwrap();
-        if s.degraded_pauses > 0 {
-            tracing::warn!("remote tracker recovered: the remote API answers again");
-        }
-        s.consecutive_failures = 0;
-        s.degraded_pauses = 0;
-        s.throttled = false;
-        s.auth_error = None;
-        s.last_latency = Some(latency);
-        s.last_error = None;
-    }
-
-    /// Past DEGRADED_AFTER failures in a row, pauses polling. Requests that
-    /// were already in flight fail too when the remote dies; while a pause
-    /// runs their failures neither lengthen it nor log again, so a dead
-    /// remote is one log line, then one more when it answers again.
-    fn note_failure(&self, error: &str) {
-        let mut s = self.state.lock().unwrap();
-        s.consecutive_failures += 1;
-        s.last_error = Some(error.to_string());
-        let pausing = s
-            .paused_until
-            .is_some_and(|(until, _)| until > Instant::now());
-        if s.consecutive_failures < DEGRADED_AFTER || pausing {
-            return;
-        }
-        let pause = (Duration::from_secs(5) * 2u32.saturating_pow(s.degraded_pauses.min(6)))
-            .min(DEGRADED_CAP);
-        if s.degraded_pauses == 0 {
-            tracing::warn!(
-                "remote tracker degraded after {} failures in a row ({error}); pausing {}s, then longer while it keeps failing",
-                s.consecutive_failures,
-                pause.as_secs()
-            );
-        } else {
-            tracing::debug!(
-                "remote tracker still failing ({error}); pausing {}s",
-                pause.as_secs()
-            );
-        }
-        s.degraded_pauses += 1;
-        let wall = Utc::now() + chrono::Duration::from_std(pause).unwrap_or_default();
-        s.paused_until = Some((Instant::now() + pause, wall));
-    }
-
     /// The credentials to send: the OAuth access token, the static token, or none.
     async fn bearer(&self) -> Result<Option<Secret>, String> {
         match (&self.oauth, &self.token) {
@@ -377,11 +227,7 @@ impl HttpTracker {
         url: &str,
         prepared: &Prepared,
     ) -> Result<Sent, SendError> {
-        let _slot = self
-            .in_flight
-            .acquire()
-            .await
-            .map_err(|e| SendError::Failed(e.to_string()))?;
+        let _slot = self.gate.slot().await.map_err(SendError::Failed)?;
         let bearer = self.bearer().await.map_err(SendError::Auth)?;
         let sent = self
             .send_once(&method, url, prepared, bearer.as_ref())
@@ -410,7 +256,7 @@ impl HttpTracker {
         prepared: &Prepared,
         bearer: Option<&Secret>,
     ) -> Result<Sent, SendError> {
-        self.take_token().await;
+        self.gate.take_token().await;
         let mut request = self
             .client
             .request(method.clone(), url)
@@ -459,17 +305,10 @@ impl HttpTracker {
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| parse_retry_after(v, Utc::now()))
                 .unwrap_or(DEFAULT_RETRY_AFTER);
-            tracing::info!(
-                "remote API throttled us; waiting {}s as it asked",
-                wait.as_secs()
+            self.gate.throttled(
+                wait,
+                format!("throttled (HTTP 429, Retry-After {}s)", wait.as_secs()),
             );
-            self.pause_for(wait);
-            let mut s = self.state.lock().unwrap();
-            s.throttled = true;
-            s.last_error = Some(format!(
-                "throttled (HTTP 429, Retry-After {}s)",
-                wait.as_secs()
-            ));
             return Some(Attempt::Done(RemoteAnswer::Throttled {
                 retry_after_seconds: Some(wait.as_secs()),
             }));
@@ -483,8 +322,7 @@ impl HttpTracker {
         if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
             // Our credentials, not the execution: nothing about it is learnt.
             let message = format!("authentication failed (HTTP {})", status.as_u16());
-            self.note_failure(&message);
-            self.state.lock().unwrap().auth_error = Some(message.clone());
+            self.gate.refused(&message);
             return Some(Attempt::Done(RemoteAnswer::Unasked {
                 message: format!("not asked: {message}"),
             }));
@@ -516,7 +354,7 @@ impl HttpTracker {
                 });
             }
             Err(SendError::TooBig(e)) => {
-                self.note_failure(&e);
+                self.gate.note_failure(&e);
                 return Attempt::Done(RemoteAnswer::Error { message: e });
             }
             Err(SendError::Failed(e)) => return Attempt::Retry(e),
@@ -525,12 +363,12 @@ impl HttpTracker {
             return done;
         }
         if status == StatusCode::NOT_FOUND {
-            self.note_success(latency);
+            self.gate.note_success(latency);
             return Attempt::Done(RemoteAnswer::NotFound);
         }
         if !status.is_success() {
             let message = format!("remote API answered HTTP {}", status.as_u16());
-            self.note_failure(&message);
+            self.gate.note_failure(&message);
             return Attempt::Done(RemoteAnswer::Error { message });
         }
         let parsed = match serde_json::from_slice::<Value>(&body) {
@@ -546,14 +384,14 @@ impl HttpTracker {
         // against the remote's health like an error status would.
         Attempt::Done(match parsed {
             Ok(raw) => {
-                self.note_success(latency);
+                self.gate.note_success(latency);
                 RemoteAnswer::Found {
                     status: self.statuses.status_of(&raw),
-                    raw: self.spelling(&raw),
+                    raw: self.gate.spelling(&raw),
                 }
             }
             Err(message) => {
-                self.note_failure(&message);
+                self.gate.note_failure(&message);
                 RemoteAnswer::Error { message }
             }
         })
@@ -586,9 +424,9 @@ impl HttpTracker {
                     if !status.is_active() {
                         continue;
                     }
-                    (status, self.spelling(&raw))
+                    (status, self.gate.spelling(&raw))
                 }
-                None => (Status::Running, self.spelling(LISTED_ACTIVE)),
+                None => (Status::Running, self.gate.spelling(LISTED_ACTIVE)),
             };
             runs.push(RemoteExecution {
                 remote_id,
@@ -628,7 +466,7 @@ impl HttpTracker {
         cursor: Option<&str>,
     ) -> Result<ListPage, String> {
         for attempt in 0..=RETRIES {
-            if let Some(wait) = self.paused() {
+            if let Some(wait) = self.gate.paused() {
                 if wait > LIST_PATIENCE {
                     return Err(format!("remote API paused for {}s", wait.as_secs().max(1)));
                 }
@@ -665,7 +503,7 @@ impl HttpTracker {
                 return Err(format!("authentication failing: {why}").into());
             }
             Err(SendError::TooBig(e) | SendError::Failed(e)) => {
-                self.note_failure(&e);
+                self.gate.note_failure(&e);
                 return Err(e.into());
             }
         };
@@ -677,12 +515,12 @@ impl HttpTracker {
                 RemoteAnswer::Error { message } | RemoteAnswer::Unasked { message },
             )) => return Err(message.into()),
             Some(Attempt::Retry(e)) => {
-                self.note_failure(&e);
+                self.gate.note_failure(&e);
                 return Err(e.into());
             }
             _ if !status.is_success() => {
                 let message = format!("list call answered HTTP {}", status.as_u16());
-                self.note_failure(&message);
+                self.gate.note_failure(&message);
                 return Err(message.into());
             }
             _ => {}
@@ -691,8 +529,8 @@ impl HttpTracker {
         // remote's health as for the list.
         let page = self
             .parse_page(&body, Utc::now())
-            .inspect_err(|e| self.note_failure(e))?;
-        self.note_success(latency);
+            .inspect_err(|e| self.gate.note_failure(e))?;
+        self.gate.note_success(latency);
         Ok(page)
     }
 }
@@ -749,7 +587,7 @@ impl RemoteTracker for HttpTracker {
 
     fn lookup<'a>(&'a self, target: &'a LookupTarget) -> BoxFuture<'a, RemoteAnswer> {
         Box::pin(async move {
-            if let Some(wait) = self.paused() {
+            if let Some(wait) = self.gate.paused() {
                 // Rounded up: a caller that sleeps this long finds the pause over.
                 return RemoteAnswer::Throttled {
                     retry_after_seconds: Some(wait.as_secs_f64().ceil().max(1.0) as u64),
@@ -757,21 +595,20 @@ impl RemoteTracker for HttpTracker {
             }
             let mut last_error = String::new();
             for attempt in 0..=RETRIES {
-                if attempt > 0 && self.paused().is_some() {
+                if attempt > 0 && self.gate.paused().is_some() {
                     // Another request degraded the tracker meanwhile: the
                     // pause is for everyone, retries included.
                     break;
                 }
                 if attempt > 0 {
-                    let backoff = (BACKOFF_BASE * 2u32.pow(attempt - 1)).min(BACKOFF_CAP);
-                    tokio::time::sleep(backoff + self.jitter(backoff)).await;
+                    tokio::time::sleep(self.gate.backoff(attempt)).await;
                 }
                 match self.lookup_once(target).await {
                     Attempt::Done(answer) => return answer,
                     Attempt::Retry(e) => last_error = e,
                 }
             }
-            self.note_failure(&last_error);
+            self.gate.note_failure(&last_error);
             RemoteAnswer::Error {
                 message: last_error,
             }
@@ -814,7 +651,7 @@ impl RemoteTracker for HttpTracker {
             let url = format!("{}{}", self.base_url, prepared.path);
             // A 429 did not stop anything: waited out (shortly) and sent again.
             for attempt in 0..=RETRIES {
-                if let Some(wait) = self.paused().filter(|w| *w <= LIST_PATIENCE) {
+                if let Some(wait) = self.gate.paused().filter(|w| *w <= LIST_PATIENCE) {
                     tokio::time::sleep(wait).await;
                 }
                 let sent = match self.send(self.stop_method.clone(), &url, &prepared).await {
@@ -839,13 +676,9 @@ impl RemoteTracker for HttpTracker {
     }
 
     fn health(&self) -> TrackerHealth {
-        let s = self.state.lock().unwrap();
-        // Until the remote answers again, even between two pauses: the
-        // poller skips rounds only while this lies ahead, and the header
-        // keeps saying degraded rather than down while the probe runs.
-        let paused = s.paused_until.map(|(_, wall)| wall);
-        // A throttled remote is degraded too: it answers nobody's question.
-        let degraded = s.degraded_pauses > 0 || s.throttled;
+        let s = self.gate.health();
+        let degraded = s.degraded;
+        let paused = s.paused_until;
         let auth_failing = self
             .oauth
             .as_ref()
@@ -857,7 +690,7 @@ impl RemoteTracker for HttpTracker {
                 && !degraded
                 && auth_failing.is_none()
                 && context_error.is_none(),
-            latency_ms: s.last_latency.map(|d| d.as_millis() as u64),
+            latency_ms: s.latency_ms,
             degraded_until: if degraded { paused } else { None },
             last_error: auth_failing
                 .as_ref()

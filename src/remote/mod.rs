@@ -189,10 +189,12 @@ async fn every_page<T: RemoteTracker + ?Sized>(
 
 mod answer;
 pub mod context;
+pub mod gate;
 pub mod http;
 pub mod oauth;
 mod request;
 pub mod secrets;
+pub mod sfn_protocol;
 pub mod tally;
 pub mod template;
 

@@ -1,0 +1,419 @@
+//! AWS Step Functions' JSON 1.0 protocol, as pure functions: the request
+//! of each call exectop makes (`DescribeExecution`, `ListExecutions`,
+//! `StopExecution`), reading their answers and errors, and execution ARNs.
+//! No IO and no signing: the tracker sends what these build.
+//!
+//! Every call is a `POST /` with `Content-Type: application/x-amz-json-1.0`
+//! and `X-Amz-Target: AWSStepFunctions.<Call>`; dates are seconds since
+//! the epoch as JSON numbers; an error is a 4xx or 5xx with `__type` in
+//! the body (sometimes prefixed by a namespace and `#`) and the same in
+//! the `X-Amzn-ErrorType` header.
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::config::StatusValues;
+
+pub const CONTENT_TYPE: &str = "application/x-amz-json-1.0";
+/// The service name requests are signed for.
+pub const SIGNING_NAME: &str = "states";
+/// Most runs a `ListExecutions` page may hold.
+pub const MAX_PAGE: u32 = 1000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Call {
+    DescribeExecution,
+    ListExecutions,
+    StopExecution,
+}
+
+impl Call {
+    /// The `X-Amz-Target` header's value.
+    pub fn target(self) -> &'static str {
+        match self {
+            Call::DescribeExecution => "AWSStepFunctions.DescribeExecution",
+            Call::ListExecutions => "AWSStepFunctions.ListExecutions",
+            Call::StopExecution => "AWSStepFunctions.StopExecution",
+        }
+    }
+}
+
+/// Step Functions' own spellings, read as canonical statuses unless the
+/// configuration says otherwise. `PENDING_REDRIVE`: a failed execution
+/// about to be redriven, so it will run again.
+pub fn default_status_values() -> StatusValues {
+    let one = |s: &str| vec![s.to_string()];
+    StatusValues {
+        pending: one("PENDING_REDRIVE"),
+        running: one("RUNNING"),
+        succeeded: one("SUCCEEDED"),
+        failed: one("FAILED"),
+        cancelled: one("ABORTED"),
+        timed_out: one("TIMED_OUT"),
+    }
+}
+
+/// An execution ARN's parts: `arn:<partition>:states:<region>:<account>:execution:<state machine>:<name>`
+/// (`express:` for express workflows).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecutionArn<'a> {
+    pub partition: &'a str,
+    pub region: &'a str,
+    pub account: &'a str,
+    pub state_machine: &'a str,
+    pub name: &'a str,
+}
+
+impl<'a> ExecutionArn<'a> {
+    /// The ARN's parts, or why it is not an execution ARN.
+    pub fn parse(arn: &'a str) -> Result<ExecutionArn<'a>, String> {
+        let not = |why: &str| format!("{arn:?} is not a Step Functions execution ARN: {why}");
+        let parts: Vec<&str> = arn.splitn(8, ':').collect();
+        let [
+            prefix,
+            partition,
+            service,
+            region,
+            account,
+            kind,
+            machine,
+            name,
+        ] = parts[..]
+        else {
+            return Err(not(
+                "expected arn:aws:states:<region>:<account>:execution:<state machine>:<name>",
+            ));
+        };
+        if prefix != "arn" || !partition.starts_with("aws") {
+            return Err(not("it does not start with arn:aws"));
+        }
+        if service != "states" {
+            return Err(not("its service is not states"));
+        }
+        if kind != "execution" && kind != "express" {
+            return Err(not("it names no execution"));
+        }
+        let plain = |s: &str| {
+            !s.is_empty()
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        };
+        if !plain(region) || account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(not("its region or account is malformed"));
+        }
+        if machine.is_empty() || name.is_empty() || name.chars().any(char::is_control) {
+            return Err(not("its state machine or execution name is empty"));
+        }
+        Ok(ExecutionArn {
+            partition,
+            region,
+            account,
+            state_machine: machine,
+            name,
+        })
+    }
+
+    /// The state machine the execution belongs to, whose list names it.
+    pub fn state_machine_arn(&self) -> String {
+        format!(
+            "arn:{}:states:{}:{}:stateMachine:{}",
+            self.partition, self.region, self.account, self.state_machine
+        )
+    }
+}
+
+pub fn describe_body(execution_arn: &str) -> Vec<u8> {
+    json!({ "executionArn": execution_arn })
+        .to_string()
+        .into_bytes()
+}
+
+pub fn list_body(state_machine_arn: &str, page: u32, next_token: Option<&str>) -> Vec<u8> {
+    let mut body = json!({
+        "stateMachineArn": state_machine_arn,
+        "statusFilter": "RUNNING",
+        "maxResults": page.clamp(1, MAX_PAGE),
+    });
+    if let Some(token) = next_token {
+        body["nextToken"] = json!(token);
+    }
+    body.to_string().into_bytes()
+}
+
+/// Step Functions keeps `error` to 256 characters and `cause` to 32 768.
+pub fn stop_body(execution_arn: &str, error: &str, cause: &str) -> Vec<u8> {
+    let cut = |s: &str, n: usize| s.chars().take(n).collect::<String>();
+    json!({
+        "executionArn": execution_arn,
+        "error": cut(error, 256),
+        "cause": cut(cause, 32_768),
+    })
+    .to_string()
+    .into_bytes()
+}
+
+/// What `DescribeExecution` says of one execution.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Described {
+    pub status: String,
+    pub name: Option<String>,
+    pub start_date: Option<DateTime<Utc>>,
+    pub stop_date: Option<DateTime<Utc>>,
+    pub error: Option<String>,
+    pub cause: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DescribeAnswer {
+    status: String,
+    name: Option<String>,
+    start_date: Option<f64>,
+    stop_date: Option<f64>,
+    error: Option<String>,
+    cause: Option<String>,
+}
+
+fn epoch(seconds: Option<f64>) -> Option<DateTime<Utc>> {
+    let s = seconds.filter(|s| s.is_finite())?;
+    DateTime::from_timestamp_millis((s * 1000.0).round() as i64)
+}
+
+pub fn parse_describe(body: &[u8]) -> Result<Described, String> {
+    let a: DescribeAnswer = serde_json::from_slice(body)
+        .map_err(|e| format!("DescribeExecution's answer does not read: {e}"))?;
+    Ok(Described {
+        status: a.status,
+        name: a.name,
+        start_date: epoch(a.start_date),
+        stop_date: epoch(a.stop_date),
+        error: a.error,
+        cause: a.cause,
+    })
+}
+
+/// One run of a `ListExecutions` page.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Listed {
+    pub execution_arn: String,
+    pub name: Option<String>,
+    pub status: String,
+    pub start_date: Option<DateTime<Utc>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ListAnswer {
+    #[serde(default)]
+    executions: Vec<ListItem>,
+    next_token: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ListItem {
+    execution_arn: String,
+    name: Option<String>,
+    status: String,
+    start_date: Option<f64>,
+}
+
+/// A page's runs and the token of the next page (`None` on the last).
+pub fn parse_list(body: &[u8]) -> Result<(Vec<Listed>, Option<String>), String> {
+    let a: ListAnswer = serde_json::from_slice(body)
+        .map_err(|e| format!("ListExecutions' answer does not read: {e}"))?;
+    let runs = a
+        .executions
+        .into_iter()
+        .map(|i| Listed {
+            execution_arn: i.execution_arn,
+            name: i.name,
+            status: i.status,
+            start_date: epoch(i.start_date),
+        })
+        .collect();
+    Ok((runs, a.next_token.filter(|t| !t.is_empty())))
+}
+
+/// What an error answer means to exectop.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AwsError {
+    /// `ExecutionDoesNotExist`: counts toward `remote_not_found`.
+    NotFound,
+    /// Throttled (`ThrottlingException` and its kin): back off, never "not found".
+    Throttled,
+    /// `InvalidArn`: the row's ARN, not the remote.
+    InvalidArn(String),
+    /// Credentials missing, expired or without permission.
+    Denied(String),
+    /// Anything else, with its type and message.
+    Other(String),
+}
+
+#[derive(Deserialize)]
+struct ErrorAnswer {
+    #[serde(rename = "__type")]
+    kind: Option<String>,
+    #[serde(alias = "Message")]
+    message: Option<String>,
+}
+
+/// Reads an error answer from its HTTP status, its `X-Amzn-ErrorType`
+/// header (when given) and its body.
+pub fn classify_error(status: u16, header_type: Option<&str>, body: &[u8]) -> AwsError {
+    let answer: Option<ErrorAnswer> = serde_json::from_slice(body).ok();
+    let raw = header_type
+        .map(str::to_string)
+        .or_else(|| answer.as_ref().and_then(|a| a.kind.clone()))
+        .unwrap_or_default();
+    // `namespace#Type:extra` → `Type`
+    let kind = raw
+        .rsplit('#')
+        .next()
+        .unwrap_or_default()
+        .split(':')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let message = answer
+        .and_then(|a| a.message)
+        .map(|m| {
+            crate::text::one_line(&m)
+                .chars()
+                .take(300)
+                .collect::<String>()
+        })
+        .unwrap_or_default();
+    let said = |kind: &str| {
+        if message.is_empty() {
+            format!("{kind} (HTTP {status})")
+        } else {
+            format!("{kind}: {message} (HTTP {status})")
+        }
+    };
+    match kind.as_str() {
+        "ExecutionDoesNotExist" => AwsError::NotFound,
+        "ThrottlingException"
+        | "Throttling"
+        | "TooManyRequestsException"
+        | "RequestLimitExceeded"
+        | "ProvisionedThroughputExceededException" => AwsError::Throttled,
+        "InvalidArn" => AwsError::InvalidArn(said(&kind)),
+        "AccessDeniedException"
+        | "UnrecognizedClientException"
+        | "InvalidSignatureException"
+        | "ExpiredTokenException"
+        | "IncompleteSignature"
+        | "MissingAuthenticationToken"
+        | "InvalidClientTokenId"
+        | "SignatureDoesNotMatch" => AwsError::Denied(said(&kind)),
+        _ if status == 429 => AwsError::Throttled,
+        _ if status == 401 || status == 403 => AwsError::Denied(said(if kind.is_empty() {
+            "access denied"
+        } else {
+            &kind
+        })),
+        "" => AwsError::Other(format!("Step Functions answered HTTP {status}")),
+        _ => AwsError::Other(said(&kind)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ARN: &str = "arn:aws:states:us-east-1:123456789012:execution:sm1:e1";
+
+    #[test]
+    fn execution_arns_are_read_and_their_state_machine_found() {
+        let arn = ExecutionArn::parse(ARN).unwrap();
+        assert_eq!(arn.name, "e1");
+        assert_eq!(
+            arn.state_machine_arn(),
+            "arn:aws:states:us-east-1:123456789012:stateMachine:sm1"
+        );
+        let express = "arn:aws-us-gov:states:us-gov-west-1:123456789012:express:sm:e:9f";
+        assert_eq!(ExecutionArn::parse(express).unwrap().name, "e:9f");
+        for bad in [
+            "not-an-arn",
+            "arn:aws:lambda:us-east-1:123456789012:execution:sm:e",
+            "arn:aws:states:us-east-1:123456789012:stateMachine:sm",
+            "arn:aws:states:us-east-1:12345:execution:sm:e",
+            "arn:aws:states:us-east-1:123456789012:execution:sm:",
+        ] {
+            let err = ExecutionArn::parse(bad).unwrap_err();
+            assert!(
+                err.contains("is not a Step Functions execution ARN"),
+                "{bad}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn answers_as_the_service_and_moto_give_them_are_read() {
+        let d = parse_describe(
+            br#"{"executionArn": "x", "status": "FAILED", "startDate": 1796403882.149,
+                 "stopDate": 1796403890.5, "error": "States.Timeout", "cause": "Lambda timed out"}"#,
+        )
+        .unwrap();
+        assert_eq!(d.status, "FAILED");
+        assert_eq!(d.start_date.unwrap().timestamp_millis(), 1_796_403_882_149);
+        assert_eq!(d.error.as_deref(), Some("States.Timeout"));
+        let (runs, next) = parse_list(
+            br#"{"executions": [{"executionArn": "a", "name": "e1", "status": "RUNNING", "startDate": 1.5}],
+                 "nextToken": "tok"}"#,
+        )
+        .unwrap();
+        assert_eq!(runs.len(), 1);
+        assert_eq!(next.as_deref(), Some("tok"));
+        assert_eq!(parse_list(br#"{"executions": []}"#).unwrap().1, None);
+        assert!(parse_describe(b"{\"status\": ").is_err());
+    }
+
+    #[test]
+    fn errors_are_read_by_type_whatever_their_namespace() {
+        let body = br#"{"__type": "ExecutionDoesNotExist", "message": "Execution Does Not Exist"}"#;
+        assert_eq!(classify_error(400, None, body), AwsError::NotFound);
+        let namespaced = br#"{"__type": "com.amazonaws.swf.service.v2.model#ThrottlingException"}"#;
+        assert_eq!(classify_error(400, None, namespaced), AwsError::Throttled);
+        assert_eq!(
+            classify_error(400, Some("ExpiredTokenException:http://internal"), b""),
+            AwsError::Denied("ExpiredTokenException (HTTP 400)".into())
+        );
+        assert!(matches!(
+            classify_error(400, None, br#"{"__type": "InvalidArn", "message": "bad\u001b[2J"}"#),
+            AwsError::InvalidArn(m) if !m.contains('\u{1b}')
+        ));
+        assert_eq!(classify_error(429, None, b"garbage"), AwsError::Throttled);
+        assert_eq!(
+            classify_error(500, None, b""),
+            AwsError::Other("Step Functions answered HTTP 500".into())
+        );
+    }
+
+    #[test]
+    fn request_bodies_carry_what_each_call_needs() {
+        let list: serde_json::Value =
+            serde_json::from_slice(&list_body("sm", 5000, Some("t"))).unwrap();
+        assert_eq!(list["maxResults"], 1000);
+        assert_eq!(list["statusFilter"], "RUNNING");
+        assert_eq!(list["nextToken"], "t");
+        let stop: serde_json::Value =
+            serde_json::from_slice(&stop_body(ARN, &"e".repeat(300), "why")).unwrap();
+        assert_eq!(stop["error"].as_str().unwrap().len(), 256);
+        assert_eq!(
+            Call::StopExecution.target(),
+            "AWSStepFunctions.StopExecution"
+        );
+        let statuses = default_status_values().to_map();
+        assert_eq!(
+            statuses.status_of("ABORTED"),
+            crate::domain::Status::Cancelled
+        );
+        assert_eq!(
+            statuses.status_of("TIMED_OUT"),
+            crate::domain::Status::TimedOut
+        );
+    }
+}
