@@ -51,7 +51,11 @@ impl RemoteTracker for Remote {
     fn can_stop(&self) -> bool {
         true
     }
-    fn stop<'a>(&'a self, target: &'a LookupTarget) -> BoxFuture<'a, Result<(), String>> {
+    fn stop<'a>(
+        &'a self,
+        target: &'a LookupTarget,
+        _why: &'a str,
+    ) -> BoxFuture<'a, Result<(), String>> {
         let remote_id = target.remote_id.as_str();
         self.stops.fetch_add(1, Ordering::SeqCst);
         self.set(remote_id, Status::Cancelled, "ABORTED");

@@ -238,7 +238,11 @@ async fn schema_qualified_tb_job_run_with_lower_case_statuses() {
 #[tokio::test]
 async fn stepfunctions_experiments_with_json_errors() {
     let url = common::pg_fresh_url().await;
-    let config = write_config(&preset("stepfunctions_experiments.toml"));
+    // The table alone here (Step Functions itself: tests/stepfunctions_moto.rs).
+    let config = write_config(
+        &preset("stepfunctions_experiments.toml")
+            .replace("kind = \"stepfunctions\"", "kind = \"none\""),
+    );
     pg(&url, "CREATE TABLE experiments (id bigserial PRIMARY KEY, model_name text, started_at timestamptz NOT NULL, completed_at timestamptz,
           execution_arn text, execution_name text, execution_status varchar(20), last_error jsonb);
         INSERT INTO experiments (id, model_name, started_at, completed_at, execution_arn, execution_name, execution_status, last_error) VALUES

@@ -194,7 +194,10 @@ async fn ids_never_leave_their_path_segment() {
             }
             other => panic!("{id}: {other:?}"),
         }
-        let refused = t.stop(&LookupTarget::remote_id(id)).await.unwrap_err();
+        let refused = t
+            .stop(&LookupTarget::remote_id(id), "test")
+            .await
+            .unwrap_err();
         assert!(refused.contains("only of dots"), "{refused}");
     }
     assert!(
@@ -211,7 +214,7 @@ async fn ids_never_leave_their_path_segment() {
             ),
             "{id}"
         );
-        t.stop(&LookupTarget::remote_id(id)).await.unwrap();
+        t.stop(&LookupTarget::remote_id(id), "test").await.unwrap();
     }
     let hits = fake.hits.lock().unwrap().clone();
     assert_eq!(hits.len(), 8, "{hits:?}");

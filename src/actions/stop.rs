@@ -31,7 +31,13 @@ pub(super) async fn stop_then_write(
         }
         Err(other) => return Ok(other),
     };
-    let stopped = stop_and_confirm(tracker, target).await;
+    let why = format!(
+        "stopped by {}@{} with exectop: {}",
+        actor.operator,
+        actor.host,
+        change.reason.as_deref().unwrap_or("no reason given")
+    );
+    let stopped = stop_and_confirm(tracker, target, &why).await;
     let on_record = match &stopped {
         Ok(status) => format!("stopped; the remote confirms {status}"),
         Err(why) => why.clone(),
@@ -93,9 +99,10 @@ async fn audit_stop_patiently(
 async fn stop_and_confirm(
     tracker: &Arc<dyn RemoteTracker>,
     target: &LookupTarget,
+    why: &str,
 ) -> Result<String, String> {
     tracker
-        .stop(target)
+        .stop(target, why)
         .await
         .map_err(|e| format!("the remote did not accept the stop ({e})"))?;
     let deadline = tokio::time::Instant::now() + STOP_CONFIRM_WAIT;

@@ -157,6 +157,42 @@ pub fn is_safe_identifier(name: &str) -> bool {
         && name.len() <= 63
 }
 
+fn validate_stepfunctions(config: &Config, origin: &str) -> Result<(), ConfigError> {
+    let r = &config.remote;
+    let fail = |m: String| Err(ConfigError(format!("{origin}: {m}")));
+    if config.table.remote_id.is_none() {
+        return fail(
+            "remote.kind = \"stepfunctions\" needs table.remote_id (the column holding the execution ARN)"
+                .into(),
+        );
+    }
+    if let Some(url) = &r.endpoint_url
+        && !(url.starts_with("http://") || url.starts_with("https://"))
+    {
+        return fail(format!(
+            "remote.endpoint_url {url:?} must start with http:// or https://"
+        ));
+    }
+    for arn in &r.state_machines {
+        let parts: Vec<&str> = arn.split(':').collect();
+        if parts.len() != 7
+            || parts[0] != "arn"
+            || parts[2] != "states"
+            || parts[5] != "stateMachine"
+        {
+            return fail(format!(
+                "remote.state_machines: {arn:?} is not a state machine ARN (arn:aws:states:<region>:<account>:stateMachine:<name>)"
+            ));
+        }
+    }
+    if r.list_rate
+        .is_some_and(|rate| !(rate > 0.0 && rate.is_finite()))
+    {
+        return fail("remote.list_rate must be above 0".into());
+    }
+    check_spellings(&r.status_values, "remote.status_values", origin, false)
+}
+
 pub fn validate(config: &Config, origin: &str) -> Result<(), ConfigError> {
     let table = &config.table;
     let parts: Vec<&str> = table.name.split('.').collect();
@@ -223,6 +259,9 @@ pub fn validate(config: &Config, origin: &str) -> Result<(), ConfigError> {
                 )));
             }
         }
+    }
+    if config.remote.kind == RemoteKind::Stepfunctions {
+        validate_stepfunctions(config, origin)?;
     }
     let r = &config.remote;
     if let Some(param) = &r.list_cursor_param {

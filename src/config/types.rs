@@ -172,6 +172,7 @@ pub enum RemoteKind {
     #[default]
     None,
     Http,
+    Stepfunctions,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
@@ -225,6 +226,19 @@ pub struct RemoteConfig {
     pub secrets: BTreeMap<String, SecretSource>,
     pub oauth: Option<OAuthConfig>,
     pub context: Option<ContextConfig>,
+    /// Step Functions: the AWS region (else the profile's or `AWS_REGION`).
+    pub region: Option<String>,
+    /// Step Functions: the named profile of the shared AWS files (as `--profile`).
+    pub profile: Option<String>,
+    /// Step Functions: another endpoint (LocalStack, moto, a VPC endpoint).
+    pub endpoint_url: Option<String>,
+    /// Step Functions: state machines whose running executions are listed,
+    /// besides those the rows' ARNs name.
+    #[serde(default)]
+    pub state_machines: Vec<String>,
+    /// Step Functions: `ListExecutions` calls per second at most (default 1;
+    /// `poll.remote_rate` caps the `DescribeExecution` calls).
+    pub list_rate: Option<f64>,
 }
 
 #[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]

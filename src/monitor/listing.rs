@@ -52,6 +52,11 @@ impl MonitorState {
         });
     }
 
+    /// The remote ids of the active rows.
+    pub fn active_remote_ids(&self) -> impl Iterator<Item = &str> {
+        self.active.values().filter_map(|e| e.remote_id.as_deref())
+    }
+
     /// Remote ids on this page that have no active row (to look up locally).
     pub fn unmatched(&self, page: &[RemoteExecution]) -> Vec<String> {
         let Some(progress) = &self.listing else {

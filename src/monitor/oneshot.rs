@@ -72,6 +72,7 @@ pub async fn one_shot(
 
     if let Some(tracker) = tracker {
         if tracker.can_list() {
+            tracker.note_remote_ids(&mut state.active_remote_ids());
             match tracker.list_active().await {
                 Ok(listed) => {
                     state.begin_list();

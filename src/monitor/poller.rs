@@ -453,6 +453,7 @@ pub async fn run(
                         listed_last = true;
                         last_list = Some(std::time::Instant::now());
                         state.begin_list();
+                        tracker.note_remote_ids(&mut state.active_remote_ids());
                         listing = Some(spawn_list(tracker));
                     }
                 }

@@ -58,6 +58,18 @@ pub fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
     Some(wait.min(MAX_RETRY_AFTER))
 }
 
+/// Why a request got no answer, in words that name `remote` and never
+/// the URL (it may carry values from the row).
+pub(super) fn send_failure(e: reqwest::Error, remote: &str) -> String {
+    if e.is_timeout() {
+        "request timed out".to_string()
+    } else if e.is_connect() {
+        format!("cannot connect to {remote}")
+    } else {
+        format!("request failed: {}", e.without_url())
+    }
+}
+
 /// The answer's body, read as it streams in and refused past
 /// `cap` (`remote.max_answer_bytes`): an endless or huge answer never fills memory.
 pub(super) async fn read_capped(

@@ -16,7 +16,9 @@ use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
 pub use super::answer::parse_retry_after;
-use super::answer::{array_at, next_at, origin_of, percent_encode, read_capped, text_at};
+use super::answer::{
+    array_at, next_at, origin_of, percent_encode, read_capped, send_failure, text_at,
+};
 use super::gate::{Gate, RETRIES};
 use super::oauth::OAuth;
 use super::request::{Prepared, Requests};
@@ -103,14 +105,7 @@ impl HttpTracker {
         poll: &PollConfig,
         store: Option<&Store>,
     ) -> Result<HttpTracker, String> {
-        let timeout = poll.remote_timeout.map_or(Duration::from_secs(10), |d| d.0);
-        super::install_tls_provider();
-        let client = reqwest::Client::builder()
-            .connect_timeout(timeout.min(Duration::from_secs(5)))
-            .timeout(timeout)
-            .user_agent(concat!("exectop/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        let client = super::http_client(poll)?;
         let token = match &remote.token_env {
             Some(var) => Some(Secret::new(&std::env::var(var).map_err(|_| {
                 format!("remote.token_env names {var}, which is not set in the environment")
@@ -265,15 +260,10 @@ impl HttpTracker {
             request = request.bearer_auth(token.expose());
         }
         let start = Instant::now();
-        let response = request.send().await.map_err(|e| {
-            SendError::Failed(if e.is_timeout() {
-                "request timed out".to_string()
-            } else if e.is_connect() {
-                "cannot connect to the remote API".to_string()
-            } else {
-                format!("request failed: {}", e.without_url())
-            })
-        })?;
+        let response = request
+            .send()
+            .await
+            .map_err(|e| SendError::Failed(send_failure(e, "the remote API")))?;
         let status = response.status();
         let headers = response.headers().clone();
         let body = read_capped(response, self.max_answer_bytes)
@@ -640,7 +630,11 @@ impl RemoteTracker for HttpTracker {
         self.requests.stop_path.is_some()
     }
 
-    fn stop<'a>(&'a self, target: &'a LookupTarget) -> BoxFuture<'a, Result<(), String>> {
+    fn stop<'a>(
+        &'a self,
+        target: &'a LookupTarget,
+        _why: &'a str,
+    ) -> BoxFuture<'a, Result<(), String>> {
         Box::pin(async move {
             let path = self
                 .requests

@@ -88,6 +88,10 @@ pub trait RemoteTracker: Send + Sync {
         false
     }
 
+    /// The remote ids of the rows being watched, before a listing: a
+    /// tracker that lists per state machine learns from them which to list.
+    fn note_remote_ids(&self, _remote_ids: &mut dyn Iterator<Item = &str>) {}
+
     /// The lists a listing walks, each page by page.
     fn list_scopes(&self) -> BoxFuture<'_, Result<Vec<ListScope>, String>> {
         Box::pin(async { Ok(vec![ListScope::default()]) })
@@ -115,8 +119,14 @@ pub trait RemoteTracker: Send + Sync {
         false
     }
 
-    /// Asks the tracker to stop one execution; Ok once it accepted the request.
-    fn stop<'a>(&'a self, _target: &'a LookupTarget) -> BoxFuture<'a, Result<(), String>> {
+    /// Asks the tracker to stop one execution; Ok once it accepted the
+    /// request. `why` (who, and their reason) goes with it where the remote
+    /// keeps one.
+    fn stop<'a>(
+        &'a self,
+        _target: &'a LookupTarget,
+        _why: &'a str,
+    ) -> BoxFuture<'a, Result<(), String>> {
         Box::pin(async { Err("this tracker cannot stop executions".to_string()) })
     }
 
@@ -195,6 +205,7 @@ pub mod oauth;
 mod request;
 pub mod secrets;
 pub mod sfn_protocol;
+pub mod stepfunctions;
 pub mod tally;
 pub mod template;
 
@@ -203,6 +214,21 @@ pub mod template;
 /// every HTTP client exectop builds calls it first.
 pub fn install_tls_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// The HTTP client every tracker sends with: `poll.remote_timeout` per
+/// request (10 s), connecting within the lesser of that and 5 s.
+pub fn http_client(poll: &crate::config::PollConfig) -> Result<reqwest::Client, String> {
+    let timeout = poll
+        .remote_timeout
+        .map_or(std::time::Duration::from_secs(10), |d| d.0);
+    install_tls_provider();
+    reqwest::Client::builder()
+        .connect_timeout(timeout.min(std::time::Duration::from_secs(5)))
+        .timeout(timeout)
+        .user_agent(concat!("exectop/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| format!("cannot build the HTTP client: {e}"))
 }
 
 /// The configured tracker, or `None` in database-only mode. `store` serves
@@ -218,6 +244,9 @@ pub fn build(
             &config.poll,
             store,
         )?))),
+        crate::config::RemoteKind::Stepfunctions => Ok(Some(Arc::new(
+            stepfunctions::StepFunctionsTracker::new(&config.remote, &config.poll)?,
+        ))),
     }
 }
 

@@ -86,6 +86,10 @@ impl RemoteTracker for Tallied {
         self.inner.can_list()
     }
 
+    fn note_remote_ids(&self, remote_ids: &mut dyn Iterator<Item = &str>) {
+        self.inner.note_remote_ids(remote_ids)
+    }
+
     fn list_scopes(&self) -> BoxFuture<'_, Result<Vec<ListScope>, String>> {
         Box::pin(async move {
             let scopes = self.inner.list_scopes().await;
@@ -124,8 +128,12 @@ impl RemoteTracker for Tallied {
         self.inner.can_stop()
     }
 
-    fn stop<'a>(&'a self, target: &'a LookupTarget) -> BoxFuture<'a, Result<(), String>> {
-        self.inner.stop(target)
+    fn stop<'a>(
+        &'a self,
+        target: &'a LookupTarget,
+        why: &'a str,
+    ) -> BoxFuture<'a, Result<(), String>> {
+        self.inner.stop(target, why)
     }
 
     /// The tracker's own health, not ok when anything failed during the run.

@@ -1,0 +1,551 @@
+//! AWS Step Functions as a tracker: `DescribeExecution` for a row's ARN,
+//! `ListExecutions` of the running executions per state machine, and
+//! `StopExecution`. Credentials come from the AWS chain the CLI uses
+//! (`aws-config`: environment, shared files and profiles, credential_process,
+//! SSO, assume-role, web identity, container and instance metadata); each
+//! JSON 1.0 request is signed with SigV4 and sent with exectop's own HTTP
+//! client, under per-API caps (the service meters each API per account and
+//! region, shared with the workload that starts the executions).
+
+use std::collections::BTreeSet;
+use std::sync::Mutex;
+use std::time::{Duration, Instant, SystemTime};
+
+use aws_credential_types::Credentials;
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
+use chrono::Utc;
+use reqwest::StatusCode;
+
+use super::answer::{read_capped, send_failure};
+use super::gate::{Gate, RETRIES};
+use super::http::DEFAULT_MAX_ANSWER_BYTES;
+use super::secrets::Secret;
+use super::sfn_protocol::{
+    AwsError, CONTENT_TYPE, Call, ExecutionArn, SIGNING_NAME, classify_error,
+    default_status_values, describe_body, list_body, parse_describe, parse_list, stop_body,
+};
+use super::{BoxFuture, ListPage, ListScope, LookupTarget, RemoteTracker, TrackerHealth};
+use crate::config::{PollConfig, RemoteConfig, StatusValues};
+use crate::domain::{RemoteAnswer, RemoteExecution, StatusMap};
+
+/// Describes per second unless `poll.remote_rate` says: well below the
+/// service's bucket (10–15 refilled per second), which production shares.
+const DEFAULT_DESCRIBE_RATE: f64 = 5.0;
+/// Lists per second unless `remote.list_rate` says (the bucket refills 2–5).
+const DEFAULT_LIST_RATE: f64 = 1.0;
+/// Credentials are renewed this long before they expire.
+const CREDENTIALS_MARGIN: Duration = Duration::from_secs(300);
+/// Credentials without an expiry (static keys) are read again this often.
+const CREDENTIALS_REREAD: Duration = Duration::from_secs(900);
+/// A list page's or a stop's throttling is waited out at most this long.
+const PATIENCE: Duration = Duration::from_secs(10);
+
+pub struct StepFunctionsTracker {
+    client: reqwest::Client,
+    region: Option<String>,
+    profile: Option<String>,
+    endpoint: Option<String>,
+    aws: tokio::sync::OnceCell<Aws>,
+    credentials: tokio::sync::Mutex<Option<(Credentials, Instant)>>,
+    describes: Gate,
+    lists: Gate,
+    statuses: StatusMap,
+    configured: Vec<String>,
+    /// State machines the rows' ARNs named so far.
+    derived: Mutex<BTreeSet<String>>,
+    /// Why credentials fail, while they do.
+    auth_error: Mutex<Option<String>>,
+}
+
+struct Aws {
+    region: String,
+    url: String,
+    provider: SharedCredentialsProvider,
+}
+
+/// Why a call got no answer to read.
+enum Failure {
+    /// No credentials, or no region: nothing was asked.
+    Auth(String),
+    /// Network, timeout, an answer too large: worth a retry.
+    Net(String),
+}
+
+struct Answer {
+    status: StatusCode,
+    error_type: Option<String>,
+    body: Vec<u8>,
+    latency: Duration,
+}
+
+impl StepFunctionsTracker {
+    pub fn new(remote: &RemoteConfig, poll: &PollConfig) -> Result<StepFunctionsTracker, String> {
+        let client = super::http_client(poll)?;
+        let statuses = if remote.status_values == StatusValues::default() {
+            default_status_values()
+        } else {
+            remote.status_values.clone()
+        };
+        Ok(StepFunctionsTracker {
+            client,
+            region: remote.region.clone(),
+            profile: remote.profile.clone(),
+            endpoint: remote
+                .endpoint_url
+                .as_ref()
+                .map(|u| u.trim_end_matches('/').to_string()),
+            aws: tokio::sync::OnceCell::new(),
+            credentials: tokio::sync::Mutex::new(None),
+            describes: Gate::new(
+                poll.remote_concurrency.unwrap_or(10),
+                poll.remote_rate.unwrap_or(DEFAULT_DESCRIBE_RATE),
+            ),
+            lists: Gate::new(1, remote.list_rate.unwrap_or(DEFAULT_LIST_RATE)),
+            statuses: statuses.to_map(),
+            configured: remote.state_machines.clone(),
+            derived: Mutex::new(BTreeSet::new()),
+            auth_error: Mutex::new(None),
+        })
+    }
+
+    fn profile_said(&self) -> String {
+        match &self.profile {
+            Some(p) => format!(" (profile {p})"),
+            None => String::new(),
+        }
+    }
+
+    /// The AWS configuration, loaded once: region and credentials chain.
+    async fn aws(&self) -> Result<&Aws, String> {
+        self.aws
+            .get_or_try_init(|| async {
+                let http = aws_smithy_http_client::Builder::new()
+                    .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
+                        aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
+                    ))
+                    .build_https();
+                let mut loader =
+                    aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(http);
+                if let Some(p) = &self.profile {
+                    loader = loader.profile_name(p);
+                }
+                if let Some(r) = &self.region {
+                    loader = loader.region(aws_config::Region::new(r.clone()));
+                }
+                let sdk = loader.load().await;
+                let region = sdk.region().map(|r| r.to_string()).ok_or_else(|| {
+                    format!(
+                        "no AWS region{}: set remote.region, AWS_REGION or the profile's region",
+                        self.profile_said()
+                    )
+                })?;
+                let provider = sdk
+                    .credentials_provider()
+                    .ok_or_else(|| format!("no AWS credentials provider{}", self.profile_said()))?;
+                let url = match &self.endpoint {
+                    Some(url) => format!("{url}/"),
+                    None => format!("https://states.{region}.amazonaws.com/"),
+                };
+                Ok(Aws {
+                    region,
+                    url,
+                    provider,
+                })
+            })
+            .await
+    }
+
+    /// Credentials from the chain, cached until shortly before they expire.
+    async fn credentials(&self, aws: &Aws) -> Result<Credentials, String> {
+        let mut cached = self.credentials.lock().await;
+        if let Some((c, renew_at)) = cached.as_ref()
+            && Instant::now() < *renew_at
+        {
+            return Ok(c.clone());
+        }
+        match aws.provider.provide_credentials().await {
+            Ok(c) => {
+                Secret::rotating(c.secret_access_key());
+                if let Some(token) = c.session_token() {
+                    Secret::rotating(token);
+                }
+                let keep = c
+                    .expiry()
+                    .and_then(|at| at.duration_since(SystemTime::now()).ok())
+                    .map_or(CREDENTIALS_REREAD, |left| {
+                        left.saturating_sub(CREDENTIALS_MARGIN)
+                    });
+                *cached = Some((c.clone(), Instant::now() + keep));
+                if self.auth_error.lock().unwrap().take().is_some() {
+                    tracing::warn!("AWS credentials work again");
+                }
+                Ok(c)
+            }
+            Err(e) => {
+                *cached = None;
+                let why = format!("AWS credentials{}: {}", self.profile_said(), causes(&e));
+                let mut held = self.auth_error.lock().unwrap();
+                if held.as_deref() != Some(why.as_str()) {
+                    tracing::warn!("{why}");
+                }
+                *held = Some(why.clone());
+                Err(why)
+            }
+        }
+    }
+
+    /// One signed call under `gate`'s caps.
+    async fn call(&self, gate: &Gate, call: Call, body: Vec<u8>) -> Result<Answer, Failure> {
+        let aws = self.aws().await.map_err(Failure::Auth)?;
+        let credentials = self.credentials(aws).await.map_err(Failure::Auth)?;
+        let _slot = gate.slot().await.map_err(Failure::Net)?;
+        gate.take_token().await;
+        let request = sign(aws, &credentials, call, body).map_err(Failure::Net)?;
+        let start = Instant::now();
+        let response = self
+            .client
+            .execute(request)
+            .await
+            .map_err(|e| Failure::Net(send_failure(e, "Step Functions")))?;
+        let status = response.status();
+        let error_type = response
+            .headers()
+            .get("x-amzn-errortype")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let body = read_capped(response, DEFAULT_MAX_ANSWER_BYTES)
+            .await
+            .map_err(Failure::Net)?;
+        Ok(Answer {
+            status,
+            error_type,
+            body,
+            latency: start.elapsed(),
+        })
+    }
+
+    fn error_of(answer: &Answer) -> AwsError {
+        classify_error(
+            answer.status.as_u16(),
+            answer.error_type.as_deref(),
+            &answer.body,
+        )
+    }
+
+    async fn describe(&self, target: &LookupTarget) -> RemoteAnswer {
+        let arn = match ExecutionArn::parse(&target.remote_id) {
+            Ok(arn) => arn,
+            // The row's ARN, not the remote: reported, not held against it.
+            Err(message) => return RemoteAnswer::Error { message },
+        };
+        self.derived.lock().unwrap().insert(arn.state_machine_arn());
+        if let Some(wait) = self.describes.paused() {
+            return RemoteAnswer::Throttled {
+                retry_after_seconds: Some(wait.as_secs_f64().ceil().max(1.0) as u64),
+            };
+        }
+        let mut last = String::new();
+        for attempt in 0..=RETRIES {
+            if attempt > 0 {
+                if self.describes.paused().is_some() {
+                    break;
+                }
+                tokio::time::sleep(self.describes.backoff(attempt)).await;
+            }
+            let answer = match self
+                .call(
+                    &self.describes,
+                    Call::DescribeExecution,
+                    describe_body(&target.remote_id),
+                )
+                .await
+            {
+                Ok(answer) => answer,
+                Err(Failure::Auth(why)) => {
+                    return RemoteAnswer::Unasked {
+                        message: format!("not asked: {why}"),
+                    };
+                }
+                Err(Failure::Net(e)) => {
+                    last = e;
+                    continue;
+                }
+            };
+            if answer.status.is_success() {
+                return match parse_describe(&answer.body) {
+                    Ok(d) => {
+                        self.describes.note_success(answer.latency);
+                        RemoteAnswer::Found {
+                            status: self.statuses.status_of(&d.status),
+                            raw: self.describes.spelling(&d.status),
+                        }
+                    }
+                    Err(message) => {
+                        self.describes.note_failure(&message);
+                        RemoteAnswer::Error { message }
+                    }
+                };
+            }
+            match Self::error_of(&answer) {
+                AwsError::NotFound => {
+                    self.describes.note_success(answer.latency);
+                    return RemoteAnswer::NotFound;
+                }
+                AwsError::Throttled => {
+                    let wait = self.describes.backoff(4);
+                    self.describes.throttled(
+                        wait,
+                        "throttled by Step Functions (ThrottlingException)".into(),
+                    );
+                    return RemoteAnswer::Throttled {
+                        retry_after_seconds: Some(wait.as_secs().max(1)),
+                    };
+                }
+                AwsError::InvalidArn(message) => return RemoteAnswer::Error { message },
+                AwsError::Denied(why) => {
+                    self.describes.refused(&why);
+                    return RemoteAnswer::Unasked {
+                        message: format!("not asked: {why}"),
+                    };
+                }
+                AwsError::Other(e) if answer.status.is_server_error() => last = e,
+                AwsError::Other(message) => {
+                    self.describes.note_failure(&message);
+                    return RemoteAnswer::Error { message };
+                }
+            }
+        }
+        self.describes.note_failure(&last);
+        RemoteAnswer::Error { message: last }
+    }
+
+    /// A call that waits out throttling (at most `PATIENCE` each time, and
+    /// `RETRIES` times): lists and stops are asked for once, not every second.
+    async fn patiently(&self, gate: &Gate, call: Call, body: &[u8]) -> Result<Answer, String> {
+        for attempt in 0..=RETRIES {
+            if let Some(wait) = gate.paused() {
+                if wait > PATIENCE {
+                    return Err(format!(
+                        "Step Functions paused for {}s",
+                        wait.as_secs().max(1)
+                    ));
+                }
+                tokio::time::sleep(wait).await;
+            }
+            let answer = match self.call(gate, call, body.to_vec()).await {
+                Ok(answer) => answer,
+                Err(Failure::Auth(why)) => return Err(why),
+                Err(Failure::Net(e)) => {
+                    gate.note_failure(&e);
+                    return Err(e);
+                }
+            };
+            if answer.status.is_success() {
+                gate.note_success(answer.latency);
+                return Ok(answer);
+            }
+            match Self::error_of(&answer) {
+                AwsError::Throttled if attempt < RETRIES => {
+                    gate.throttled(
+                        gate.backoff(attempt + 2),
+                        "throttled by Step Functions".into(),
+                    );
+                }
+                AwsError::Denied(why) => {
+                    gate.refused(&why);
+                    return Err(why);
+                }
+                AwsError::Throttled => return Err("throttled by Step Functions".into()),
+                AwsError::NotFound => return Err("no such execution".into()),
+                AwsError::InvalidArn(e) | AwsError::Other(e) => {
+                    gate.note_failure(&e);
+                    return Err(e);
+                }
+            }
+        }
+        Err("throttled by Step Functions".into())
+    }
+}
+
+/// An error and its sources, one line: the chain says which provider failed.
+fn causes(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = s.source();
+    }
+    crate::text::one_line(&out).into_owned()
+}
+
+/// The call as a signed request (SigV4, service `states`).
+fn sign(
+    aws: &Aws,
+    credentials: &Credentials,
+    call: Call,
+    body: Vec<u8>,
+) -> Result<reqwest::Request, String> {
+    use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
+    let headers = [
+        ("content-type", CONTENT_TYPE),
+        ("x-amz-target", call.target()),
+    ];
+    let identity = credentials.clone().into();
+    let params = aws_sigv4::sign::v4::SigningParams::builder()
+        .identity(&identity)
+        .region(&aws.region)
+        .name(SIGNING_NAME)
+        .time(SystemTime::now())
+        .settings(SigningSettings::default())
+        .build()
+        .map_err(|e| format!("cannot sign the request: {e}"))?
+        .into();
+    let signable = SignableRequest::new(
+        "POST",
+        &aws.url,
+        headers.iter().copied(),
+        SignableBody::Bytes(&body),
+    )
+    .map_err(|e| format!("cannot sign the request: {e}"))?;
+    let (instructions, _) = sign(signable, &params)
+        .map_err(|e| format!("cannot sign the request: {e}"))?
+        .into_parts();
+    let mut request = http::Request::builder().method("POST").uri(&aws.url);
+    for (k, v) in headers {
+        request = request.header(k, v);
+    }
+    let mut request = request
+        .body(body)
+        .map_err(|e| format!("cannot build the request: {e}"))?;
+    instructions.apply_to_request_http1x(&mut request);
+    reqwest::Request::try_from(request).map_err(|e| format!("cannot build the request: {e}"))
+}
+
+impl RemoteTracker for StepFunctionsTracker {
+    fn describe(&self) -> String {
+        match (&self.endpoint, &self.region) {
+            (Some(url), _) => format!("stepfunctions {}", url.split("://").nth(1).unwrap_or(url)),
+            (None, Some(region)) => format!("stepfunctions {region}"),
+            (None, None) => "stepfunctions".into(),
+        }
+    }
+
+    /// Loads the AWS configuration: no region stops the start. Missing
+    /// credentials do not: they show as the remote's authentication failing.
+    fn prepare(&self) -> BoxFuture<'_, Result<(), String>> {
+        Box::pin(async move { self.aws().await.map(|_| ()) })
+    }
+
+    fn lookup<'a>(&'a self, target: &'a LookupTarget) -> BoxFuture<'a, RemoteAnswer> {
+        Box::pin(self.describe(target))
+    }
+
+    fn can_list(&self) -> bool {
+        true
+    }
+
+    fn note_remote_ids(&self, remote_ids: &mut dyn Iterator<Item = &str>) {
+        let found: BTreeSet<String> = remote_ids
+            .filter_map(|id| ExecutionArn::parse(id).ok())
+            .map(|arn| arn.state_machine_arn())
+            .collect();
+        self.derived.lock().unwrap().extend(found);
+    }
+
+    /// The configured state machines and those the rows' ARNs named.
+    fn list_scopes(&self) -> BoxFuture<'_, Result<Vec<ListScope>, String>> {
+        Box::pin(async move {
+            let mut machines: BTreeSet<String> = self.configured.iter().cloned().collect();
+            machines.extend(self.derived.lock().unwrap().iter().cloned());
+            Ok(machines
+                .into_iter()
+                .map(|path| ListScope {
+                    path,
+                    headers: Default::default(),
+                })
+                .collect())
+        })
+    }
+
+    fn list_page<'a>(
+        &'a self,
+        scope: &'a ListScope,
+        cursor: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<ListPage, String>> {
+        Box::pin(async move {
+            let body = list_body(&scope.path, super::sfn_protocol::MAX_PAGE, cursor);
+            let answer = self
+                .patiently(&self.lists, Call::ListExecutions, &body)
+                .await?;
+            let (runs, next) =
+                parse_list(&answer.body).inspect_err(|e| self.lists.note_failure(e))?;
+            let now = Utc::now();
+            let runs = runs
+                .into_iter()
+                .map(|r| RemoteExecution {
+                    status: self.statuses.status_of(&r.status),
+                    raw_status: self.lists.spelling(&r.status),
+                    remote_id: r.execution_arn,
+                    name: r.name,
+                    started_at: r.start_date,
+                    first_seen_at: now,
+                })
+                .filter(|r| r.status.is_active())
+                .collect();
+            Ok(ListPage { runs, next })
+        })
+    }
+
+    fn can_stop(&self) -> bool {
+        true
+    }
+
+    fn stop<'a>(
+        &'a self,
+        target: &'a LookupTarget,
+        why: &'a str,
+    ) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            ExecutionArn::parse(&target.remote_id)?;
+            let body = stop_body(&target.remote_id, "exectop", why);
+            self.patiently(&self.describes, Call::StopExecution, &body)
+                .await
+                .map(|_| ())
+        })
+    }
+
+    fn health(&self) -> TrackerHealth {
+        let describes = self.describes.health();
+        let lists = self.lists.health();
+        let auth_failing = self
+            .auth_error
+            .lock()
+            .unwrap()
+            .clone()
+            .or(describes.auth_error.clone())
+            .or(lists.auth_error.clone());
+        let degraded = describes.degraded || lists.degraded;
+        TrackerHealth {
+            ok: describes.consecutive_failures == 0
+                && lists.consecutive_failures == 0
+                && !degraded
+                && auth_failing.is_none(),
+            latency_ms: describes.latency_ms.or(lists.latency_ms),
+            degraded_until: if degraded {
+                describes.paused_until.max(lists.paused_until)
+            } else {
+                None
+            },
+            last_error: auth_failing
+                .clone()
+                .or(describes.last_error)
+                .or(lists.last_error),
+            auth_failing,
+            items_without_id: 0,
+        }
+    }
+}

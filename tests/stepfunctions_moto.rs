@@ -1,0 +1,301 @@
+//! The Step Functions tracker against moto's server on loopback (the AWS
+//! API as moto serves it: executions stay RUNNING until stopped, then
+//! ABORTED), through the shipped preset on a PostgreSQL `experiments`
+//! table with the seed's columns.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use sqlx::Executor;
+
+const ACCOUNT: &str = "123456789012";
+const REGION: &str = "us-east-1";
+
+/// moto's server on a free loopback port, stopped when dropped.
+struct Moto {
+    child: Child,
+    url: String,
+}
+
+impl Moto {
+    fn start() -> Moto {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new("moto_server")
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("moto_server must be installed (pip install 'moto[server]'; .ci/run does)");
+        let start = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "moto_server did not start"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Moto {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    /// One call as the test's own client (moto does not check signatures).
+    async fn call(&self, target: &str, body: Value) -> Value {
+        exectop::remote::install_tls_provider();
+        let answer = reqwest::Client::new()
+            .post(format!("{}/", self.url))
+            .header("content-type", "application/x-amz-json-1.0")
+            .header("x-amz-target", format!("AWSStepFunctions.{target}"))
+            .header(
+                "authorization",
+                format!("AWS4-HMAC-SHA256 Credential=testing/20261204/{REGION}/states/aws4_request, SignedHeaders=host, Signature=x"),
+            )
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            answer.status().is_success(),
+            "{target}: {}",
+            answer.status()
+        );
+        serde_json::from_slice(&answer.bytes().await.unwrap()).unwrap()
+    }
+
+    async fn status(&self, arn: &str) -> String {
+        self.call("DescribeExecution", json!({ "executionArn": arn }))
+            .await["status"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn execution(name: &str) -> String {
+    format!("arn:aws:states:{REGION}:{ACCOUNT}:execution:experiment:{name}")
+}
+
+/// The state machine with executions in every state the test needs, and
+/// the table that records (or fails to record) them.
+async fn plant(moto: &Moto, url: &str) {
+    moto.call(
+        "CreateStateMachine",
+        json!({
+            "name": "experiment",
+            "definition": r#"{"StartAt":"Train","States":{"Train":{"Type":"Pass","End":true}}}"#,
+            "roleArn": format!("arn:aws:iam::{ACCOUNT}:role/experiments"),
+        }),
+    )
+    .await;
+    let machine = format!("arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:experiment");
+    for name in ["run-ok", "run-aborted", "run-still", "run-orphan"] {
+        moto.call(
+            "StartExecution",
+            json!({ "stateMachineArn": machine, "name": name }),
+        )
+        .await;
+    }
+    moto.call(
+        "StopExecution",
+        json!({ "executionArn": execution("run-aborted"), "error": "test", "cause": "planted" }),
+    )
+    .await;
+    let pool = sqlx::PgPool::connect(url).await.unwrap();
+    pool.execute(sqlx::AssertSqlSafe(format!(
+        "CREATE TABLE experiments (id bigserial PRIMARY KEY, model_name text, started_at timestamptz NOT NULL,
+           completed_at timestamptz, execution_arn text, execution_name text, execution_status varchar(20), last_error jsonb);
+         INSERT INTO experiments (id, model_name, started_at, completed_at, execution_arn, execution_name, execution_status) VALUES
+           (1, 'llama', now() - interval '10 minutes', NULL, '{ok}', 'run-ok', 'RUNNING'),
+           (2, 'llama', now() - interval '10 minutes', NULL, '{aborted}', 'run-aborted', 'RUNNING'),
+           (3, 'qwen', now() - interval '10 minutes', now() - interval '2 minutes', '{still}', 'run-still', 'FAILED'),
+           (4, 'qwen', now() - interval '10 minutes', NULL, '{ghost}', 'run-ghost', 'RUNNING'),
+           (5, 'qwen', now() - interval '10 minutes', NULL, NULL, 'run-never-started', 'RUNNING')",
+        ok = execution("run-ok"),
+        aborted = execution("run-aborted"),
+        still = execution("run-still"),
+        ghost = execution("run-ghost"),
+    )))
+    .await
+    .unwrap();
+    pool.close().await;
+}
+
+/// The shipped preset, pointed at moto, with a grace that fits runs moto
+/// started a moment ago.
+fn config(moto: &Moto) -> PathBuf {
+    let preset = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/presets/stepfunctions_experiments.toml"),
+    )
+    .unwrap();
+    let text = preset
+        .replace(
+            "region = \"us-east-1\"\n",
+            &format!("region = \"us-east-1\"\nendpoint_url = \"{}\"\n", moto.url),
+        )
+        .replace(
+            "[thresholds]\n",
+            "[thresholds]\nregistration_grace = \"1s\"\n",
+        );
+    assert!(text.contains("endpoint_url = \"http://127.0.0.1"));
+    let dir = std::env::temp_dir().join(common::unique("exectop_sfn"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("exectop.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// The binary with credentials from the environment only: no shared files,
+/// no instance metadata.
+async fn exectop(config: &Path, url: &str, args: &[&str], key: Option<&str>) -> Output {
+    let (config, url) = (config.to_path_buf(), url.to_string());
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    let key = key.map(str::to_string);
+    tokio::task::spawn_blocking(move || {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_exectop"));
+        cmd.args(&args)
+            .arg("--config")
+            .arg(&config)
+            .env("EXECTOP_DATABASE_URL", &url)
+            .env("EXECTOP_OPERATOR", "e2e")
+            .env("AWS_CONFIG_FILE", "/nonexistent/exectop-test")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/exectop-test")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env_remove("AWS_PROFILE")
+            .env_remove("AWS_SESSION_TOKEN")
+            .env_remove("AWS_ACCESS_KEY_ID")
+            .env_remove("AWS_SECRET_ACCESS_KEY");
+        if let Some(key) = key {
+            cmd.env("AWS_ACCESS_KEY_ID", "AKIAEXECTOPTEST")
+                .env("AWS_SECRET_ACCESS_KEY", key);
+        }
+        cmd.output().unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+fn findings(json: &Value) -> BTreeSet<(String, String)> {
+    json["findings"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no findings in {json}"))
+        .iter()
+        .map(|f| {
+            let id = f["execution_id"]
+                .as_str()
+                .or(f["remote_id"].as_str())
+                .unwrap_or("-");
+            (f["kind"].as_str().unwrap().to_string(), id.to_string())
+        })
+        .collect()
+}
+
+const SECRET: &str = "exectop-test-secret-key-0f9e";
+
+#[tokio::test]
+async fn the_preset_finds_exactly_the_planted_drift_in_step_functions() {
+    let moto = Moto::start();
+    let url = common::pg_fresh_url().await;
+    plant(&moto, &url).await;
+    let config = config(&moto);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let out = exectop(&config, &url, &["check", "--json"], Some(SECRET)).await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let json: Value = serde_json::from_str(&stdout).unwrap_or(Value::Null);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let expected: BTreeSet<(String, String)> = [
+        ("status_mismatch", "2"),
+        ("remote_still_running", "3"),
+        ("remote_not_found", "4"),
+        ("missing_remote_id", "5"),
+        ("remote_only", execution("run-orphan").as_str()),
+    ]
+    .iter()
+    .map(|(k, id)| (k.to_string(), id.to_string()))
+    .collect();
+    assert_eq!(findings(&json), expected, "stderr: {stderr}");
+    assert_eq!(json["health"]["remote"]["ok"], true, "{}", json["health"]);
+    assert!(!stdout.contains(SECRET) && !stderr.contains(SECRET));
+
+    // The fix goes through Step Functions: stopped there, then marked here.
+    let out = exectop(&config, &url, &["migrate"], Some(SECRET)).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = exectop(
+        &config,
+        &url,
+        &[
+            "mark-failed",
+            "--id",
+            "1",
+            "--reason",
+            "stuck in e2e",
+            "--stop-remote",
+        ],
+        Some(SECRET),
+    )
+    .await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(moto.status(&execution("run-ok")).await, "ABORTED");
+    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+    let status: String =
+        sqlx::query_scalar("SELECT execution_status FROM experiments WHERE id = 1")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(status, "FAILED");
+    let stops: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM exectop_audit WHERE action = 'stop_remote' AND execution_id = '1'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(stops, 1);
+    pool.close().await;
+}
+
+#[tokio::test]
+async fn missing_credentials_are_one_line_of_health_not_a_finding() {
+    let moto = Moto::start();
+    let url = common::pg_fresh_url().await;
+    plant(&moto, &url).await;
+    let out = exectop(&config(&moto), &url, &["check", "--json"], None).await;
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    // What the table alone says, and nothing about Step Functions' runs.
+    let expected: BTreeSet<(String, String)> =
+        [("missing_remote_id".to_string(), "5".to_string())].into();
+    assert_eq!(
+        findings(&json),
+        expected,
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let remote = &json["health"]["remote"];
+    let why = remote["auth_failing"].as_str().unwrap_or_default();
+    assert!(why.starts_with("AWS credentials: "), "{remote}");
+    assert_eq!(remote["ok"], false);
+}
