@@ -139,7 +139,7 @@ async fn plant(moto: &Moto, url: &str) {
 
 /// The shipped preset, pointed at moto, with a grace that fits runs moto
 /// started a moment ago.
-fn config(moto: &Moto) -> PathBuf {
+fn config(endpoint: &str) -> PathBuf {
     let preset = std::fs::read_to_string(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/presets/stepfunctions_experiments.toml"),
     )
@@ -147,7 +147,7 @@ fn config(moto: &Moto) -> PathBuf {
     let text = preset
         .replace(
             "region = \"us-east-1\"\n",
-            &format!("region = \"us-east-1\"\nendpoint_url = \"{}\"\n", moto.url),
+            &format!("region = \"us-east-1\"\nendpoint_url = \"{endpoint}\"\n"),
         )
         .replace(
             "[thresholds]\n",
@@ -213,7 +213,7 @@ async fn the_preset_finds_exactly_the_planted_drift_in_step_functions() {
     let moto = Moto::start();
     let url = common::pg_fresh_url().await;
     plant(&moto, &url).await;
-    let config = config(&moto);
+    let config = config(&moto.url);
     tokio::time::sleep(Duration::from_secs(2)).await;
     let out = exectop(&config, &url, &["check", "--json"], Some(SECRET)).await;
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -283,7 +283,7 @@ async fn missing_credentials_are_one_line_of_health_not_a_finding() {
     let moto = Moto::start();
     let url = common::pg_fresh_url().await;
     plant(&moto, &url).await;
-    let out = exectop(&config(&moto), &url, &["check", "--json"], None).await;
+    let out = exectop(&config(&moto.url), &url, &["check", "--json"], None).await;
     let json: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
     // What the table alone says, and nothing about Step Functions' runs.
     let expected: BTreeSet<(String, String)> =
@@ -298,4 +298,95 @@ async fn missing_credentials_are_one_line_of_health_not_a_finding() {
     let why = remote["auth_failing"].as_str().unwrap_or_default();
     assert!(why.starts_with("AWS credentials: "), "{remote}");
     assert_eq!(remote["ok"], false);
+}
+
+/// A loopback Step Functions that throttles its first answers
+/// (`ThrottlingException`, as the service does under load) and then
+/// answers: exectop backs off and asks again, and throttling never becomes
+/// "not found" or any other finding.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn throttling_backs_off_and_recovers_without_a_finding() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    let asked = Arc::new(AtomicU32::new(0));
+    let throttled = Arc::new(AtomicU32::new(0));
+    let app = {
+        let (asked, throttled) = (asked.clone(), throttled.clone());
+        axum::Router::new().route(
+            "/",
+            axum::routing::post(move |headers: axum::http::HeaderMap, body: String| {
+                let (asked, throttled) = (asked.clone(), throttled.clone());
+                async move {
+                    let n = asked.fetch_add(1, Ordering::SeqCst);
+                    let target = headers
+                        .get("x-amz-target")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default()
+                        .to_string();
+                    let signed = headers
+                        .get("authorization")
+                        .and_then(|v| v.to_str().ok())
+                        .is_some_and(|v| {
+                            v.starts_with("AWS4-HMAC-SHA256 Credential=AKIAEXECTOPTEST/")
+                        });
+                    assert!(signed, "every request is signed with SigV4");
+                    if n < 2 {
+                        throttled.fetch_add(1, Ordering::SeqCst);
+                        return (
+                            axum::http::StatusCode::BAD_REQUEST,
+                            [("x-amzn-errortype", "ThrottlingException")],
+                            r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#
+                                .to_string(),
+                        );
+                    }
+                    let answer = if target.ends_with("ListExecutions") {
+                        json!({ "executions": [] }).to_string()
+                    } else {
+                        let arn =
+                            serde_json::from_str::<Value>(&body).unwrap()["executionArn"].clone();
+                        json!({ "executionArn": arn, "status": "RUNNING", "startDate": 1.7e9 })
+                            .to_string()
+                    };
+                    (
+                        axum::http::StatusCode::OK,
+                        [("x-amzn-errortype", "")],
+                        answer,
+                    )
+                }
+            }),
+        )
+    };
+    let base = common::serve_loopback(app).await;
+    let url = common::pg_fresh_url().await;
+    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+    pool.execute(sqlx::AssertSqlSafe(format!(
+        "CREATE TABLE experiments (id bigserial PRIMARY KEY, model_name text, started_at timestamptz NOT NULL,
+           completed_at timestamptz, execution_arn text, execution_name text, execution_status varchar(20), last_error jsonb);
+         INSERT INTO experiments (id, model_name, started_at, execution_arn, execution_name, execution_status) VALUES
+           (1, 'llama', now() - interval '10 minutes', '{}', 'a', 'RUNNING'),
+           (2, 'llama', now() - interval '10 minutes', '{}', 'b', 'RUNNING')",
+        execution("a"),
+        execution("b"),
+    )))
+    .await
+    .unwrap();
+    pool.close().await;
+    let out = exectop(&config(&base), &url, &["check", "--json"], Some(SECRET)).await;
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "no finding: {json} {stderr}");
+    assert_eq!(
+        throttled.load(Ordering::SeqCst),
+        2,
+        "the fake throttled (positive control)"
+    );
+    assert!(
+        asked.load(Ordering::SeqCst) > 2,
+        "asked again after backing off"
+    );
+    assert_eq!(json["counts"]["running"], 2, "{json}");
+    assert!(json["findings"].as_array().unwrap().is_empty(), "{json}");
+    // The list waited out both refusals and was answered: recovered.
+    assert_eq!(json["health"]["remote"]["ok"], true, "{}", json["health"]);
 }
