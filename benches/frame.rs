@@ -85,6 +85,7 @@ fn histories(rows: &[Execution]) -> HashMap<String, RemoteHistory> {
                         status,
                         raw: status.as_str().to_uppercase().into(),
                     },
+                    detail: None,
                 });
             }
             (e.id.clone(), h)

@@ -303,9 +303,10 @@ async fn missing_credentials_are_one_line_of_health_not_a_finding() {
 /// A loopback Step Functions that throttles its first answers
 /// (`ThrottlingException`, as the service does under load) and then
 /// answers: exectop backs off and asks again, and throttling never becomes
-/// "not found" or any other finding.
+/// "not found" or any other finding. A failed run's error, cause and dates
+/// reach the finding's evidence.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn throttling_backs_off_and_recovers_without_a_finding() {
+async fn throttling_backs_off_and_recovers_and_a_failure_shows_its_error_and_cause() {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -345,8 +346,15 @@ async fn throttling_backs_off_and_recovers_without_a_finding() {
                     } else {
                         let arn =
                             serde_json::from_str::<Value>(&body).unwrap()["executionArn"].clone();
-                        json!({ "executionArn": arn, "status": "RUNNING", "startDate": 1.7e9 })
+                        if arn.as_str().is_some_and(|a| a.ends_with(":b")) {
+                            json!({ "executionArn": arn, "status": "FAILED", "startDate": 1.7e9,
+                                    "stopDate": 1.7e9 + 900.0, "error": "States.Timeout",
+                                    "cause": "Task timed out after 900 seconds" })
                             .to_string()
+                        } else {
+                            json!({ "executionArn": arn, "status": "RUNNING", "startDate": 1.7e9 })
+                                .to_string()
+                        }
                     };
                     (
                         axum::http::StatusCode::OK,
@@ -375,7 +383,7 @@ async fn throttling_backs_off_and_recovers_without_a_finding() {
     let out = exectop(&config(&base), &url, &["check", "--json"], Some(SECRET)).await;
     let json: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "no finding: {json} {stderr}");
+    assert_eq!(out.status.code(), Some(1), "{json} {stderr}");
     assert_eq!(
         throttled.load(Ordering::SeqCst),
         2,
@@ -386,7 +394,15 @@ async fn throttling_backs_off_and_recovers_without_a_finding() {
         "asked again after backing off"
     );
     assert_eq!(json["counts"]["running"], 2, "{json}");
-    assert!(json["findings"].as_array().unwrap().is_empty(), "{json}");
+    // Only the run Step Functions says failed; no finding from throttling.
+    let expected: BTreeSet<(String, String)> =
+        [("status_mismatch".to_string(), "2".to_string())].into();
+    assert_eq!(findings(&json), expected, "{json}");
+    let remote = &json["findings"][0]["evidence"]["remote"];
+    assert_eq!(remote["error"], "States.Timeout", "{remote}");
+    assert_eq!(remote["cause"], "Task timed out after 900 seconds");
+    assert_eq!(remote["started_at"], "2023-11-14T22:13:20Z");
+    assert_eq!(remote["stopped_at"], "2023-11-14T22:28:20Z");
     // The list waited out both refusals and was answered: recovered.
     assert_eq!(json["health"]["remote"]["ok"], true, "{}", json["health"]);
 }

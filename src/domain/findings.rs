@@ -156,6 +156,9 @@ pub struct Evidence {
     pub last_local_update: Option<DateTime<Utc>>,
     pub remote_checked_at: Option<DateTime<Utc>>,
     pub consecutive: Option<u32>,
+    /// What the tracker said besides the status (error, cause, start, stop).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remote: Option<Arc<crate::domain::RemoteDetail>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -294,6 +297,7 @@ fn base(e: &Execution, history: Option<&RemoteHistory>, now: DateTime<Utc>) -> F
             last_local_update: Some(e.last_local_update()),
             remote_checked_at: history.and_then(RemoteHistory::last_checked_at),
             consecutive: None,
+            remote: history.and_then(|h| h.detail().cloned()),
         },
     }
 }
@@ -597,6 +601,7 @@ fn remote_only_findings<'a, E, H, K>(
                     last_local_update: None,
                     remote_checked_at: Some(r.first_seen_at),
                     consecutive: None,
+                    remote: None,
                 },
             })
         })

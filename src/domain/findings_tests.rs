@@ -42,6 +42,7 @@ fn seen(answers: &[(i64, RemoteAnswer)]) -> RemoteHistory {
         h.record(Observation {
             checked_at: ago(*at),
             answer: answer.clone(),
+            detail: None,
         });
     }
     h

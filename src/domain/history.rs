@@ -30,11 +30,29 @@ pub enum RemoteAnswer {
     Unasked { message: String },
 }
 
+/// What a tracker tells of an execution besides its status, where it
+/// tells it (Step Functions: its error, cause, start and stop).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct RemoteDetail {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cause: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopped_at: Option<DateTime<Utc>>,
+}
+
 /// An answer and when it was received.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Observation {
     pub checked_at: DateTime<Utc>,
     pub answer: RemoteAnswer,
+    /// With a status, what else the tracker said (shared: a list or a
+    /// snapshot carries it without copying).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<Arc<RemoteDetail>>,
 }
 
 /// A moment that only moves forward, written through a shared reference.
@@ -121,6 +139,8 @@ pub struct RemoteHistory {
     /// Boxed, not a `String`: most histories never hold one, and 100 000 of
     /// them pay for the empty field.
     last_error: Option<Box<str>>,
+    /// The last detail the tracker gave with a status.
+    detail: Option<Arc<RemoteDetail>>,
 }
 
 impl RemoteHistory {
@@ -132,6 +152,10 @@ impl RemoteHistory {
                     self.status_since.set(obs.checked_at);
                 }
                 self.last_status = Some((*status, raw.clone()));
+                // A list's report carries none: the describe's stands.
+                if obs.detail.is_some() {
+                    self.detail = obs.detail.clone();
+                }
                 self.reported_at.set(obs.checked_at);
                 self.consecutive_not_found = 0;
                 self.consecutive_errors = 0;
@@ -232,6 +256,11 @@ impl RemoteHistory {
         self.status_since.get()
     }
 
+    /// What else the tracker said with its last status, where it says more.
+    pub fn detail(&self) -> Option<&Arc<RemoteDetail>> {
+        self.detail.as_ref()
+    }
+
     /// The last error any answer gave; kept after later answers succeed.
     pub fn last_error(&self) -> Option<&str> {
         self.last_error.as_deref()
@@ -261,6 +290,7 @@ mod tests {
         h.record(Observation {
             checked_at: at(0),
             answer: found(Status::Running, "RUNNING"),
+            detail: None,
         });
         let shared = Arc::new(h);
         let on_screen = shared.clone();
@@ -299,10 +329,12 @@ mod tests {
         h.record(Observation {
             checked_at: at(0),
             answer: found(Status::Running, "RUNNING"),
+            detail: None,
         });
         h.record(Observation {
             checked_at: at(1),
             answer: RemoteAnswer::NotFound,
+            detail: None,
         });
         assert!(
             !h.confirm(&found(Status::Running, "RUNNING"), at(2)),
@@ -316,10 +348,12 @@ mod tests {
         h.record(Observation {
             checked_at: at(0),
             answer: RemoteAnswer::NotFound,
+            detail: None,
         });
         h.record(Observation {
             checked_at: at(1),
             answer: RemoteAnswer::NotFound,
+            detail: None,
         });
         assert_eq!(h.consecutive_not_found, 2);
         h.record(Observation {
@@ -327,6 +361,7 @@ mod tests {
             answer: RemoteAnswer::Throttled {
                 retry_after_seconds: Some(3),
             },
+            detail: None,
         });
         assert_eq!(h.consecutive_not_found, 2, "throttling keeps the streak");
         h.record(Observation {
@@ -334,6 +369,7 @@ mod tests {
             answer: RemoteAnswer::Error {
                 message: "boom".into(),
             },
+            detail: None,
         });
         assert_eq!(h.consecutive_errors, 1);
         assert_eq!(
@@ -346,6 +382,7 @@ mod tests {
                 status: Status::Running,
                 raw: "RUNNING".into(),
             },
+            detail: None,
         });
         assert_eq!((h.consecutive_not_found, h.consecutive_errors), (0, 0));
         assert_eq!(h.remote_status(), Some(Status::Running));

@@ -24,5 +24,5 @@ pub use findings::{
     Capabilities, Counts, Finding, FindingInput, FindingKind, LongRunningAlert, SuggestedAction,
     Thresholds,
 };
-pub use history::{Observation, RemoteAnswer, RemoteHistory};
+pub use history::{Observation, RemoteAnswer, RemoteDetail, RemoteHistory};
 pub use status::{Status, StatusMap, transition_allowed};

@@ -90,6 +90,7 @@ impl MonitorState {
             let observation = Observation {
                 checked_at: now,
                 answer,
+                detail: None,
             };
             // A row that left the active set since the list began is not
             // recorded: its history went with it.

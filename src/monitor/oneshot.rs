@@ -109,12 +109,13 @@ pub async fn one_shot(
                     .map(|target| {
                         let tracker = tracker.clone();
                         async move {
-                            let answer = tracker.lookup(&target).await;
+                            let (answer, detail) = tracker.lookup_detailed(&target).await;
                             (
                                 target,
                                 Observation {
                                     checked_at: Utc::now(),
                                     answer,
+                                    detail,
                                 },
                             )
                         }

@@ -292,7 +292,7 @@ fn spawn_round(
             .map(|target| {
                 let tracker = tracker.clone();
                 async move {
-                    let answer = tracker.lookup(&target).await;
+                    let (answer, detail) = tracker.lookup_detailed(&target).await;
                     if let crate::domain::RemoteAnswer::Error { message } = &answer {
                         tracing::warn!(
                             "remote look-up of {} (execution {}) failed: {message}",
@@ -305,6 +305,7 @@ fn spawn_round(
                         Observation {
                             checked_at: Utc::now(),
                             answer,
+                            detail,
                         },
                     )
                 }

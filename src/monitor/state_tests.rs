@@ -53,6 +53,7 @@ fn found(at: DateTime<Utc>, s: Status) -> Observation {
             status: s,
             raw: s.as_str().into(),
         },
+        detail: None,
     }
 }
 
@@ -298,6 +299,7 @@ fn not_found(at: DateTime<Utc>) -> Observation {
     Observation {
         checked_at: at,
         answer: RemoteAnswer::NotFound,
+        detail: None,
     }
 }
 

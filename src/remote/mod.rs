@@ -7,7 +7,7 @@ use std::pin::Pin;
 
 use std::sync::Arc;
 
-use crate::domain::{Execution, RemoteAnswer, RemoteExecution};
+use crate::domain::{Execution, RemoteAnswer, RemoteDetail, RemoteExecution};
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -82,6 +82,15 @@ pub trait RemoteTracker: Send + Sync {
     /// Asks for one execution's status. Never panics on a bad answer: it
     /// becomes `RemoteAnswer::Error`.
     fn lookup<'a>(&'a self, target: &'a LookupTarget) -> BoxFuture<'a, RemoteAnswer>;
+
+    /// The answer and, where the tracker says more than a status (Step
+    /// Functions: error, cause, start and stop), that too.
+    fn lookup_detailed<'a>(
+        &'a self,
+        target: &'a LookupTarget,
+    ) -> BoxFuture<'a, (RemoteAnswer, Option<Arc<RemoteDetail>>)> {
+        Box::pin(async move { (self.lookup(target).await, None) })
+    }
 
     /// Whether `list_active` is available (a list endpoint is configured).
     fn can_list(&self) -> bool {

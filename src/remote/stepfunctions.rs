@@ -8,7 +8,7 @@
 //! region, shared with the workload that starts the executions).
 
 use std::collections::BTreeSet;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use aws_credential_types::Credentials;
@@ -26,7 +26,7 @@ use super::sfn_protocol::{
 };
 use super::{BoxFuture, ListPage, ListScope, LookupTarget, RemoteTracker, TrackerHealth};
 use crate::config::{PollConfig, RemoteConfig, StatusValues};
-use crate::domain::{RemoteAnswer, RemoteExecution, StatusMap};
+use crate::domain::{RemoteAnswer, RemoteDetail, RemoteExecution, StatusMap};
 
 /// Describes per second unless `poll.remote_rate` says: well below the
 /// service's bucket (10–15 refilled per second), which production shares.
@@ -232,7 +232,17 @@ impl StepFunctionsTracker {
         )
     }
 
-    async fn describe(&self, target: &LookupTarget) -> RemoteAnswer {
+    async fn describe(&self, target: &LookupTarget) -> (RemoteAnswer, Option<Arc<RemoteDetail>>) {
+        let mut detail = None;
+        let answer = self.describe_into(target, &mut detail).await;
+        (answer, detail)
+    }
+
+    async fn describe_into(
+        &self,
+        target: &LookupTarget,
+        detail: &mut Option<Arc<RemoteDetail>>,
+    ) -> RemoteAnswer {
         let arn = match ExecutionArn::parse(&target.remote_id) {
             Ok(arn) => arn,
             // The row's ARN, not the remote: reported, not held against it.
@@ -275,6 +285,12 @@ impl StepFunctionsTracker {
                 return match parse_describe(&answer.body) {
                     Ok(d) => {
                         self.describes.note_success(answer.latency);
+                        *detail = Some(Arc::new(RemoteDetail {
+                            error: d.error.clone(),
+                            cause: d.cause.clone(),
+                            started_at: d.start_date,
+                            stopped_at: d.stop_date,
+                        }));
                         RemoteAnswer::Found {
                             status: self.statuses.status_of(&d.status),
                             raw: self.describes.spelling(&d.status),
@@ -441,6 +457,13 @@ impl RemoteTracker for StepFunctionsTracker {
     }
 
     fn lookup<'a>(&'a self, target: &'a LookupTarget) -> BoxFuture<'a, RemoteAnswer> {
+        Box::pin(async move { self.describe(target).await.0 })
+    }
+
+    fn lookup_detailed<'a>(
+        &'a self,
+        target: &'a LookupTarget,
+    ) -> BoxFuture<'a, (RemoteAnswer, Option<Arc<RemoteDetail>>)> {
         Box::pin(self.describe(target))
     }
 

@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::{BoxFuture, ListPage, ListScope, LookupTarget, RemoteTracker, TrackerHealth};
-use crate::domain::{RemoteAnswer, RemoteExecution};
+use crate::domain::{RemoteAnswer, RemoteDetail, RemoteExecution};
 
 pub struct Tallied {
     inner: Arc<dyn RemoteTracker>,
@@ -65,8 +65,15 @@ impl RemoteTracker for Tallied {
     }
 
     fn lookup<'a>(&'a self, target: &'a LookupTarget) -> BoxFuture<'a, RemoteAnswer> {
+        Box::pin(async move { self.lookup_detailed(target).await.0 })
+    }
+
+    fn lookup_detailed<'a>(
+        &'a self,
+        target: &'a LookupTarget,
+    ) -> BoxFuture<'a, (RemoteAnswer, Option<Arc<RemoteDetail>>)> {
         Box::pin(async move {
-            let answer = self.inner.lookup(target).await;
+            let (answer, detail) = self.inner.lookup_detailed(target).await;
             self.lookups.fetch_add(1, Ordering::Relaxed);
             match &answer {
                 RemoteAnswer::Error { message } => {
@@ -78,7 +85,7 @@ impl RemoteTracker for Tallied {
                 }
                 _ => {}
             }
-            answer
+            (answer, detail)
         })
     }
 

@@ -60,6 +60,7 @@ fn found(base: DateTime<Utc>, status: Status, raw: &str, at: i64) -> RemoteHisto
             status,
             raw: raw.into(),
         },
+        detail: None,
     });
     h
 }
@@ -89,6 +90,7 @@ fn finding(
             last_local_update: Some(ago(age / 2)),
             remote_checked_at: Some(ago(12)),
             consecutive: None,
+            remote: None,
         },
     }
 }

@@ -131,6 +131,18 @@ fn remote(l: &mut Lines, h: Option<&RemoteHistory>) {
         l.field("last status", format!("{status} (\"{raw}\")"));
         l.time("reported", h.reported_at());
     }
+    if let Some(d) = h.detail() {
+        l.time("remote started", d.started_at);
+        if d.stopped_at.is_some() {
+            l.time("remote stopped", d.stopped_at);
+        }
+        if let Some(error) = &d.error {
+            l.field("remote error", error.as_str());
+        }
+        if let Some(cause) = &d.cause {
+            l.field("remote cause", cause.as_str());
+        }
+    }
     l.time("status since", h.status_since());
     l.field(
         "streaks",
