@@ -5,6 +5,13 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+/// The tracker `exectop demo` runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DemoTracker {
+    Http,
+    Stepfunctions,
+}
+
 #[derive(Debug, Parser)]
 #[command(
     name = "exectop",
@@ -49,6 +56,11 @@ pub enum Command {
         /// `1m`), to see how a failing token refresh shows
         #[arg(long, value_name = "DURATION")]
         revoke_token_after: Option<String>,
+        /// Which tracker the demo runs: `http` (the AMC preset's requests) or
+        /// `stepfunctions` (the Step Functions tracker, pointed at the
+        /// simulator through endpoint_url; no AWS account needed)
+        #[arg(long, value_enum, default_value_t = DemoTracker::Http)]
+        tracker: DemoTracker,
     },
     /// One diagnosis; exit 0 = no findings, 1 = findings, 2 = could not run
     Check {

@@ -33,7 +33,8 @@ async fn dispatch(cli: Cli) -> Result<i32, Failure> {
         Command::Demo {
             seed,
             revoke_token_after,
-        } => commands::demo::run(&global, seed, revoke_token_after.as_deref()).await,
+            tracker,
+        } => commands::demo::run(&global, seed, revoke_token_after.as_deref(), tracker).await,
         Command::Simulate {
             db,
             listen,
@@ -131,6 +132,20 @@ fn main() -> ExitCode {
     // The one way to prove the hook above from outside: tests set it.
     if std::env::var_os("EXECTOP_TEST_PANIC").is_some() {
         panic!("EXECTOP_TEST_PANIC is set \u{1b}[2J");
+    }
+    if let Some(Command::Demo {
+        tracker: exectop::cli::DemoTracker::Stepfunctions,
+        ..
+    }) = &cli.command
+    {
+        // The demo's Step Functions tracker signs its requests to the
+        // simulator with stand-in keys, found first in the AWS chain.
+        // SAFETY: no other thread runs yet (the runtime starts below).
+        unsafe {
+            std::env::set_var("AWS_ACCESS_KEY_ID", "AKIAEXECTOPDEMO");
+            std::env::set_var("AWS_SECRET_ACCESS_KEY", "exectop-demo-not-a-secret");
+            std::env::remove_var("AWS_SESSION_TOKEN");
+        }
     }
     let tui = matches!(
         cli.command,

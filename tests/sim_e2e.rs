@@ -31,6 +31,7 @@ fn options(db_url: String, seed: u64) -> SimOptions {
         history: true,
         steady: 0,
         amc: None,
+        stepfunctions: false,
     }
 }
 
@@ -47,6 +48,7 @@ fn kind_of(s: &str) -> FindingKind {
 enum Shape {
     Plain,
     Amc,
+    StepFunctions,
 }
 
 async fn score(db_url: String, seed: u64, shape: Shape) {
@@ -57,6 +59,7 @@ async fn score(db_url: String, seed: u64, shape: Shape) {
     };
     let handle = sim::start(SimOptions {
         amc: (shape == Shape::Amc).then(|| auth.clone()),
+        stepfunctions: shape == Shape::StepFunctions,
         ..options(db_url.clone(), seed)
     })
     .await
@@ -69,6 +72,12 @@ async fn score(db_url: String, seed: u64, shape: Shape) {
     let mut toml = match shape {
         Shape::Plain => sim::exectop_config_toml(&db_url, handle.api_addr),
         Shape::Amc => sim::exectop_amc_config_toml(&db_url, handle.api_addr, &auth),
+        // Seconds-long runs: the check must take well under a second per
+        // state machine, so the per-API caps are raised for it.
+        Shape::StepFunctions => {
+            sim::exectop_sfn_config_toml(&db_url, handle.api_addr)
+                + "list_rate = 100\n\n[poll]\nremote_rate = 200\n"
+        }
     };
     // Seconds-long runs: scale the registration grace down with them.
     toml.push_str("\n[thresholds]\nregistration_grace = \"1s\"\nheartbeat_stale = \"2s\"\n");
@@ -78,6 +87,12 @@ async fn score(db_url: String, seed: u64, shape: Shape) {
         Command::new(env!("CARGO_BIN_EXE_exectop"))
             .args(["check", "--json", "--config"])
             .arg(&config)
+            // The Step Functions shape signs with these; nothing else reads them.
+            .env("AWS_ACCESS_KEY_ID", "AKIAEXECTOPTEST")
+            .env("AWS_SECRET_ACCESS_KEY", "exectop-test-not-a-secret")
+            .env("AWS_CONFIG_FILE", "/nonexistent/exectop-test")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/exectop-test")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
             .output()
             .unwrap()
     })
@@ -220,6 +235,14 @@ async fn score(db_url: String, seed: u64, shape: Shape) {
 async fn simulated_fleet_scored_on_sqlite() {
     let (url, _) = common::sqlite_fresh_url();
     score(url, 11, Shape::Plain).await;
+}
+
+/// `exectop demo --tracker stepfunctions`: the same ground truth through the
+/// Step Functions tracker (signed JSON 1.0, lists per state machine).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simulated_fleet_scored_through_step_functions() {
+    let (url, _) = common::sqlite_fresh_url();
+    score(url, 11, Shape::StepFunctions).await;
 }
 
 /// The demo's shape: the same ground truth through per-instance requests,

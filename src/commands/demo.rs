@@ -23,7 +23,9 @@ pub async fn run(
     global: &Global,
     seed: u64,
     revoke_token_after: Option<&str>,
+    tracker: crate::cli::DemoTracker,
 ) -> Result<i32, Failure> {
+    let stepfunctions = tracker == crate::cli::DemoTracker::Stepfunctions;
     let revoke_after = revoke_token_after
         .map(|t| parse_duration(t).map_err(|e| Failure(format!("--revoke-token-after: {e}"))))
         .transpose()?;
@@ -37,7 +39,8 @@ pub async fn run(
     let db_url = format!("sqlite://{}", dir.0.join("demo.db").display());
     let auth = sim::amc::demo_auth(&sim::writer::GROUPS);
     let options = SimOptions {
-        amc: Some(auth.clone()),
+        amc: (!stepfunctions).then(|| auth.clone()),
+        stepfunctions,
         ..SimOptions::demo(db_url.clone(), seed)
     };
     let simulator = sim::start(options).await.map_err(Failure)?;
@@ -47,8 +50,15 @@ pub async fn run(
             amc.revoke();
         });
     }
-    let mut config =
-        sim::exectop_amc_config_for(&db_url, simulator.api_addr, &auth).map_err(Failure)?;
+    let mut config = if stepfunctions {
+        crate::config::parse_str(
+            &sim::exectop_sfn_config_toml(&db_url, simulator.api_addr),
+            "the demo's Step Functions configuration",
+        )
+        .map_err(|e| Failure(e.to_string()))?
+    } else {
+        sim::exectop_amc_config_for(&db_url, simulator.api_addr, &auth).map_err(Failure)?
+    };
     config.ui.read_only = global.read_only;
     let loaded = Loaded { config, path: None };
     let store = connect(&loaded).await?;

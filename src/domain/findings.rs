@@ -549,6 +549,11 @@ fn remote_still_running<E, H, K>(
     if !input.capabilities.remote || !remote.is_active() {
         return None;
     }
+    // "Still" running only if the remote said so after the row finished:
+    // a report from before (a list walked while the run ended) says nothing.
+    if h.reported_at().is_none_or(|at| at < e.finished_at()) {
+        return None;
+    }
     let since_finished = (input.now - e.finished_at()).num_seconds();
     let grace = secs(input.thresholds.registration_grace);
     if since_finished <= grace {

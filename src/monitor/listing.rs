@@ -87,8 +87,11 @@ impl MonitorState {
                 status: r.status,
                 raw: r.raw_status.clone(),
             };
+            // As of when the page was asked for, not when it is applied (a
+            // walk of many pages takes seconds): a row that finished after
+            // that moment is not contradicted by it.
             let observation = Observation {
-                checked_at: now,
+                checked_at: r.first_seen_at.min(now),
                 answer,
                 detail: None,
             };

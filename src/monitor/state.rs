@@ -392,7 +392,11 @@ impl MonitorState {
             .histories
             .get(e.id.as_str())
             .and_then(|h| h.last_checked_at());
-        if last.is_some_and(|at| now - at < interval) {
+        // A finished row the remote was last asked about before it
+        // finished is asked again at once: whether it still runs is news.
+        let asked_since_finished =
+            |at: DateTime<Utc>| !e.status.is_terminal() || at >= e.finished_at();
+        if last.is_some_and(|at| now - at < interval && asked_since_finished(at)) {
             return None;
         }
         Some((last, e.created_at, e.id.as_str(), remote_id))

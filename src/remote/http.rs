@@ -477,6 +477,8 @@ impl HttpTracker {
         scope: &ListScope,
         cursor: Option<&str>,
     ) -> Result<ListPage, ListFailure> {
+        // The page tells the state of some moment after it was asked for.
+        let asked_at = Utc::now();
         let url = self.list_url(&scope.path, cursor)?;
         let prepared = Prepared {
             path: scope.path.clone(),
@@ -518,7 +520,7 @@ impl HttpTracker {
         // A page that does not parse is a failed answer, for the
         // remote's health as for the list.
         let page = self
-            .parse_page(&body, Utc::now())
+            .parse_page(&body, asked_at)
             .inspect_err(|e| self.gate.note_failure(e))?;
         self.gate.note_success(latency);
         Ok(page)

@@ -501,12 +501,12 @@ impl RemoteTracker for StepFunctionsTracker {
     ) -> BoxFuture<'a, Result<ListPage, String>> {
         Box::pin(async move {
             let body = list_body(&scope.path, super::sfn_protocol::MAX_PAGE, cursor);
+            let asked_at = Utc::now();
             let answer = self
                 .patiently(&self.lists, Call::ListExecutions, &body)
                 .await?;
             let (runs, next) =
                 parse_list(&answer.body).inspect_err(|e| self.lists.note_failure(e))?;
-            let now = Utc::now();
             let runs = runs
                 .into_iter()
                 .map(|r| RemoteExecution {
@@ -515,7 +515,7 @@ impl RemoteTracker for StepFunctionsTracker {
                     remote_id: r.execution_arn,
                     name: r.name,
                     started_at: r.start_date,
-                    first_seen_at: now,
+                    first_seen_at: asked_at,
                 })
                 .filter(|r| r.status.is_active())
                 .collect();

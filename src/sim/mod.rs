@@ -7,6 +7,7 @@ pub mod amc;
 pub mod api;
 pub mod fleet;
 pub mod rng;
+pub mod sfn;
 pub mod truth;
 pub mod writer;
 
@@ -46,6 +47,9 @@ pub struct SimOptions {
     /// token endpoint), and record each instance's advertiser in the
     /// database (`sim_amc_instances`) for exectop's context query.
     pub amc: Option<amc::AmcAuth>,
+    /// Also serve the API as AWS Step Functions does (JSON 1.0 on `POST /`),
+    /// with execution ARNs for remote ids.
+    pub stepfunctions: bool,
 }
 
 impl SimOptions {
@@ -71,6 +75,7 @@ impl SimOptions {
             history: true,
             steady: 0,
             amc: None,
+            stepfunctions: false,
         }
     }
 }
@@ -141,6 +146,7 @@ pub async fn start(opts: SimOptions) -> Result<SimHandle, String> {
         seed: opts.seed,
         time_scale: opts.time_scale,
         fault_rate: opts.fault_rate,
+        arn_ids: opts.stepfunctions,
     });
     if opts.history {
         writer.seed_history(&mut rng.fork(2)).await?;
@@ -156,10 +162,13 @@ pub async fn start(opts: SimOptions) -> Result<SimHandle, String> {
         .amc
         .clone()
         .map(|auth| Arc::new(amc::AmcState::new(shared.clone(), auth)));
-    let router = match &amc_state {
+    let mut router = match &amc_state {
         Some(state) => api::router(shared.clone()).merge(amc::router(state.clone())),
         None => api::router(shared.clone()),
     };
+    if opts.stepfunctions {
+        router = router.merge(sfn::router(shared.clone()));
+    }
     let server = tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, router).await {
             tracing::error!("simulated API stopped: {e}");
@@ -370,6 +379,16 @@ timed_out = ["TIMED_OUT"]
         client_id = secret(&auth.client_id),
         client_secret = secret(&auth.client_secret),
         refresh_token = secret(&auth.refresh_token),
+    )
+}
+
+/// The configuration that points exectop's Step Functions tracker at a
+/// simulator serving that shape (`SimOptions::stepfunctions`).
+pub fn exectop_sfn_config_toml(db_url: &str, api_addr: SocketAddr) -> String {
+    format!(
+        "[database]\nurl = \"{db_url}\"\n\n[remote]\nkind = \"stepfunctions\"\nregion = \"{}\"\n\
+         endpoint_url = \"http://{api_addr}\"\n",
+        sfn::REGION
     )
 }
 

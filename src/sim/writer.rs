@@ -45,6 +45,9 @@ pub struct Writer {
     /// Multiplies every run duration: 1.0 for demos, small for tests.
     pub time_scale: f64,
     pub fault_rate: f64,
+    /// Remote ids are Step Functions execution ARNs, under a state machine
+    /// named after the run's group.
+    pub arn_ids: bool,
 }
 
 fn scaled(secs: f64, scale: f64) -> Cd {
@@ -64,6 +67,16 @@ struct NewRow<'a> {
 }
 
 impl Writer {
+    /// A run's remote id: `{kind}-{seed}-{n}`, or that as an execution ARN.
+    fn remote_id(&self, kind: &str, n: impl std::fmt::Display, group: &str) -> String {
+        let id = format!("{kind}-{}-{n}", self.seed);
+        if self.arn_ids {
+            super::sfn::execution_arn(group, &id)
+        } else {
+            id
+        }
+    }
+
     async fn insert(&self, row: NewRow<'_>) -> Result<String, String> {
         let NewRow {
             name,
@@ -177,8 +190,8 @@ impl Writer {
             let ended = now - Cd::seconds((rng.unit() * 86_000.0) as i64 + 60);
             let started = ended - Cd::seconds(rng.range(20.0, 600.0) as i64);
             let (status, error) = Self::outcome(rng);
-            let remote_id = format!("hist-{}-{n}", self.seed);
             let group = rng.pick(&GROUPS);
+            let remote_id = self.remote_id("hist", n, group);
             self.insert(NewRow {
                 name: &format!("report-{}", n % 23),
                 group,
@@ -212,7 +225,7 @@ impl Writer {
         for (i, (hours, remote_running, fault)) in broken.into_iter().enumerate() {
             let started = now - Cd::hours(hours);
             let remote_id =
-                (fault != Fault::MissingRemoteId).then(|| format!("old-{}-{i}", self.seed));
+                (fault != Fault::MissingRemoteId).then(|| self.remote_id("old", i, GROUPS[i % 4]));
             let status = if fault == Fault::MissingRemoteId {
                 "pending"
             } else {
@@ -331,7 +344,7 @@ impl Writer {
         } else {
             duration
         };
-        let remote_id = format!("sim-{}-{n}", self.seed);
+        let remote_id = self.remote_id("sim", n, &group);
         let started = created + scaled(rng.range(0.5, 2.0), scale);
         let (outcome, error) = Self::outcome(&mut rng);
         let run = RemoteRun {
