@@ -7,7 +7,15 @@
 //! cargo bench --bench remote_scale                       # 10 000 executions, 20 ms, cap 20/s
 //! EXECUTIONS=10000 RATE_CAP=1000 CONCURRENCY=50 cargo bench --bench remote_scale
 //! LIST=1 cargo bench --bench remote_scale                # with a list endpoint
+//! STEPFUNCTIONS=1 cargo bench --bench remote_scale       # the Step Functions tracker
 //! ```
+//!
+//! With `STEPFUNCTIONS=1` the simulator speaks Step Functions and the
+//! tracker asks it as it would AWS: the executions run under four state
+//! machines, `ListExecutions` is capped by `LIST_CAP` (default 1/s) and
+//! `DescribeExecution` by `RATE_CAP` (default 5/s here). It also prints the
+//! describes and lists per remote interval, and the busiest second of each
+//! against its cap.
 //!
 //! Phases: steady polling (`STEADY_SECS`, default 60), a 429 storm where
 //! every answer is 429 with `Retry-After: 5` (`STORM_SECS`, 30), and recovery
@@ -41,6 +49,11 @@ async fn stats(base: &str) -> Value {
         .await
         .unwrap();
     serde_json::from_slice(&bytes).unwrap()
+}
+
+/// `[[t, n], …]` as the stats object `per_second` reads.
+fn json_pairs(pairs: &Value) -> Value {
+    serde_json::json!({ "per_second": pairs })
 }
 
 /// Requests per second between two moments (Unix seconds, end exclusive).
@@ -78,6 +91,21 @@ fn main() {
     let storm: u64 = env("STORM_SECS", 30);
     let recover: u64 = env("RECOVER_SECS", 20);
     let list = std::env::var("LIST").is_ok_and(|v| v == "1");
+    let stepfunctions = std::env::var("STEPFUNCTIONS").is_ok_and(|v| v == "1");
+    let cap: f64 = if stepfunctions {
+        env("RATE_CAP", 5.0)
+    } else {
+        cap
+    };
+    let list_cap: f64 = env("LIST_CAP", 1.0);
+    if stepfunctions {
+        // SAFETY: no other thread runs yet (the runtime starts below).
+        unsafe {
+            std::env::set_var("AWS_ACCESS_KEY_ID", "AKIAEXECTOPBENCH");
+            std::env::set_var("AWS_SECRET_ACCESS_KEY", "exectop-bench-not-a-secret");
+            std::env::set_var("AWS_EC2_METADATA_DISABLED", "true");
+        }
+    }
     exectop::remote::install_tls_provider();
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -98,6 +126,7 @@ fn main() {
             fault_rate: 0.0,
             history: false,
             steady: executions,
+            stepfunctions,
             api_faults: quiet.clone(),
             ..SimOptions::demo(db_url.clone(), 7)
         })
@@ -105,15 +134,23 @@ fn main() {
         .unwrap();
         let base = format!("http://{}", handle.api_addr);
 
-        let mut config = sim::exectop_config_for(&db_url, handle.api_addr);
-        if !list {
+        let mut config = if stepfunctions {
+            exectop::config::parse_str(&sim::exectop_sfn_config_toml(&db_url, handle.api_addr), "bench")
+                .unwrap()
+        } else {
+            sim::exectop_config_for(&db_url, handle.api_addr)
+        };
+        if !list && !stepfunctions {
             config.remote.list_active_path = None;
         }
+        config.remote.list_rate = Some(list_cap);
         config.poll.remote_rate = Some(cap);
         config.poll.remote_concurrency = Some(concurrency);
         let loaded = Loaded { config, path: None };
         let store = exectop::commands::setup::connect(&loaded).await.unwrap();
-        let tracker = exectop::remote::build(&loaded.config, None).unwrap();
+        let tracker = exectop::commands::setup::tracker_for(&loaded, &store)
+            .await
+            .unwrap();
         let setup = exectop::commands::setup::Setup {
             loaded,
             store: store.clone(),
@@ -142,7 +179,7 @@ fn main() {
             "{executions} active executions, {latency_ms} ms per answer, cap {cap}/s, {concurrency} in flight, \
              remote interval {}s, list endpoint {}",
             interval.as_secs(),
-            if list { "on" } else { "off" }
+            if stepfunctions { "Step Functions (lists per state machine)" } else if list { "on" } else { "off" }
         );
         let t0 = Utc::now().timestamp() + 1;
         tokio::time::sleep(Duration::from_secs(steady)).await;
@@ -169,6 +206,34 @@ fn main() {
         report("429 storm", &per_second(&end, t1 + 1, t2), cap);
         report("recovery", &per_second(&end, t2 + 1, t3), cap);
         println!("list calls: {}", end["lists"]);
+        if stepfunctions {
+            let lists = per_second(
+                &json_pairs(&end["list_per_second"]),
+                t0,
+                t1,
+            );
+            let all = per_second(&end, t0, t1);
+            let list_total: u64 = lists.values().sum();
+            let describe_total: u64 = all.values().sum::<u64>() - list_total;
+            let secs = (t1 - t0).max(1) as f64;
+            let cycles = secs / interval.as_secs_f64();
+            let busiest_list = lists.values().copied().max().unwrap_or(0);
+            let busiest_describe = all
+                .iter()
+                .map(|(t, n)| n - lists.get(t).copied().unwrap_or(0))
+                .max()
+                .unwrap_or(0);
+            println!(
+                "steady, per remote interval ({}s): {:.1} ListExecutions, {:.1} DescribeExecution \
+                 for {executions} running executions",
+                interval.as_secs(),
+                list_total as f64 / cycles,
+                describe_total as f64 / cycles,
+            );
+            println!(
+                "busiest second: {busiest_list} lists (cap {list_cap}/s), {busiest_describe} describes (cap {cap}/s)"
+            );
+        }
 
         let looked: Vec<(u64, f64)> = after_steady["executions"]
             .as_object()

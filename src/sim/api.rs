@@ -126,6 +126,8 @@ pub struct ApiStats {
     /// 404 (a 429, 503 or garbage answer is no look-up): when each was.
     pub lookups: HashMap<String, Vec<DateTime<Utc>>>,
     pub lists: u64,
+    /// List calls by the second they arrived in (a list has a cap of its own).
+    pub list_per_second: BTreeMap<i64, u64>,
 }
 
 pub struct Shared {
@@ -337,6 +339,7 @@ async fn stats(State(s): State<Arc<Shared>>) -> Response {
         "requests": st.per_second.values().sum::<u64>(),
         "throttled": st.throttled,
         "lists": st.lists,
+        "list_per_second": st.list_per_second.iter().map(|(t, n)| json!([t, n])).collect::<Vec<_>>(),
         "per_second": per_second,
         "executions": executions,
     }))

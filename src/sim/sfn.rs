@@ -113,6 +113,15 @@ async fn call(
     };
     let text = |key: &str| request[key].as_str().unwrap_or_default().to_string();
     let now = Utc::now();
+    if target.ends_with(".DescribeExecution") {
+        s.stats
+            .lock()
+            .unwrap()
+            .lookups
+            .entry(text("executionArn"))
+            .or_default()
+            .push(now);
+    }
     let mut fleet = s.fleet.lock().unwrap();
     match target.strip_prefix("AWSStepFunctions.") {
         Some("DescribeExecution") => match fleet.get(&text("executionArn")) {
@@ -124,6 +133,11 @@ async fn call(
             ),
         },
         Some("ListExecutions") => {
+            {
+                let mut stats = s.stats.lock().unwrap();
+                stats.lists += 1;
+                *stats.list_per_second.entry(now.timestamp()).or_default() += 1;
+            }
             let machine_arn = text("stateMachineArn");
             let machine = machine_arn.rsplit(':').next().unwrap_or_default();
             let max = request["maxResults"].as_u64().unwrap_or(100).clamp(1, 1000) as usize;

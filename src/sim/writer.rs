@@ -281,30 +281,49 @@ impl Writer {
     pub async fn seed_steady(&self, n: usize) -> Result<(), String> {
         const SPREAD: i64 = 2_400;
         let now = Utc::now();
-        let prefix = format!("steady-{}-", self.seed);
+        // The remote id is `{1} || <group letter> || {4} || i` with ARNs
+        // (`…:execution:instance-a:steady-7-0`), `{1} || i` without.
+        let (before_group, after_group) = match self.arn_ids {
+            true => (
+                super::sfn::execution_arn("instance-", "")
+                    .trim_end_matches(':')
+                    .to_string(),
+                format!(":steady-{}-", self.seed),
+            ),
+            false => (format!("steady-{}-", self.seed), String::new()),
+        };
+        let id_expr = |chr: &str| match self.arn_ids {
+            true => format!("{{1}} || {chr}(97 + (i % 4)) || {{4}} || i"),
+            false => "{1} || i".to_string(),
+        };
+        let pg_id = id_expr("chr");
+        let sqlite_id = id_expr("char");
         let sql = match self.pool {
             DbPool::Postgres(_) => {
                 "INSERT INTO exectop_executions (name, group_name, status, created_at, started_at, updated_at, \
                  heartbeat_at, remote_id) \
-                 SELECT 'steady-' || (i % 97), 'instance-' || chr(CAST(97 + (i % 4) AS integer)), 'running', t, t, t, t, {1} || i \
+                 SELECT 'steady-' || (i % 97), 'instance-' || chr(CAST(97 + (i % 4) AS integer)), 'running', t, t, t, t, ID \
                  FROM (SELECT i, {2} - (i % 2400) * interval '1 second' AS t \
                        FROM generate_series(0, CAST({3} AS bigint) - 1) AS g(i)) AS s"
+                    .replace("ID", &pg_id.replace("chr(", "chr(CAST(").replace("(i % 4))", "(i % 4) AS integer))"))
             }
             DbPool::Sqlite(_) => {
                 "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < CAST({3} AS INTEGER)), \
                  s(i, t) AS (SELECT i, strftime('%Y-%m-%dT%H:%M:%fZ', {2}, '-' || (i % 2400) || ' seconds') FROM n) \
                  INSERT INTO exectop_executions (name, group_name, status, created_at, started_at, updated_at, \
                  heartbeat_at, remote_id) \
-                 SELECT 'steady-' || (i % 97), 'instance-' || char(97 + (i % 4)), 'running', t, t, t, t, {1} || i FROM s"
+                 SELECT 'steady-' || (i % 97), 'instance-' || char(97 + (i % 4)), 'running', t, t, t, t, ID FROM s"
+                    .replace("ID", &sqlite_id)
             }
         };
         execute(
             &self.pool,
-            sql,
+            &sql,
             vec![
-                Arg::Text(Some(prefix.clone())),
+                Arg::Text(Some(before_group)),
                 Arg::Time(Some(now)),
                 Arg::Text(Some(n.to_string())),
+                Arg::Text(Some(after_group)),
             ],
         )
         .await?;
@@ -312,7 +331,7 @@ impl Writer {
         for i in 0..n {
             let started = now - Cd::seconds(i as i64 % SPREAD);
             fleet.insert(RemoteRun {
-                id: format!("{prefix}{i}"),
+                id: self.remote_id("steady", i, GROUPS[i % 4]),
                 name: format!("steady-{}", i % 97),
                 group: GROUPS[i % 4].to_string(),
                 created_at: started,
