@@ -8,7 +8,6 @@
 
 use std::collections::HashSet;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -16,17 +15,16 @@ use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
 pub use super::answer::parse_retry_after;
-use super::answer::{
-    array_at, next_at, origin_of, percent_encode, read_capped, send_failure, text_at,
-};
+use super::answer::{origin_of, percent_encode, read_capped, send_failure, text_at};
 use super::gate::{Gate, RETRIES};
+use super::list_items::ListShape;
 use super::oauth::OAuth;
 use super::request::{Prepared, Requests};
 use super::secrets::Secret;
 use super::{BoxFuture, ListPage, ListScope, LookupTarget, RemoteTracker, TrackerHealth};
 use crate::config::{PollConfig, RemoteConfig, StopMethod};
-use crate::domain::{RemoteAnswer, RemoteExecution, Status, StatusMap};
-use crate::store::{Store, parse_timestamp};
+use crate::domain::{RemoteAnswer, StatusMap};
+use crate::store::Store;
 
 const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(5);
 /// The largest answer read when `remote.max_answer_bytes` is not set: a list
@@ -42,24 +40,11 @@ pub struct HttpTracker {
     stop_method: Method,
     token: Option<Secret>,
     oauth: Option<OAuth>,
-    items_without_id: AtomicU64,
-    reported_item_without_id: AtomicBool,
     /// Context keys whose list could not be made, already said in the log.
     unlisted_keys: Mutex<HashSet<String>>,
     max_answer_bytes: u64,
     statuses: StatusMap,
     gate: Gate,
-}
-
-/// Where a listed item keeps what exectop reads of it.
-struct ListShape {
-    pointer: String,
-    id_pointer: String,
-    status_pointer: String,
-    started_pointer: String,
-    name_pointer: String,
-    next_pointer: Option<String>,
-    cursor_param: Option<String>,
 }
 
 /// The token never reaches a log line, even through `{:?}`.
@@ -140,8 +125,6 @@ impl HttpTracker {
             .status_pointer
             .clone()
             .unwrap_or_else(|| "/status".into());
-        let pointer =
-            |p: &Option<String>, default: &str| p.clone().unwrap_or_else(|| default.into());
         Ok(HttpTracker {
             client,
             base_url: remote
@@ -151,15 +134,7 @@ impl HttpTracker {
                 .trim_end_matches('/')
                 .to_string(),
             requests,
-            list: ListShape {
-                pointer: remote.list_pointer.clone().unwrap_or_default(),
-                id_pointer: pointer(&remote.list_id_pointer, "/id"),
-                status_pointer: pointer(&remote.list_status_pointer, &status_pointer),
-                started_pointer: pointer(&remote.list_started_pointer, "/started_at"),
-                name_pointer: pointer(&remote.list_name_pointer, "/name"),
-                next_pointer: remote.list_next_pointer.clone(),
-                cursor_param: remote.list_cursor_param.clone(),
-            },
+            list: ListShape::new(remote, &status_pointer),
             status_pointer,
             stop_method: match remote.stop_method.unwrap_or_default() {
                 StopMethod::Post => Method::POST,
@@ -167,8 +142,6 @@ impl HttpTracker {
             },
             token,
             oauth,
-            items_without_id: AtomicU64::new(0),
-            reported_item_without_id: AtomicBool::new(false),
             unlisted_keys: Mutex::new(HashSet::new()),
             max_answer_bytes: remote.max_answer_bytes.unwrap_or(DEFAULT_MAX_ANSWER_BYTES),
             statuses: remote.status_values.to_map(),
@@ -387,64 +360,9 @@ impl HttpTracker {
         })
     }
 
-    /// One list answer: the next page's cursor and the listed runs, each
-    /// item parsed on its own (a page is never held as one JSON tree).
-    /// Items whose status is not active are left out; an item without a
-    /// status is taken as listed active. An item without an id is counted,
-    /// and said in the log the first time with the keys it has.
+    /// One list answer's next cursor and active runs (`list_items`).
     pub(super) fn parse_page(&self, body: &[u8], now: DateTime<Utc>) -> Result<ListPage, String> {
-        let shape = &self.list;
-        let next = match &shape.next_pointer {
-            Some(pointer) => next_at(body, pointer)?,
-            None => None,
-        };
-        let items = array_at(body, &shape.pointer)?;
-        let mut runs = Vec::with_capacity(items.len());
-        for raw in items {
-            let Ok(item) = serde_json::from_str::<Value>(raw.get()) else {
-                continue;
-            };
-            let Some(remote_id) = text_at(&item, &shape.id_pointer) else {
-                self.count_item_without_id(&item);
-                continue;
-            };
-            let (status, raw_status) = match text_at(&item, &shape.status_pointer) {
-                Some(raw) => {
-                    let status = self.statuses.status_of(&raw);
-                    if !status.is_active() {
-                        continue;
-                    }
-                    (status, self.gate.spelling(&raw))
-                }
-                None => (Status::Running, self.gate.spelling(LISTED_ACTIVE)),
-            };
-            runs.push(RemoteExecution {
-                remote_id,
-                status,
-                raw_status,
-                name: text_at(&item, &shape.name_pointer),
-                started_at: text_at(&item, &shape.started_pointer)
-                    .as_deref()
-                    .and_then(parse_timestamp),
-                first_seen_at: now,
-            });
-        }
-        Ok(ListPage { runs, next })
-    }
-
-    fn count_item_without_id(&self, item: &Value) {
-        self.items_without_id.fetch_add(1, Ordering::Relaxed);
-        if self.reported_item_without_id.swap(true, Ordering::Relaxed) {
-            return;
-        }
-        let keys = match item {
-            Value::Object(map) => map.keys().cloned().collect::<Vec<_>>().join(", "),
-            other => format!("none: the item is {}", kind_of(other)),
-        };
-        tracing::warn!(
-            "a listed item has no id at remote.list_id_pointer {:?} (its keys: {keys}); such items are counted and left out",
-            self.list.id_pointer
-        );
+        self.list.parse_page(body, now, &self.statuses, &self.gate)
     }
 
     /// One list page, waiting out a short `Retry-After` (the list is
@@ -538,20 +456,6 @@ enum ListFailure {
 impl From<String> for ListFailure {
     fn from(e: String) -> Self {
         ListFailure::Failed(e)
-    }
-}
-
-/// The spelling shown for a run listed without a status.
-const LISTED_ACTIVE: &str = "listed active";
-
-fn kind_of(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "text",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 
@@ -694,7 +598,7 @@ impl RemoteTracker for HttpTracker {
                 .or(context_error)
                 .or_else(|| s.last_error.clone()),
             auth_failing,
-            items_without_id: self.items_without_id.load(Ordering::Relaxed),
+            items_without_id: self.list.items_without_id(),
         }
     }
 }

@@ -210,6 +210,7 @@ mod answer;
 pub mod context;
 pub mod gate;
 pub mod http;
+mod list_items;
 pub mod oauth;
 mod request;
 pub mod secrets;
