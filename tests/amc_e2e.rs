@@ -155,20 +155,7 @@ async fn check(config: &Path, url: &str) -> Checked {
     }
 }
 
-fn findings(json: &Value) -> BTreeSet<(String, String)> {
-    json["findings"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no findings in {json}"))
-        .iter()
-        .map(|f| {
-            let id = f["execution_id"]
-                .as_str()
-                .or(f["remote_id"].as_str())
-                .unwrap_or("-");
-            (f["kind"].as_str().unwrap().to_string(), id.to_string())
-        })
-        .collect()
-}
+use common::cli::finding_keys as findings;
 
 fn no_secret_in(what: &str, text: &str) {
     for secret in [CLIENT_SECRET, REFRESH_TOKEN, "Atza|sim-"] {

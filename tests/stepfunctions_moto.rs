@@ -191,20 +191,7 @@ async fn exectop(config: &Path, url: &str, args: &[&str], key: Option<&str>) -> 
     .unwrap()
 }
 
-fn findings(json: &Value) -> BTreeSet<(String, String)> {
-    json["findings"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no findings in {json}"))
-        .iter()
-        .map(|f| {
-            let id = f["execution_id"]
-                .as_str()
-                .or(f["remote_id"].as_str())
-                .unwrap_or("-");
-            (f["kind"].as_str().unwrap().to_string(), id.to_string())
-        })
-        .collect()
-}
+use common::cli::finding_keys as findings;
 
 const SECRET: &str = "exectop-test-secret-key-0f9e";
 

@@ -12,12 +12,17 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use tokio::sync::{Semaphore, SemaphorePermit};
 
+use crate::domain::RemoteAnswer;
+
 /// Retries of one request after a network error or a 5xx.
 pub const RETRIES: u32 = 2;
 const BACKOFF_BASE: Duration = Duration::from_millis(200);
 const BACKOFF_CAP: Duration = Duration::from_secs(5);
 const DEGRADED_AFTER: u32 = 5;
 const DEGRADED_CAP: Duration = Duration::from_secs(60);
+/// A pause a list page or a stop waits out before asking again; a longer
+/// one fails it (it is asked for again next interval, or by the operator).
+pub const PATIENCE: Duration = Duration::from_secs(10);
 /// Distinct status spellings kept for sharing; an API that spells a status
 /// differently every time gets fresh strings past it, not a growing table.
 const MAX_SPELLINGS: usize = 64;
@@ -127,6 +132,27 @@ impl Gate {
         let s = self.state.lock().unwrap();
         s.paused_until
             .and_then(|(until, _)| until.checked_duration_since(Instant::now()))
+    }
+
+    /// Waits out a pause of at most `PATIENCE`; a longer one is returned
+    /// instead of waited.
+    pub async fn wait_out_pause(&self) -> Result<(), Duration> {
+        match self.paused() {
+            Some(wait) if wait > PATIENCE => Err(wait),
+            Some(wait) => {
+                tokio::time::sleep(wait).await;
+                Ok(())
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// While paused, what a look-up answers without asking: throttled, for
+    /// the pause rounded up (a caller that sleeps this long finds it over).
+    pub fn throttled_answer(&self) -> Option<RemoteAnswer> {
+        self.paused().map(|wait| RemoteAnswer::Throttled {
+            retry_after_seconds: Some(wait.as_secs_f64().ceil().max(1.0) as u64),
+        })
     }
 
     fn pause_for(&self, d: Duration) {

@@ -374,11 +374,8 @@ impl HttpTracker {
         cursor: Option<&str>,
     ) -> Result<ListPage, String> {
         for attempt in 0..=RETRIES {
-            if let Some(wait) = self.gate.paused() {
-                if wait > LIST_PATIENCE {
-                    return Err(format!("remote API paused for {}s", wait.as_secs().max(1)));
-                }
-                tokio::time::sleep(wait).await;
+            if let Err(wait) = self.gate.wait_out_pause().await {
+                return Err(format!("remote API paused for {}s", wait.as_secs().max(1)));
             }
             match self.list_page_once(scope, cursor).await {
                 Err(ListFailure::Throttled) if attempt < RETRIES => {}
@@ -445,9 +442,6 @@ impl HttpTracker {
     }
 }
 
-/// A list page's or a stop's `Retry-After` waited out at most this long.
-const LIST_PATIENCE: Duration = Duration::from_secs(10);
-
 enum ListFailure {
     Throttled,
     Failed(String),
@@ -483,11 +477,8 @@ impl RemoteTracker for HttpTracker {
 
     fn lookup<'a>(&'a self, target: &'a LookupTarget) -> BoxFuture<'a, RemoteAnswer> {
         Box::pin(async move {
-            if let Some(wait) = self.gate.paused() {
-                // Rounded up: a caller that sleeps this long finds the pause over.
-                return RemoteAnswer::Throttled {
-                    retry_after_seconds: Some(wait.as_secs_f64().ceil().max(1.0) as u64),
-                };
+            if let Some(throttled) = self.gate.throttled_answer() {
+                return throttled;
             }
             let mut last_error = String::new();
             for attempt in 0..=RETRIES {
@@ -551,9 +542,8 @@ impl RemoteTracker for HttpTracker {
             let url = format!("{}{}", self.base_url, prepared.path);
             // A 429 did not stop anything: waited out (shortly) and sent again.
             for attempt in 0..=RETRIES {
-                if let Some(wait) = self.gate.paused().filter(|w| *w <= LIST_PATIENCE) {
-                    tokio::time::sleep(wait).await;
-                }
+                // A longer pause is not waited for: the operator asked now.
+                let _ = self.gate.wait_out_pause().await;
                 let sent = match self.send(self.stop_method.clone(), &url, &prepared).await {
                     Ok(sent) => sent,
                     Err(SendError::Auth(why)) => {

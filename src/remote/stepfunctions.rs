@@ -37,8 +37,6 @@ const DEFAULT_LIST_RATE: f64 = 1.0;
 const CREDENTIALS_MARGIN: Duration = Duration::from_secs(300);
 /// Credentials without an expiry (static keys) are read again this often.
 const CREDENTIALS_REREAD: Duration = Duration::from_secs(900);
-/// A list page's or a stop's throttling is waited out at most this long.
-const PATIENCE: Duration = Duration::from_secs(10);
 
 pub struct StepFunctionsTracker {
     client: reqwest::Client,
@@ -249,10 +247,8 @@ impl StepFunctionsTracker {
             Err(message) => return RemoteAnswer::Error { message },
         };
         self.derived.lock().unwrap().insert(arn.state_machine_arn());
-        if let Some(wait) = self.describes.paused() {
-            return RemoteAnswer::Throttled {
-                retry_after_seconds: Some(wait.as_secs_f64().ceil().max(1.0) as u64),
-            };
+        if let Some(throttled) = self.describes.throttled_answer() {
+            return throttled;
         }
         let mut last = String::new();
         for attempt in 0..=RETRIES {
@@ -335,18 +331,15 @@ impl StepFunctionsTracker {
         RemoteAnswer::Error { message: last }
     }
 
-    /// A call that waits out throttling (at most `PATIENCE` each time, and
+    /// A call that waits out throttling (at most `gate::PATIENCE` each time, and
     /// `RETRIES` times): lists and stops are asked for once, not every second.
     async fn patiently(&self, gate: &Gate, call: Call, body: &[u8]) -> Result<Answer, String> {
         for attempt in 0..=RETRIES {
-            if let Some(wait) = gate.paused() {
-                if wait > PATIENCE {
-                    return Err(format!(
-                        "Step Functions paused for {}s",
-                        wait.as_secs().max(1)
-                    ));
-                }
-                tokio::time::sleep(wait).await;
+            if let Err(wait) = gate.wait_out_pause().await {
+                return Err(format!(
+                    "Step Functions paused for {}s",
+                    wait.as_secs().max(1)
+                ));
             }
             let answer = match self.call(gate, call, body.to_vec()).await {
                 Ok(answer) => answer,

@@ -91,3 +91,20 @@ pub async fn exectop(cwd: &Path, args: &[&str], vars: &[(&str, &str)]) -> Output
 pub fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
+
+/// `(kind, execution id or else remote id)` of each finding in a
+/// `check --json` report.
+pub fn finding_keys(json: &serde_json::Value) -> std::collections::BTreeSet<(String, String)> {
+    json["findings"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no findings in {json}"))
+        .iter()
+        .map(|f| {
+            let id = f["execution_id"]
+                .as_str()
+                .or(f["remote_id"].as_str())
+                .unwrap_or("-");
+            (f["kind"].as_str().unwrap().to_string(), id.to_string())
+        })
+        .collect()
+}
