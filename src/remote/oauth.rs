@@ -9,7 +9,7 @@
 //! refresh that fails is remembered for a while, so a revoked grant is one
 //! request every `RETRY_FAILED_REFRESH`, not one per look-up.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
@@ -283,6 +283,3 @@ pub fn check_token_url(url: &str) -> Result<(), String> {
         )),
     }
 }
-
-/// Shared by the tracker's requests.
-pub type SharedOAuth = Arc<OAuth>;

@@ -116,9 +116,18 @@ impl<'a> ExecutionArn<'a> {
 
     /// The state machine the execution belongs to, whose list names it.
     pub fn state_machine_arn(&self) -> String {
-        format!(
-            "arn:{}:states:{}:{}:stateMachine:{}",
-            self.partition, self.region, self.account, self.state_machine
+        let (partition, region, account, machine) = self.state_machine();
+        format!("arn:{partition}:states:{region}:{account}:stateMachine:{machine}")
+    }
+
+    /// The state machine's parts, to tell machines apart without building
+    /// an ARN for every execution.
+    pub fn state_machine(&self) -> (&'a str, &'a str, &'a str, &'a str) {
+        (
+            self.partition,
+            self.region,
+            self.account,
+            self.state_machine,
         )
     }
 }

@@ -465,11 +465,15 @@ impl RemoteTracker for StepFunctionsTracker {
     }
 
     fn note_remote_ids(&self, remote_ids: &mut dyn Iterator<Item = &str>) {
-        let found: BTreeSet<String> = remote_ids
-            .filter_map(|id| ExecutionArn::parse(id).ok())
-            .map(|arn| arn.state_machine_arn())
-            .collect();
-        self.derived.lock().unwrap().extend(found);
+        // Rows share a few machines: one ARN is built per machine, not per row.
+        let mut machines = BTreeSet::new();
+        let mut arns = Vec::new();
+        for arn in remote_ids.filter_map(|id| ExecutionArn::parse(id).ok()) {
+            if machines.insert(arn.state_machine()) {
+                arns.push(arn.state_machine_arn());
+            }
+        }
+        self.derived.lock().unwrap().extend(arns);
     }
 
     /// The configured state machines and those the rows' ARNs named.

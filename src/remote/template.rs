@@ -167,10 +167,6 @@ impl Template {
         })
     }
 
-    pub fn uses(&self, var: &Var) -> bool {
-        self.vars().any(|v| v == var)
-    }
-
     /// The text with every value in place, encoded for where it stands.
     /// `value` gives each; a value it does not have is an error naming it.
     pub fn render<'v>(
