@@ -172,7 +172,11 @@ fn frame(c: &mut Criterion) {
         let mut terminal = Terminal::new(TestBackend::new(250, 70)).unwrap();
         group.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
             b.iter(|| {
-                terminal.draw(|f| render(f, black_box(&app))).unwrap();
+                terminal
+                    .draw(|f| {
+                        render(f, black_box(&app));
+                    })
+                    .unwrap();
             })
         });
     }

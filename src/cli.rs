@@ -33,6 +33,10 @@ pub struct Global {
     /// Refuse every write (for wall terminals)
     #[arg(long, global = true)]
     pub read_only: bool,
+    /// Draw with ratatui's own terminal backend instead of exectop's encoder
+    /// (for a terminal that shows the screen wrongly)
+    #[arg(long, global = true)]
+    pub plain_terminal: bool,
     /// Your name in the audit log (else $EXECTOP_OPERATOR, else $USER)
     #[arg(long, global = true, value_name = "NAME")]
     pub operator: Option<String>,

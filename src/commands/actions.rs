@@ -39,6 +39,10 @@ async fn plan(
             let stop = tracker.is_some_and(|t| t.can_stop());
             actions::plan_mark_failed(store, tracker, &targets, reason, stop).await
         }
+        // No key of the monitor asks for it: clean-up is `exectop cleanup`.
+        ActionKind::Cleanup => {
+            return Err("clean-up runs from the command line: exectop cleanup".into());
+        }
     }
     .map_err(|e| e.to_string())
 }

@@ -14,6 +14,9 @@ pub async fn run(setup: Setup, global: &crate::cli::Global) -> Result<i32, Failu
     let config = &setup.loaded.config;
     let mut settings = AppSettings::from_config(config, read_only_flag)
         .map_err(|e| Failure(format!("{}: {e}", setup.loaded.origin())))?;
+    if global.plain_terminal {
+        settings.output = tui::output::OutputKind::Plain;
+    }
     if !settings.read_only
         && let WriteAccess::Denied(why) = setup.store.write_access().await
     {

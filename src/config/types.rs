@@ -342,7 +342,10 @@ pub struct UiConfig {
     pub refresh: Option<DurationSpec>,
     #[serde(default)]
     pub read_only: bool,
-    /// Key bindings: action name → key or keys (`"r"`, `["q", "ctrl-c"]`).
+    /// Draw with ratatui's own crossterm backend, not exectop's encoder.
+    #[serde(default)]
+    pub plain_terminal: bool,
+    /// Key bindings: command name → key or keys (`"r"`, `["q", "ctrl-c"]`).
     #[serde(default)]
     pub keys: BTreeMap<String, KeySpec>,
 }

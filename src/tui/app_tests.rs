@@ -5,14 +5,23 @@ use std::time::Duration;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
-use super::app::{
-    ActionCommand, ActionEvent, ActionKind, ActionPreview, ActionReport, ActionRequest, App,
-    Effect, Msg, Pane, Popup, PreviewRow, ReportRow, update,
+use super::intent::{
+    ActionCommand, ActionEvent, ActionKind, ActionPreview, ActionReport, ActionRequest, PreviewRow,
+    ReportRow,
 };
+use super::popup::Popup;
+use super::sample::update;
 use super::sample::{self, execution, now, sample_snapshot};
-use super::view::SortColumn;
+use super::sort::SortColumn;
+use super::state::{App, Pane};
+use super::update::{Effect, Msg};
 use crate::domain::Status;
 use crate::monitor::{MonitorControl, MonitorEvent, PollSource, Snapshot};
+
+/// How far the open popup scrolls at the app's size, as the last frame measured it.
+pub(super) fn popup_room(app: &App) -> super::scroll::ScrollRoom {
+    app.frame.popup.expect("a popup is open")
+}
 
 pub(super) fn key(app: &mut App, code: KeyCode) -> Vec<Effect> {
     update(app, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)))
@@ -159,7 +168,7 @@ fn tab_cycles_panes_and_includes_the_log_only_when_shown() {
 fn filter_typing_narrows_and_esc_clears() {
     let mut app = sample::app(false);
     ch(&mut app, '/');
-    assert!(app.filter_editing);
+    assert!(app.filter.editing);
     for c in "report".chars() {
         ch(&mut app, c);
     }
@@ -172,16 +181,19 @@ fn filter_typing_narrows_and_esc_clears() {
     ch(&mut app, 'r');
     ch(&mut app, 't');
     key(&mut app, KeyCode::Down);
-    assert!(app.filter_editing, "arrows move the cursor while typing");
-    assert_eq!(app.filter, "report");
+    assert!(app.filter.editing, "arrows move the cursor while typing");
+    assert_eq!(app.filter.text, "report");
     ch(&mut app, 'q');
-    assert!(app.filter_editing, "q is text while typing, not quit");
+    assert!(app.filter.editing, "q is text while typing, not quit");
     key(&mut app, KeyCode::Backspace);
     key(&mut app, KeyCode::Enter);
-    assert!(!app.filter_editing);
-    assert_eq!(app.filter, "report");
+    assert!(!app.filter.editing);
+    assert_eq!(app.filter.text, "report");
     key(&mut app, KeyCode::Esc);
-    assert_eq!(app.filter, "", "esc outside the input clears the filter");
+    assert_eq!(
+        app.filter.text, "",
+        "esc outside the input clears the filter"
+    );
     assert_eq!(app.view.len(), 6);
 
     ch(&mut app, '/');
@@ -190,7 +202,7 @@ fn filter_typing_narrows_and_esc_clears() {
     }
     assert_eq!(ids(&app), ["102"], "matches the stored status spelling");
     key(&mut app, KeyCode::Esc);
-    assert!(!app.filter_editing);
+    assert!(!app.filter.editing);
     assert_eq!(app.view.len(), 6, "esc in the input clears it");
 
     ch(&mut app, '/');
@@ -332,7 +344,7 @@ fn action_keys_request_actions_with_the_status_seen() {
     key(&mut app, KeyCode::Home);
     ch(&mut app, ' ');
     ch(&mut app, ' ');
-    assert_eq!(app.marked.len(), 2);
+    assert_eq!(app.marks.ids.len(), 2);
     let effects = with_reason(&mut app, 'f', "worker died");
     let req = planned(&effects);
     assert_eq!(req.kind, ActionKind::MarkFailed);
@@ -340,18 +352,18 @@ fn action_keys_request_actions_with_the_status_seen() {
     let mut got: Vec<&str> = req.targets.iter().map(|t| t.id.as_str()).collect();
     got.sort();
     assert_eq!(got, ["39", "7"]);
-    assert_eq!(app.marked.len(), 2, "asking for a plan spends no marks");
+    assert_eq!(app.marks.ids.len(), 2, "asking for a plan spends no marks");
 }
 
 #[test]
 fn settings_from_config_reject_bad_keys_and_honour_read_only() {
     let mut config = crate::config::Config::default();
-    let s = super::app::AppSettings::from_config(&config, true).unwrap();
+    let s = super::state::AppSettings::from_config(&config, true).unwrap();
     assert!(s.read_only, "the flag forces read-only");
     assert_eq!(s.interval, Duration::from_secs(5));
     config.ui.read_only = true;
     assert!(
-        super::app::AppSettings::from_config(&config, false)
+        super::state::AppSettings::from_config(&config, false)
             .unwrap()
             .read_only
     );
@@ -359,7 +371,7 @@ fn settings_from_config_reject_bad_keys_and_honour_read_only() {
         .ui
         .keys
         .insert("quit".into(), crate::config::KeySpec::One("j".into()));
-    let err = super::app::AppSettings::from_config(&config, false)
+    let err = super::state::AppSettings::from_config(&config, false)
         .err()
         .unwrap();
     assert_eq!(
@@ -377,18 +389,18 @@ fn act_on_filtered_set_takes_every_filtered_row() {
     }
     key(&mut app, KeyCode::Enter);
     assert_eq!(ch(&mut app, 'A'), []);
-    assert!(app.bulk_armed);
+    assert!(app.marks.bulk_armed);
     let effects = with_reason(&mut app, 'f', "stale");
     let req = planned(&effects);
     let got: Vec<&str> = req.targets.iter().map(|t| t.id.as_str()).collect();
     assert_eq!(got, ["101", "103"]);
-    assert!(!app.bulk_armed);
+    assert!(!app.marks.bulk_armed);
 
     ch(&mut app, 'A');
     key(&mut app, KeyCode::Esc);
-    assert!(!app.bulk_armed, "esc disarms");
+    assert!(!app.marks.bulk_armed, "esc disarms");
     assert_eq!(
-        app.filter, "pending",
+        app.filter.text, "pending",
         "the disarming esc does not also clear the filter"
     );
 }
@@ -518,7 +530,10 @@ fn snapshot_clamps_the_selection_when_rows_disappear() {
     assert_eq!(app.running.selected, 1);
     assert_eq!(selected_id(&app), "7");
     assert_eq!(app.findings.selected, 0);
-    assert!(app.marked.is_empty(), "marks on vanished rows are dropped");
+    assert!(
+        app.marks.ids.is_empty(),
+        "marks on vanished rows are dropped"
+    );
 
     snapshot(
         &mut app,
@@ -612,14 +627,16 @@ fn popups_open_scroll_and_close() {
         (app.popup.clone(), app.popup_scroll),
         (Some(Popup::Help), 0)
     );
-    let room = app.popup_scroll_room().unwrap();
-    assert!(room.max > 0 && room.page > room.max, "{room:?} at 80×24");
-    key(&mut app, KeyCode::PageDown);
-    assert_eq!(
-        app.popup_scroll, room.max,
-        "a page down stops at the last line"
+    let room = popup_room(&app);
+    assert!(
+        room.max > room.page,
+        "{room:?}: every key of every mode at 80×24"
     );
     key(&mut app, KeyCode::PageDown);
+    assert_eq!(app.popup_scroll, room.page, "a page down moves a page");
+    key(&mut app, KeyCode::End);
+    key(&mut app, KeyCode::PageDown);
+    assert_eq!(app.popup_scroll, room.max, "nothing below the last line");
     key(&mut app, KeyCode::Up);
     assert_eq!(app.popup_scroll, room.max - 1, "and Up moves at once");
     ch(&mut app, '?');
@@ -637,7 +654,7 @@ pub(super) fn planned(effects: &[Effect]) -> ActionRequest {
 pub(super) fn with_reason(app: &mut App, action_key: char, reason: &str) -> Vec<Effect> {
     assert_eq!(ch(app, action_key), []);
     assert!(
-        matches!(app.popup, Some(Popup::Reason { .. })),
+        matches!(app.popup, Some(Popup::Reason(_))),
         "{:?}",
         app.popup
     );
@@ -682,7 +699,7 @@ fn mark_failed_asks_for_a_reason_and_esc_cancels() {
     );
     ch(&mut app, 'q');
     assert!(
-        matches!(&app.popup, Some(Popup::Reason { text, .. }) if text == "q"),
+        matches!(&app.popup, Some(Popup::Reason(entry)) if entry.text == "q"),
         "q is text here, not quit"
     );
     assert_eq!(key(&mut app, KeyCode::Esc), []);
@@ -697,7 +714,7 @@ fn one_row_preview_confirms_with_y_and_defaults_to_no() {
     let id = app.pending_request.unwrap();
     let p = preview(&app, &[("39", Some("failed"))]);
     update(&mut app, Msg::Action(ActionEvent::Planned(p)));
-    assert!(matches!(app.popup, Some(Popup::Preview { .. })));
+    assert!(matches!(app.popup, Some(Popup::Preview(_))));
     assert_eq!(
         key(&mut app, KeyCode::Enter),
         [Effect::Action(ActionCommand::Cancel { request_id: id })],

@@ -10,8 +10,8 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::app::App;
 use super::health::poll_age_shown;
+use super::state::App;
 use crate::domain::wall_minute;
 use crate::monitor::Snapshot;
 
@@ -69,8 +69,9 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::tui::app::{Msg, update};
+    use crate::tui::sample::update;
     use crate::tui::sample::{self, now};
+    use crate::tui::update::Msg;
 
     /// A screen of old rows and old findings, polled and drawn at `now()`.
     fn idle_app() -> App {

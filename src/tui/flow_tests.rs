@@ -3,13 +3,14 @@
 
 use crossterm::event::KeyCode;
 
-use super::app::{
-    ActionCommand, ActionEvent, ActionKind, ActionReport, App, Effect, Msg, Popup, ReportRow,
-    update,
-};
-use super::app_tests::{ch, key, planned, preview, with_reason};
+use super::app_tests::{ch, key, planned, popup_room, preview, with_reason};
+use super::intent::{ActionCommand, ActionEvent, ActionKind, ActionReport, ReportRow};
+use super::popup::Popup;
 use super::popup_tests::scroll_keys_move_within_the_text;
 use super::sample;
+use super::sample::update;
+use super::state::App;
+use super::update::{Effect, Msg};
 
 fn report(id: u64, rows: &[&str]) -> ActionReport {
     ActionReport {
@@ -32,7 +33,7 @@ fn marks_survive_a_cancelled_or_empty_preview_and_go_once_applied() {
     let mut app = sample::app(false);
     ch(&mut app, ' ');
     ch(&mut app, ' ');
-    assert_eq!(app.marked.len(), 2);
+    assert_eq!(app.marks.ids.len(), 2);
 
     // Cancelled.
     planned(&with_reason(&mut app, 'f', "dead"));
@@ -40,7 +41,7 @@ fn marks_survive_a_cancelled_or_empty_preview_and_go_once_applied() {
     update(&mut app, Msg::Action(ActionEvent::Planned(p)));
     key(&mut app, KeyCode::Esc);
     assert_eq!(app.popup, None);
-    assert_eq!(app.marked.len(), 2, "a cancel keeps the marks");
+    assert_eq!(app.marks.ids.len(), 2, "a cancel keeps the marks");
 
     // Nothing to change: any key closes it.
     planned(&ch(&mut app, 'r'));
@@ -48,7 +49,7 @@ fn marks_survive_a_cancelled_or_empty_preview_and_go_once_applied() {
     update(&mut app, Msg::Action(ActionEvent::Planned(p)));
     ch(&mut app, 'x');
     assert_eq!(app.popup, None);
-    assert_eq!(app.marked.len(), 2, "an empty preview keeps the marks");
+    assert_eq!(app.marks.ids.len(), 2, "an empty preview keeps the marks");
 
     // Applied: the marks on the rows acted on are spent.
     let req = planned(&with_reason(&mut app, 'f', "dead"));
@@ -65,12 +66,12 @@ fn marks_survive_a_cancelled_or_empty_preview_and_go_once_applied() {
         key(&mut app, KeyCode::Enter),
         [Effect::Action(ActionCommand::Apply { request_id: id })]
     );
-    assert_eq!(app.marked.len(), 2, "not spent before the answer");
+    assert_eq!(app.marks.ids.len(), 2, "not spent before the answer");
     update(
         &mut app,
         Msg::Action(ActionEvent::Applied(report(id, &["39", "7"]))),
     );
-    assert!(app.marked.is_empty(), "{:?}", app.marked);
+    assert!(app.marks.ids.is_empty(), "{:?}", app.marks.ids);
 }
 
 /// A long preview: 40 rows in a 24-line terminal.
@@ -83,7 +84,7 @@ fn long_preview(app: &mut App, changing: usize) {
     let rows: Vec<(&str, Option<&str>)> = rows.iter().map(|(i, a)| (i.as_str(), *a)).collect();
     let p = preview(app, &rows);
     update(app, Msg::Action(ActionEvent::Planned(p)));
-    assert!(matches!(app.popup, Some(Popup::Preview { .. })));
+    assert!(matches!(app.popup, Some(Popup::Preview(_))));
 }
 
 #[test]
@@ -110,7 +111,7 @@ fn preview_answers_are_unchanged_by_scrolling() {
     );
     key(&mut app, KeyCode::Down);
     assert!(
-        matches!(app.popup, Some(Popup::Preview { applying: true, .. })),
+        matches!(app.popup, Some(Popup::Preview(state)) if state.applying),
         "scrolling while applying neither applies again nor closes"
     );
 
@@ -137,7 +138,7 @@ fn a_long_result_scrolls_and_still_closes_with_esc() {
     let ids: Vec<String> = (0..40).map(|i| i.to_string()).collect();
     let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
     update(&mut app, Msg::Action(ActionEvent::Applied(report(7, &ids))));
-    let max = app.popup_scroll_room().unwrap().max;
+    let max = popup_room(&app).max;
     assert!(max > 0);
     key(&mut app, KeyCode::End);
     assert_eq!(app.popup_scroll, max);

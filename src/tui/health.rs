@@ -4,7 +4,7 @@
 
 use crate::monitor::SourceHealth;
 
-use super::app::{App, Failure};
+use super::state::{App, PollFailure};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Condition {
@@ -21,7 +21,7 @@ pub enum Condition {
     Down,
 }
 
-pub fn condition(h: &SourceHealth, failure: Option<&Failure>) -> Condition {
+pub fn condition(h: &SourceHealth, failure: Option<&PollFailure>) -> Condition {
     if failure.is_some() {
         Condition::Down
     } else if h.auth_failing.is_some() {

@@ -4,12 +4,15 @@
 use crossterm::event::KeyCode;
 use ratatui::buffer::Buffer;
 
-use super::app::{ActionEvent, ActionKind, ActionReport, App, Msg, ReportRow, update};
-use super::app_tests::key;
-use super::keymap::Action;
-use super::render::popup::ScrollRoom;
+use super::app_tests::{key, popup_room};
+use super::intent::{ActionEvent, ActionKind, ActionReport, ReportRow};
+use super::keymap::Command;
 use super::render_tests::{draw, press, sized};
 use super::sample;
+use super::sample::update;
+use super::scroll::ScrollRoom;
+use super::state::App;
+use super::update::Msg;
 use crate::store::AuditEntry;
 
 const WIDTH: u16 = 80;
@@ -47,8 +50,9 @@ fn cases() -> [Case; 3] {
         Case {
             name: "help",
             open: |app| press(app, KeyCode::Char('?')),
-            first: Action::Up.description(),
-            last: Action::Audit.description(),
+            first: Command::Up.description(),
+            // The help ends with the keys of the bulk preview.
+            last: "type the count of rows",
         },
         Case {
             name: "detail",
@@ -195,7 +199,7 @@ fn a_resize_that_shortens_the_text_keeps_the_last_line_at_the_bottom() {
 /// Every scroll key, from the top, on an open popup that scrolls: each
 /// moves the text, none past either end, none answers or closes the popup.
 pub(super) fn scroll_keys_move_within_the_text(app: &mut App, name: &str) {
-    let ScrollRoom { page, max } = app.popup_scroll_room().unwrap();
+    let ScrollRoom { page, max } = popup_room(app);
     assert!(max > 1, "{name}: scrolls by more than a line");
     let kind = std::mem::discriminant(app.popup.as_ref().unwrap());
     for (code, want) in [

@@ -8,15 +8,15 @@ use crossterm::event::KeyCode;
 use ratatui::buffer::Buffer;
 use ratatui::style::Modifier;
 
-use super::app::{
-    ActionEvent, ActionKind, ActionPreview, ActionReport, App, Msg, Pane, PreviewRow, ReportRow,
-    update,
-};
-use super::keymap::Action;
+use super::intent::{ActionEvent, ActionKind, ActionPreview, ActionReport, PreviewRow, ReportRow};
+use super::keymap::Command;
 use super::render::{findings, footer};
 use super::render_tests::{draw, draw_part, find, press, sized};
 use super::sample;
+use super::sample::update;
+use super::state::{App, Pane};
 use super::theme::Theme;
+use super::update::Msg;
 use crate::monitor::{MonitorEvent, Snapshot, SourceHealth};
 
 fn row_text(buf: &Buffer, y: u16) -> String {
@@ -272,9 +272,7 @@ fn no_color_underlines_only_marked_rows() {
 fn assert_whole_hints(line: &str, width: u16) {
     assert!(line.starts_with(" ? help"), "{width}: {line:?}");
     for hint in line.trim().split("  ") {
-        let whole = Action::ALL
-            .iter()
-            .any(|a| hint.ends_with(&format!(" {}", a.short())));
+        let whole = Command::all().any(|a| hint.ends_with(&format!(" {}", a.short())));
         assert!(whole, "{width}: cut hint {hint:?} in {line:?}");
     }
 }

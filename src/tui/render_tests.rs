@@ -7,10 +7,13 @@ use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier};
 use ratatui::{Frame, Terminal};
 
-use super::app::{App, Msg, update};
-use super::render::{self, detail, error_rates, findings, footer, header, log, running};
+use super::details as detail;
+use super::render::{self, error_rates, findings, footer, header, running};
 use super::sample;
+use super::sample::update;
+use super::state::App;
 use super::theme::Theme;
+use super::update::Msg;
 
 pub(super) fn sized(mut app: App, width: u16, height: u16) -> App {
     update(&mut app, Msg::Resize { width, height });
@@ -19,7 +22,11 @@ pub(super) fn sized(mut app: App, width: u16, height: u16) -> App {
 
 pub(super) fn draw(app: &App, width: u16, height: u16) -> Terminal<TestBackend> {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-    terminal.draw(|f| render::render(f, app)).unwrap();
+    terminal
+        .draw(|f| {
+            render::render(f, app);
+        })
+        .unwrap();
     terminal
 }
 
@@ -131,7 +138,14 @@ fn panes_one_by_one() {
     );
     insta::assert_snapshot!("footer", draw_part(&app, 100, 1, footer::render).backend());
     // Nothing in the test process installs the tui-logger layer: an empty pane.
-    insta::assert_snapshot!("log", draw_part(&app, 60, 4, log::render).backend());
+    insta::assert_snapshot!(
+        "log",
+        draw_part(&app, 60, 4, |f, area, app| {
+            let block = render::pane_block(app, super::state::Pane::Log, "Log".to_string());
+            super::log_pane::render(f, area, block, app.theme());
+        })
+        .backend()
+    );
 }
 
 #[test]
@@ -394,10 +408,11 @@ fn every_size_from_the_minimum_up_draws_without_panicking() {
 mod action_popups {
     use super::*;
     use crate::store::AuditEntry;
-    use crate::tui::app::{
-        ActionEvent, ActionKind, ActionPreview, ActionReport, Msg, Popup, PreviewRow, ReportRow,
-        update,
+    use crate::tui::confirm::PreviewState;
+    use crate::tui::intent::{
+        ActionEvent, ActionKind, ActionPreview, ActionReport, PreviewRow, ReportRow,
     };
+    use crate::tui::popup::Popup;
 
     fn row(id: &str, after: Option<&str>, note: &str) -> PreviewRow {
         PreviewRow {
@@ -435,11 +450,7 @@ mod action_popups {
                     .into(),
             ),
         };
-        let app = with_popup(Popup::Preview {
-            preview,
-            typed: String::new(),
-            applying: false,
-        });
+        let app = with_popup(Popup::Preview(PreviewState::new(preview)));
         insta::assert_snapshot!(draw(&app, 80, 24).backend());
     }
 
@@ -455,11 +466,10 @@ mod action_popups {
             ],
             note: None,
         };
-        let app = with_popup(Popup::Preview {
-            preview,
+        let app = with_popup(Popup::Preview(PreviewState {
             typed: "2".into(),
-            applying: false,
-        });
+            ..PreviewState::new(preview)
+        }));
         insta::assert_snapshot!(draw(&app, 80, 24).backend());
     }
 

@@ -1,7 +1,8 @@
 //! The event loop: one `select!` over terminal input, monitor events, action
 //! outcomes, a 1 Hz clock and termination signals. It redraws only when
-//! `update` says something visible changed (pitfall 3) and leaves promptly
-//! when the terminal goes away (pitfall 2).
+//! `update` says something visible changed (a redraw per tick would cost
+//! CPU and bytes on an idle wall terminal) and leaves promptly when the
+//! terminal goes away (a hung-up SSH session must not leave it spinning).
 
 use std::time::Duration;
 
@@ -14,9 +15,11 @@ use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
 use tokio::time::MissedTickBehavior;
 
-use super::app::{ActionCommand, ActionEvent, App, AppSettings, Effect, Msg, update};
+use super::intent::{ActionCommand, ActionEvent};
 use super::render::render;
+use super::state::{App, AppSettings};
 use super::terminal::{self, TerminalGuard, osc52};
+use super::update::{Effect, Msg, update};
 use crate::monitor::{MonitorControl, MonitorEvent, PollSource};
 
 /// Where action keys go, and where their outcomes come back from.
@@ -58,7 +61,7 @@ pub async fn run(
     let mut interrupt =
         signal(SignalKind::interrupt()).wrap_err("installing the SIGINT handler")?;
 
-    let mut guard = TerminalGuard::enter().wrap_err("setting up the terminal")?;
+    let mut guard = TerminalGuard::enter(settings.output).wrap_err("setting up the terminal")?;
     let mut app = App::new(settings, Utc::now());
     if let Ok((width, height)) = crossterm::terminal::size() {
         update(&mut app, Msg::Resize { width, height });
@@ -75,12 +78,19 @@ pub async fn run(
         }
         if app.dirty {
             super::logging::show_new_events();
-            if let Err(e) = guard.draw(|frame| render(frame, &app)) {
-                tracing::warn!("draw failed, leaving: {e}");
-                break Exit::TerminalGone;
-            }
+            let facts = match guard.draw(|frame| render(frame, &app)) {
+                Ok(facts) => facts,
+                Err(e) => {
+                    tracing::warn!("draw failed, leaving: {e}");
+                    break Exit::TerminalGone;
+                }
+            };
             app.dirty = false;
             app.drawn_at = app.now;
+            // What keys need of the screen reaches `update` as a message.
+            if facts != app.frame {
+                update(&mut app, Msg::Frame(facts));
+            }
         }
         let msg = tokio::select! {
             _ = hangup.recv() => break Exit::TerminalGone,

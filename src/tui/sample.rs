@@ -14,9 +14,11 @@ use crate::domain::{
 };
 use crate::monitor::{Snapshot, SourceHealth};
 
-use super::app::{App, AppSettings};
 use super::keymap::Keymap;
+use super::output::OutputKind;
+use super::state::{App, AppSettings};
 use super::theme::Theme;
+use super::update::{Effect, Msg};
 
 /// The tests' fixed clock.
 pub fn now() -> DateTime<Utc> {
@@ -255,6 +257,7 @@ pub fn settings(read_only: bool) -> AppSettings {
         keymap: Keymap::default(),
         theme: Theme::colour(),
         remote: true,
+        output: OutputKind::Quiet,
     }
 }
 
@@ -262,9 +265,21 @@ pub fn settings(read_only: bool) -> AppSettings {
 pub fn app(read_only: bool) -> App {
     let mut app = App::new(settings(read_only), now());
     let snap = Arc::new(sample_snapshot(now()));
-    super::app::update(
+    update(
         &mut app,
-        super::app::Msg::Monitor(crate::monitor::MonitorEvent::Snapshot(snap)),
+        Msg::Monitor(crate::monitor::MonitorEvent::Snapshot(snap)),
     );
     app
+}
+
+/// `update`, then what a frame of the new state would measure, as the
+/// event loop hands it back after drawing: tests drive the keys with no
+/// terminal.
+pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
+    let effects = super::update::update(app, msg);
+    let facts = super::render::frame_facts(app);
+    if facts != app.frame {
+        super::update::update(app, Msg::Frame(facts));
+    }
+    effects
 }

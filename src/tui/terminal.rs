@@ -1,7 +1,8 @@
 //! The terminal guard: alternate screen and raw mode while the TUI runs, and
-//! a restore that runs on every exit path (Drop, panic, signal) exactly once
-//! (pitfall 1). Draws that change cells are wrapped in synchronized updates
-//! (pitfall 4) and encoded in few bytes by `QuietBackend`.
+//! a restore that runs on every exit path (Drop, panic, signal) exactly once,
+//! so a crash never leaves the operator's shell in raw mode. Draws that
+//! change many cells are wrapped in synchronized updates (no tearing) and,
+//! by default, encoded in few bytes by `QuietBackend`.
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
@@ -19,7 +20,7 @@ use crossterm::{cursor, execute};
 use ratatui::backend::{Backend, ClearType};
 use ratatui::{Frame, Terminal};
 
-use super::quiet_backend::QuietBackend;
+use super::output::{Output, OutputKind};
 
 /// True while the terminal is in TUI mode; makes `restore` idempotent.
 static ACTIVE: AtomicBool = AtomicBool::new(false);
@@ -52,14 +53,14 @@ pub struct TerminalGuard {
     /// when that fails because the terminal is gone (SSH drop), `eprintln!`s
     /// into the dead stderr, which panics inside a drop and aborts the
     /// process. `restore` shows the cursor itself, best effort.
-    terminal: ManuallyDrop<Terminal<QuietBackend<FrameWriter>>>,
+    terminal: ManuallyDrop<Terminal<Output<FrameWriter>>>,
 }
 
 impl TerminalGuard {
     /// Enters TUI mode. Call after `color_eyre::install()`: the panic hook
     /// installed here restores the terminal first, then chains the hook that
     /// was there (color-eyre's), so its report lands on a sane screen.
-    pub fn enter() -> io::Result<TerminalGuard> {
+    pub fn enter(output: OutputKind) -> io::Result<TerminalGuard> {
         HOOK.call_once(|| {
             let previous = std::panic::take_hook();
             std::panic::set_hook(Box::new(move |info| {
@@ -78,7 +79,7 @@ impl TerminalGuard {
         // A clear the backend sees, whatever the alternate screen held: the
         // first frame then knows every cell it does not write is blank.
         let terminal = frame_writer()
-            .and_then(|writer| Terminal::new(QuietBackend::new(writer, true)))
+            .and_then(|writer| Terminal::new(Output::new(output, writer, true)))
             .and_then(|mut t| {
                 t.backend_mut().clear_region(ClearType::All)?;
                 Ok(t)
@@ -93,9 +94,12 @@ impl TerminalGuard {
         Ok(TerminalGuard { terminal })
     }
 
-    /// One frame; only the cells that changed are written.
-    pub fn draw(&mut self, f: impl FnOnce(&mut Frame)) -> io::Result<()> {
-        self.terminal.draw(f).map(|_| ())
+    /// One frame; only the cells that changed are written. Returns what
+    /// `f` returned (the frame's measures).
+    pub fn draw<T>(&mut self, f: impl FnOnce(&mut Frame) -> T) -> io::Result<T> {
+        let mut out = None;
+        self.terminal.draw(|frame| out = Some(f(frame)))?;
+        Ok(out.expect("ratatui calls the draw closure once per draw"))
     }
 
     /// After a resize the next draw repaints everything.

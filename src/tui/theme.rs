@@ -1,6 +1,5 @@
 //! Colours and emphasis. Under `NO_COLOR` every style is built from modifiers
-//! only, so the selection stays visible where colour attributes are dropped
-//! (pitfall 8).
+//! only, so the selection stays visible where colour attributes are dropped.
 
 use ratatui::style::{Color, Modifier, Style};
 

@@ -8,7 +8,7 @@ use ratatui::widgets::{Paragraph, Sparkline};
 
 use super::pane_block;
 use crate::domain::WindowStats;
-use crate::tui::app::{App, Pane};
+use crate::tui::state::{App, Pane};
 
 fn rate(r: Option<f64>) -> String {
     r.map_or_else(|| "-".to_string(), |r| format!("{:.1}%", r * 100.0))

@@ -7,7 +7,7 @@ use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
 
 use super::{ago_brief, pane_block, window_start};
 use crate::domain::{Finding, SuggestedAction};
-use crate::tui::app::{App, Pane};
+use crate::tui::state::{App, Pane};
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     let theme = app.theme();
@@ -35,7 +35,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         };
         // Only a mark is styled: see the Running pane.
         let mark = match &f.execution_id {
-            Some(id) if app.marked.contains(id) => Span::styled("●", theme.marked),
+            Some(id) if app.marks.ids.contains(id) => Span::styled("●", theme.marked),
             _ => Span::raw(" "),
         };
         Row::new(vec![

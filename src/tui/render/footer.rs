@@ -6,16 +6,16 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use crate::tui::app::{App, Pane};
-use crate::tui::keymap::{Action, Scope};
+use crate::tui::keymap::{Command, Scope};
+use crate::tui::state::{App, Pane};
 
 /// A message stays this long in the footer.
 pub const MESSAGE_SECONDS: i64 = 8;
 
-fn applies(app: &App, action: Action) -> bool {
+fn applies(app: &App, action: Command) -> bool {
     let write = matches!(
         action,
-        Action::Reconcile | Action::MarkFailed | Action::Select | Action::ActOnFiltered
+        Command::Reconcile | Command::MarkFailed | Command::Select | Command::ActOnFiltered
     );
     if write && app.read_only() {
         return false;
@@ -30,23 +30,23 @@ fn applies(app: &App, action: Action) -> bool {
 /// The hints in the order they read, each with its rank: when the line is
 /// too narrow the highest ranks go first. Help (rank 0) always stays: it
 /// leads to every other key.
-const HINTS: [(Action, usize); 16] = [
-    (Action::Help, 0),
-    (Action::Quit, 1),
-    (Action::Down, 2),
-    (Action::Details, 3),
-    (Action::Filter, 7),
-    (Action::Sort, 9),
-    (Action::Select, 8),
-    (Action::Reconcile, 4),
-    (Action::MarkFailed, 5),
-    (Action::ActOnFiltered, 10),
-    (Action::CopyId, 13),
-    (Action::NextPane, 6),
-    (Action::Pause, 11),
-    (Action::Refresh, 12),
-    (Action::Audit, 14),
-    (Action::ToggleLog, 15),
+const HINTS: [(Command, usize); 16] = [
+    (Command::Help, 0),
+    (Command::Quit, 1),
+    (Command::Down, 2),
+    (Command::Details, 3),
+    (Command::Filter, 7),
+    (Command::Sort, 9),
+    (Command::Select, 8),
+    (Command::Reconcile, 4),
+    (Command::MarkFailed, 5),
+    (Command::ActOnFiltered, 10),
+    (Command::CopyId, 13),
+    (Command::NextPane, 6),
+    (Command::Pause, 11),
+    (Command::Refresh, 12),
+    (Command::Audit, 14),
+    (Command::ToggleLog, 15),
 ];
 
 /// Which hints fit in `width` columns: whole hints only, dropped from the
@@ -72,13 +72,8 @@ fn fit(hints: &[(usize, String, &str)], width: usize) -> Vec<bool> {
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     let theme = app.theme();
-    if app.filter_editing {
-        let line = Line::from(vec![
-            Span::styled(" filter: ", theme.key),
-            Span::raw(app.filter.clone()),
-            Span::styled("█", theme.key),
-            Span::styled("  enter keep · esc clear", theme.dim),
-        ]);
+    if app.filter.editing {
+        let line = app.filter.footer(app.keymap(), theme);
         frame.render_widget(Paragraph::new(line), area);
         return;
     }
@@ -97,8 +92,8 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         .iter()
         .filter(|(a, _)| applies(app, *a))
         .filter_map(|&(action, rank)| {
-            let keys = if action == Action::Down {
-                format!("{}{}", first(Action::Up)?, first(Action::Down)?)
+            let keys = if action == Command::Down {
+                format!("{}{}", first(Command::Up)?, first(Command::Down)?)
             } else {
                 first(action)?
             };

@@ -8,8 +8,8 @@ use ratatui::widgets::Paragraph;
 
 use super::ago;
 use crate::monitor::SourceHealth;
-use crate::tui::app::{App, Failure};
 use crate::tui::health::{self, Condition};
+use crate::tui::state::{App, PollFailure};
 
 /// The latency from which a source's round trip is shown in the header.
 pub const NOTABLE_LATENCY_MS: u64 = 100;
@@ -18,7 +18,7 @@ fn source<'a>(
     app: &App,
     label: &str,
     h: &SourceHealth,
-    failure: Option<&Failure>,
+    failure: Option<&PollFailure>,
     wide: bool,
     fresh: bool,
 ) -> Vec<Span<'a>> {

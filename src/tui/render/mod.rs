@@ -2,37 +2,40 @@
 //! pane. Nothing here mutates state; scroll offsets are re-derived from the
 //! App's cursor so a frame is always consistent with what `update` decided.
 
-pub mod actions;
-pub mod detail;
 pub mod error_rates;
 pub mod findings;
 pub mod footer;
 pub mod header;
-pub mod help;
-pub mod log;
 pub mod popup;
 pub mod running;
-pub mod wrap;
 
-use chrono::{DateTime, Utc};
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
-use super::app::{App, Pane};
 use super::health::remote_stale;
-use crate::domain::{format_age, format_age_brief, table_age_seconds};
+use super::scroll::FrameFacts;
+use super::state::{App, Pane};
+use crate::domain::format_age;
+
+pub use super::render_util::{ago, ago_brief, centered};
 
 pub const MIN_WIDTH: u16 = 60;
 pub const MIN_HEIGHT: u16 = 15;
 
-pub fn render(frame: &mut Frame, app: &App) {
+/// Draws the whole screen from the state, and returns what the frame
+/// measured that keys depend on (for `Msg::Frame`).
+pub fn render(frame: &mut Frame, app: &App) -> FrameFacts {
     let area = frame.area();
+    let mut facts = FrameFacts {
+        list_rows: list_rows(area.height, app.show_log),
+        popup: None,
+    };
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
         let text = format!("terminal too small (need {MIN_WIDTH}×{MIN_HEIGHT})");
         frame.render_widget(Paragraph::new(text), area);
-        return;
+        return facts;
     }
     let [head, body, foot] = Layout::vertical([
         Constraint::Length(2),
@@ -60,11 +63,24 @@ pub fn render(frame: &mut Frame, app: &App) {
     findings::render(frame, left, app);
     error_rates::render(frame, right, app);
     if log_h > 0 {
-        log::render(frame, log_area, app);
+        let block = pane_block(app, Pane::Log, "Log".to_string());
+        super::log_pane::render(frame, log_area, block, app.theme());
     }
 
     if let Some(popup) = popup::PopupLayout::of(app, area) {
+        facts.popup = Some(popup.room());
         popup.render(frame, app);
+    }
+    facts
+}
+
+/// What a frame of the state at its terminal size measures, without
+/// drawing it: for tests that drive `update` with no terminal.
+pub fn frame_facts(app: &App) -> FrameFacts {
+    let screen = Rect::new(0, 0, app.size.0, app.size.1);
+    FrameFacts {
+        list_rows: list_rows(app.size.1, app.show_log),
+        popup: popup::PopupLayout::of(app, screen).map(|layout| layout.room()),
     }
 }
 
@@ -152,23 +168,4 @@ pub fn window_start(selected: usize, offset: usize, height: usize, len: usize) -
         start = selected + 1 - height;
     }
     start.min(len.saturating_sub(height))
-}
-
-pub fn ago(now: DateTime<Utc>, at: DateTime<Utc>) -> String {
-    format_age((now - at).num_seconds().max(0))
-}
-
-/// [`ago`] for table columns: see `table_age_seconds`.
-pub fn ago_brief(now: DateTime<Utc>, at: DateTime<Utc>) -> String {
-    format_age_brief(table_age_seconds(now, at))
-}
-
-pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
-    let [v] = Layout::vertical([Constraint::Length(height.min(area.height))])
-        .flex(Flex::Center)
-        .areas(area);
-    let [h] = Layout::horizontal([Constraint::Length(width.min(area.width))])
-        .flex(Flex::Center)
-        .areas(v);
-    h
 }

@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
 
 use super::{ago_brief, pane_block, window_start};
-use crate::tui::app::{App, Pane};
+use crate::tui::state::{App, Pane};
 
 /// The Running pane's columns: title and width.
 const COLUMNS: [(&str, Constraint); 9] = [
@@ -35,11 +35,11 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         title.push_str(&format!(" of {}", app.snapshot.active.len()));
     }
     title.push_str(&format!(" · sort {} {arrow}", app.sort.title()));
-    if !app.filter.is_empty() {
-        title.push_str(&format!(" · filter \"{}\"", app.filter));
+    if !app.filter.text.is_empty() {
+        title.push_str(&format!(" · filter \"{}\"", app.filter.text));
     }
-    if !app.marked.is_empty() {
-        title.push_str(&format!(" · {} selected", app.marked.len()));
+    if !app.marks.ids.is_empty() {
+        title.push_str(&format!(" · {} selected", app.marks.ids.len()));
     }
     let block = pane_block(app, Pane::Running, title);
     let inner_rows = usize::from(block.inner(area).height.saturating_sub(1));
@@ -58,7 +58,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
             .and_then(|h| h.remote_status());
         // Only a mark is styled: under NO_COLOR the style is an underline,
         // which would draw a stray underscore on every unmarked row.
-        let mark = if app.marked.contains(&e.id) {
+        let mark = if app.marks.ids.contains(&e.id) {
             Span::styled("●", theme.marked)
         } else {
             Span::raw(" ")
@@ -103,7 +103,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         state.select(Some(app.running.selected - start));
     }
     if len == 0 {
-        let empty = match (app.has_snapshot, app.filter.is_empty()) {
+        let empty = match (app.has_snapshot, app.filter.text.is_empty()) {
             (false, _) => "",
             (true, true) => " no active executions",
             (true, false) => " no execution matches the filter",

@@ -5,11 +5,19 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 
-use super::ago;
-use super::popup::TextPopup;
+use super::keymap::{Command, Keymap, Mode};
+use super::popup_frame::TextPopup;
+use super::render_util::ago;
+use super::theme::Theme;
 use crate::domain::{Execution, Finding, RemoteAnswer, RemoteHistory, format_age};
-use crate::tui::app::{App, Pane};
-use crate::tui::theme::Theme;
+use crate::monitor::Snapshot;
+
+/// What the details are of: the selected row of the focused list.
+#[derive(Debug, Clone, Copy)]
+pub enum Subject<'a> {
+    Execution(Option<&'a Execution>),
+    Finding(Option<&'a Finding>),
+}
 
 /// Where a field's value continues when it wraps: under the value.
 const VALUE_INDENT: usize = 19;
@@ -185,18 +193,24 @@ fn finding(l: &mut Lines, f: &Finding, age: i64) {
     );
 }
 
-fn lines(app: &App) -> (String, Vec<(Line<'static>, usize)>) {
+fn lines(
+    snap: &Snapshot,
+    subject: Subject<'_>,
+    now: DateTime<Utc>,
+    theme: &Theme,
+) -> (String, Vec<(Line<'static>, usize)>) {
     let mut l = Lines {
-        theme: app.theme(),
-        now: app.now,
+        theme,
+        now,
         out: Vec::new(),
     };
-    let title = match app.focus {
-        Pane::Findings => match app.selected_finding() {
+    let active = |id: &str| snap.active.iter().find(|e| e.id == id).map(|e| &**e);
+    let title = match subject {
+        Subject::Finding(selected) => match selected {
             Some(f) => {
-                finding(&mut l, f, app.snapshot.finding_age(f, app.now));
+                finding(&mut l, f, snap.finding_age(f, now));
                 if let Some(id) = &f.execution_id {
-                    if let Some(e) = app.execution_by_id(id) {
+                    if let Some(e) = active(id) {
                         execution(&mut l, e);
                     } else {
                         l.section("execution");
@@ -207,7 +221,7 @@ fn lines(app: &App) -> (String, Vec<(Line<'static>, usize)>) {
                             f.remote_id.clone().unwrap_or_else(|| "-".into()),
                         );
                     }
-                    remote(&mut l, app.snapshot.remote.get(id.as_str()).map(|h| &**h));
+                    remote(&mut l, snap.remote.get(id.as_str()).map(|h| &**h));
                 } else {
                     l.field(
                         "remote id",
@@ -218,18 +232,17 @@ fn lines(app: &App) -> (String, Vec<(Line<'static>, usize)>) {
             }
             None => "Finding".to_string(),
         },
-        _ => match app.selected_execution() {
+        Subject::Execution(selected) => match selected {
             Some(e) => {
                 execution(&mut l, e);
-                remote(&mut l, app.snapshot.remote.get(e.id.as_str()).map(|h| &**h));
+                remote(&mut l, snap.remote.get(e.id.as_str()).map(|h| &**h));
                 // The evidence belongs with the row wherever it is opened from.
-                if let Some(f) = app
-                    .snapshot
+                if let Some(f) = snap
                     .findings
                     .iter()
                     .find(|f| f.execution_id.as_deref() == Some(e.id.as_str()))
                 {
-                    finding(&mut l, f, app.snapshot.finding_age(f, app.now));
+                    finding(&mut l, f, snap.finding_age(f, now));
                 }
                 format!("Execution {}", e.id)
             }
@@ -243,14 +256,28 @@ fn lines(app: &App) -> (String, Vec<(Line<'static>, usize)>) {
     (title, l.out)
 }
 
-pub fn view(app: &App, screen: Rect) -> TextPopup {
-    let (title, lines) = lines(app);
+pub fn popup(
+    snap: &Snapshot,
+    subject: Subject<'_>,
+    now: DateTime<Utc>,
+    screen: Rect,
+    theme: &Theme,
+    keymap: &Keymap,
+) -> TextPopup {
+    let (title, lines) = lines(snap, subject, now, theme);
+    let up = keymap.first_in(Command::Up, Mode::Popup);
+    let down = keymap.first_in(Command::Down, Mode::Popup);
+    let arrows: String = [up, down].iter().flatten().map(|k| k.to_string()).collect();
     TextPopup::new(
         screen,
         screen.width.saturating_sub(4).min(100),
         // A line free above and below keeps the header and the footer in sight.
         screen.height.saturating_sub(2),
-        format!(" {title} (↑↓ scroll · y copy id · esc close) "),
+        format!(
+            " {title} ({arrows} scroll · {} copy id · {} close) ",
+            keymap.label_in(Command::CopyId, Mode::Popup),
+            keymap.label_in(Command::Close, Mode::Popup),
+        ),
         &lines,
     )
 }

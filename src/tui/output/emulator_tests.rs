@@ -13,13 +13,13 @@ use ratatui::buffer::{Buffer, Cell, CellWidth};
 use ratatui::layout::{Position, Rect, Size};
 use ratatui::style::{Color, Modifier, Style};
 
-use super::app::{Msg, update};
 use super::encoder::Encoder;
 use super::quiet_backend::QuietBackend;
-use super::render;
-use super::render_tests::sized;
-use super::sample;
 use super::sgr::named_index;
+use crate::tui::render;
+use crate::tui::render_tests::sized;
+use crate::tui::sample::{self, update};
+use crate::tui::update::Msg;
 
 /// A small deterministic generator: no dependency for random frames.
 struct Rng(u64);
@@ -215,7 +215,7 @@ impl Look {
 /// wherever crossterm's does. (vt100 blanks the tail of a wide symbol
 /// written over with the pen of the time, where ratatui assumes a default
 /// blank: crossterm's screen differs from the buffer there too.)
-pub(super) fn assert_looks_as_before(
+pub(in crate::tui) fn assert_looks_as_before(
     new: &vt100::Screen,
     old: &vt100::Screen,
     buf: &Buffer,
@@ -289,12 +289,12 @@ fn without_underline_colours(bytes: &[u8]) -> Vec<u8> {
     out
 }
 
-pub(super) fn emulator(size: Size) -> vt100::Parser {
+pub(in crate::tui) fn emulator(size: Size) -> vt100::Parser {
     let nonzero = |n| std::num::NonZeroU16::new(n).unwrap();
     vt100::Parser::new(nonzero(size.height), nonzero(size.width), 0)
 }
 
-pub(super) fn replay(parser: &mut vt100::Parser, bytes: &[u8]) {
+pub(in crate::tui) fn replay(parser: &mut vt100::Parser, bytes: &[u8]) {
     parser.process(&without_underline_colours(bytes));
 }
 
@@ -379,10 +379,10 @@ fn random_frames_look_the_same_in_an_emulator_as_in_ratatui() {
 
 /// The bytes a backend wrote, readable while a `Terminal` holds it.
 #[derive(Clone, Default)]
-struct Written(Rc<RefCell<Vec<u8>>>);
+pub(super) struct Written(pub(super) Rc<RefCell<Vec<u8>>>);
 
 impl Written {
-    fn take(&self) -> Vec<u8> {
+    pub(super) fn take(&self) -> Vec<u8> {
         std::mem::take(&mut self.0.borrow_mut())
     }
 }
@@ -416,7 +416,9 @@ fn exectops_screen_costs_far_fewer_bytes_and_looks_the_same() {
         let now = sample::now() + chrono::Duration::seconds(61 * minute);
         update(&mut app, Msg::Tick(now));
         let next = terminal
-            .draw(|f| render::render(f, &app))
+            .draw(|f| {
+                render::render(f, &app);
+            })
             .unwrap()
             .buffer
             .clone();

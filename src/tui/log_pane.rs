@@ -2,15 +2,14 @@
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
+use ratatui::widgets::Block;
 use tui_logger::{TuiLoggerLevelOutput, TuiLoggerWidget};
 
-use super::pane_block;
-use crate::tui::app::{App, Pane};
+use super::theme::Theme;
 
-pub fn render(frame: &mut Frame, area: Rect, app: &App) {
-    let theme = app.theme();
+pub fn render(frame: &mut Frame, area: Rect, block: Block<'_>, theme: &Theme) {
     let widget = TuiLoggerWidget::default()
-        .block(pane_block(app, Pane::Log, "Log".to_string()))
+        .block(block)
         .output_separator(' ')
         .output_timestamp(Some("%H:%M:%S".to_string()))
         .output_level(Some(TuiLoggerLevelOutput::Abbreviated))

@@ -9,7 +9,7 @@
 //! colours relatively: a frame that changes a few digits costs a few bytes
 //! more than the digits, where ratatui's crossterm backend wrote ~90.
 //!
-//! Synchronized-update markers (pitfall 4) wrap a frame that follows a
+//! Synchronized-update markers (which stop a terminal showing half a frame) wrap a frame that follows a
 //! clear or is larger than `UNMARKED_FRAME_LIMIT`. A smaller frame goes to
 //! the terminal in one `write(2)` without them: the writer is a
 //! `BufWriter` over stdout's descriptor, not std's line-buffered stdout

@@ -1,0 +1,61 @@
+//! The audit view: exectop's recent writes, who made them, when and why,
+//! newest first, read from the audit table when the operator asks.
+
+use chrono::{DateTime, Utc};
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+
+use super::keymap::{Command, Keymap, Mode};
+use super::popup_frame::{Indented, TextPopup};
+use super::render_util::ago;
+use super::theme::Theme;
+use crate::store::AuditEntry;
+
+pub fn popup(
+    entries: &[AuditEntry],
+    now: DateTime<Utc>,
+    screen: Rect,
+    theme: &Theme,
+    keymap: &Keymap,
+) -> TextPopup {
+    let mut lines: Indented = entries
+        .iter()
+        .map(|e| {
+            let when =
+                e.at.map_or_else(|| "?".to_string(), |at| format!("{} ago", ago(now, at)));
+            let line = Line::from(vec![
+                Span::styled(format!(" {when:<9} "), theme.dim),
+                Span::styled(format!("{}@{} ", e.operator, e.host), theme.key),
+                Span::raw(match e.after.as_deref() {
+                    Some(after) => format!(
+                        "{} {} {} → {after}  {}",
+                        e.action,
+                        e.execution_id,
+                        e.before.as_deref().unwrap_or("-"),
+                        e.reason.as_deref().unwrap_or("")
+                    ),
+                    // A remote stop changes no row: what the remote answered.
+                    None => format!(
+                        "{} {} remote: {}  {}",
+                        e.action,
+                        e.execution_id,
+                        e.remote_status.as_deref().unwrap_or("-"),
+                        e.reason.as_deref().unwrap_or("")
+                    ),
+                }),
+            ]);
+            (line, 11)
+        })
+        .collect();
+    if lines.is_empty() {
+        lines.push((Line::styled(" no actions recorded yet", theme.dim), 1));
+    }
+    let close = keymap.label_in(Command::Close, Mode::Popup);
+    TextPopup::new(
+        screen,
+        110,
+        screen.height,
+        format!(" Audit log, newest first ({close} closes) "),
+        &lines,
+    )
+}

@@ -1,0 +1,90 @@
+//! The help screen: every binding of the key table, mode by mode, read from
+//! the keymap so remapped keys show as bound.
+
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+
+use super::keymap::{BINDINGS, Command, Keymap, Mode};
+use super::popup_frame::{Indented, TextPopup};
+use super::theme::Theme;
+
+const WIDTH: u16 = 64;
+
+/// Where a description continues when it wraps: under the descriptions.
+const DESCRIPTION_INDENT: usize = 15;
+
+fn line(theme: &Theme, keys: &str, description: &str) -> (Line<'static>, usize) {
+    let line = Line::from(vec![
+        Span::styled(format!(" {keys:<14}"), theme.key),
+        Span::raw(description.to_string()),
+    ]);
+    (line, DESCRIPTION_INDENT)
+}
+
+/// The lines of one mode other than the panes: commands that do the same
+/// there (the scroll keys, the keys that close) share a line.
+fn mode_lines(mode: Mode, theme: &Theme, keymap: &Keymap) -> Indented {
+    let mut grouped: Vec<(String, &'static str)> = Vec::new();
+    for binding in BINDINGS.iter().filter(|b| b.modes.contains(&mode)) {
+        let keys = keymap.label_in(binding.command, mode);
+        if keys.is_empty() {
+            continue;
+        }
+        let description = binding.command.description_in(mode);
+        match grouped.last_mut() {
+            Some((k, d)) if *d == description => {
+                k.push(' ');
+                k.push_str(&keys);
+            }
+            _ => grouped.push((keys, description)),
+        }
+    }
+    let mut lines = vec![
+        (Line::raw(""), 0),
+        (Line::styled(format!(" {}", mode.title()), theme.title), 1),
+    ];
+    lines.extend(grouped.iter().map(|(k, d)| line(theme, k, d)));
+    match mode {
+        Mode::Filter | Mode::Reason => {
+            lines.push(line(theme, "any character", "typed into the entry"));
+        }
+        Mode::Count => lines.push(line(theme, "0-9", "type the count of rows")),
+        Mode::Preview => lines.push(line(theme, "any other key", "no: nothing is written")),
+        Mode::Panes | Mode::Popup => {}
+    }
+    lines
+}
+
+pub fn popup(keymap: &Keymap, theme: &Theme, read_only: bool, screen: Rect) -> TextPopup {
+    let mut lines: Indented = BINDINGS
+        .iter()
+        .filter(|b| b.modes.contains(&Mode::Panes))
+        .map(|b| line(theme, &keymap.keys_label(b.command), b.description))
+        .collect();
+    if read_only {
+        lines.push((
+            Line::styled(
+                " read-only: the write actions above are disabled",
+                theme.warn,
+            ),
+            1,
+        ));
+    }
+    for mode in Mode::ALL.into_iter().filter(|m| *m != Mode::Panes) {
+        lines.extend(mode_lines(mode, theme, keymap));
+    }
+    let mut popup = TextPopup::new(screen, WIDTH, screen.height, String::new(), &lines);
+    let close = keymap.label_in(Command::Close, Mode::Popup);
+    // Only a screen too short for every key is told it can scroll.
+    popup.title = if popup.room().max > 0 {
+        let arrows: String = [Command::Up, Command::Down]
+            .iter()
+            .filter_map(|c| keymap.first_in(*c, Mode::Popup))
+            .map(|k| k.to_string())
+            .collect();
+        format!(" Keys ({arrows} scroll · {close} closes) ")
+    } else {
+        format!(" Keys ({close} closes) ")
+    };
+    popup
+}
