@@ -59,3 +59,31 @@ pub fn popup(
         &lines,
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+    use crate::tui::intent::{ActionCommand, ActionEvent};
+    use crate::tui::popup::Popup;
+    use crate::tui::sample::{self, update};
+    use crate::tui::update::{Effect, Msg};
+
+    fn press(app: &mut crate::tui::state::App, code: KeyCode) -> Vec<Effect> {
+        update(app, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+    }
+
+    #[test]
+    fn the_audit_key_asks_for_the_log_and_its_answer_opens_it() {
+        let mut app = sample::app(true);
+        assert_eq!(
+            press(&mut app, KeyCode::Char('a')),
+            [Effect::Action(ActionCommand::LoadAudit)],
+            "read-only too"
+        );
+        update(&mut app, Msg::Action(ActionEvent::Audit(Vec::new())));
+        assert!(matches!(app.popup, Some(Popup::Audit(_))));
+        press(&mut app, KeyCode::Esc);
+        assert_eq!(app.popup, None);
+    }
+}

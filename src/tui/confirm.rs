@@ -336,3 +336,110 @@ pub fn reason_popup(
     ];
     TextPopup::new(screen, 72, screen.height, " Mark failed ".into(), &lines)
 }
+
+#[cfg(test)]
+mod tests {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+    use super::*;
+    use crate::tui::intent::{ActionCommand, ActionEvent, PreviewRow};
+    use crate::tui::popup::Popup;
+    use crate::tui::sample::{self, update};
+    use crate::tui::update::{Effect, Msg};
+
+    fn preview(request_id: u64, changing: usize) -> ActionPreview {
+        ActionPreview {
+            request_id,
+            kind: ActionKind::Reconcile,
+            rows: (0..changing)
+                .map(|i| PreviewRow {
+                    id: i.to_string(),
+                    before: "running".into(),
+                    after: Some("succeeded".into()),
+                    note: String::new(),
+                })
+                .collect(),
+            note: None,
+        }
+    }
+
+    fn press(app: &mut crate::tui::state::App, code: KeyCode) -> Vec<Effect> {
+        update(app, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+    }
+
+    #[test]
+    fn the_reason_entry_needs_a_reason_and_plans_with_it() {
+        let keymap = Keymap::default();
+        let mut entry = ReasonEntry::new(ActionRequest {
+            kind: ActionKind::MarkFailed,
+            targets: Vec::new(),
+            reason: None,
+        });
+        assert!(matches!(
+            entry.step(Input::Command(Command::Submit)),
+            Step::Say(_)
+        ));
+        for c in " died ".chars() {
+            assert_eq!(entry.step(Input::Text(c)), Step::Stay);
+        }
+        entry.step(Input::Command(Command::Erase));
+        let Step::Plan(request) = entry.step(Input::Command(Command::Submit)) else {
+            panic!("submit plans once a reason is typed");
+        };
+        assert_eq!(request.reason.as_deref(), Some("died"));
+        assert_eq!(entry.step(Input::Command(Command::Cancel)), Step::Cancelled);
+        let _ = keymap;
+    }
+
+    #[test]
+    fn one_row_applies_on_yes_many_rows_on_their_count() {
+        let keymap = Keymap::default();
+        let mut one = PreviewState::new(preview(1, 1));
+        assert_eq!(one.mode(), Mode::Preview);
+        assert_eq!(
+            one.step(Input::Command(Command::Down), &keymap),
+            Step::Scroll(Command::Down)
+        );
+        assert_eq!(one.step(Input::Command(Command::Confirm), &keymap), Step::Apply);
+        assert_eq!(
+            one.step(Input::Command(Command::Confirm), &keymap),
+            Step::Stay,
+            "a repeated yes does not apply twice"
+        );
+        let mut other = PreviewState::new(preview(1, 1));
+        assert_eq!(other.step(Input::Unbound, &keymap), Step::Cancelled);
+
+        let mut many = PreviewState::new(preview(2, 12));
+        assert_eq!(many.mode(), Mode::Count);
+        assert_eq!(many.step(Input::Unbound, &keymap), Step::Stay, "a stray key");
+        many.step(Input::Text('1'), &keymap);
+        assert_eq!(
+            many.step(Input::Command(Command::Submit), &keymap),
+            Step::Say("type 12 and Enter to apply to 12 rows, or Esc".into())
+        );
+        many.step(Input::Text('1'), &keymap);
+        many.step(Input::Text('2'), &keymap);
+        assert_eq!(many.step(Input::Command(Command::Submit), &keymap), Step::Apply);
+        assert_eq!(many.mode(), Mode::Preview, "applying: no count any more");
+    }
+
+    #[test]
+    fn through_update_the_yes_sends_apply_and_other_keys_cancel() {
+        let mut app = sample::app(false);
+        app.pending_request = Some(7);
+        update(&mut app, Msg::Action(ActionEvent::Planned(preview(7, 1))));
+        assert!(matches!(app.popup, Some(Popup::Preview(_))));
+        assert_eq!(
+            press(&mut app, KeyCode::Char('y')),
+            [Effect::Action(ActionCommand::Apply { request_id: 7 })]
+        );
+        app.popup = None;
+        app.pending_request = Some(8);
+        update(&mut app, Msg::Action(ActionEvent::Planned(preview(8, 1))));
+        assert_eq!(
+            press(&mut app, KeyCode::Char('x')),
+            [Effect::Action(ActionCommand::Cancel { request_id: 8 })]
+        );
+        assert_eq!(app.popup, None);
+    }
+}

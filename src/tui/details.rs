@@ -281,3 +281,28 @@ pub fn popup(
         &lines,
     )
 }
+
+#[cfg(test)]
+mod keys {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+    use crate::tui::popup::Popup;
+    use crate::tui::sample::{self, update};
+    use crate::tui::update::{Effect, Msg};
+
+    fn press(app: &mut crate::tui::state::App, code: KeyCode) -> Vec<Effect> {
+        update(app, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+    }
+
+    #[test]
+    fn enter_opens_the_details_y_copies_the_id_and_esc_closes() {
+        let mut app = sample::app(false);
+        let id = app.selected_execution().unwrap().id.clone();
+        press(&mut app, KeyCode::Enter);
+        assert_eq!(app.popup, Some(Popup::Detail));
+        assert_eq!(press(&mut app, KeyCode::Char('y')), [Effect::CopyToClipboard(id)]);
+        assert_eq!(press(&mut app, KeyCode::Char('f')), [], "no action under a popup");
+        press(&mut app, KeyCode::Esc);
+        assert_eq!(app.popup, None);
+    }
+}

@@ -88,3 +88,59 @@ pub fn popup(keymap: &Keymap, theme: &Theme, read_only: bool, screen: Rect) -> T
     };
     popup
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use ratatui::layout::Rect;
+
+    use super::*;
+    use crate::config::KeySpec;
+
+    fn text(popup: &TextPopup) -> String {
+        popup
+            .lines
+            .iter()
+            .map(|l| l.to_string())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    #[test]
+    fn help_lists_every_mode_and_every_binding_as_bound() {
+        let screen = Rect::new(0, 0, 120, 200);
+        let theme = Theme::colour();
+        let shown = text(&popup(&Keymap::default(), &theme, false, screen));
+        for mode in Mode::ALL.into_iter().filter(|m| *m != Mode::Panes) {
+            assert!(shown.contains(mode.title()), "{mode:?}\n{shown}");
+        }
+        for binding in BINDINGS {
+            assert!(
+                shown.contains(binding.command.description())
+                    || binding
+                        .modes
+                        .iter()
+                        .any(|m| shown.contains(binding.command.description_in(*m))),
+                "{} missing\n{shown}",
+                binding.name
+            );
+        }
+
+        let rebound: BTreeMap<String, KeySpec> = [
+            ("cancel", "ctrl-g"),
+            ("submit", "f2"),
+            ("confirm", "!"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), KeySpec::One(v.to_string())))
+        .collect();
+        let keymap = Keymap::from_config(&rebound).unwrap();
+        let shown = text(&popup(&keymap, &theme, false, screen));
+        let row = |keys: &str, what: &str| format!(" {keys:<14}{what}");
+        assert!(shown.contains(&row("ctrl-g", "cancel: nothing is written")), "{shown}");
+        assert!(shown.contains(&row("f2", "keep the filter")), "{shown}");
+        assert!(shown.contains(&row("!", "apply the change shown")), "{shown}");
+        assert!(!shown.contains(" y/Y"), "the old confirm keys are gone\n{shown}");
+    }
+}

@@ -22,3 +22,30 @@ pub fn render(frame: &mut Frame, area: Rect, block: Block<'_>, theme: &Theme) {
         .style_trace(theme.dim);
     frame.render_widget(widget, area);
 }
+
+#[cfg(test)]
+mod tests {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+    use crate::tui::sample::{self, update};
+    use crate::tui::state::Pane;
+    use crate::tui::update::Msg;
+
+    fn press(app: &mut crate::tui::state::App, code: KeyCode) {
+        update(app, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+    }
+
+    #[test]
+    fn the_log_key_shows_the_pane_tab_reaches_it_and_hiding_it_moves_the_focus() {
+        let mut app = sample::app(false);
+        press(&mut app, KeyCode::Char('l'));
+        assert!(app.show_log);
+        for _ in 0..3 {
+            press(&mut app, KeyCode::Tab);
+        }
+        assert_eq!(app.focus, Pane::Log);
+        press(&mut app, KeyCode::Char('l'));
+        assert!(!app.show_log);
+        assert_eq!(app.focus, Pane::Running);
+    }
+}

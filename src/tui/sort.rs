@@ -220,3 +220,25 @@ mod tests {
         assert_eq!(ids(&snap, &rows), ["39", "101", "102", "103", "104", "7"]);
     }
 }
+
+#[cfg(test)]
+mod keys {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+    use super::SortColumn;
+    use crate::tui::sample::{self, update};
+    use crate::tui::update::Msg;
+
+    #[test]
+    fn the_sort_keys_cycle_the_column_and_reverse_the_order() {
+        let mut app = sample::app(false);
+        let first = app.view.clone();
+        update(&mut app, Msg::Key(KeyEvent::new(KeyCode::Char('S'), KeyModifiers::SHIFT)));
+        assert!(app.sort_reverse);
+        let mut reversed = first.clone();
+        reversed.reverse();
+        assert_eq!(app.view, reversed);
+        update(&mut app, Msg::Key(KeyEvent::new(KeyCode::Char('s'), KeyModifiers::NONE)));
+        assert_eq!(app.sort, SortColumn::Updated);
+    }
+}
