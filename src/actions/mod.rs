@@ -76,7 +76,7 @@ impl Plan {
     }
 }
 
-/// What happened to one execution. Serializes as PRODUCT.md §8 says:
+/// What happened to one execution. Serializes as `--json` reports it:
 /// `applied` is `true`, or the reason nothing was written.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Outcome {

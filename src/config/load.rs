@@ -1,5 +1,5 @@
 //! Finding, reading, layering and validating the configuration.
-//! Layers: defaults ← file ← environment ← flags (PRODUCT.md §6).
+//! Layers: defaults ← file ← environment ← flags.
 
 use std::fmt;
 use std::path::{Path, PathBuf};

@@ -1,4 +1,4 @@
-//! The configuration's shape (PRODUCT.md §7). Loading, layering and
+//! The configuration's shape. Loading, layering and
 //! validation live in `config::load`; these types only describe the file.
 
 use std::collections::BTreeMap;
@@ -319,7 +319,7 @@ impl ThresholdsConfig {
     }
 }
 
-/// How often and how hard exectop asks (PRODUCT.md §5).
+/// How often and how hard exectop asks: intervals, caps and timeouts.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct PollConfig {

@@ -400,7 +400,10 @@ mod tests {
             one.step(Input::Command(Command::Down), &keymap),
             Step::Scroll(Command::Down)
         );
-        assert_eq!(one.step(Input::Command(Command::Confirm), &keymap), Step::Apply);
+        assert_eq!(
+            one.step(Input::Command(Command::Confirm), &keymap),
+            Step::Apply
+        );
         assert_eq!(
             one.step(Input::Command(Command::Confirm), &keymap),
             Step::Stay,
@@ -411,7 +414,11 @@ mod tests {
 
         let mut many = PreviewState::new(preview(2, 12));
         assert_eq!(many.mode(), Mode::Count);
-        assert_eq!(many.step(Input::Unbound, &keymap), Step::Stay, "a stray key");
+        assert_eq!(
+            many.step(Input::Unbound, &keymap),
+            Step::Stay,
+            "a stray key"
+        );
         many.step(Input::Text('1'), &keymap);
         assert_eq!(
             many.step(Input::Command(Command::Submit), &keymap),
@@ -419,7 +426,10 @@ mod tests {
         );
         many.step(Input::Text('1'), &keymap);
         many.step(Input::Text('2'), &keymap);
-        assert_eq!(many.step(Input::Command(Command::Submit), &keymap), Step::Apply);
+        assert_eq!(
+            many.step(Input::Command(Command::Submit), &keymap),
+            Step::Apply
+        );
         assert_eq!(many.mode(), Mode::Preview, "applying: no count any more");
     }
 

@@ -300,8 +300,15 @@ mod keys {
         let id = app.selected_execution().unwrap().id.clone();
         press(&mut app, KeyCode::Enter);
         assert_eq!(app.popup, Some(Popup::Detail));
-        assert_eq!(press(&mut app, KeyCode::Char('y')), [Effect::CopyToClipboard(id)]);
-        assert_eq!(press(&mut app, KeyCode::Char('f')), [], "no action under a popup");
+        assert_eq!(
+            press(&mut app, KeyCode::Char('y')),
+            [Effect::CopyToClipboard(id)]
+        );
+        assert_eq!(
+            press(&mut app, KeyCode::Char('f')),
+            [],
+            "no action under a popup"
+        );
         press(&mut app, KeyCode::Esc);
         assert_eq!(app.popup, None);
     }

@@ -127,20 +127,26 @@ mod tests {
             );
         }
 
-        let rebound: BTreeMap<String, KeySpec> = [
-            ("cancel", "ctrl-g"),
-            ("submit", "f2"),
-            ("confirm", "!"),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), KeySpec::One(v.to_string())))
-        .collect();
+        let rebound: BTreeMap<String, KeySpec> =
+            [("cancel", "ctrl-g"), ("submit", "f2"), ("confirm", "!")]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), KeySpec::One(v.to_string())))
+                .collect();
         let keymap = Keymap::from_config(&rebound).unwrap();
         let shown = text(&popup(&keymap, &theme, false, screen));
         let row = |keys: &str, what: &str| format!(" {keys:<14}{what}");
-        assert!(shown.contains(&row("ctrl-g", "cancel: nothing is written")), "{shown}");
+        assert!(
+            shown.contains(&row("ctrl-g", "cancel: nothing is written")),
+            "{shown}"
+        );
         assert!(shown.contains(&row("f2", "keep the filter")), "{shown}");
-        assert!(shown.contains(&row("!", "apply the change shown")), "{shown}");
-        assert!(!shown.contains(" y/Y"), "the old confirm keys are gone\n{shown}");
+        assert!(
+            shown.contains(&row("!", "apply the change shown")),
+            "{shown}"
+        );
+        assert!(
+            !shown.contains(" y/Y"),
+            "the old confirm keys are gone\n{shown}"
+        );
     }
 }

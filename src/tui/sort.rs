@@ -233,12 +233,18 @@ mod keys {
     fn the_sort_keys_cycle_the_column_and_reverse_the_order() {
         let mut app = sample::app(false);
         let first = app.view.clone();
-        update(&mut app, Msg::Key(KeyEvent::new(KeyCode::Char('S'), KeyModifiers::SHIFT)));
+        update(
+            &mut app,
+            Msg::Key(KeyEvent::new(KeyCode::Char('S'), KeyModifiers::SHIFT)),
+        );
         assert!(app.sort_reverse);
         let mut reversed = first.clone();
         reversed.reverse();
         assert_eq!(app.view, reversed);
-        update(&mut app, Msg::Key(KeyEvent::new(KeyCode::Char('s'), KeyModifiers::NONE)));
+        update(
+            &mut app,
+            Msg::Key(KeyEvent::new(KeyCode::Char('s'), KeyModifiers::NONE)),
+        );
         assert_eq!(app.sort, SortColumn::Updated);
     }
 }
