@@ -59,7 +59,10 @@ pub async fn run(
     } else {
         sim::exectop_amc_config_for(&db_url, simulator.api_addr, &auth).map_err(Failure)?
     };
-    config.ui.read_only = global.read_only;
+    if let Some(path) = &global.config {
+        config.ui = ui_of(path)?;
+    }
+    config.ui.read_only |= global.read_only;
     let loaded = Loaded { config, path: None };
     let store = connect(&loaded).await?;
     let tracker = super::setup::tracker_for(&loaded, &store).await?;
@@ -153,4 +156,21 @@ pub async fn simulate(
         .map_err(|e| Failure(e.to_string()))?;
     handle.shutdown();
     Ok(0)
+}
+
+/// The `[ui]` of the operator's own configuration file (keys, refresh,
+/// plain terminal): the demo brings its own database and remote, but the
+/// screen and its keys are the operator's. Everything else in the file is
+/// left unread.
+fn ui_of(path: &std::path::Path) -> Result<crate::config::UiConfig, Failure> {
+    #[derive(serde::Deserialize)]
+    struct OnlyUi {
+        #[serde(default)]
+        ui: crate::config::UiConfig,
+    }
+    let named = |e: &dyn std::fmt::Display| Failure(format!("{}: {e}", path.display()));
+    let text = std::fs::read_to_string(path).map_err(|e| named(&e))?;
+    let only: OnlyUi = toml::from_str(&text).map_err(|e| named(&e))?;
+    crate::tui::keymap::Keymap::from_config(&only.ui.keys).map_err(|e| named(&e))?;
+    Ok(only.ui)
 }

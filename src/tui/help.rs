@@ -14,8 +14,9 @@ const WIDTH: u16 = 64;
 const DESCRIPTION_INDENT: usize = 15;
 
 fn line(theme: &Theme, keys: &str, description: &str) -> (Line<'static>, usize) {
+    // A label too wide for its column keeps a space before the description.
     let line = Line::from(vec![
-        Span::styled(format!(" {keys:<14}"), theme.key),
+        Span::styled(format!(" {keys:<13} "), theme.key),
         Span::raw(description.to_string()),
     ]);
     (line, DESCRIPTION_INDENT)
@@ -31,12 +32,12 @@ fn mode_lines(mode: Mode, theme: &Theme, keymap: &Keymap) -> Indented {
             continue;
         }
         let description = binding.command.description_in(mode);
-        match grouped.last_mut() {
-            Some((k, d)) if *d == description => {
+        match grouped.iter_mut().find(|(_, d)| *d == description) {
+            Some((k, _)) => {
                 k.push(' ');
                 k.push_str(&keys);
             }
-            _ => grouped.push((keys, description)),
+            None => grouped.push((keys, description)),
         }
     }
     let mut lines = vec![
@@ -134,7 +135,7 @@ mod tests {
                 .collect();
         let keymap = Keymap::from_config(&rebound).unwrap();
         let shown = text(&popup(&keymap, &theme, false, screen));
-        let row = |keys: &str, what: &str| format!(" {keys:<14}{what}");
+        let row = |keys: &str, what: &str| format!(" {keys:<13} {what}");
         assert!(
             shown.contains(&row("ctrl-g", "cancel: nothing is written")),
             "{shown}"
