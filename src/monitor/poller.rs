@@ -141,7 +141,7 @@ impl Poller {
         &self,
         known: &MonitorState,
         last: Option<DateTime<Utc>>,
-        due: Due,
+        due: DueReads,
         now: DateTime<Utc>,
     ) -> Result<DatabaseRead, String> {
         let latency = self.store.ping().await.map_err(|e| e.to_string())?;
@@ -194,7 +194,7 @@ impl Poller {
 }
 
 /// Which of the periodic reads a poll makes.
-struct Due {
+struct DueReads {
     whole_active: bool,
     window: bool,
     unmapped: bool,
@@ -240,7 +240,7 @@ impl Poller {
             || cycle
                 .last_window
                 .is_none_or(|t| t.elapsed() >= WINDOW_REFRESH);
-        let due = Due {
+        let due = DueReads {
             whole_active: !follows_changes
                 || cycle
                     .last_whole_active

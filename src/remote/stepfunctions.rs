@@ -62,7 +62,7 @@ struct Aws {
 }
 
 /// Why a call got no answer to read.
-enum Failure {
+enum CallFailure {
     /// No credentials, or no region: nothing was asked.
     Auth(String),
     /// Network, timeout, an answer too large: worth a retry.
@@ -193,18 +193,18 @@ impl StepFunctionsTracker {
     }
 
     /// One signed call under `gate`'s caps.
-    async fn call(&self, gate: &Gate, call: Call, body: Vec<u8>) -> Result<Answer, Failure> {
-        let aws = self.aws().await.map_err(Failure::Auth)?;
-        let credentials = self.credentials(aws).await.map_err(Failure::Auth)?;
-        let _slot = gate.slot().await.map_err(Failure::Net)?;
+    async fn call(&self, gate: &Gate, call: Call, body: Vec<u8>) -> Result<Answer, CallFailure> {
+        let aws = self.aws().await.map_err(CallFailure::Auth)?;
+        let credentials = self.credentials(aws).await.map_err(CallFailure::Auth)?;
+        let _slot = gate.slot().await.map_err(CallFailure::Net)?;
         gate.take_token().await;
-        let request = sign(aws, &credentials, call, body).map_err(Failure::Net)?;
+        let request = sign(aws, &credentials, call, body).map_err(CallFailure::Net)?;
         let start = Instant::now();
         let response = self
             .client
             .execute(request)
             .await
-            .map_err(|e| Failure::Net(send_failure(e, "Step Functions")))?;
+            .map_err(|e| CallFailure::Net(send_failure(e, "Step Functions")))?;
         let status = response.status();
         let error_type = response
             .headers()
@@ -213,7 +213,7 @@ impl StepFunctionsTracker {
             .map(str::to_string);
         let body = read_capped(response, DEFAULT_MAX_ANSWER_BYTES)
             .await
-            .map_err(Failure::Net)?;
+            .map_err(CallFailure::Net)?;
         Ok(Answer {
             status,
             error_type,
@@ -267,12 +267,12 @@ impl StepFunctionsTracker {
                 .await
             {
                 Ok(answer) => answer,
-                Err(Failure::Auth(why)) => {
+                Err(CallFailure::Auth(why)) => {
                     return RemoteAnswer::Unasked {
                         message: format!("not asked: {why}"),
                     };
                 }
-                Err(Failure::Net(e)) => {
+                Err(CallFailure::Net(e)) => {
                     last = e;
                     continue;
                 }
@@ -343,8 +343,8 @@ impl StepFunctionsTracker {
             }
             let answer = match self.call(gate, call, body.to_vec()).await {
                 Ok(answer) => answer,
-                Err(Failure::Auth(why)) => return Err(why),
-                Err(Failure::Net(e)) => {
+                Err(CallFailure::Auth(why)) => return Err(why),
+                Err(CallFailure::Net(e)) => {
                     gate.note_failure(&e);
                     return Err(e);
                 }
