@@ -402,7 +402,10 @@ async fn a_select_only_role_is_read_only_and_nothing_is_stopped() {
     let config: Config = parse_str(CONFIG, "runs.toml").unwrap();
     let ro = Store::with_pool(ro_pool.clone(), &ro_url, &config.table);
     match ro.write_access().await {
-        WriteAccess::Denied(why) => assert!(why.starts_with("no UPDATE privilege on"), "{why}"),
+        WriteAccess::Denied(why) => assert!(
+            why.to_string().starts_with("no UPDATE privilege on"),
+            "{why}"
+        ),
         granted => panic!("{granted:?}"),
     }
     assert_eq!(
@@ -435,7 +438,8 @@ async fn an_id_that_is_not_unique_is_refused_at_start() {
         let (store, _pool) = setup(&url, "NOT NULL").await;
         match store.write_access().await {
             WriteAccess::Denied(why) => assert!(
-                why.contains("table.id \"id\" is not a primary key or unique index"),
+                why.to_string()
+                    .contains("table.id \"id\" is not a primary key or unique index"),
                 "{url}: {why}"
             ),
             granted => panic!("{url}: {granted:?}"),

@@ -510,7 +510,7 @@ pub async fn apply(
         return Err(ActionError::ReadOnly);
     }
     if let WriteAccess::Denied(why) = store.write_access().await {
-        return Err(ActionError::NoWriteAccess(why));
+        return Err(ActionError::NoWriteAccess(why.to_string()));
     }
     let stopper = if plan.kind == ActionKind::MarkFailed && plan.stop_remote {
         match tracker.filter(|t| t.can_stop()) {
@@ -577,7 +577,10 @@ pub async fn apply(
             (Some(tracker), Some(target)) => {
                 stop::stop_then_write(store, tracker, &mut change, target, actor).await
             }
-            _ => store.apply_change(&change, actor).await,
+            _ => store
+                .apply_change(&change, actor)
+                .await
+                .map_err(|e| e.to_string()),
         };
         outcome.applied = match written {
             Ok(WriteOutcome::Applied) => {
@@ -650,7 +653,7 @@ async fn write_in_chunks(
                     chunk.len()
                 );
                 for change in chunk {
-                    written.insert(&change.execution_id, Err(e.clone()));
+                    written.insert(&change.execution_id, Err(e.to_string()));
                 }
             }
         }

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use crate::domain::RemoteAnswer;
 use crate::remote::{LookupTarget, RemoteTracker};
-use crate::store::{Actor, Change, Store, WriteOutcome};
+use crate::store::{Actor, Change, Store, StoreError, WriteOutcome};
 
 const STOP_CONFIRM_WAIT: Duration = Duration::from_secs(10);
 
@@ -61,7 +61,8 @@ pub(super) async fn stop_then_write(
                 ))
             };
             Ok(match store.write_held(held, change, actor).await {
-                Ok(WriteOutcome::Refused(why)) | Err(why) => not_written(why),
+                Ok(WriteOutcome::Refused(why)) => not_written(why),
+                Err(e) => not_written(e.to_string()),
                 Ok(applied) => applied,
             })
         }
@@ -80,18 +81,16 @@ async fn audit_stop_patiently(
     actor: &Actor,
     remote_id: &str,
     answer: &str,
-) -> Result<(), String> {
-    let mut last = String::new();
-    for attempt in 0..4u32 {
-        if attempt > 0 {
-            tokio::time::sleep(Duration::from_millis(250 * u64::from(attempt))).await;
-        }
+) -> Result<(), StoreError> {
+    let mut attempt = 0u32;
+    loop {
         match store.audit_stop(change, actor, remote_id, answer).await {
             Ok(()) => return Ok(()),
-            Err(e) => last = e,
+            Err(e) if attempt >= 3 => return Err(e),
+            Err(_) => attempt += 1,
         }
+        tokio::time::sleep(Duration::from_millis(250 * u64::from(attempt))).await;
     }
-    Err(last)
 }
 
 /// Stops the remote run and waits until the remote reports it finished:

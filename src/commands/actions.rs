@@ -123,9 +123,9 @@ pub fn serve(setup: &Setup, read_only: bool, operator: Option<String>) -> Action
                 }
                 ActionCommand::LoadAudit => match store.recent_audit(AUDIT_ROWS).await {
                     Ok(entries) => ActionEvent::Audit(entries),
-                    Err(error) => ActionEvent::Failed {
+                    Err(e) => ActionEvent::Failed {
                         request_id: None,
-                        error,
+                        error: e.to_string(),
                     },
                 },
             };

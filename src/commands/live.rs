@@ -18,7 +18,7 @@ pub async fn run(setup: Setup, global: &crate::cli::Global) -> Result<i32, Comma
         && let WriteAccess::Denied(why) = setup.store.write_access().await
     {
         tracing::warn!("exectop cannot write here, so it runs read-only: {why}");
-        settings.no_write_access = Some(why);
+        settings.no_write_access = Some(why.to_string());
     }
     tracing::info!(
         "exectop {} watching {}; log file {}",
