@@ -16,7 +16,7 @@ use std::time::Duration;
 use exectop::actions::{self, ActionError, Target};
 use exectop::config::{Config, parse_str};
 use exectop::domain::{RemoteAnswer, Status};
-use exectop::remote::{BoxFuture, LookupTarget, RemoteTracker, TrackerHealth};
+use exectop::remote::{BoxFuture, LookupTarget, RemoteError, RemoteTracker, TrackerHealth};
 use exectop::store::{Actor, DbPool, Store, WriteAccess, migrate};
 
 /// A remote that answers per id and can stop runs: a stop makes the run
@@ -55,7 +55,7 @@ impl RemoteTracker for Remote {
         &'a self,
         target: &'a LookupTarget,
         _why: &'a str,
-    ) -> BoxFuture<'a, Result<(), String>> {
+    ) -> BoxFuture<'a, Result<(), RemoteError>> {
         let remote_id = target.remote_id.as_str();
         self.stops.fetch_add(1, Ordering::SeqCst);
         self.set(remote_id, Status::Cancelled, "ABORTED");

@@ -15,7 +15,7 @@ use tokio::time::MissedTickBehavior;
 use super::snapshot::{MonitorControl, MonitorEvent, PollSource, Snapshot, SourceHealth};
 use super::state::{CountedRates, MonitorState, Policy};
 use crate::domain::{Execution, Observation, RemoteExecution};
-use crate::remote::{LookupTarget, RemoteTracker};
+use crate::remote::{LookupTarget, RemoteError, RemoteTracker};
 use crate::store::Store;
 
 /// The day's error rates are counted by the database this often; between
@@ -66,7 +66,7 @@ struct RoundResult {
 enum ListEvent {
     Page(Vec<RemoteExecution>),
     Done,
-    Failed(String),
+    Failed(RemoteError),
 }
 
 struct DatabaseRead {
@@ -340,7 +340,7 @@ fn spawn_list(tracker: Arc<dyn RemoteTracker>) -> mpsc::Receiver<ListEvent> {
 async fn walk_lists(
     tracker: &dyn RemoteTracker,
     pages: &mpsc::Sender<ListEvent>,
-) -> Result<bool, String> {
+) -> Result<bool, RemoteError> {
     for scope in tracker.list_scopes().await? {
         let mut walk = crate::remote::ListWalk::default();
         loop {
@@ -413,7 +413,7 @@ struct Live<'p> {
     last_snapshot: Option<std::time::Instant>,
     last_list: Option<std::time::Instant>,
     listed_last: bool,
-    list_failure: Option<String>,
+    list_failure: Option<RemoteError>,
 }
 
 impl<'p> Live<'p> {
@@ -513,7 +513,7 @@ impl<'p> Live<'p> {
             }
             Some(ListEvent::Failed(e)) => {
                 // Said once while it fails the same way, not every interval.
-                if self.list_failure.as_deref() != Some(e.as_str()) {
+                if self.list_failure.as_ref() != Some(&e) {
                     tracing::warn!("listing active remote executions failed: {e}");
                 }
                 self.list_failure = Some(e);
