@@ -419,7 +419,9 @@ async fn a_select_only_role_is_read_only_and_nothing_is_stopped() {
         .await
         .unwrap();
     match actions::apply(&ro, Some(&tracker), &plan, &actor(), false).await {
-        Err(ActionError::NoWriteAccess(why)) => assert!(why.contains("UPDATE"), "{why}"),
+        Err(ActionError::NoWriteAccess(why)) => {
+            assert!(why.to_string().contains("UPDATE"), "{why}")
+        }
         other => panic!("{other:?}"),
     }
     assert_eq!(remote.stops.load(Ordering::SeqCst), 0);
