@@ -16,7 +16,7 @@ use super::snapshot::{MonitorControl, MonitorEvent, PollSource, Snapshot, Source
 use super::state::{CountedRates, MonitorState, Policy};
 use crate::domain::{Execution, Observation, RemoteExecution};
 use crate::remote::{LookupTarget, RemoteError, RemoteTracker};
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 
 /// The day's error rates are counted by the database this often; between
 /// counts, rows seen finishing are added on top (`MonitorState`).
@@ -81,7 +81,7 @@ struct DatabaseRead {
 
 impl Poller {
     /// The whole active set, each row kept as held when it reads the same.
-    async fn read_active(&self, known: &MonitorState) -> Result<Vec<Arc<Execution>>, String> {
+    async fn read_active(&self, known: &MonitorState) -> Result<Vec<Arc<Execution>>, StoreError> {
         let mut active = Vec::with_capacity(known.active_len());
         self.store
             .active_each(|row| {
@@ -91,8 +91,7 @@ impl Poller {
                     None => active.extend(row.to_execution().map(Arc::new)),
                 }
             })
-            .await
-            .map_err(|e| e.to_string())?;
+            .await?;
         Ok(active)
     }
 
@@ -106,15 +105,10 @@ impl Poller {
         known: &MonitorState,
         changed: Vec<Execution>,
         since: DateTime<Utc>,
-    ) -> Result<Option<Vec<Execution>>, String> {
+    ) -> Result<Option<Vec<Execution>>, StoreError> {
         let mut written = changed;
-        written.extend(
-            self.store
-                .beats_since(since)
-                .await
-                .map_err(|e| e.to_string())?,
-        );
-        let counted = self.store.count_active().await.map_err(|e| e.to_string())?;
+        written.extend(self.store.beats_since(since).await?);
+        let counted = self.store.count_active().await?;
         let expected = known.active_len_after(&written);
         if counted == expected {
             Ok(Some(written))
@@ -126,13 +120,12 @@ impl Poller {
         }
     }
 
-    async fn changed_since(&self, since: Option<DateTime<Utc>>) -> Result<Vec<Execution>, String> {
+    async fn changed_since(
+        &self,
+        since: Option<DateTime<Utc>>,
+    ) -> Result<Vec<Execution>, StoreError> {
         match since {
-            Some(since) => self
-                .store
-                .changed_since(since)
-                .await
-                .map_err(|e| e.to_string()),
+            Some(since) => self.store.changed_since(since).await,
             None => Ok(Vec::new()),
         }
     }
@@ -143,8 +136,8 @@ impl Poller {
         last: Option<DateTime<Utc>>,
         due: DueReads,
         now: DateTime<Utc>,
-    ) -> Result<DatabaseRead, String> {
-        let latency = self.store.ping().await.map_err(|e| e.to_string())?;
+    ) -> Result<DatabaseRead, StoreError> {
+        let latency = self.store.ping().await?;
         // Overlap by a second so a row written during the last poll is not missed.
         let since = last.map(|at| at - Cd::seconds(1));
         let written = match since {
@@ -167,19 +160,13 @@ impl Poller {
             let rates = self
                 .store
                 .finished_breakdown(now, &self.policy.classifier)
-                .await
-                .map_err(|e| e.to_string())?;
+                .await?;
             Some((now, rates))
         } else {
             None
         };
         let unmapped = if due.unmapped {
-            Some(
-                self.store
-                    .unmapped_statuses(now - Cd::hours(24))
-                    .await
-                    .map_err(|e| e.to_string())?,
-            )
+            Some(self.store.unmapped_statuses(now - Cd::hours(24)).await?)
         } else {
             None
         };
@@ -233,7 +220,7 @@ impl Poller {
         &self,
         cycle: &mut DatabaseCycle,
         state: &mut MonitorState,
-    ) -> Result<Snapshot, String> {
+    ) -> Result<Snapshot, StoreError> {
         let now = Utc::now();
         let follows_changes = self.store.table().updated_at.is_some();
         let window_due = cycle.last_poll.is_none()
@@ -641,11 +628,11 @@ impl<'p> Live<'p> {
             Err(error) => {
                 tracing::warn!("database poll failed: {error}");
                 self.state.database.ok = false;
-                self.state.database.last_error = Some(error.clone());
+                self.state.database.last_error = Some(error.to_string());
                 self.events
                     .send(MonitorEvent::PollFailed {
                         source: PollSource::Database,
-                        error,
+                        error: error.to_string(),
                         at: now,
                     })
                     .await
