@@ -12,9 +12,7 @@ pub async fn run(global: &Global) -> Result<i32, CommandFailure> {
     let pool = DbPool::connect(url, native)
         .await
         .map_err(|e| super::setup::connect_failure(&loaded, e))?;
-    let applied = migrate::apply(&pool, native)
-        .await
-        .map_err(|e| CommandFailure(e.to_string()))?;
+    let applied = migrate::apply(&pool, native).await?;
     let text = if applied.is_empty() {
         "schema up to date\n".to_string()
     } else {
