@@ -5,9 +5,9 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use exectop::cli::{Cli, Command};
-use exectop::commands::{self, Failure};
+use exectop::commands::{self, CommandFailure};
 
-async fn dispatch(cli: Cli) -> Result<i32, Failure> {
+async fn dispatch(cli: Cli) -> Result<i32, CommandFailure> {
     let global = cli.global;
     match cli.command.unwrap_or(Command::Tui) {
         Command::Tui => {

@@ -16,7 +16,7 @@ use std::time::Duration;
 use exectop::actions::{self, ActionError, Target};
 use exectop::config::{Config, parse_str};
 use exectop::domain::{RemoteAnswer, Status};
-use exectop::remote::{BoxFuture, LookupTarget, RemoteTracker, TrackerHealth};
+use exectop::remote::{BoxFuture, LookupTarget, RemoteError, RemoteTracker, TrackerHealth};
 use exectop::store::{Actor, DbPool, Store, WriteAccess, migrate};
 
 /// A remote that answers per id and can stop runs: a stop makes the run
@@ -55,7 +55,7 @@ impl RemoteTracker for Remote {
         &'a self,
         target: &'a LookupTarget,
         _why: &'a str,
-    ) -> BoxFuture<'a, Result<(), String>> {
+    ) -> BoxFuture<'a, Result<(), RemoteError>> {
         let remote_id = target.remote_id.as_str();
         self.stops.fetch_add(1, Ordering::SeqCst);
         self.set(remote_id, Status::Cancelled, "ABORTED");
@@ -402,7 +402,10 @@ async fn a_select_only_role_is_read_only_and_nothing_is_stopped() {
     let config: Config = parse_str(CONFIG, "runs.toml").unwrap();
     let ro = Store::with_pool(ro_pool.clone(), &ro_url, &config.table);
     match ro.write_access().await {
-        WriteAccess::Denied(why) => assert!(why.starts_with("no UPDATE privilege on"), "{why}"),
+        WriteAccess::Denied(why) => assert!(
+            why.to_string().starts_with("no UPDATE privilege on"),
+            "{why}"
+        ),
         granted => panic!("{granted:?}"),
     }
     assert_eq!(
@@ -416,7 +419,9 @@ async fn a_select_only_role_is_read_only_and_nothing_is_stopped() {
         .await
         .unwrap();
     match actions::apply(&ro, Some(&tracker), &plan, &actor(), false).await {
-        Err(ActionError::NoWriteAccess(why)) => assert!(why.contains("UPDATE"), "{why}"),
+        Err(ActionError::NoWriteAccess(why)) => {
+            assert!(why.to_string().contains("UPDATE"), "{why}")
+        }
         other => panic!("{other:?}"),
     }
     assert_eq!(remote.stops.load(Ordering::SeqCst), 0);
@@ -435,7 +440,8 @@ async fn an_id_that_is_not_unique_is_refused_at_start() {
         let (store, _pool) = setup(&url, "NOT NULL").await;
         match store.write_access().await {
             WriteAccess::Denied(why) => assert!(
-                why.contains("table.id \"id\" is not a primary key or unique index"),
+                why.to_string()
+                    .contains("table.id \"id\" is not a primary key or unique index"),
                 "{url}: {why}"
             ),
             granted => panic!("{url}: {granted:?}"),

@@ -197,7 +197,8 @@ async fn ids_never_leave_their_path_segment() {
         let refused = t
             .stop(&LookupTarget::remote_id(id), "test")
             .await
-            .unwrap_err();
+            .unwrap_err()
+            .to_string();
         assert!(refused.contains("only of dots"), "{refused}");
     }
     assert!(

@@ -281,7 +281,9 @@ async fn the_token_is_sent_and_never_shown() {
         token_env: Some("EXECTOP_TEST_TOKEN_UNSET".into()),
         ..Default::default()
     };
-    let err = HttpTracker::new(&remote, &PollConfig::default()).unwrap_err();
+    let err = HttpTracker::new(&remote, &PollConfig::default())
+        .unwrap_err()
+        .to_string();
     assert_eq!(
         err,
         "remote.token_env names EXECTOP_TEST_TOKEN_UNSET, which is not set in the environment"

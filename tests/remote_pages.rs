@@ -121,7 +121,7 @@ async fn a_next_page_path_is_followed_on_the_apis_origin() {
 async fn a_next_page_elsewhere_is_refused_before_any_request() {
     let (base, _) = serve().await;
     let t = tracker(&base, "/v1/elsewhere", None);
-    let err = t.list_active().await.unwrap_err();
+    let err = t.list_active().await.unwrap_err().to_string();
     assert!(
         err.contains("\"http://192.0.2.1/steal\" is not a path or a URL under http://127.0.0.1"),
         "{err}"
@@ -132,7 +132,7 @@ async fn a_next_page_elsewhere_is_refused_before_any_request() {
 async fn a_next_page_that_repeats_stops_the_list() {
     let (base, _) = serve().await;
     let t = tracker(&base, "/v1/looping", None);
-    let err = t.list_active().await.unwrap_err();
+    let err = t.list_active().await.unwrap_err().to_string();
     assert!(err.contains("is the page just read"), "{err}");
 }
 

@@ -11,8 +11,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::domain::{RemoteAnswer, Status, format_age, format_duration_spec, transition_allowed};
-use crate::remote::{LookupTarget, RemoteTracker};
-use crate::store::{Actor, Change, RowVersion, Store, WriteAccess, WriteOutcome};
+use crate::remote::{LookupTarget, RemoteError, RemoteTracker};
+use crate::store::{Actor, Change, RowVersion, Store, StoreError, WriteAccess, WriteOutcome};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -104,31 +104,51 @@ fn applied_json<S: serde::Serializer>(v: &Result<(), String>, s: S) -> Result<S:
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
+/// Why an action does not run at all, or a row's write failed outright.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ActionError {
     /// Read-only mode: the action layer itself refuses.
+    #[error("read-only mode: exectop writes nothing")]
     ReadOnly,
     /// This role or table cannot take exectop's writes (see `WriteAccess`).
-    NoWriteAccess(String),
-    Failed(String),
+    #[error("read-only ({0}): exectop writes nothing")]
+    NoWriteAccess(StoreError),
+    /// Reading the rows, taking the lease or a write failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("mark-failed needs a reason")]
+    NoReason,
+    #[error("reconcile needs a remote tracker ([remote] kind in the configuration)")]
+    ReconcileNeedsTracker,
+    #[error(
+        "--stop-remote needs a remote tracker ([remote] kind in the configuration); nothing written"
+    )]
+    StopNeedsTracker,
+    /// `tracker` is the tracker's short name (`http api.example.com`).
+    #[error(
+        "--stop-remote: the remote tracker ({tracker}) cannot stop runs (no remote.stop_path); nothing written"
+    )]
+    TrackerCannotStop { tracker: String },
+    /// The plan asks for stops the tracker given to `apply` cannot make.
+    #[error("the remote tracker cannot stop runs; nothing written")]
+    StopUnavailable,
+    /// A remote stop was sent but could not be put on record: the row is
+    /// left as it was.
+    #[error("{0}; the row was not written")]
+    StopNotRecorded(StoreError),
+    /// Clean-up takes an age, not a selection: no key of the monitor asks for it.
+    #[error("clean-up runs from the command line (exectop cleanup), not from a key")]
+    CleanupFromKeys,
 }
 
-impl std::fmt::Display for ActionError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ActionError::ReadOnly => f.write_str("read-only mode: exectop writes nothing"),
-            ActionError::NoWriteAccess(why) => {
-                write!(f, "read-only ({why}): exectop writes nothing")
-            }
-            ActionError::Failed(m) => f.write_str(m),
-        }
-    }
-}
-
-impl std::error::Error for ActionError {}
-
-fn failed(e: impl std::fmt::Display) -> ActionError {
-    ActionError::Failed(e.to_string())
+/// Why a remote stop is not confirmed; its text goes on record in the
+/// audit log and into the row's refusal.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum StopError {
+    #[error("the remote did not accept the stop ({0})")]
+    NotAccepted(RemoteError),
+    #[error("the stop was sent but the remote did not confirm it within {seconds}s")]
+    NotConfirmed { seconds: u64 },
 }
 
 /// Reads the targets now; a row whose status is no longer the one seen is
@@ -148,7 +168,7 @@ async fn read_targets(store: &Store, targets: &[Target]) -> Result<Vec<Read>, Ac
     // refused here, by name, before anything is read or written.
     let admitted = store.admit_ids(&ids).await;
     let valid: Vec<String> = admitted.iter().filter_map(|a| a.clone().ok()).collect();
-    let rows = store.by_ids_versioned(&valid).await.map_err(failed)?;
+    let rows = store.by_ids_versioned(&valid).await?;
     Ok(targets
         .iter()
         .zip(admitted)
@@ -334,9 +354,7 @@ pub async fn plan_reconcile(
     tracker: Option<&Arc<dyn RemoteTracker>>,
     targets: &[Target],
 ) -> Result<Plan, ActionError> {
-    let tracker = tracker.ok_or_else(|| {
-        failed("reconcile needs a remote tracker ([remote] kind in the configuration)")
-    })?;
+    let tracker = tracker.ok_or(ActionError::ReconcileNeedsTracker)?;
     let mut items = Vec::new();
     let mut patience = Patience::default();
     for read in read_targets(store, targets).await? {
@@ -385,20 +403,15 @@ pub async fn plan_mark_failed(
 ) -> Result<Plan, ActionError> {
     let reason = reason.trim();
     if reason.is_empty() {
-        return Err(failed("mark-failed needs a reason"));
+        return Err(ActionError::NoReason);
     }
     if stop_remote {
         match tracker {
-            None => {
-                return Err(failed(
-                    "--stop-remote needs a remote tracker ([remote] kind in the configuration); nothing written",
-                ));
-            }
+            None => return Err(ActionError::StopNeedsTracker),
             Some(t) if !t.can_stop() => {
-                return Err(failed(format!(
-                    "--stop-remote: the remote tracker ({}) cannot stop runs (no remote.stop_path); nothing written",
-                    t.describe()
-                )));
+                return Err(ActionError::TrackerCannotStop {
+                    tracker: t.describe(),
+                });
             }
             Some(_) => {}
         }
@@ -459,14 +472,13 @@ pub async fn plan_cleanup(
     let limit = i64::try_from(max_age.as_secs()).unwrap_or(i64::MAX);
     let over: Vec<String> = store
         .active()
-        .await
-        .map_err(failed)?
+        .await?
         .into_iter()
         .filter(|e| e.total_age_seconds(now) > limit)
         .map(|e| e.id)
         .collect();
     // Read again with what each write will compare against.
-    let mut rows = store.by_ids_versioned(&over).await.map_err(failed)?;
+    let mut rows = store.by_ids_versioned(&over).await?;
     rows.retain(|(e, _)| e.status.is_active() && e.total_age_seconds(now) > limit);
     rows.sort_by_key(|(e, _)| e.created_at);
     let items = rows
@@ -515,17 +527,13 @@ pub async fn apply(
     let stopper = if plan.kind == ActionKind::MarkFailed && plan.stop_remote {
         match tracker.filter(|t| t.can_stop()) {
             Some(t) => Some(t),
-            None => {
-                return Err(failed(
-                    "the remote tracker cannot stop runs; nothing written",
-                ));
-            }
+            None => return Err(ActionError::StopUnavailable),
         }
     } else {
         None
     };
     let lease = if plan.changes() > 1 {
-        Some(store.lease(actor).await.map_err(failed)?)
+        Some(store.lease(actor).await?)
     } else {
         None
     };
@@ -577,7 +585,10 @@ pub async fn apply(
             (Some(tracker), Some(target)) => {
                 stop::stop_then_write(store, tracker, &mut change, target, actor).await
             }
-            _ => store.apply_change(&change, actor).await,
+            _ => store
+                .apply_change(&change, actor)
+                .await
+                .map_err(ActionError::from),
         };
         outcome.applied = match written {
             Ok(WriteOutcome::Applied) => {
@@ -598,7 +609,7 @@ pub async fn apply(
                 );
                 Err(why)
             }
-            Err(e) => Err(e),
+            Err(e) => Err(e.to_string()),
         };
         outcomes.push(outcome);
     }
@@ -650,7 +661,7 @@ async fn write_in_chunks(
                     chunk.len()
                 );
                 for change in chunk {
-                    written.insert(&change.execution_id, Err(e.clone()));
+                    written.insert(&change.execution_id, Err(e.to_string()));
                 }
             }
         }

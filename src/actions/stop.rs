@@ -8,9 +8,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::{ActionError, StopError};
 use crate::domain::RemoteAnswer;
 use crate::remote::{LookupTarget, RemoteTracker};
-use crate::store::{Actor, Change, Store, WriteOutcome};
+use crate::store::{Actor, Change, Store, StoreError, WriteOutcome};
 
 const STOP_CONFIRM_WAIT: Duration = Duration::from_secs(10);
 
@@ -20,7 +21,7 @@ pub(super) async fn stop_then_write(
     change: &mut Change,
     target: &LookupTarget,
     actor: &Actor,
-) -> Result<WriteOutcome, String> {
+) -> Result<WriteOutcome, ActionError> {
     let remote_id = target.remote_id.as_str();
     let held = match store.hold_row(change).await {
         Ok(held) => held,
@@ -40,12 +41,12 @@ pub(super) async fn stop_then_write(
     let stopped = stop_and_confirm(tracker, target, &why).await;
     let on_record = match &stopped {
         Ok(status) => format!("stopped; the remote confirms {status}"),
-        Err(why) => why.clone(),
+        Err(why) => why.to_string(),
     };
     if let Err(e) = audit_stop_patiently(store, change, actor, remote_id, &on_record).await {
         held.release().await;
         tracing::error!("execution {}: {e}", change.execution_id);
-        return Err(format!("{e}; the row was not written"));
+        return Err(ActionError::StopNotRecorded(e));
     }
     tracing::info!(
         "execution {}: remote run {remote_id} stop by {}: {on_record}",
@@ -61,7 +62,8 @@ pub(super) async fn stop_then_write(
                 ))
             };
             Ok(match store.write_held(held, change, actor).await {
-                Ok(WriteOutcome::Refused(why)) | Err(why) => not_written(why),
+                Ok(WriteOutcome::Refused(why)) => not_written(why),
+                Err(e) => not_written(e.to_string()),
                 Ok(applied) => applied,
             })
         }
@@ -80,18 +82,16 @@ async fn audit_stop_patiently(
     actor: &Actor,
     remote_id: &str,
     answer: &str,
-) -> Result<(), String> {
-    let mut last = String::new();
-    for attempt in 0..4u32 {
-        if attempt > 0 {
-            tokio::time::sleep(Duration::from_millis(250 * u64::from(attempt))).await;
-        }
+) -> Result<(), StoreError> {
+    let mut attempt = 0u32;
+    loop {
         match store.audit_stop(change, actor, remote_id, answer).await {
             Ok(()) => return Ok(()),
-            Err(e) => last = e,
+            Err(e) if attempt >= 3 => return Err(e),
+            Err(_) => attempt += 1,
         }
+        tokio::time::sleep(Duration::from_millis(250 * u64::from(attempt))).await;
     }
-    Err(last)
 }
 
 /// Stops the remote run and waits until the remote reports it finished:
@@ -100,11 +100,11 @@ async fn stop_and_confirm(
     tracker: &Arc<dyn RemoteTracker>,
     target: &LookupTarget,
     why: &str,
-) -> Result<String, String> {
+) -> Result<String, StopError> {
     tracker
         .stop(target, why)
         .await
-        .map_err(|e| format!("the remote did not accept the stop ({e})"))?;
+        .map_err(StopError::NotAccepted)?;
     let deadline = tokio::time::Instant::now() + STOP_CONFIRM_WAIT;
     loop {
         match tracker.lookup(target).await {
@@ -113,10 +113,9 @@ async fn stop_and_confirm(
             }
             RemoteAnswer::NotFound => return Ok("not found".into()),
             _ if tokio::time::Instant::now() >= deadline => {
-                return Err(format!(
-                    "the stop was sent but the remote did not confirm it within {}s",
-                    STOP_CONFIRM_WAIT.as_secs()
-                ));
+                return Err(StopError::NotConfirmed {
+                    seconds: STOP_CONFIRM_WAIT.as_secs(),
+                });
             }
             _ => tokio::time::sleep(Duration::from_millis(500)).await,
         }

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use super::setup::{Failure, Setup, setup};
+use super::setup::{CommandFailure, Setup, setup};
 use crate::actions::{self, ActionKind, Outcome, Plan, Target};
 use crate::cli::Global;
 use crate::domain::{SuggestedAction, parse_duration};
@@ -45,7 +45,7 @@ async fn finish(
     plan: Plan,
     write: bool,
     json: bool,
-) -> Result<i32, Failure> {
+) -> Result<i32, CommandFailure> {
     let outcomes = if write {
         let actor = Actor::from_env(global.operator.clone());
         actions::apply(
@@ -108,7 +108,7 @@ async fn finish(
 /// 0: everything asked for was written, already so, or there was nothing to
 /// do (a dry run always); 1: a write run left a row it was asked about
 /// unwritten (refused, changed meanwhile, no such execution, the remote
-/// could not say). "Could not run at all" is a `Failure`, exit 2.
+/// could not say). "Could not run at all" is a `CommandFailure`, exit 2.
 pub fn exit_code(write: bool, outcomes: &[Outcome]) -> i32 {
     i32::from(write && outcomes.iter().any(Outcome::refused))
 }
@@ -118,7 +118,7 @@ pub async fn reconcile(
     ids: Vec<String>,
     fix: bool,
     json: bool,
-) -> Result<i32, Failure> {
+) -> Result<i32, CommandFailure> {
     let setup = setup(global).await?;
     let targets: Vec<Target> = if ids.is_empty() {
         // Everything the diagnosis would reconcile.
@@ -160,7 +160,7 @@ pub async fn mark_failed(
     stop_remote: bool,
     dry_run: bool,
     json: bool,
-) -> Result<i32, Failure> {
+) -> Result<i32, CommandFailure> {
     let setup = setup(global).await?;
     let targets: Vec<Target> = ids
         .into_iter()
@@ -182,8 +182,8 @@ pub async fn cleanup(
     max_age: &str,
     fix: bool,
     json: bool,
-) -> Result<i32, Failure> {
-    let max_age = parse_duration(max_age).map_err(|e| Failure(format!("--max-age: {e}")))?;
+) -> Result<i32, CommandFailure> {
+    let max_age = parse_duration(max_age).map_err(|e| CommandFailure(format!("--max-age: {e}")))?;
     let setup = setup(global).await?;
     let plan = actions::plan_cleanup(&setup.store, max_age, chrono::Utc::now()).await?;
     finish(&setup, global, plan, fix, json).await

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 
 use super::setup::Setup;
-use crate::actions::{self, Plan, Target};
+use crate::actions::{self, ActionError, Plan, Target};
 use crate::remote::RemoteTracker;
 use crate::store::{Actor, Store};
 use crate::tui::{
@@ -22,7 +22,7 @@ async fn plan(
     store: &Store,
     tracker: Option<&Arc<dyn RemoteTracker>>,
     request: &ActionRequest,
-) -> Result<Plan, String> {
+) -> Result<Plan, ActionError> {
     let targets: Vec<Target> = request
         .targets
         .iter()
@@ -39,12 +39,8 @@ async fn plan(
             let stop = tracker.is_some_and(|t| t.can_stop());
             actions::plan_mark_failed(store, tracker, &targets, reason, stop).await
         }
-        // No key of the monitor asks for it: clean-up is `exectop cleanup`.
-        ActionKind::Cleanup => {
-            return Err("clean-up runs from the command line: exectop cleanup".into());
-        }
+        ActionKind::Cleanup => Err(ActionError::CleanupFromKeys),
     }
-    .map_err(|e| e.to_string())
 }
 
 fn preview(request_id: u64, kind: ActionKind, plan: &Plan) -> ActionPreview {
@@ -88,9 +84,9 @@ pub fn serve(setup: &Setup, read_only: bool, operator: Option<String>) -> Action
                         plans.insert(request_id, (request.kind, p));
                         event
                     }
-                    Err(error) => ActionEvent::Failed {
+                    Err(e) => ActionEvent::Failed {
                         request_id: Some(request_id),
-                        error,
+                        error: e.to_string(),
                     },
                 },
                 ActionCommand::Apply { request_id } => match plans.remove(&request_id) {
@@ -127,9 +123,9 @@ pub fn serve(setup: &Setup, read_only: bool, operator: Option<String>) -> Action
                 }
                 ActionCommand::LoadAudit => match store.recent_audit(AUDIT_ROWS).await {
                     Ok(entries) => ActionEvent::Audit(entries),
-                    Err(error) => ActionEvent::Failed {
+                    Err(e) => ActionEvent::Failed {
                         request_id: None,
-                        error,
+                        error: e.to_string(),
                     },
                 },
             };

@@ -9,7 +9,7 @@ use std::time::Duration;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
-use super::setup::{DbUse, Failure, setup_for};
+use super::setup::{CommandFailure, DbUse, setup_for};
 use crate::cli::Global;
 use crate::domain::{Counts, ErrorRates, Finding, format_age};
 use crate::monitor::{OneShotOptions, Snapshot, SourceHealth, one_shot};
@@ -167,7 +167,7 @@ pub fn render_text(snapshot: &Snapshot, now: DateTime<Utc>) -> String {
     out
 }
 
-pub async fn run(global: &Global, json: bool) -> Result<i32, Failure> {
+pub async fn run(global: &Global, json: bool) -> Result<i32, CommandFailure> {
     let setup = setup_for(global, DbUse::OneShot).await?;
     let options = OneShotOptions {
         concurrency: setup.loaded.config.poll.remote_concurrency.unwrap_or(10),
@@ -209,7 +209,7 @@ fn index_hint(read: &str, table: &crate::config::TableConfig, completion: &str) 
 /// `exectop check --explain`: the plan of each read a poll makes, and a
 /// hint where one scans the whole table. Exit 0 when every read uses an
 /// index, 1 when one scans.
-pub async fn explain(global: &Global) -> Result<i32, Failure> {
+pub async fn explain(global: &Global) -> Result<i32, CommandFailure> {
     let loaded = super::setup::load_config(global)?;
     let store = super::setup::connect_for(&loaded, DbUse::Sequential).await?;
     let plans = store

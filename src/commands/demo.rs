@@ -4,7 +4,7 @@
 //! tokens), exectop's own HTTP tracker talking to it over real HTTP with
 //! the AMC preset's requests, and the monitor on top.
 
-use super::setup::{Failure, Setup, connect};
+use super::setup::{CommandFailure, Setup, connect};
 use crate::cli::Global;
 use crate::cli::SimTuning;
 use crate::config::Loaded;
@@ -24,10 +24,12 @@ pub async fn run(
     seed: u64,
     revoke_token_after: Option<&str>,
     tracker: crate::cli::DemoTracker,
-) -> Result<i32, Failure> {
+) -> Result<i32, CommandFailure> {
     let stepfunctions = tracker == crate::cli::DemoTracker::Stepfunctions;
     let revoke_after = revoke_token_after
-        .map(|t| parse_duration(t).map_err(|e| Failure(format!("--revoke-token-after: {e}"))))
+        .map(|t| {
+            parse_duration(t).map_err(|e| CommandFailure(format!("--revoke-token-after: {e}")))
+        })
         .transpose()?;
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -35,7 +37,8 @@ pub async fn run(
         .unwrap_or_default();
     let dir =
         TempDir(std::env::temp_dir().join(format!("exectop-demo-{}-{nanos}", std::process::id())));
-    std::fs::create_dir_all(&dir.0).map_err(|e| Failure(format!("{}: {e}", dir.0.display())))?;
+    std::fs::create_dir_all(&dir.0)
+        .map_err(|e| CommandFailure(format!("{}: {e}", dir.0.display())))?;
     let db_url = format!("sqlite://{}", dir.0.join("demo.db").display());
     let auth = sim::amc::demo_auth(&sim::writer::GROUPS);
     let options = SimOptions {
@@ -43,7 +46,7 @@ pub async fn run(
         stepfunctions,
         ..SimOptions::demo(db_url.clone(), seed)
     };
-    let simulator = sim::start(options).await.map_err(Failure)?;
+    let simulator = sim::start(options).await.map_err(CommandFailure)?;
     if let (Some(after), Some(amc)) = (revoke_after, simulator.amc.clone()) {
         tokio::spawn(async move {
             tokio::time::sleep(after).await;
@@ -55,9 +58,9 @@ pub async fn run(
             &sim::exectop_sfn_config_toml(&db_url, simulator.api_addr),
             "the demo's Step Functions configuration",
         )
-        .map_err(|e| Failure(e.to_string()))?
+        .map_err(|e| CommandFailure(e.to_string()))?
     } else {
-        sim::exectop_amc_config_for(&db_url, simulator.api_addr, &auth).map_err(Failure)?
+        sim::exectop_amc_config_for(&db_url, simulator.api_addr, &auth).map_err(CommandFailure)?
     };
     if let Some(path) = &global.config {
         config.ui = ui_of(path)?;
@@ -84,15 +87,17 @@ pub fn sim_options(
     seed: u64,
     rate: f64,
     tuning: &SimTuning,
-) -> Result<SimOptions, Failure> {
+) -> Result<SimOptions, CommandFailure> {
     let duration = |flag: &str, text: &str| {
-        parse_duration(text).map_err(|e| Failure(format!("--{flag}: {e}")))
+        parse_duration(text).map_err(|e| CommandFailure(format!("--{flag}: {e}")))
     };
     if !(rate >= 0.0 && rate.is_finite()) {
-        return Err(Failure(format!("--rate: {rate} is not a rate per second")));
+        return Err(CommandFailure(format!(
+            "--rate: {rate} is not a rate per second"
+        )));
     }
     if !(tuning.time_scale > 0.0 && tuning.time_scale.is_finite()) {
-        return Err(Failure(format!(
+        return Err(CommandFailure(format!(
             "--time-scale: {} must be more than 0",
             tuning.time_scale
         )));
@@ -122,10 +127,10 @@ pub fn sim_options(
     };
     options.api_faults.validate().map_err(|e| {
         let key = e.split_whitespace().next().unwrap_or_default();
-        Failure(format!("{}: {e}", flag_of(key)))
+        CommandFailure(format!("{}: {e}", flag_of(key)))
     })?;
     if !(0.0..=1.0).contains(&options.fault_rate) {
-        return Err(Failure(format!(
+        return Err(CommandFailure(format!(
             "--fault-rate: {} must be between 0 and 1",
             options.fault_rate
         )));
@@ -140,10 +145,10 @@ pub async fn simulate(
     seed: u64,
     rate: f64,
     tuning: &SimTuning,
-) -> Result<i32, Failure> {
+) -> Result<i32, CommandFailure> {
     let handle = sim::start(sim_options(db, listen, seed, rate, tuning)?)
         .await
-        .map_err(Failure)?;
+        .map_err(CommandFailure)?;
     super::print_text(&format!(
         "simulated remote API listening on http://{}\n\
          ground truth: GET /_sim/truth · request counts: GET /_sim/stats · change faults: PUT /_sim/faults\n\
@@ -153,7 +158,7 @@ pub async fn simulate(
     ))?;
     tokio::signal::ctrl_c()
         .await
-        .map_err(|e| Failure(e.to_string()))?;
+        .map_err(|e| CommandFailure(e.to_string()))?;
     handle.shutdown();
     Ok(0)
 }
@@ -162,13 +167,13 @@ pub async fn simulate(
 /// plain terminal): the demo brings its own database and remote, but the
 /// screen and its keys are the operator's. Everything else in the file is
 /// left unread.
-fn ui_of(path: &std::path::Path) -> Result<crate::config::UiConfig, Failure> {
+fn ui_of(path: &std::path::Path) -> Result<crate::config::UiConfig, CommandFailure> {
     #[derive(serde::Deserialize)]
     struct OnlyUi {
         #[serde(default)]
         ui: crate::config::UiConfig,
     }
-    let named = |e: &dyn std::fmt::Display| Failure(format!("{}: {e}", path.display()));
+    let named = |e: &dyn std::fmt::Display| CommandFailure(format!("{}: {e}", path.display()));
     let text = std::fs::read_to_string(path).map_err(|e| named(&e))?;
     let only: OnlyUi = toml::from_str(&text).map_err(|e| named(&e))?;
     crate::tui::keymap::Keymap::from_config(&only.ui.keys).map_err(|e| named(&e))?;

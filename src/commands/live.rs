@@ -3,17 +3,17 @@
 
 use tokio::sync::mpsc;
 
-use super::setup::{Failure, Setup};
+use super::setup::{CommandFailure, Setup};
 use crate::monitor::{self, Poller};
 use crate::store::WriteAccess;
 use crate::tui::{self, AppSettings};
 
-pub async fn run(setup: Setup, global: &crate::cli::Global) -> Result<i32, Failure> {
+pub async fn run(setup: Setup, global: &crate::cli::Global) -> Result<i32, CommandFailure> {
     let read_only_flag = global.read_only;
-    let log_path = tui::logging::init().map_err(Failure)?;
+    let log_path = tui::logging::init().map_err(CommandFailure)?;
     let config = &setup.loaded.config;
     let mut settings = AppSettings::from_config(config, read_only_flag)
-        .map_err(|e| Failure(format!("{}: {e}", setup.loaded.origin())))?;
+        .map_err(|e| CommandFailure(format!("{}: {e}", setup.loaded.origin())))?;
     if global.plain_terminal {
         settings.output = tui::output::OutputKind::Plain;
     }
@@ -46,6 +46,6 @@ pub async fn run(setup: Setup, global: &crate::cli::Global) -> Result<i32, Failu
     let actions = super::actions::serve(&setup, settings.read_only, global.operator.clone());
     let result = tui::run(settings, event_rx, control_tx, actions).await;
     monitor.abort();
-    result.map_err(|e| Failure(format!("{e:#}")))?;
+    result.map_err(|e| CommandFailure(format!("{e:#}")))?;
     Ok(0)
 }

@@ -11,17 +11,17 @@ use crate::store::{Store, StoreError};
 
 /// A failure that stops a command: printed as `exectop: <message>`, exit 2.
 #[derive(Debug)]
-pub struct Failure(pub String);
+pub struct CommandFailure(pub String);
 
-impl std::fmt::Display for Failure {
+impl std::fmt::Display for CommandFailure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.0)
     }
 }
 
-impl<E: std::error::Error> From<E> for Failure {
+impl<E: std::error::Error> From<E> for CommandFailure {
     fn from(e: E) -> Self {
-        Failure(e.to_string())
+        CommandFailure(e.to_string())
     }
 }
 
@@ -31,7 +31,7 @@ pub struct Setup {
     pub tracker: Option<Arc<dyn RemoteTracker>>,
 }
 
-pub fn load_config(global: &Global) -> Result<Loaded, Failure> {
+pub fn load_config(global: &Global) -> Result<Loaded, CommandFailure> {
     let overrides = Overrides {
         read_only: global.read_only,
         database_url: None,
@@ -53,30 +53,30 @@ pub enum DbUse {
     Concurrent,
 }
 
-pub async fn connect(loaded: &Loaded) -> Result<Store, Failure> {
+pub async fn connect(loaded: &Loaded) -> Result<Store, CommandFailure> {
     connect_for(loaded, DbUse::Concurrent).await
 }
 
 /// The configured database URL, or a line saying where to set one.
-pub fn database_url(loaded: &Loaded) -> Result<&str, Failure> {
+pub fn database_url(loaded: &Loaded) -> Result<&str, CommandFailure> {
     loaded
         .config
         .database
         .url
         .as_deref()
-        .ok_or_else(|| Failure(loaded.no_database_url()))
+        .ok_or_else(|| CommandFailure(loaded.no_database_url()))
 }
 
 /// A connection error, saying where the URL came from when that was not
 /// the config file: the operator then knows which setting to fix.
-pub fn connect_failure(loaded: &Loaded, error: impl std::fmt::Display) -> Failure {
+pub fn connect_failure(loaded: &Loaded, error: impl std::fmt::Display) -> CommandFailure {
     match &loaded.config.database.url_from {
-        Some(from) => Failure(format!("{error} (database URL from {from})")),
-        None => Failure(error.to_string()),
+        Some(from) => CommandFailure(format!("{error} (database URL from {from})")),
+        None => CommandFailure(error.to_string()),
     }
 }
 
-pub async fn connect_for(loaded: &Loaded, db_use: DbUse) -> Result<Store, Failure> {
+pub async fn connect_for(loaded: &Loaded, db_use: DbUse) -> Result<Store, CommandFailure> {
     let origin = loaded.origin();
     let url = database_url(loaded)?;
     let max = match db_use {
@@ -89,18 +89,18 @@ pub async fn connect_for(loaded: &Loaded, db_use: DbUse) -> Result<Store, Failur
         .map_err(|e| connect_failure(loaded, e))?;
     store.validate_schema().await.map_err(|e| match e {
         StoreError::MissingColumn { .. } | StoreError::MissingTable { .. } => {
-            Failure(format!("{e} (configured in {origin})"))
+            CommandFailure(format!("{e} (configured in {origin})"))
         }
-        other => Failure(other.to_string()),
+        other => CommandFailure(other.to_string()),
     })?;
     Ok(store)
 }
 
-pub async fn setup(global: &Global) -> Result<Setup, Failure> {
+pub async fn setup(global: &Global) -> Result<Setup, CommandFailure> {
     setup_for(global, DbUse::Concurrent).await
 }
 
-pub async fn setup_for(global: &Global, db_use: DbUse) -> Result<Setup, Failure> {
+pub async fn setup_for(global: &Global, db_use: DbUse) -> Result<Setup, CommandFailure> {
     let loaded = load_config(global)?;
     let store = connect_for(&loaded, db_use).await?;
     let tracker = tracker_for(&loaded, &store).await?;
@@ -116,14 +116,14 @@ pub async fn setup_for(global: &Global, db_use: DbUse) -> Result<Setup, Failure>
 pub async fn tracker_for(
     loaded: &Loaded,
     store: &Store,
-) -> Result<Option<Arc<dyn RemoteTracker>>, Failure> {
+) -> Result<Option<Arc<dyn RemoteTracker>>, CommandFailure> {
     let origin = loaded.origin();
     let tracker = remote::build(&loaded.config, Some(store))
-        .map_err(|e| Failure(format!("{origin}: {e}")))?;
+        .map_err(|e| CommandFailure(format!("{origin}: {e}")))?;
     if let Some(t) = &tracker {
         t.prepare()
             .await
-            .map_err(|e| Failure(format!("{origin}: {e}")))?;
+            .map_err(|e| CommandFailure(format!("{origin}: {e}")))?;
     }
     Ok(tracker)
 }

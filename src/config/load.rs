@@ -1,23 +1,47 @@
 //! Finding, reading, layering and validating the configuration.
 //! Layers: defaults ← file ← environment ← flags.
 
-use std::fmt;
 use std::path::{Path, PathBuf};
 
 use super::types::{Config, RemoteKind, StatusValues};
 use crate::domain::Status;
+use crate::store::StoreError;
 
-/// One clear line naming the file, the key or the value at fault.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ConfigError(pub String);
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
+/// What is wrong with the configuration, one clear line naming the file,
+/// the key or the value at fault.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ConfigError {
+    /// A file named by `--config` or `$EXECTOP_CONFIG` that is not there.
+    #[error("config file {} does not exist", .0.display())]
+    Missing(PathBuf),
+    #[error("cannot read config file {}: {reason}", path.display())]
+    Unreadable { path: PathBuf, reason: String },
+    /// TOML that does not parse or fit, at `line` (whose text names the key).
+    #[error("{origin}:{line}: {message} (at `{text}`)")]
+    Syntax {
+        origin: String,
+        line: usize,
+        text: String,
+        message: String,
+    },
+    /// TOML that does not parse or fit, where the parser gave no place.
+    #[error("{origin}: {message}")]
+    SyntaxNowhere { origin: String, message: String },
+    /// A database URL that names no backend; `from` is where it was set
+    /// (the file, the variable, the command line).
+    #[error("{from}: {reason}")]
+    DatabaseUrl { from: String, reason: StoreError },
+    /// A value that cannot work; `problem` names its key and the value.
+    #[error("{origin}: {problem}")]
+    Invalid { origin: String, problem: String },
 }
 
-impl std::error::Error for ConfigError {}
+fn invalid(origin: &str, problem: String) -> ConfigError {
+    ConfigError::Invalid {
+        origin: origin.to_string(),
+        problem,
+    }
+}
 
 /// Settings given on the command line; they win over everything else.
 #[derive(Debug, Clone, Default)]
@@ -82,10 +106,7 @@ pub fn locate(explicit: Option<&Path>) -> Result<Option<PathBuf>, ConfigError> {
         return if path.is_file() {
             Ok(Some(path))
         } else {
-            Err(ConfigError(format!(
-                "config file {} does not exist",
-                path.display()
-            )))
+            Err(ConfigError::Missing(path))
         };
     }
     let local = PathBuf::from("exectop.toml");
@@ -99,8 +120,9 @@ pub fn load(explicit: Option<&Path>, overrides: &Overrides) -> Result<Loaded, Co
     let path = locate(explicit)?;
     let mut config = match &path {
         Some(p) => {
-            let text = std::fs::read_to_string(p).map_err(|e| {
-                ConfigError(format!("cannot read config file {}: {e}", p.display()))
+            let text = std::fs::read_to_string(p).map_err(|e| ConfigError::Unreadable {
+                path: p.clone(),
+                reason: e.to_string(),
             })?;
             parse_str(&text, &p.display().to_string())?
         }
@@ -120,7 +142,10 @@ pub fn load(explicit: Option<&Path>, overrides: &Overrides) -> Result<Loaded, Co
         .map(|v| (v, "the command line".to_string()));
     if let Some((url, from)) = flag_url.or(env_url) {
         // Checked here so the error names the variable, not the file.
-        crate::store::Backend::of_url(&url).map_err(|e| ConfigError(format!("{from}: {e}")))?;
+        crate::store::Backend::of_url(&url).map_err(|e| ConfigError::DatabaseUrl {
+            from: from.clone(),
+            reason: e,
+        })?;
         config.database.url = Some(url);
         config.database.url_from = Some(from);
     }
@@ -141,9 +166,17 @@ pub fn parse_str(text: &str, origin: &str) -> Result<Config, ConfigError> {
             Some(span) => {
                 let line_no = text[..span.start.min(text.len())].matches('\n').count() + 1;
                 let line = text.lines().nth(line_no - 1).unwrap_or_default().trim();
-                ConfigError(format!("{origin}:{line_no}: {message} (at `{line}`)"))
+                ConfigError::Syntax {
+                    origin: origin.to_string(),
+                    line: line_no,
+                    text: line.to_string(),
+                    message,
+                }
             }
-            None => ConfigError(format!("{origin}: {message}")),
+            None => ConfigError::SyntaxNowhere {
+                origin: origin.to_string(),
+                message,
+            },
         }
     })
 }
@@ -159,7 +192,7 @@ pub fn is_safe_identifier(name: &str) -> bool {
 
 fn validate_stepfunctions(config: &Config, origin: &str) -> Result<(), ConfigError> {
     let r = &config.remote;
-    let fail = |m: String| Err(ConfigError(format!("{origin}: {m}")));
+    let fail = |m: String| Err(invalid(origin, m));
     if config.table.remote_id.is_none() {
         return fail(
             "remote.kind = \"stepfunctions\" needs table.remote_id (the column holding the execution ARN)"
@@ -197,16 +230,20 @@ pub fn validate(config: &Config, origin: &str) -> Result<(), ConfigError> {
     let table = &config.table;
     let parts: Vec<&str> = table.name.split('.').collect();
     if parts.len() > 2 || !parts.iter().all(|p| is_safe_identifier(p)) {
-        return Err(ConfigError(format!(
-            "{origin}: table.name {:?} is not a safe identifier (letters, digits, _; optionally schema.table)",
-            table.name
-        )));
+        return Err(invalid(
+            origin,
+            format!(
+                "table.name {:?} is not a safe identifier (letters, digits, _; optionally schema.table)",
+                table.name
+            ),
+        ));
     }
     for (key, column) in table.columns() {
         if !is_safe_identifier(column) {
-            return Err(ConfigError(format!(
-                "{origin}: table.{key} {column:?} is not a safe identifier (letters, digits, _)"
-            )));
+            return Err(invalid(
+                origin,
+                format!("table.{key} {column:?} is not a safe identifier (letters, digits, _)"),
+            ));
         }
     }
     check_spellings(&table.status_values, "table.status_values", origin, true)?;
@@ -214,16 +251,18 @@ pub fn validate(config: &Config, origin: &str) -> Result<(), ConfigError> {
         let r = &config.remote;
         for (key, value) in [("base_url", &r.base_url), ("status_path", &r.status_path)] {
             if value.as_deref().is_none_or(str::is_empty) {
-                return Err(ConfigError(format!(
-                    "{origin}: remote.{key} is required when remote.kind = \"http\""
-                )));
+                return Err(invalid(
+                    origin,
+                    format!("remote.{key} is required when remote.kind = \"http\""),
+                ));
             }
         }
         let base = r.base_url.as_deref().unwrap_or_default();
         if !(base.starts_with("http://") || base.starts_with("https://")) {
-            return Err(ConfigError(format!(
-                "{origin}: remote.base_url {base:?} must start with http:// or https://"
-            )));
+            return Err(invalid(
+                origin,
+                format!("remote.base_url {base:?} must start with http:// or https://"),
+            ));
         }
         if !r
             .status_path
@@ -231,14 +270,17 @@ pub fn validate(config: &Config, origin: &str) -> Result<(), ConfigError> {
             .unwrap_or_default()
             .contains("{remote_id}")
         {
-            return Err(ConfigError(format!(
-                "{origin}: remote.status_path must contain {{remote_id}}"
-            )));
+            return Err(invalid(
+                origin,
+                "remote.status_path must contain {remote_id}".to_string(),
+            ));
         }
         if table.remote_id.is_none() {
-            return Err(ConfigError(format!(
-                "{origin}: remote.kind = \"http\" needs table.remote_id (the column holding the remote id)"
-            )));
+            return Err(invalid(
+                origin,
+                "remote.kind = \"http\" needs table.remote_id (the column holding the remote id)"
+                    .to_string(),
+            ));
         }
         check_spellings(&r.status_values, "remote.status_values", origin, false)?;
         for (key, pointer) in [
@@ -254,9 +296,10 @@ pub fn validate(config: &Config, origin: &str) -> Result<(), ConfigError> {
                 && !p.is_empty()
                 && !p.starts_with('/')
             {
-                return Err(ConfigError(format!(
-                    "{origin}: remote.{key} {p:?} is not a JSON pointer (it starts with /)"
-                )));
+                return Err(invalid(
+                    origin,
+                    format!("remote.{key} {p:?} is not a JSON pointer (it starts with /)"),
+                ));
             }
         }
     }
@@ -266,43 +309,55 @@ pub fn validate(config: &Config, origin: &str) -> Result<(), ConfigError> {
     let r = &config.remote;
     if let Some(param) = &r.list_cursor_param {
         if r.list_next_pointer.is_none() {
-            return Err(ConfigError(format!(
-                "{origin}: remote.list_cursor_param needs remote.list_next_pointer (where the answer gives the cursor)"
-            )));
+            return Err(invalid(
+                origin,
+                "remote.list_cursor_param needs remote.list_next_pointer (where the answer gives the cursor)".to_string(),
+            ));
         }
         if param.is_empty()
             || !param
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
         {
-            return Err(ConfigError(format!(
-                "{origin}: remote.list_cursor_param {param:?} is not a plain query parameter name (letters, digits, _ - .)"
-            )));
+            return Err(invalid(
+                origin,
+                format!(
+                    "remote.list_cursor_param {param:?} is not a plain query parameter name (letters, digits, _ - .)"
+                ),
+            ));
         }
     }
     if (r.list_next_pointer.is_some() || r.list_cursor_param.is_some())
         && r.list_active_path.is_none()
     {
-        return Err(ConfigError(format!(
-            "{origin}: remote.list_next_pointer and list_cursor_param need remote.list_active_path"
-        )));
+        return Err(invalid(
+            origin,
+            "remote.list_next_pointer and list_cursor_param need remote.list_active_path"
+                .to_string(),
+        ));
     }
     if r.list_window
         .is_some_and(|w| w.0 > std::time::Duration::from_secs(3650 * 24 * 3600))
     {
-        return Err(ConfigError(format!(
-            "{origin}: remote.list_window is longer than ten years"
-        )));
+        return Err(invalid(
+            origin,
+            "remote.list_window is longer than ten years".to_string(),
+        ));
     }
     if let Some(url) = &config.database.url {
-        crate::store::Backend::of_url(url).map_err(|e| ConfigError(format!("{origin}: {e}")))?;
+        crate::store::Backend::of_url(url).map_err(|e| ConfigError::DatabaseUrl {
+            from: origin.to_string(),
+            reason: e,
+        })?;
     }
     validate_poll(config, origin)?;
     let t = config.thresholds();
     if t.pending_stuck > t.max_runtime || t.running_stuck > t.max_runtime {
-        return Err(ConfigError(format!(
-            "{origin}: thresholds.max_runtime must not be shorter than pending_stuck and running_stuck"
-        )));
+        return Err(invalid(
+            origin,
+            "thresholds.max_runtime must not be shorter than pending_stuck and running_stuck"
+                .to_string(),
+        ));
     }
     Ok(())
 }
@@ -314,14 +369,16 @@ fn validate_poll(config: &Config, origin: &str) -> Result<(), ConfigError> {
     if let Some(rate) = p.remote_rate
         && !(rate.is_finite() && rate > 0.0)
     {
-        return Err(ConfigError(format!(
-            "{origin}: poll.remote_rate {rate} must be a number of requests per second above 0"
-        )));
+        return Err(invalid(
+            origin,
+            format!("poll.remote_rate {rate} must be a number of requests per second above 0"),
+        ));
     }
     if p.remote_concurrency == Some(0) {
-        return Err(ConfigError(format!(
-            "{origin}: poll.remote_concurrency must be at least 1"
-        )));
+        return Err(invalid(
+            origin,
+            "poll.remote_concurrency must be at least 1".to_string(),
+        ));
     }
     for (key, value) in [
         ("remote_timeout", p.remote_timeout),
@@ -329,15 +386,17 @@ fn validate_poll(config: &Config, origin: &str) -> Result<(), ConfigError> {
         ("remote_interval", p.remote_interval),
     ] {
         if value.is_some_and(|d| d.0.is_zero()) {
-            return Err(ConfigError(format!(
-                "{origin}: poll.{key} must be longer than 0s"
-            )));
+            return Err(invalid(
+                origin,
+                format!("poll.{key} must be longer than 0s"),
+            ));
         }
     }
     if config.remote.max_answer_bytes == Some(0) {
-        return Err(ConfigError(format!(
-            "{origin}: remote.max_answer_bytes must be at least 1"
-        )));
+        return Err(invalid(
+            origin,
+            "remote.max_answer_bytes must be at least 1".to_string(),
+        ));
     }
     Ok(())
 }
@@ -352,14 +411,16 @@ fn check_spellings(
     for (status, words) in values.to_map().entries() {
         for w in words {
             if w.trim().is_empty() {
-                return Err(ConfigError(format!(
-                    "{origin}: {key}.{status} has an empty spelling"
-                )));
+                return Err(invalid(
+                    origin,
+                    format!("{key}.{status} has an empty spelling"),
+                ));
             }
             if let Some((_, other)) = seen.iter().find(|(s, _)| s.eq_ignore_ascii_case(w)) {
-                return Err(ConfigError(format!(
-                    "{origin}: {key}: spelling {w:?} is mapped to both {other} and {status}"
-                )));
+                return Err(invalid(
+                    origin,
+                    format!("{key}: spelling {w:?} is mapped to both {other} and {status}"),
+                ));
             }
             seen.push((w, *status));
         }
@@ -369,9 +430,10 @@ fn check_spellings(
         && (map.spellings_of(&Status::ACTIVE).is_empty()
             || map.spellings_of(&Status::TERMINAL).is_empty())
     {
-        return Err(ConfigError(format!(
-            "{origin}: {key} needs at least one active (pending/running) and one terminal spelling"
-        )));
+        return Err(invalid(
+            origin,
+            format!("{key} needs at least one active (pending/running) and one terminal spelling"),
+        ));
     }
     Ok(())
 }
@@ -383,7 +445,7 @@ mod tests {
     fn err(text: &str) -> String {
         match parse_str(text, "x.toml").and_then(|c| validate(&c, "x.toml").map(|_| c)) {
             Ok(_) => panic!("expected an error for {text}"),
-            Err(e) => e.0,
+            Err(e) => e.to_string(),
         }
     }
 

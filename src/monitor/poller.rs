@@ -15,8 +15,8 @@ use tokio::time::MissedTickBehavior;
 use super::snapshot::{MonitorControl, MonitorEvent, PollSource, Snapshot, SourceHealth};
 use super::state::{CountedRates, MonitorState, Policy};
 use crate::domain::{Execution, Observation, RemoteExecution};
-use crate::remote::{LookupTarget, RemoteTracker};
-use crate::store::Store;
+use crate::remote::{LookupTarget, RemoteError, RemoteTracker};
+use crate::store::{Store, StoreError};
 
 /// The day's error rates are counted by the database this often; between
 /// counts, rows seen finishing are added on top (`MonitorState`).
@@ -66,7 +66,7 @@ struct RoundResult {
 enum ListEvent {
     Page(Vec<RemoteExecution>),
     Done,
-    Failed(String),
+    Failed(RemoteError),
 }
 
 struct DatabaseRead {
@@ -81,7 +81,7 @@ struct DatabaseRead {
 
 impl Poller {
     /// The whole active set, each row kept as held when it reads the same.
-    async fn read_active(&self, known: &MonitorState) -> Result<Vec<Arc<Execution>>, String> {
+    async fn read_active(&self, known: &MonitorState) -> Result<Vec<Arc<Execution>>, StoreError> {
         let mut active = Vec::with_capacity(known.active_len());
         self.store
             .active_each(|row| {
@@ -91,8 +91,7 @@ impl Poller {
                     None => active.extend(row.to_execution().map(Arc::new)),
                 }
             })
-            .await
-            .map_err(|e| e.to_string())?;
+            .await?;
         Ok(active)
     }
 
@@ -106,15 +105,10 @@ impl Poller {
         known: &MonitorState,
         changed: Vec<Execution>,
         since: DateTime<Utc>,
-    ) -> Result<Option<Vec<Execution>>, String> {
+    ) -> Result<Option<Vec<Execution>>, StoreError> {
         let mut written = changed;
-        written.extend(
-            self.store
-                .beats_since(since)
-                .await
-                .map_err(|e| e.to_string())?,
-        );
-        let counted = self.store.count_active().await.map_err(|e| e.to_string())?;
+        written.extend(self.store.beats_since(since).await?);
+        let counted = self.store.count_active().await?;
         let expected = known.active_len_after(&written);
         if counted == expected {
             Ok(Some(written))
@@ -126,13 +120,12 @@ impl Poller {
         }
     }
 
-    async fn changed_since(&self, since: Option<DateTime<Utc>>) -> Result<Vec<Execution>, String> {
+    async fn changed_since(
+        &self,
+        since: Option<DateTime<Utc>>,
+    ) -> Result<Vec<Execution>, StoreError> {
         match since {
-            Some(since) => self
-                .store
-                .changed_since(since)
-                .await
-                .map_err(|e| e.to_string()),
+            Some(since) => self.store.changed_since(since).await,
             None => Ok(Vec::new()),
         }
     }
@@ -141,10 +134,10 @@ impl Poller {
         &self,
         known: &MonitorState,
         last: Option<DateTime<Utc>>,
-        due: Due,
+        due: DueReads,
         now: DateTime<Utc>,
-    ) -> Result<DatabaseRead, String> {
-        let latency = self.store.ping().await.map_err(|e| e.to_string())?;
+    ) -> Result<DatabaseRead, StoreError> {
+        let latency = self.store.ping().await?;
         // Overlap by a second so a row written during the last poll is not missed.
         let since = last.map(|at| at - Cd::seconds(1));
         let written = match since {
@@ -167,19 +160,13 @@ impl Poller {
             let rates = self
                 .store
                 .finished_breakdown(now, &self.policy.classifier)
-                .await
-                .map_err(|e| e.to_string())?;
+                .await?;
             Some((now, rates))
         } else {
             None
         };
         let unmapped = if due.unmapped {
-            Some(
-                self.store
-                    .unmapped_statuses(now - Cd::hours(24))
-                    .await
-                    .map_err(|e| e.to_string())?,
-            )
+            Some(self.store.unmapped_statuses(now - Cd::hours(24)).await?)
         } else {
             None
         };
@@ -194,7 +181,7 @@ impl Poller {
 }
 
 /// Which of the periodic reads a poll makes.
-struct Due {
+struct DueReads {
     whole_active: bool,
     window: bool,
     unmapped: bool,
@@ -233,14 +220,14 @@ impl Poller {
         &self,
         cycle: &mut DatabaseCycle,
         state: &mut MonitorState,
-    ) -> Result<Snapshot, String> {
+    ) -> Result<Snapshot, StoreError> {
         let now = Utc::now();
         let follows_changes = self.store.table().updated_at.is_some();
         let window_due = cycle.last_poll.is_none()
             || cycle
                 .last_window
                 .is_none_or(|t| t.elapsed() >= WINDOW_REFRESH);
-        let due = Due {
+        let due = DueReads {
             whole_active: !follows_changes
                 || cycle
                     .last_whole_active
@@ -340,7 +327,7 @@ fn spawn_list(tracker: Arc<dyn RemoteTracker>) -> mpsc::Receiver<ListEvent> {
 async fn walk_lists(
     tracker: &dyn RemoteTracker,
     pages: &mpsc::Sender<ListEvent>,
-) -> Result<bool, String> {
+) -> Result<bool, RemoteError> {
     for scope in tracker.list_scopes().await? {
         let mut walk = crate::remote::ListWalk::default();
         loop {
@@ -356,49 +343,303 @@ async fn walk_lists(
     }
     Ok(true)
 }
-
-/// After remote answers: the tracker's health into the state, and a
-/// snapshot when no database poll has carried one for an interval. False
-/// when the receiver of `events` is gone.
-async fn after_remote_answers(
-    poller: &Poller,
-    state: &mut MonitorState,
-    last_snapshot: &mut Option<std::time::Instant>,
+/// How often the poller wakes, and whether it is paused.
+struct Schedule {
     interval: Duration,
-    events: &mpsc::Sender<MonitorEvent>,
-) -> bool {
-    let now = Utc::now();
-    if let Some(tracker) = &poller.tracker {
-        let h = tracker.health();
-        let previous = state.remote.take().unwrap_or_default();
-        state.remote = Some(SourceHealth {
-            name: tracker.describe(),
-            ok: h.ok && state.remote_suspect.is_none(),
-            suspect: state.remote_suspect.clone(),
-            latency_ms: h.latency_ms.or(previous.latency_ms),
-            last_success: if h.ok {
-                Some(now)
-            } else {
-                previous.last_success
-            },
-            last_error: h.last_error,
-            degraded: h.degraded_until.is_some(),
-            auth_failing: h.auth_failing.clone(),
-            items_without_id: h.items_without_id,
-        });
+    paused: bool,
+    database: tokio::time::Interval,
+    remote: tokio::time::Interval,
+}
+
+impl Schedule {
+    fn new(interval: Duration) -> Schedule {
+        let interval = interval.clamp(MIN_INTERVAL, MAX_INTERVAL);
+        let mut database = tokio::time::interval(interval);
+        database.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut remote = tokio::time::interval(REMOTE_TICK);
+        remote.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        Schedule {
+            interval,
+            paused: false,
+            database,
+            remote,
+        }
     }
-    // The next database poll carries these answers to the screen; only when
-    // none has for an interval (the database is failing) does a remote round
-    // send its own. A snapshot costs findings over every active row.
-    if last_snapshot.is_none_or(|t| t.elapsed() >= interval) {
-        let snapshot = state.snapshot(now, &poller.policy);
-        *last_snapshot = Some(std::time::Instant::now());
-        return events
-            .send(MonitorEvent::Snapshot(Arc::new(snapshot)))
+
+    fn set_interval(&mut self, interval: Duration) {
+        self.interval = interval.clamp(MIN_INTERVAL, MAX_INTERVAL);
+        self.database =
+            tokio::time::interval_at(tokio::time::Instant::now() + self.interval, self.interval);
+        self.database
+            .set_missed_tick_behavior(MissedTickBehavior::Delay);
+    }
+}
+
+/// Remote work started on a tick: a round of look-ups or a listing.
+enum RemoteWork {
+    Round(JoinHandle<RoundResult>),
+    Listing(mpsc::Receiver<ListEvent>),
+}
+
+/// What a control message asks of the loop.
+enum Obeyed {
+    Stop,
+    PollNow,
+    Carry,
+}
+
+/// The running monitor: its state, and what the loop remembers between
+/// wake-ups. The round and the listing in flight stay with `run`, which
+/// waits on them.
+struct Live<'p> {
+    poller: &'p Poller,
+    events: mpsc::Sender<MonitorEvent>,
+    state: MonitorState,
+    schedule: Schedule,
+    cycle: DatabaseCycle,
+    last_snapshot: Option<std::time::Instant>,
+    last_list: Option<std::time::Instant>,
+    listed_last: bool,
+    list_failure: Option<RemoteError>,
+}
+
+impl<'p> Live<'p> {
+    fn new(poller: &'p Poller, events: mpsc::Sender<MonitorEvent>) -> Live<'p> {
+        Live {
+            state: MonitorState::new(
+                poller.store.describe(),
+                poller.tracker.as_ref().map(|t| t.describe()),
+            ),
+            schedule: Schedule::new(poller.interval),
+            poller,
+            events,
+            cycle: DatabaseCycle::default(),
+            last_snapshot: None,
+            last_list: None,
+            listed_last: false,
+            list_failure: None,
+        }
+    }
+
+    /// On a remote tick: a round of the look-ups due, or a listing when one
+    /// is due; nothing while the tracker pauses or before the first poll.
+    fn start_remote_work(&mut self) -> Option<RemoteWork> {
+        let poller = self.poller;
+        let tracker = poller.tracker.clone()?;
+        let health = tracker.health();
+        let pausing = health
+            .degraded_until
+            .is_some_and(|until| until > Utc::now());
+        if pausing || self.cycle.last_poll.is_none() {
+            return None;
+        }
+        let now = Utc::now();
+        // A list answers for every run it names: when one is due it
+        // goes alone, and look-ups resume after it for what it left.
+        // A tick that follows a list looks up first, so a list due
+        // every tick (a short interval) never starves the rows it
+        // does not name.
+        let list_due = tracker.can_list()
+            && self
+                .last_list
+                .is_none_or(|t| t.elapsed() >= poller.policy.remote_interval);
+        let due = if list_due && !self.listed_last {
+            Vec::new()
+        } else {
+            let budget = (poller.rate * REMOTE_TICK.as_secs_f64()).ceil().max(1.0) as usize;
+            self.state
+                .due_lookups(now, &poller.policy, budget, &|_| false)
+        };
+        if !due.is_empty() {
+            self.listed_last = false;
+            Some(RemoteWork::Round(spawn_round(
+                tracker,
+                due,
+                poller.concurrency,
+            )))
+        } else if list_due {
+            self.listed_last = true;
+            self.last_list = Some(std::time::Instant::now());
+            self.state.begin_list();
+            tracker.note_remote_ids(&mut self.state.active_remote_ids());
+            Some(RemoteWork::Listing(spawn_list(tracker)))
+        } else {
+            None
+        }
+    }
+
+    /// Takes what the listing task sent: true when the listing is over
+    /// (done, failed or gone), false when more pages follow.
+    async fn take_list_event(&mut self, event: Option<ListEvent>) -> bool {
+        match event {
+            Some(ListEvent::Page(runs)) => {
+                // Only ids with no active row need the database: the
+                // runs it finished (still going remotely) or never had.
+                let unmatched = self.state.unmatched(&runs);
+                let local = if unmatched.is_empty() {
+                    Vec::new()
+                } else {
+                    self.poller
+                        .store
+                        .by_remote_ids(&unmatched)
+                        .await
+                        .unwrap_or_else(|e| {
+                            tracing::warn!("reading rows for listed remote executions failed: {e}");
+                            Vec::new()
+                        })
+                };
+                self.state.apply_list_page(runs, local, Utc::now());
+                return false;
+            }
+            Some(ListEvent::Done) => {
+                self.state.finish_list();
+                crate::memory::return_freed_pages();
+                if self.list_failure.take().is_some() {
+                    tracing::warn!("listing active remote executions works again");
+                }
+            }
+            Some(ListEvent::Failed(e)) => {
+                // Said once while it fails the same way, not every interval.
+                if self.list_failure.as_ref() != Some(&e) {
+                    tracing::warn!("listing active remote executions failed: {e}");
+                }
+                self.list_failure = Some(e);
+                self.state.abandon_list();
+            }
+            None => self.state.abandon_list(),
+        }
+        true
+    }
+
+    /// Folds a finished round of look-ups into the state. False when the
+    /// receiver of `events` is gone.
+    async fn finish_round(&mut self, done: Result<RoundResult, tokio::task::JoinError>) -> bool {
+        match done {
+            Ok(result) => {
+                let was_suspect = self.state.remote_suspect.is_some();
+                self.state.record_round(result.observations);
+                match (&self.state.remote_suspect, was_suspect) {
+                    (Some(why), false) => tracing::warn!("remote tracker suspect: {why}"),
+                    (None, true) => {
+                        tracing::warn!("remote tracker trusted again: its look-ups find runs")
+                    }
+                    _ => {}
+                }
+                self.after_remote_answers().await
+            }
+            Err(e) => {
+                tracing::error!("a remote polling round panicked: {e}");
+                let _ = self
+                    .events
+                    .send(MonitorEvent::PollFailed {
+                        source: PollSource::Remote,
+                        error: e.to_string(),
+                        at: Utc::now(),
+                    })
+                    .await;
+                true
+            }
+        }
+    }
+
+    /// After remote answers: the tracker's health into the state, and a
+    /// snapshot when no database poll has carried one for an interval. False
+    /// when the receiver of `events` is gone.
+    async fn after_remote_answers(&mut self) -> bool {
+        let now = Utc::now();
+        let state = &mut self.state;
+        if let Some(tracker) = &self.poller.tracker {
+            let h = tracker.health();
+            let previous = state.remote.take().unwrap_or_default();
+            state.remote = Some(SourceHealth {
+                name: tracker.describe(),
+                ok: h.ok && state.remote_suspect.is_none(),
+                suspect: state.remote_suspect.clone(),
+                latency_ms: h.latency_ms.or(previous.latency_ms),
+                last_success: if h.ok {
+                    Some(now)
+                } else {
+                    previous.last_success
+                },
+                last_error: h.last_error,
+                degraded: h.degraded_until.is_some(),
+                auth_failing: h.auth_failing.clone(),
+                items_without_id: h.items_without_id,
+            });
+        }
+        // The next database poll carries these answers to the screen; only when
+        // none has for an interval (the database is failing) does a remote round
+        // send its own. A snapshot costs findings over every active row.
+        if self
+            .last_snapshot
+            .is_none_or(|t| t.elapsed() >= self.schedule.interval)
+        {
+            let snapshot = state.snapshot(now, &self.poller.policy);
+            self.last_snapshot = Some(std::time::Instant::now());
+            return self
+                .events
+                .send(MonitorEvent::Snapshot(Arc::new(snapshot)))
+                .await
+                .is_ok();
+        }
+        true
+    }
+
+    /// A control message: pause, resume, a new interval, a refresh (which
+    /// polls at once) or the end.
+    async fn obey(&mut self, message: Option<MonitorControl>) -> Obeyed {
+        match message {
+            None | Some(MonitorControl::Shutdown) => return Obeyed::Stop,
+            Some(MonitorControl::Pause) => self.schedule.paused = true,
+            Some(MonitorControl::Resume) => self.schedule.paused = false,
+            Some(MonitorControl::RefreshNow) => {
+                self.cycle.read_whole_next();
+                return Obeyed::PollNow;
+            }
+            Some(MonitorControl::SetInterval(d)) => self.schedule.set_interval(d),
+        }
+        let _ = self
+            .events
+            .send(MonitorEvent::Schedule {
+                paused: self.schedule.paused,
+                interval: self.schedule.interval,
+            })
+            .await;
+        Obeyed::Carry
+    }
+
+    /// One database poll, its snapshot or its failure sent on. False when
+    /// the receiver of `events` is gone.
+    async fn poll_database(&mut self) -> bool {
+        let now = Utc::now();
+        match self
+            .poller
+            .database_cycle(&mut self.cycle, &mut self.state)
             .await
-            .is_ok();
+        {
+            Ok(snapshot) => {
+                crate::memory::return_freed_pages();
+                self.last_snapshot = Some(std::time::Instant::now());
+                self.events
+                    .send(MonitorEvent::Snapshot(Arc::new(snapshot)))
+                    .await
+                    .is_ok()
+            }
+            Err(error) => {
+                tracing::warn!("database poll failed: {error}");
+                self.state.database.ok = false;
+                self.state.database.last_error = Some(error.to_string());
+                self.events
+                    .send(MonitorEvent::PollFailed {
+                        source: PollSource::Database,
+                        error: error.to_string(),
+                        at: now,
+                    })
+                    .await
+                    .is_ok()
+            }
+        }
     }
-    true
 }
 
 /// Runs until `Shutdown` arrives or the receiver of `events` is gone.
@@ -407,177 +648,51 @@ pub async fn run(
     events: mpsc::Sender<MonitorEvent>,
     mut control: mpsc::Receiver<MonitorControl>,
 ) {
-    let mut state = MonitorState::new(
-        poller.store.describe(),
-        poller.tracker.as_ref().map(|t| t.describe()),
-    );
-    let mut interval = poller.interval.clamp(MIN_INTERVAL, MAX_INTERVAL);
-    let mut db_tick = tokio::time::interval(interval);
-    db_tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    let mut remote_tick = tokio::time::interval(REMOTE_TICK);
-    remote_tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    let mut paused = false;
-    let mut cycle = DatabaseCycle::default();
-    let mut last_snapshot: Option<std::time::Instant> = None;
-    let mut last_list: Option<std::time::Instant> = None;
-    let mut listed_last = false;
-    let mut list_failure: Option<String> = None;
+    let mut live = Live::new(&poller, events);
     let mut round: Option<JoinHandle<RoundResult>> = None;
     let mut listing: Option<mpsc::Receiver<ListEvent>> = None;
-
     loop {
+        let remote_idle = round.is_none() && listing.is_none() && poller.tracker.is_some();
         let poll_db = tokio::select! {
-            _ = db_tick.tick(), if !paused => true,
-            _ = remote_tick.tick(), if !paused && round.is_none() && listing.is_none() && poller.tracker.is_some() => {
-                let tracker = poller.tracker.clone().expect("guarded above");
-                let health = tracker.health();
-                let pausing = health.degraded_until.is_some_and(|until| until > Utc::now());
-                if !pausing && cycle.last_poll.is_some() {
-                    let now = Utc::now();
-                    // A list answers for every run it names: when one is due it
-                    // goes alone, and look-ups resume after it for what it left.
-                    // A tick that follows a list looks up first, so a list due
-                    // every tick (a short interval) never starves the rows it
-                    // does not name.
-                    let list_due = tracker.can_list()
-                        && last_list.is_none_or(|t| t.elapsed() >= poller.policy.remote_interval);
-                    let due = if list_due && !listed_last {
-                        Vec::new()
-                    } else {
-                        let budget = (poller.rate * REMOTE_TICK.as_secs_f64()).ceil().max(1.0) as usize;
-                        state.due_lookups(now, &poller.policy, budget, &|_| false)
-                    };
-                    if !due.is_empty() {
-                        listed_last = false;
-                        round = Some(spawn_round(tracker, due, poller.concurrency));
-                    } else if list_due {
-                        listed_last = true;
-                        last_list = Some(std::time::Instant::now());
-                        state.begin_list();
-                        tracker.note_remote_ids(&mut state.active_remote_ids());
-                        listing = Some(spawn_list(tracker));
-                    }
+            _ = live.schedule.database.tick(), if !live.schedule.paused => true,
+            _ = live.schedule.remote.tick(), if !live.schedule.paused && remote_idle => {
+                match live.start_remote_work() {
+                    Some(RemoteWork::Round(started)) => round = Some(started),
+                    Some(RemoteWork::Listing(started)) => listing = Some(started),
+                    None => {}
                 }
                 false
             }
             event = async { listing.as_mut().expect("guarded").recv().await }, if listing.is_some() => {
-                match event {
-                    Some(ListEvent::Page(runs)) => {
-                        // Only ids with no active row need the database: the
-                        // runs it finished (still going remotely) or never had.
-                        let unmatched = state.unmatched(&runs);
-                        let local = if unmatched.is_empty() {
-                            Vec::new()
-                        } else {
-                            poller.store.by_remote_ids(&unmatched).await.unwrap_or_else(|e| {
-                                tracing::warn!("reading rows for listed remote executions failed: {e}");
-                                Vec::new()
-                            })
-                        };
-                        state.apply_list_page(runs, local, Utc::now());
-                        continue;
-                    }
-                    Some(ListEvent::Done) => {
-                        state.finish_list();
-                        crate::memory::return_freed_pages();
-                        if list_failure.take().is_some() {
-                            tracing::warn!("listing active remote executions works again");
-                        }
-                    }
-                    Some(ListEvent::Failed(e)) => {
-                        // Said once while it fails the same way, not every interval.
-                        if list_failure.as_deref() != Some(e.as_str()) {
-                            tracing::warn!("listing active remote executions failed: {e}");
-                        }
-                        list_failure = Some(e);
-                        state.abandon_list();
-                    }
-                    None => state.abandon_list(),
+                if !live.take_list_event(event).await {
+                    continue;
                 }
                 listing = None;
-                if !after_remote_answers(&poller, &mut state, &mut last_snapshot, interval, &events).await {
+                if !live.after_remote_answers().await {
                     return;
                 }
                 false
             }
             done = async { round.as_mut().expect("guarded").await }, if round.is_some() => {
                 round = None;
-                match done {
-                    Ok(result) => {
-                        let was_suspect = state.remote_suspect.is_some();
-                        state.record_round(result.observations);
-                        match (&state.remote_suspect, was_suspect) {
-                            (Some(why), false) => tracing::warn!("remote tracker suspect: {why}"),
-                            (None, true) => tracing::warn!("remote tracker trusted again: its look-ups find runs"),
-                            _ => {}
-                        }
-                        if !after_remote_answers(&poller, &mut state, &mut last_snapshot, interval, &events).await {
-                            return;
-                        }
-                    }
-                    Err(e) => {
-                        tracing::error!("a remote polling round panicked: {e}");
-                        let _ = events.send(MonitorEvent::PollFailed {
-                            source: PollSource::Remote, error: e.to_string(), at: Utc::now(),
-                        }).await;
-                    }
+                if !live.finish_round(done).await {
+                    return;
                 }
                 false
             }
-            message = control.recv() => {
-                match message {
-                    None | Some(MonitorControl::Shutdown) => {
-                        if let Some(r) = round.take() { r.abort(); }
-                        return;
+            message = control.recv() => match live.obey(message).await {
+                Obeyed::Stop => {
+                    if let Some(r) = round.take() {
+                        r.abort();
                     }
-                    Some(MonitorControl::Pause) => paused = true,
-                    Some(MonitorControl::Resume) => paused = false,
-                    Some(MonitorControl::RefreshNow) => cycle.read_whole_next(),
-                    Some(MonitorControl::SetInterval(d)) => {
-                        interval = d.clamp(MIN_INTERVAL, MAX_INTERVAL);
-                        db_tick = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
-                        db_tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
-                    }
+                    return;
                 }
-                let refresh = matches!(message, Some(MonitorControl::RefreshNow));
-                if !refresh {
-                    let _ = events.send(MonitorEvent::Schedule { paused, interval }).await;
-                }
-                refresh
+                Obeyed::PollNow => true,
+                Obeyed::Carry => false,
             }
         };
-        if !poll_db {
-            continue;
-        }
-        let now = Utc::now();
-        match poller.database_cycle(&mut cycle, &mut state).await {
-            Ok(snapshot) => {
-                crate::memory::return_freed_pages();
-                last_snapshot = Some(std::time::Instant::now());
-                if events
-                    .send(MonitorEvent::Snapshot(Arc::new(snapshot)))
-                    .await
-                    .is_err()
-                {
-                    return;
-                }
-            }
-            Err(error) => {
-                tracing::warn!("database poll failed: {error}");
-                state.database.ok = false;
-                state.database.last_error = Some(error.clone());
-                if events
-                    .send(MonitorEvent::PollFailed {
-                        source: PollSource::Database,
-                        error,
-                        at: now,
-                    })
-                    .await
-                    .is_err()
-                {
-                    return;
-                }
-            }
+        if poll_db && !live.poll_database().await {
+            return;
         }
     }
 }

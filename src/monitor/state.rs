@@ -21,7 +21,7 @@ use crate::remote::LookupTarget;
 pub type CountedRates = (DateTime<Utc>, ErrorRates);
 
 /// A look-up candidate: (last checked, created, id, remote id).
-type Due<'a> = (Option<DateTime<Utc>>, DateTime<Utc>, &'a str, &'a str);
+type LookupCandidate<'a> = (Option<DateTime<Utc>>, DateTime<Utc>, &'a str, &'a str);
 
 /// How many times a row that turned terminal while watched is looked up
 /// again, so a remote run left going is noticed without a list endpoint.
@@ -349,11 +349,11 @@ impl MonitorState {
                 let e = &w.execution;
                 self.due_entry(e, e.finished_at(), now, grace, interval, skip)
             }));
-        // A `Due` orders as the queue does: never checked first (None < Some),
+        // A `LookupCandidate` orders as the queue does: never checked first (None < Some),
         // then the longest ago, then the oldest row. A max-heap capped at the
         // budget keeps the most overdue without collecting every candidate.
         // `budget` may be unbounded (the one-shot check asks for every due row).
-        let mut kept: BinaryHeap<Due<'_>> =
+        let mut kept: BinaryHeap<LookupCandidate<'_>> =
             BinaryHeap::with_capacity(budget.saturating_add(1).min(4_096));
         for due in candidates {
             kept.push(due);
@@ -383,7 +383,7 @@ impl MonitorState {
         grace: Cd,
         interval: Cd,
         skip: &dyn Fn(&str) -> bool,
-    ) -> Option<Due<'s>> {
+    ) -> Option<LookupCandidate<'s>> {
         let remote_id = e.remote_id.as_deref()?;
         if now - since <= grace || skip(remote_id) {
             return None;

@@ -9,6 +9,8 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
+use super::RemoteError;
+
 /// The longest pause a remote may ask for. A `Retry-After` beyond it is
 /// read as this: a remote that asks for years is broken, and waiting on it
 /// would stall the tracker (and overflow the clock's arithmetic).
@@ -30,14 +32,16 @@ pub(super) fn percent_encode(id: &str) -> String {
 /// A remote id as one path segment. Ids made only of dots are refused:
 /// `.` and `..` are path steps to every URL parser, encoded or not, and
 /// would send the request (and its credentials) to another resource.
-pub fn path_segment(id: &str) -> Result<String, String> {
+pub fn path_segment(id: &str) -> Result<String, RemoteError> {
     if id.is_empty() {
-        return Err("an empty remote id cannot be sent".into());
+        return Err(RemoteError::Unsendable(
+            "an empty remote id cannot be sent".into(),
+        ));
     }
     if id.bytes().all(|b| b == b'.') {
-        return Err(format!(
+        return Err(RemoteError::Unsendable(format!(
             "remote id {id:?} cannot be sent: an id made only of dots would climb the URL's path"
-        ));
+        )));
     }
     Ok(percent_encode(id))
 }
@@ -60,14 +64,14 @@ pub fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
 
 /// Why a request got no answer, in words that name `remote` and never
 /// the URL (it may carry values from the row).
-pub(super) fn send_failure(e: reqwest::Error, remote: &str) -> String {
-    if e.is_timeout() {
+pub(super) fn send_failure(e: reqwest::Error, remote: &str) -> RemoteError {
+    RemoteError::Transport(if e.is_timeout() {
         "request timed out".to_string()
     } else if e.is_connect() {
         format!("cannot connect to {remote}")
     } else {
         format!("request failed: {}", e.without_url())
-    }
+    })
 }
 
 /// The answer's body, read as it streams in and refused past
@@ -75,9 +79,8 @@ pub(super) fn send_failure(e: reqwest::Error, remote: &str) -> String {
 pub(super) async fn read_capped(
     mut response: reqwest::Response,
     cap: u64,
-) -> Result<Vec<u8>, String> {
-    let too_big =
-        || format!("the answer is larger than {cap} bytes (remote.max_answer_bytes); not read");
+) -> Result<Vec<u8>, RemoteError> {
+    let too_big = || RemoteError::TooLarge { cap };
     if response.content_length().is_some_and(|n| n > cap) {
         return Err(too_big());
     }
@@ -87,11 +90,9 @@ pub(super) async fn read_capped(
             .map_or(0, |n| n as usize)
             .min(64 << 10),
     );
-    while let Some(chunk) = response
-        .chunk()
-        .await
-        .map_err(|e| format!("reading the answer failed: {}", e.without_url()))?
-    {
+    while let Some(chunk) = response.chunk().await.map_err(|e| {
+        RemoteError::Transport(format!("reading the answer failed: {}", e.without_url()))
+    })? {
         if (body.len() + chunk.len()) as u64 > cap {
             return Err(too_big());
         }
@@ -102,8 +103,10 @@ pub(super) async fn read_capped(
 
 /// The value at a JSON pointer in `body`, left unparsed: only the objects on
 /// the way to it are read, keys and raw values.
-fn raw_at<'b>(body: &'b [u8], pointer: &str) -> Result<Option<&'b RawValue>, String> {
-    let malformed = |e: serde_json::Error| format!("malformed JSON from the list call: {e}");
+fn raw_at<'b>(body: &'b [u8], pointer: &str) -> Result<Option<&'b RawValue>, RemoteError> {
+    let malformed = |e: serde_json::Error| {
+        RemoteError::BadAnswer(format!("malformed JSON from the list call: {e}"))
+    };
     let mut here: &RawValue = serde_json::from_slice(body).map_err(malformed)?;
     for token in pointer.split('/').skip(1) {
         let key = token.replace("~1", "/").replace("~0", "~");
@@ -128,15 +131,19 @@ fn raw_at<'b>(body: &'b [u8], pointer: &str) -> Result<Option<&'b RawValue>, Str
 }
 
 /// The array at a JSON pointer in `body`, its items left unparsed.
-pub(super) fn array_at<'b>(body: &'b [u8], pointer: &str) -> Result<Vec<&'b RawValue>, String> {
-    let no_array = || format!("the list answer has no array at {pointer:?}");
+pub(super) fn array_at<'b>(
+    body: &'b [u8],
+    pointer: &str,
+) -> Result<Vec<&'b RawValue>, RemoteError> {
+    let no_array =
+        || RemoteError::BadAnswer(format!("the list answer has no array at {pointer:?}"));
     let raw = raw_at(body, pointer)?.ok_or_else(no_array)?;
     serde_json::from_str::<Vec<&RawValue>>(raw.get()).map_err(|_| no_array())
 }
 
 /// The next page's cursor at `pointer`: a string or a number; absent, null
 /// or empty on the last page.
-pub(super) fn next_at(body: &[u8], pointer: &str) -> Result<Option<String>, String> {
+pub(super) fn next_at(body: &[u8], pointer: &str) -> Result<Option<String>, RemoteError> {
     let Some(raw) = raw_at(body, pointer)? else {
         return Ok(None);
     };
@@ -145,9 +152,9 @@ pub(super) fn next_at(body: &[u8], pointer: &str) -> Result<Option<String>, Stri
         Ok(Value::String(s)) if s.is_empty() => Ok(None),
         Ok(Value::String(s)) => Ok(Some(s)),
         Ok(Value::Number(n)) => Ok(Some(n.to_string())),
-        _ => Err(format!(
+        _ => Err(RemoteError::BadAnswer(format!(
             "the list answer's next page at {pointer:?} is neither text nor a number"
-        )),
+        ))),
     }
 }
 
@@ -173,7 +180,8 @@ mod tests {
     use super::array_at;
 
     fn ids(body: &str, pointer: &str) -> Result<Vec<String>, String> {
-        Ok(array_at(body.as_bytes(), pointer)?
+        Ok(array_at(body.as_bytes(), pointer)
+            .map_err(|e| e.to_string())?
             .iter()
             .map(|raw| raw.get().to_string())
             .collect())

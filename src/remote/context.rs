@@ -7,8 +7,8 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::BoxFuture;
-use crate::store::{ContextValues, Store};
+use super::{BoxFuture, RemoteError};
+use crate::store::{ContextValues, Store, StoreError};
 
 /// An unknown key reads the query again at most this often.
 const MISS_REREAD: Duration = Duration::from_secs(30);
@@ -16,7 +16,7 @@ pub const DEFAULT_REFRESH: Duration = Duration::from_secs(300);
 
 /// Where the context rows come from; the store in production.
 pub trait ContextSource: Send + Sync {
-    fn read(&self) -> BoxFuture<'_, Result<Vec<ContextValues>, String>>;
+    fn read(&self) -> BoxFuture<'_, Result<Vec<ContextValues>, StoreError>>;
 }
 
 /// The store and the operator's query.
@@ -26,13 +26,8 @@ pub struct StoreContext {
 }
 
 impl ContextSource for StoreContext {
-    fn read(&self) -> BoxFuture<'_, Result<Vec<ContextValues>, String>> {
-        Box::pin(async move {
-            self.store
-                .context_rows(&self.query)
-                .await
-                .map_err(|e| e.to_string())
-        })
+    fn read(&self) -> BoxFuture<'_, Result<Vec<ContextValues>, StoreError>> {
+        Box::pin(async move { self.store.context_rows(&self.query).await })
     }
 }
 
@@ -46,16 +41,16 @@ pub enum RowField {
 }
 
 impl RowField {
-    pub fn parse(name: &str) -> Result<RowField, String> {
+    pub fn parse(name: &str) -> Result<RowField, RemoteError> {
         Ok(match name {
             "id" => RowField::Id,
             "remote_id" => RowField::RemoteId,
             "name" => RowField::Name,
             "group" => RowField::Group,
             other => {
-                return Err(format!(
+                return Err(RemoteError::Config(format!(
                     "remote.context.key {other:?} is not a row value (group, name, id or remote_id)"
-                ));
+                )));
             }
         })
     }
@@ -116,7 +111,7 @@ impl ContextCache {
     }
 
     /// The rows, read again when they are older than `max_age`.
-    async fn rows(&self, max_age: Duration) -> Result<ByKey, String> {
+    async fn rows(&self, max_age: Duration) -> Result<ByKey, RemoteError> {
         let mut cached = self.rows.lock().await;
         if let (Some(rows), Some(at)) = (&cached.by_key, cached.read_at)
             && at.elapsed() < max_age
@@ -131,7 +126,12 @@ impl ContextCache {
                 Ok(rows)
             }
             Err(why) => {
-                let first = self.error.lock().unwrap().replace(why.clone()).is_none();
+                let first = self
+                    .error
+                    .lock()
+                    .unwrap()
+                    .replace(why.to_string())
+                    .is_none();
                 match &cached.by_key {
                     Some(rows) => {
                         if first {
@@ -145,12 +145,12 @@ impl ContextCache {
         }
     }
 
-    async fn read(&self) -> Result<ByKey, String> {
+    async fn read(&self) -> Result<ByKey, RemoteError> {
         let rows = self
             .source
             .read()
             .await
-            .map_err(|e| format!("remote.context.query: {e}"))?;
+            .map_err(|e| RemoteError::Context(format!("remote.context.query: {e}")))?;
         check_columns(&rows, &self.needed)?;
         let mut by_key: HashMap<String, ContextRow> = HashMap::with_capacity(rows.len());
         // Rows without a key (NULL) match no execution and are left out.
@@ -162,9 +162,9 @@ impl ContextCache {
                 // A join that repeats a row is harmless; two different
                 // contexts for one key would send look-ups to the wrong place.
                 Some(held) if **held != row => {
-                    return Err(format!(
+                    return Err(RemoteError::Context(format!(
                         "remote.context.query gives key {key:?} twice, with different values: each key must have one context"
-                    ));
+                    )));
                 }
                 Some(_) => {}
                 None => {
@@ -177,13 +177,13 @@ impl ContextCache {
 
     /// Reads the rows now: a start that proves the query and the columns
     /// the templates use.
-    pub async fn prepare(&self) -> Result<(), String> {
+    pub async fn prepare(&self) -> Result<(), RemoteError> {
         self.rows(Duration::ZERO).await.map(|_| ())
     }
 
     /// The context row of `key`; `Ok(None)` when the query has none, after
     /// a fresh read if the last one is older than `MISS_REREAD`.
-    pub async fn for_key(&self, key: &str) -> Result<Option<ContextRow>, String> {
+    pub async fn for_key(&self, key: &str) -> Result<Option<ContextRow>, RemoteError> {
         if let Some(row) = self.rows(self.refresh).await?.get(key) {
             return Ok(Some(row.clone()));
         }
@@ -198,7 +198,7 @@ impl ContextCache {
     }
 
     /// Every context row, for the lists asked per context row.
-    pub async fn all(&self) -> Result<Vec<ContextRow>, String> {
+    pub async fn all(&self) -> Result<Vec<ContextRow>, RemoteError> {
         let rows = self.rows(self.refresh).await?;
         let mut all: Vec<ContextRow> = rows.values().cloned().collect();
         all.sort_by(|a, b| a.get("key").cmp(&b.get("key")));
@@ -209,7 +209,7 @@ impl ContextCache {
 /// Every column a template uses must be one the query gives, and the query
 /// must give `key`: a typo is named at start, not found out one failed
 /// request at a time. A query that returns no rows proves nothing yet.
-fn check_columns(rows: &[ContextValues], needed: &[(String, String)]) -> Result<(), String> {
+fn check_columns(rows: &[ContextValues], needed: &[(String, String)]) -> Result<(), RemoteError> {
     if rows.is_empty() {
         return Ok(());
     }
@@ -219,15 +219,15 @@ fn check_columns(rows: &[ContextValues], needed: &[(String, String)]) -> Result<
         .collect();
     let listed = given.iter().copied().collect::<Vec<_>>().join(", ");
     if !given.contains("key") {
-        return Err(format!(
+        return Err(RemoteError::Context(format!(
             "remote.context.query gives no column named key (it gives {listed}): name the column that matches the row's value `AS key`"
-        ));
+        )));
     }
     for (column, used_by) in needed {
         if !given.contains(column.as_str()) {
-            return Err(format!(
+            return Err(RemoteError::Context(format!(
                 "{used_by} uses {{{column}}}, which remote.context.query does not give (it gives {listed})"
-            ));
+            )));
         }
     }
     Ok(())
@@ -241,7 +241,7 @@ mod tests {
     struct Rows(Vec<ContextValues>, Arc<AtomicUsize>);
 
     impl ContextSource for Rows {
-        fn read(&self) -> BoxFuture<'_, Result<Vec<ContextValues>, String>> {
+        fn read(&self) -> BoxFuture<'_, Result<Vec<ContextValues>, StoreError>> {
             self.1.fetch_add(1, Ordering::SeqCst);
             Box::pin(async move { Ok(self.0.clone()) })
         }
@@ -294,7 +294,7 @@ mod tests {
         let other = row(&[("key", "wf-1"), ("instance_id", "amc2")]);
         let (twice, _) = cache(vec![same, other], &["instance_id"]);
         assert_eq!(
-            twice.prepare().await.unwrap_err(),
+            twice.prepare().await.unwrap_err().to_string(),
             "remote.context.query gives key \"wf-1\" twice, with different values: each key must have one context"
         );
     }
@@ -305,7 +305,7 @@ mod tests {
             vec![row(&[("key", "wf-1"), ("instance", "amc1")])],
             &["instance_id"],
         );
-        let err = c.prepare().await.unwrap_err();
+        let err = c.prepare().await.unwrap_err().to_string();
         assert_eq!(
             err,
             "remote.status_path uses {instance_id}, which remote.context.query does not give (it gives instance, key)"
@@ -316,6 +316,7 @@ mod tests {
                 .prepare()
                 .await
                 .unwrap_err()
+                .to_string()
                 .contains("gives no column named key")
         );
     }

@@ -84,8 +84,11 @@ impl Gate {
     }
 
     /// A slot among the requests in flight; held while the request runs.
-    pub async fn slot(&self) -> Result<SemaphorePermit<'_>, String> {
-        self.in_flight.acquire().await.map_err(|e| e.to_string())
+    pub async fn slot(&self) -> Result<SemaphorePermit<'_>, super::RemoteError> {
+        self.in_flight
+            .acquire()
+            .await
+            .map_err(|e| super::RemoteError::Transport(e.to_string()))
     }
 
     /// Waits for a request's turn under the rate cap (token bucket).

@@ -21,7 +21,9 @@ use super::list_items::ListShape;
 use super::oauth::OAuth;
 use super::request::{Prepared, Requests};
 use super::secrets::Secret;
-use super::{BoxFuture, ListPage, ListScope, LookupTarget, RemoteTracker, TrackerHealth};
+use super::{
+    BoxFuture, ListPage, ListScope, LookupTarget, RemoteError, RemoteTracker, TrackerHealth,
+};
 use crate::config::{PollConfig, RemoteConfig, StopMethod};
 use crate::domain::{RemoteAnswer, StatusMap};
 use crate::store::Store;
@@ -57,16 +59,6 @@ impl std::fmt::Debug for HttpTracker {
     }
 }
 
-/// Why a request got no HTTP answer to read.
-enum SendError {
-    /// No valid credentials: nothing was asked (or the grant was refused).
-    Auth(String),
-    /// The answer was larger than `remote.max_answer_bytes`.
-    TooBig(String),
-    /// Network, timeout: worth a retry.
-    Failed(String),
-}
-
 struct Sent {
     status: StatusCode,
     headers: reqwest::header::HeaderMap,
@@ -81,7 +73,7 @@ enum Attempt {
 
 impl HttpTracker {
     /// A tracker without a request context (`remote.context` needs the store).
-    pub fn new(remote: &RemoteConfig, poll: &PollConfig) -> Result<HttpTracker, String> {
+    pub fn new(remote: &RemoteConfig, poll: &PollConfig) -> Result<HttpTracker, RemoteError> {
         HttpTracker::with_store(remote, poll, None)
     }
 
@@ -89,11 +81,13 @@ impl HttpTracker {
         remote: &RemoteConfig,
         poll: &PollConfig,
         store: Option<&Store>,
-    ) -> Result<HttpTracker, String> {
+    ) -> Result<HttpTracker, RemoteError> {
         let client = super::http_client(poll)?;
         let token = match &remote.token_env {
             Some(var) => Some(Secret::new(&std::env::var(var).map_err(|_| {
-                format!("remote.token_env names {var}, which is not set in the environment")
+                RemoteError::Secret(format!(
+                    "remote.token_env names {var}, which is not set in the environment"
+                ))
             })?)),
             None => None,
         };
@@ -102,12 +96,14 @@ impl HttpTracker {
             None => None,
             Some(o) => {
                 if token.is_some() {
-                    return Err("remote.oauth and remote.token_env both give the Authorization header; keep one".into());
+                    return Err(RemoteError::Config(
+                        "remote.oauth and remote.token_env both give the Authorization header; keep one".into(),
+                    ));
                 }
                 super::oauth::check_token_url(&o.token_url)?;
                 let take = |name: &str| {
                     secrets.get(name).cloned().ok_or_else(|| {
-                        format!("remote.oauth needs the secret {name} in [remote.secrets] (client_id, client_secret and refresh_token)")
+                        RemoteError::Config(format!("remote.oauth needs the secret {name} in [remote.secrets] (client_id, client_secret and refresh_token)"))
                     })
                 };
                 Some(OAuth::new(
@@ -153,7 +149,7 @@ impl HttpTracker {
     /// as a query parameter or the cursor itself as a path or URL. A URL
     /// elsewhere than the API's own origin is refused: the credentials go
     /// with every request.
-    fn list_url(&self, path: &str, cursor: Option<&str>) -> Result<String, String> {
+    fn list_url(&self, path: &str, cursor: Option<&str>) -> Result<String, RemoteError> {
         let Some(cursor) = cursor else {
             return Ok(format!("{}{path}", self.base_url));
         };
@@ -171,15 +167,15 @@ impl HttpTracker {
         } else if cursor.starts_with(&format!("{origin}/")) {
             Ok(cursor.to_string())
         } else {
-            Err(format!(
+            Err(RemoteError::BadAnswer(format!(
                 "the list answer's next page {cursor:?} is not a path or a URL under {origin}; \
                  exectop does not follow it (set remote.list_cursor_param if it is a cursor)"
-            ))
+            )))
         }
     }
 
     /// The credentials to send: the OAuth access token, the static token, or none.
-    async fn bearer(&self) -> Result<Option<Secret>, String> {
+    async fn bearer(&self) -> Result<Option<Secret>, RemoteError> {
         match (&self.oauth, &self.token) {
             (Some(oauth), _) => oauth.bearer(&self.client).await.map(Some),
             (None, Some(token)) => Ok(Some(token.clone())),
@@ -188,15 +184,17 @@ impl HttpTracker {
     }
 
     /// Sends one request under the caps. An answer of 401 to an OAuth token
-    /// renews the token once and sends the request once more.
+    /// renews the token once and sends the request once more. No HTTP
+    /// answer to read is `Auth` (no valid credentials: nothing was asked,
+    /// or the grant was refused), `TooLarge`, or else worth a retry.
     async fn send(
         &self,
         method: Method,
         url: &str,
         prepared: &Prepared,
-    ) -> Result<Sent, SendError> {
-        let _slot = self.gate.slot().await.map_err(SendError::Failed)?;
-        let bearer = self.bearer().await.map_err(SendError::Auth)?;
+    ) -> Result<Sent, RemoteError> {
+        let _slot = self.gate.slot().await?;
+        let bearer = self.bearer().await?;
         let sent = self
             .send_once(&method, url, prepared, bearer.as_ref())
             .await?;
@@ -206,10 +204,7 @@ impl HttpTracker {
         if sent.status != StatusCode::UNAUTHORIZED {
             return Ok(sent);
         }
-        let fresh = oauth
-            .renew_rejected(&self.client, token)
-            .await
-            .map_err(SendError::Auth)?;
+        let fresh = oauth.renew_rejected(&self.client, token).await?;
         let sent = self.send_once(&method, url, prepared, Some(&fresh)).await?;
         if sent.status == StatusCode::UNAUTHORIZED {
             oauth.refused_fresh(&fresh).await;
@@ -223,7 +218,7 @@ impl HttpTracker {
         url: &str,
         prepared: &Prepared,
         bearer: Option<&Secret>,
-    ) -> Result<Sent, SendError> {
+    ) -> Result<Sent, RemoteError> {
         self.gate.take_token().await;
         let mut request = self
             .client
@@ -236,18 +231,10 @@ impl HttpTracker {
         let response = request
             .send()
             .await
-            .map_err(|e| SendError::Failed(send_failure(e, "the remote API")))?;
+            .map_err(|e| send_failure(e, "the remote API"))?;
         let status = response.status();
         let headers = response.headers().clone();
-        let body = read_capped(response, self.max_answer_bytes)
-            .await
-            .map_err(|e| {
-                if e.starts_with("the answer is larger") {
-                    SendError::TooBig(e)
-                } else {
-                    SendError::Failed(e)
-                }
-            })?;
+        let body = read_capped(response, self.max_answer_bytes).await?;
         Ok(Sent {
             status,
             headers,
@@ -301,7 +288,11 @@ impl HttpTracker {
         {
             Ok(prepared) => prepared,
             // The row's values or context, not the remote's health.
-            Err(message) => return Attempt::Done(RemoteAnswer::Unasked { message }),
+            Err(e) => {
+                return Attempt::Done(RemoteAnswer::Unasked {
+                    message: e.to_string(),
+                });
+            }
         };
         let url = format!("{}{}", self.base_url, prepared.path);
         let Sent {
@@ -311,16 +302,17 @@ impl HttpTracker {
             latency,
         } = match self.send(Method::GET, &url, &prepared).await {
             Ok(sent) => sent,
-            Err(SendError::Auth(why)) => {
+            Err(RemoteError::Auth(why)) => {
                 return Attempt::Done(RemoteAnswer::Unasked {
                     message: format!("not asked: authentication failing: {why}"),
                 });
             }
-            Err(SendError::TooBig(e)) => {
-                self.gate.note_failure(&e);
-                return Attempt::Done(RemoteAnswer::Error { message: e });
+            Err(e @ RemoteError::TooLarge { .. }) => {
+                let message = e.to_string();
+                self.gate.note_failure(&message);
+                return Attempt::Done(RemoteAnswer::Error { message });
             }
-            Err(SendError::Failed(e)) => return Attempt::Retry(e),
+            Err(e) => return Attempt::Retry(e.to_string()),
         };
         if let Some(done) = self.classify(status, &headers) {
             return done;
@@ -361,7 +353,11 @@ impl HttpTracker {
     }
 
     /// One list answer's next cursor and active runs (`list_items`).
-    pub(super) fn parse_page(&self, body: &[u8], now: DateTime<Utc>) -> Result<ListPage, String> {
+    pub(super) fn parse_page(
+        &self,
+        body: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<ListPage, RemoteError> {
         self.list.parse_page(body, now, &self.statuses, &self.gate)
     }
 
@@ -372,26 +368,28 @@ impl HttpTracker {
         &self,
         scope: &ListScope,
         cursor: Option<&str>,
-    ) -> Result<ListPage, String> {
+    ) -> Result<ListPage, RemoteError> {
         for attempt in 0..=RETRIES {
             if let Err(wait) = self.gate.wait_out_pause().await {
-                return Err(format!("remote API paused for {}s", wait.as_secs().max(1)));
+                return Err(RemoteError::Throttled(format!(
+                    "remote API paused for {}s",
+                    wait.as_secs().max(1)
+                )));
             }
             match self.list_page_once(scope, cursor).await {
-                Err(ListFailure::Throttled) if attempt < RETRIES => {}
-                Err(ListFailure::Throttled) => break,
-                Err(ListFailure::Failed(e)) => return Err(e),
-                Ok(page) => return Ok(page),
+                Err(RemoteError::Throttled(_)) if attempt < RETRIES => {}
+                Err(RemoteError::Throttled(_)) => break,
+                other => return other,
             }
         }
-        Err("remote API throttled the list call".into())
+        Err(throttled_list())
     }
 
     async fn list_page_once(
         &self,
         scope: &ListScope,
         cursor: Option<&str>,
-    ) -> Result<ListPage, ListFailure> {
+    ) -> Result<ListPage, RemoteError> {
         // The page tells the state of some moment after it was asked for.
         let asked_at = Utc::now();
         let url = self.list_url(&scope.path, cursor)?;
@@ -406,29 +404,32 @@ impl HttpTracker {
             latency,
         } = match self.send(Method::GET, &url, &prepared).await {
             Ok(sent) => sent,
-            Err(SendError::Auth(why)) => {
-                return Err(format!("authentication failing: {why}").into());
+            Err(RemoteError::Auth(why)) => {
+                return Err(RemoteError::Auth(format!("authentication failing: {why}")));
             }
-            Err(SendError::TooBig(e) | SendError::Failed(e)) => {
-                self.gate.note_failure(&e);
-                return Err(e.into());
+            Err(e) => {
+                self.gate.note_failure(&e.to_string());
+                return Err(e);
             }
         };
         match self.classify(status, &headers) {
             Some(Attempt::Done(RemoteAnswer::Throttled { .. })) => {
-                return Err(ListFailure::Throttled);
+                return Err(throttled_list());
             }
-            Some(Attempt::Done(
-                RemoteAnswer::Error { message } | RemoteAnswer::Unasked { message },
-            )) => return Err(message.into()),
+            Some(Attempt::Done(RemoteAnswer::Unasked { message })) => {
+                return Err(RemoteError::Auth(message));
+            }
+            Some(Attempt::Done(RemoteAnswer::Error { message })) => {
+                return Err(RemoteError::ErrorStatus(message));
+            }
             Some(Attempt::Retry(e)) => {
                 self.gate.note_failure(&e);
-                return Err(e.into());
+                return Err(RemoteError::ErrorStatus(e));
             }
             _ if !status.is_success() => {
                 let message = format!("list call answered HTTP {}", status.as_u16());
                 self.gate.note_failure(&message);
-                return Err(message.into());
+                return Err(RemoteError::ErrorStatus(message));
             }
             _ => {}
         }
@@ -436,21 +437,14 @@ impl HttpTracker {
         // remote's health as for the list.
         let page = self
             .parse_page(&body, asked_at)
-            .inspect_err(|e| self.gate.note_failure(e))?;
+            .inspect_err(|e| self.gate.note_failure(&e.to_string()))?;
         self.gate.note_success(latency);
         Ok(page)
     }
 }
 
-enum ListFailure {
-    Throttled,
-    Failed(String),
-}
-
-impl From<String> for ListFailure {
-    fn from(e: String) -> Self {
-        ListFailure::Failed(e)
-    }
+fn throttled_list() -> RemoteError {
+    RemoteError::Throttled("remote API throttled the list call".into())
 }
 
 impl RemoteTracker for HttpTracker {
@@ -466,7 +460,7 @@ impl RemoteTracker for HttpTracker {
         format!("http {host}")
     }
 
-    fn prepare(&self) -> BoxFuture<'_, Result<(), String>> {
+    fn prepare(&self) -> BoxFuture<'_, Result<(), RemoteError>> {
         Box::pin(async move {
             match &self.requests.context {
                 Some(context) => context.prepare().await,
@@ -506,7 +500,7 @@ impl RemoteTracker for HttpTracker {
         self.requests.list_path.is_some()
     }
 
-    fn list_scopes(&self) -> BoxFuture<'_, Result<Vec<ListScope>, String>> {
+    fn list_scopes(&self) -> BoxFuture<'_, Result<Vec<ListScope>, RemoteError>> {
         Box::pin(async move {
             let mut reported = std::mem::take(&mut *self.unlisted_keys.lock().unwrap());
             let scopes = self.requests.list_scopes(&mut reported).await;
@@ -519,7 +513,7 @@ impl RemoteTracker for HttpTracker {
         &'a self,
         scope: &'a ListScope,
         cursor: Option<&'a str>,
-    ) -> BoxFuture<'a, Result<ListPage, String>> {
+    ) -> BoxFuture<'a, Result<ListPage, RemoteError>> {
         Box::pin(self.list_page_of(scope, cursor))
     }
 
@@ -531,13 +525,13 @@ impl RemoteTracker for HttpTracker {
         &'a self,
         target: &'a LookupTarget,
         _why: &'a str,
-    ) -> BoxFuture<'a, Result<(), String>> {
+    ) -> BoxFuture<'a, Result<(), RemoteError>> {
         Box::pin(async move {
             let path = self
                 .requests
                 .stop_path
                 .as_ref()
-                .ok_or("no stop endpoint configured")?;
+                .ok_or(RemoteError::Unsupported("no stop endpoint configured"))?;
             let prepared = self.requests.for_row(path, target).await?;
             let url = format!("{}{}", self.base_url, prepared.path);
             // A 429 did not stop anything: waited out (shortly) and sent again.
@@ -546,10 +540,10 @@ impl RemoteTracker for HttpTracker {
                 let _ = self.gate.wait_out_pause().await;
                 let sent = match self.send(self.stop_method.clone(), &url, &prepared).await {
                     Ok(sent) => sent,
-                    Err(SendError::Auth(why)) => {
-                        return Err(format!("authentication failing: {why}"));
+                    Err(RemoteError::Auth(why)) => {
+                        return Err(RemoteError::Auth(format!("authentication failing: {why}")));
                     }
-                    Err(SendError::TooBig(e) | SendError::Failed(e)) => return Err(e),
+                    Err(e) => return Err(e),
                 };
                 if sent.status == StatusCode::TOO_MANY_REQUESTS && attempt < RETRIES {
                     self.classify(sent.status, &sent.headers);
@@ -558,10 +552,13 @@ impl RemoteTracker for HttpTracker {
                 return if sent.status.is_success() {
                     Ok(())
                 } else {
-                    Err(format!("stop answered HTTP {}", sent.status.as_u16()))
+                    Err(RemoteError::ErrorStatus(format!(
+                        "stop answered HTTP {}",
+                        sent.status.as_u16()
+                    )))
                 };
             }
-            Err("stop answered HTTP 429".into())
+            Err(RemoteError::Throttled("stop answered HTTP 429".into()))
         })
     }
 

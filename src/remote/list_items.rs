@@ -8,9 +8,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use super::ListPage;
 use super::answer::{array_at, next_at, text_at};
 use super::gate::Gate;
+use super::{ListPage, RemoteError};
 use crate::config::RemoteConfig;
 use crate::domain::{RemoteExecution, Status, StatusMap};
 use crate::store::parse_timestamp;
@@ -64,7 +64,7 @@ impl ListShape {
         asked_at: DateTime<Utc>,
         statuses: &StatusMap,
         gate: &Gate,
-    ) -> Result<ListPage, String> {
+    ) -> Result<ListPage, RemoteError> {
         let next = match &self.next_pointer {
             Some(pointer) => next_at(body, pointer)?,
             None => None,

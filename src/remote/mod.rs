@@ -9,6 +9,8 @@ use std::sync::Arc;
 
 use crate::domain::{Execution, RemoteAnswer, RemoteDetail, RemoteExecution};
 
+pub use error::RemoteError;
+
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// Health of the tracker as a whole, for the header and `check --json`.
@@ -75,7 +77,7 @@ pub trait RemoteTracker: Send + Sync {
 
     /// Reads what the tracker needs before its first request (the request
     /// context), so a configuration mistake stops the start with its key.
-    fn prepare(&self) -> BoxFuture<'_, Result<(), String>> {
+    fn prepare(&self) -> BoxFuture<'_, Result<(), RemoteError>> {
         Box::pin(async { Ok(()) })
     }
 
@@ -102,7 +104,7 @@ pub trait RemoteTracker: Send + Sync {
     fn note_remote_ids(&self, _remote_ids: &mut dyn Iterator<Item = &str>) {}
 
     /// The lists a listing walks, each page by page.
-    fn list_scopes(&self) -> BoxFuture<'_, Result<Vec<ListScope>, String>> {
+    fn list_scopes(&self) -> BoxFuture<'_, Result<Vec<ListScope>, RemoteError>> {
         Box::pin(async { Ok(vec![ListScope::default()]) })
     }
 
@@ -112,14 +114,18 @@ pub trait RemoteTracker: Send + Sync {
         &'a self,
         _scope: &'a ListScope,
         _cursor: Option<&'a str>,
-    ) -> BoxFuture<'a, Result<ListPage, String>> {
-        Box::pin(async { Err("this tracker cannot list executions".to_string()) })
+    ) -> BoxFuture<'a, Result<ListPage, RemoteError>> {
+        Box::pin(async {
+            Err(RemoteError::Unsupported(
+                "this tracker cannot list executions",
+            ))
+        })
     }
 
     /// Every page of every list, at once. The live monitor takes them page
     /// by page instead (`ListWalk`), so a list of 100 000 runs is never
     /// held whole.
-    fn list_active(&self) -> BoxFuture<'_, Result<Vec<RemoteExecution>, String>> {
+    fn list_active(&self) -> BoxFuture<'_, Result<Vec<RemoteExecution>, RemoteError>> {
         Box::pin(every_page(self))
     }
 
@@ -135,8 +141,12 @@ pub trait RemoteTracker: Send + Sync {
         &'a self,
         _target: &'a LookupTarget,
         _why: &'a str,
-    ) -> BoxFuture<'a, Result<(), String>> {
-        Box::pin(async { Err("this tracker cannot stop executions".to_string()) })
+    ) -> BoxFuture<'a, Result<(), RemoteError>> {
+        Box::pin(async {
+            Err(RemoteError::Unsupported(
+                "this tracker cannot stop executions",
+            ))
+        })
     }
 
     fn health(&self) -> TrackerHealth;
@@ -169,20 +179,20 @@ impl ListWalk {
     }
 
     /// Takes a page's `next`: Ok(true) when there is another page to ask for.
-    pub fn advance(&mut self, next: Option<String>) -> Result<bool, String> {
+    pub fn advance(&mut self, next: Option<String>) -> Result<bool, RemoteError> {
         self.pages += 1;
         let Some(next) = next else {
             return Ok(false);
         };
         if self.cursor.as_deref() == Some(next.as_str()) {
-            return Err(format!(
+            return Err(RemoteError::BadAnswer(format!(
                 "the list answer's next page {next:?} is the page just read; stopped listing"
-            ));
+            )));
         }
         if self.pages >= MAX_LIST_PAGES {
-            return Err(format!(
+            return Err(RemoteError::BadAnswer(format!(
                 "the list goes on past {MAX_LIST_PAGES} pages; stopped listing"
-            ));
+            )));
         }
         self.cursor = Some(next);
         Ok(true)
@@ -191,7 +201,7 @@ impl ListWalk {
 
 async fn every_page<T: RemoteTracker + ?Sized>(
     tracker: &T,
-) -> Result<Vec<RemoteExecution>, String> {
+) -> Result<Vec<RemoteExecution>, RemoteError> {
     let mut all = Vec::new();
     for scope in tracker.list_scopes().await? {
         let mut walk = ListWalk::default();
@@ -208,6 +218,7 @@ async fn every_page<T: RemoteTracker + ?Sized>(
 
 mod answer;
 pub mod context;
+mod error;
 pub mod gate;
 pub mod http;
 mod list_items;
@@ -228,7 +239,7 @@ pub fn install_tls_provider() {
 
 /// The HTTP client every tracker sends with: `poll.remote_timeout` per
 /// request (10 s), connecting within the lesser of that and 5 s.
-pub fn http_client(poll: &crate::config::PollConfig) -> Result<reqwest::Client, String> {
+pub fn http_client(poll: &crate::config::PollConfig) -> Result<reqwest::Client, RemoteError> {
     let timeout = poll
         .remote_timeout
         .map_or(std::time::Duration::from_secs(10), |d| d.0);
@@ -238,7 +249,7 @@ pub fn http_client(poll: &crate::config::PollConfig) -> Result<reqwest::Client, 
         .timeout(timeout)
         .user_agent(concat!("exectop/", env!("CARGO_PKG_VERSION")))
         .build()
-        .map_err(|e| format!("cannot build the HTTP client: {e}"))
+        .map_err(|e| RemoteError::Config(format!("cannot build the HTTP client: {e}")))
 }
 
 /// The configured tracker, or `None` in database-only mode. `store` serves
@@ -246,7 +257,7 @@ pub fn http_client(poll: &crate::config::PollConfig) -> Result<reqwest::Client, 
 pub fn build(
     config: &crate::config::Config,
     store: Option<&crate::store::Store>,
-) -> Result<Option<Arc<dyn RemoteTracker>>, String> {
+) -> Result<Option<Arc<dyn RemoteTracker>>, RemoteError> {
     match config.remote.kind {
         crate::config::RemoteKind::None => Ok(None),
         crate::config::RemoteKind::Http => Ok(Some(Arc::new(http::HttpTracker::with_store(

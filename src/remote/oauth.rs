@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 
+use super::RemoteError;
 use super::answer::read_capped;
 use super::secrets::Secret;
 
@@ -126,7 +127,7 @@ impl OAuth {
 
     /// A valid access token: the cached one, or a fresh one. While a
     /// renewal fails, the old token serves until it expires.
-    pub async fn bearer(&self, client: &reqwest::Client) -> Result<Secret, String> {
+    pub async fn bearer(&self, client: &reqwest::Client) -> Result<Secret, RemoteError> {
         let mut token = self.token.lock().await;
         let now = Instant::now();
         if let Some(t) = token.as_ref()
@@ -135,7 +136,7 @@ impl OAuth {
             return Ok(t.value.clone());
         }
         let renewed = match self.recent_failure() {
-            Some(why) => Err(why),
+            Some(why) => Err(RemoteError::Auth(why)),
             None => self.refresh(client, &mut token).await,
         };
         match (renewed, token.as_ref()) {
@@ -151,7 +152,7 @@ impl OAuth {
         &self,
         client: &reqwest::Client,
         rejected: &Secret,
-    ) -> Result<Secret, String> {
+    ) -> Result<Secret, RemoteError> {
         let mut token = self.token.lock().await;
         if let Some(t) = token.as_ref()
             && t.value.expose() != rejected.expose()
@@ -161,7 +162,7 @@ impl OAuth {
         }
         if let Some(why) = self.recent_failure() {
             *token = None;
-            return Err(why);
+            return Err(RemoteError::Auth(why));
         }
         *token = None;
         self.refresh(client, &mut token).await
@@ -171,7 +172,7 @@ impl OAuth {
         &self,
         client: &reqwest::Client,
         token: &mut Option<Token>,
-    ) -> Result<Secret, String> {
+    ) -> Result<Secret, RemoteError> {
         match self.grant(client).await {
             Ok(granted) => {
                 let lifetime = granted
@@ -196,11 +197,11 @@ impl OAuth {
                 }
                 Ok(value)
             }
-            Err(why) => Err(self.fail(why)),
+            Err(why) => Err(RemoteError::Auth(self.fail(why.to_string()))),
         }
     }
 
-    async fn grant(&self, client: &reqwest::Client) -> Result<Granted, String> {
+    async fn grant(&self, client: &reqwest::Client) -> Result<Granted, RemoteError> {
         let refresh_token = self.refresh_token.lock().unwrap().clone();
         // Finished before the request: the serializer is not Send.
         let body = {
@@ -233,12 +234,12 @@ impl OAuth {
                 } else {
                     e.without_url().to_string()
                 };
-                format!("token refresh at {shown} failed: {why}")
+                RemoteError::Auth(format!("token refresh at {shown} failed: {why}"))
             })?;
         let status = response.status();
         let body = read_capped(response, MAX_TOKEN_ANSWER)
             .await
-            .map_err(|e| format!("token refresh at {shown}: {e}"))?;
+            .map_err(|e| RemoteError::Auth(format!("token refresh at {shown}: {e}")))?;
         if !status.is_success() {
             // Only the error code is shown: a description may quote what was sent.
             let code = serde_json::from_slice::<Refused>(&body)
@@ -248,17 +249,20 @@ impl OAuth {
                     c.len() <= 64 && c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
                 })
                 .map_or(String::new(), |c| format!(": {c}"));
-            return Err(format!(
+            return Err(RemoteError::Auth(format!(
                 "token refresh refused{code} (HTTP {}, {shown})",
                 status.as_u16()
-            ));
+            )));
         }
-        let granted: Granted = serde_json::from_slice(&body)
-            .map_err(|_| format!("token refresh at {shown}: the answer has no access_token"))?;
+        let granted: Granted = serde_json::from_slice(&body).map_err(|_| {
+            RemoteError::Auth(format!(
+                "token refresh at {shown}: the answer has no access_token"
+            ))
+        })?;
         if granted.access_token.is_empty() {
-            return Err(format!(
+            return Err(RemoteError::Auth(format!(
                 "token refresh at {shown}: the access_token is empty"
-            ));
+            )));
         }
         Ok(granted)
     }
@@ -266,9 +270,10 @@ impl OAuth {
 
 /// The token URL gets the client secret: it must be HTTPS, or plain HTTP on
 /// this machine (a test or a local proxy).
-pub fn check_token_url(url: &str) -> Result<(), String> {
-    let parsed = url::Url::parse(url)
-        .map_err(|e| format!("remote.oauth.token_url {url:?} is not a URL: {e}"))?;
+pub fn check_token_url(url: &str) -> Result<(), RemoteError> {
+    let parsed = url::Url::parse(url).map_err(|e| {
+        RemoteError::Config(format!("remote.oauth.token_url {url:?} is not a URL: {e}"))
+    })?;
     let loopback = match parsed.host() {
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
@@ -278,8 +283,8 @@ pub fn check_token_url(url: &str) -> Result<(), String> {
     match parsed.scheme() {
         "https" => Ok(()),
         "http" if loopback => Ok(()),
-        _ => Err(format!(
+        _ => Err(RemoteError::Config(format!(
             "remote.oauth.token_url {url:?} must be https:// (the client secret goes with it)"
-        )),
+        ))),
     }
 }

@@ -14,7 +14,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use super::context::{ContextCache, ContextRow, RowField, StoreContext};
 use super::secrets::Secret;
 use super::template::{Template, Use, Var};
-use super::{ListScope, LookupTarget};
+use super::{ListScope, LookupTarget, RemoteError};
 use crate::config::RemoteConfig;
 use crate::store::Store;
 
@@ -50,7 +50,7 @@ impl Templates {
     pub fn parse(
         remote: &RemoteConfig,
         secret_names: &BTreeSet<String>,
-    ) -> Result<Templates, String> {
+    ) -> Result<Templates, RemoteError> {
         let status_path = Template::parse(
             "remote.status_path",
             remote.status_path.as_deref().unwrap_or_default(),
@@ -71,14 +71,15 @@ impl Templates {
         let mut headers = Vec::new();
         for (name, text) in &remote.headers {
             let key = format!("remote.headers.{name}");
-            let header = HeaderName::from_bytes(name.as_bytes())
-                .map_err(|_| format!("{key}: {name:?} is not a header name"))?;
+            let header = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+                RemoteError::Config(format!("{key}: {name:?} is not a header name"))
+            })?;
             if header == reqwest::header::AUTHORIZATION
                 && (remote.oauth.is_some() || remote.token_env.is_some())
             {
-                return Err(format!(
+                return Err(RemoteError::Config(format!(
                     "{key}: Authorization is sent by remote.oauth or remote.token_env already"
-                ));
+                )));
             }
             headers.push((
                 header,
@@ -99,10 +100,10 @@ impl Templates {
                 ))
             })
         {
-            return Err(format!(
+            return Err(RemoteError::Config(format!(
                 "{}: unknown template variable {var}: not a row value (remote_id, id, name, group), and no [remote.context] query gives it",
                 t.key()
-            ));
+            )));
         }
         Ok(templates)
     }
@@ -135,14 +136,16 @@ impl Requests {
         remote: &RemoteConfig,
         secrets: BTreeMap<String, Secret>,
         store: Option<&Store>,
-    ) -> Result<Requests, String> {
+    ) -> Result<Requests, RemoteError> {
         let names: BTreeSet<String> = secrets.keys().cloned().collect();
         let templates = Templates::parse(remote, &names)?;
         let context = match &remote.context {
             None => None,
             Some(c) => {
                 let field = RowField::parse(&c.key)?;
-                let store = store.ok_or("remote.context needs the database, and there is none")?;
+                let store = store.ok_or(RemoteError::Config(
+                    "remote.context needs the database, and there is none".into(),
+                ))?;
                 let needed = templates.context_columns();
                 Some(ContextCache::new(
                     Box::new(StoreContext {
@@ -173,7 +176,7 @@ impl Requests {
     }
 
     /// The row's context, or why there is none.
-    async fn context_of(&self, target: &LookupTarget) -> Result<Option<ContextRow>, String> {
+    async fn context_of(&self, target: &LookupTarget) -> Result<Option<ContextRow>, RemoteError> {
         let Some(cache) = &self.context else {
             return Ok(None);
         };
@@ -185,18 +188,18 @@ impl Requests {
             RowField::Group => target.group.as_deref(),
         };
         let Some(key) = key else {
-            return Err(format!(
+            return Err(RemoteError::Unsendable(format!(
                 "not asked: the row has no {} to find its context by (remote.context.key)",
                 field.as_str()
-            ));
+            )));
         };
         match cache.for_key(key).await {
             Ok(Some(row)) => Ok(Some(row)),
-            Ok(None) => Err(format!(
+            Ok(None) => Err(RemoteError::Unsendable(format!(
                 "not asked: the context query gives no row for {} {key:?}",
                 field.as_str()
-            )),
-            Err(why) => Err(format!("not asked: {why}")),
+            ))),
+            Err(why) => Err(RemoteError::Unsendable(format!("not asked: {why}"))),
         }
     }
 
@@ -205,7 +208,7 @@ impl Requests {
         &self,
         path: &Template,
         target: &LookupTarget,
-    ) -> Result<Prepared, String> {
+    ) -> Result<Prepared, RemoteError> {
         let context = self.context_of(target).await?;
         let value = |var: &Var| -> Option<Cow<'_, str>> {
             match var {
@@ -216,10 +219,9 @@ impl Requests {
                 _ => self.shared_value(var, context.as_ref()),
             }
         };
-        let path = path.render(&value).map_err(|e| format!("not asked: {e}"))?;
-        let headers = self
-            .headers(context.as_ref())
-            .map_err(|e| format!("not asked: {e}"))?;
+        let not_asked = |e: RemoteError| RemoteError::Unsendable(format!("not asked: {e}"));
+        let path = path.render(&value).map_err(not_asked)?;
+        let headers = self.headers(context.as_ref()).map_err(not_asked)?;
         Ok(Prepared { path, headers })
     }
 
@@ -250,15 +252,15 @@ impl Requests {
         }
     }
 
-    fn headers(&self, context: Option<&ContextRow>) -> Result<HeaderMap, String> {
+    fn headers(&self, context: Option<&ContextRow>) -> Result<HeaderMap, RemoteError> {
         let mut map = HeaderMap::new();
         for (name, template) in &self.headers {
             let text = template.render(&|var| self.shared_value(var, context))?;
             let mut value = HeaderValue::from_str(&text).map_err(|_| {
-                format!(
+                RemoteError::Unsendable(format!(
                     "{}: the value is not a valid header value; not sent",
                     template.key()
-                )
+                ))
             })?;
             // Shown as "Sensitive" by any Debug print of the request.
             value.set_sensitive(true);
@@ -274,7 +276,7 @@ impl Requests {
     pub async fn list_scopes(
         &self,
         reported: &mut HashSet<String>,
-    ) -> Result<Vec<ListScope>, String> {
+    ) -> Result<Vec<ListScope>, RemoteError> {
         let Some(path) = &self.list_path else {
             return Ok(Vec::new());
         };

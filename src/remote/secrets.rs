@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::RemoteError;
 use crate::config::SecretSource;
 
 /// A command has this long to print its secret.
@@ -44,28 +45,30 @@ impl std::fmt::Debug for Secret {
 /// and where it was to come from, never a value or a command's output.
 pub fn read_all(
     sources: &BTreeMap<String, SecretSource>,
-) -> Result<BTreeMap<String, Secret>, String> {
+) -> Result<BTreeMap<String, Secret>, RemoteError> {
     sources
         .iter()
         .map(|(name, source)| Ok((name.clone(), read(name, source)?)))
         .collect()
 }
 
-fn read(name: &str, source: &SecretSource) -> Result<Secret, String> {
+fn read(name: &str, source: &SecretSource) -> Result<Secret, RemoteError> {
     let key = format!("remote.secrets.{name}");
     let value = match source {
-        SecretSource::Env { env } => std::env::var(env).map_err(|e| match e {
-            std::env::VarError::NotPresent => {
-                format!("{key}: the environment variable {env} is not set")
-            }
-            std::env::VarError::NotUnicode(_) => {
-                format!("{key}: the environment variable {env} is not valid UTF-8")
-            }
+        SecretSource::Env { env } => std::env::var(env).map_err(|e| {
+            RemoteError::Secret(match e {
+                std::env::VarError::NotPresent => {
+                    format!("{key}: the environment variable {env} is not set")
+                }
+                std::env::VarError::NotUnicode(_) => {
+                    format!("{key}: the environment variable {env} is not valid UTF-8")
+                }
+            })
         })?,
         SecretSource::Command { command } => run(&key, command)?,
     };
     if value.is_empty() {
-        return Err(format!("{key} is empty"));
+        return Err(RemoteError::Secret(format!("{key} is empty")));
     }
     Ok(Secret::new(&value))
 }
@@ -73,9 +76,9 @@ fn read(name: &str, source: &SecretSource) -> Result<Secret, String> {
 /// The command's standard output without its trailing line break. Its
 /// standard error goes to exectop's own (a helper may ask or explain
 /// there); a failure is named by the program and its exit status only.
-fn run(key: &str, command: &[String]) -> Result<String, String> {
+fn run(key: &str, command: &[String]) -> Result<String, RemoteError> {
     let Some((program, args)) = command.split_first() else {
-        return Err(format!("{key}: command is empty"));
+        return Err(RemoteError::Secret(format!("{key}: command is empty")));
     };
     let mut child = std::process::Command::new(program)
         .args(args)
@@ -83,37 +86,43 @@ fn run(key: &str, command: &[String]) -> Result<String, String> {
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::inherit())
         .spawn()
-        .map_err(|e| format!("{key}: cannot run {program:?}: {e}"))?;
+        .map_err(|e| RemoteError::Secret(format!("{key}: cannot run {program:?}: {e}")))?;
     let deadline = std::time::Instant::now() + COMMAND_TIMEOUT;
     let status = loop {
-        if let Some(status) = child
-            .try_wait()
-            .map_err(|e| format!("{key}: waiting for {program:?} failed: {e}"))?
-        {
+        if let Some(status) = child.try_wait().map_err(|e| {
+            RemoteError::Secret(format!("{key}: waiting for {program:?} failed: {e}"))
+        })? {
             break status;
         }
         if std::time::Instant::now() >= deadline {
             let _ = child.kill();
             let _ = child.wait();
-            return Err(format!(
+            return Err(RemoteError::Secret(format!(
                 "{key}: {program:?} gave no secret within {}s",
                 COMMAND_TIMEOUT.as_secs()
-            ));
+            )));
         }
         std::thread::sleep(Duration::from_millis(20));
     };
     let mut out = Vec::new();
     if let Some(mut stdout) = child.stdout.take() {
         use std::io::Read;
-        stdout
-            .read_to_end(&mut out)
-            .map_err(|e| format!("{key}: reading the output of {program:?} failed: {e}"))?;
+        stdout.read_to_end(&mut out).map_err(|e| {
+            RemoteError::Secret(format!(
+                "{key}: reading the output of {program:?} failed: {e}"
+            ))
+        })?;
     }
     if !status.success() {
-        return Err(format!("{key}: {program:?} failed ({status})"));
+        return Err(RemoteError::Secret(format!(
+            "{key}: {program:?} failed ({status})"
+        )));
     }
-    let text = String::from_utf8(out)
-        .map_err(|_| format!("{key}: the output of {program:?} is not valid UTF-8"))?;
+    let text = String::from_utf8(out).map_err(|_| {
+        RemoteError::Secret(format!(
+            "{key}: the output of {program:?} is not valid UTF-8"
+        ))
+    })?;
     Ok(text.trim_end_matches(['\n', '\r']).to_string())
 }
 
@@ -140,7 +149,9 @@ mod tests {
 
     #[test]
     fn failures_name_the_secret_and_the_source_never_the_output() {
-        let failed = read("t", &command(&["sh", "-c", "echo leaked-value; exit 3"])).unwrap_err();
+        let failed = read("t", &command(&["sh", "-c", "echo leaked-value; exit 3"]))
+            .unwrap_err()
+            .to_string();
         assert!(
             failed.starts_with("remote.secrets.t: \"sh\" failed"),
             "{failed}"
@@ -152,12 +163,13 @@ mod tests {
                 env: "EXECTOP_TEST_NOT_SET_ANYWHERE".into(),
             },
         )
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
         assert_eq!(
             missing,
             "remote.secrets.client_secret: the environment variable EXECTOP_TEST_NOT_SET_ANYWHERE is not set"
         );
-        let nothing = read("t", &command(&["true"])).unwrap_err();
+        let nothing = read("t", &command(&["true"])).unwrap_err().to_string();
         assert_eq!(nothing, "remote.secrets.t is empty");
     }
 }

@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::json;
 
+use super::RemoteError;
 use crate::config::StatusValues;
 
 pub const CONTENT_TYPE: &str = "application/x-amz-json-1.0";
@@ -67,8 +68,12 @@ pub struct ExecutionArn<'a> {
 
 impl<'a> ExecutionArn<'a> {
     /// The ARN's parts, or why it is not an execution ARN.
-    pub fn parse(arn: &'a str) -> Result<ExecutionArn<'a>, String> {
-        let not = |why: &str| format!("{arn:?} is not a Step Functions execution ARN: {why}");
+    pub fn parse(arn: &'a str) -> Result<ExecutionArn<'a>, RemoteError> {
+        let not = |why: &str| {
+            RemoteError::Unsendable(format!(
+                "{arn:?} is not a Step Functions execution ARN: {why}"
+            ))
+        };
         let parts: Vec<&str> = arn.splitn(8, ':').collect();
         let [
             prefix,
@@ -189,9 +194,10 @@ fn epoch(seconds: Option<f64>) -> Option<DateTime<Utc>> {
     DateTime::from_timestamp_millis((s * 1000.0).round() as i64)
 }
 
-pub fn parse_describe(body: &[u8]) -> Result<Described, String> {
-    let a: DescribeAnswer = serde_json::from_slice(body)
-        .map_err(|e| format!("DescribeExecution's answer does not read: {e}"))?;
+pub fn parse_describe(body: &[u8]) -> Result<Described, RemoteError> {
+    let a: DescribeAnswer = serde_json::from_slice(body).map_err(|e| {
+        RemoteError::BadAnswer(format!("DescribeExecution's answer does not read: {e}"))
+    })?;
     Ok(Described {
         status: a.status,
         name: a.name,
@@ -229,9 +235,10 @@ struct ListItem {
 }
 
 /// A page's runs and the token of the next page (`None` on the last).
-pub fn parse_list(body: &[u8]) -> Result<(Vec<Listed>, Option<String>), String> {
-    let a: ListAnswer = serde_json::from_slice(body)
-        .map_err(|e| format!("ListExecutions' answer does not read: {e}"))?;
+pub fn parse_list(body: &[u8]) -> Result<(Vec<Listed>, Option<String>), RemoteError> {
+    let a: ListAnswer = serde_json::from_slice(body).map_err(|e| {
+        RemoteError::BadAnswer(format!("ListExecutions' answer does not read: {e}"))
+    })?;
     let runs = a
         .executions
         .into_iter()
@@ -351,7 +358,7 @@ mod tests {
             "arn:aws:states:us-east-1:12345:execution:sm:e",
             "arn:aws:states:us-east-1:123456789012:execution:sm:",
         ] {
-            let err = ExecutionArn::parse(bad).unwrap_err();
+            let err = ExecutionArn::parse(bad).unwrap_err().to_string();
             assert!(
                 err.contains("is not a Step Functions execution ARN"),
                 "{bad}: {err}"

@@ -24,7 +24,9 @@ use super::sfn_protocol::{
     AwsError, CONTENT_TYPE, Call, ExecutionArn, SIGNING_NAME, classify_error,
     default_status_values, describe_body, list_body, parse_describe, parse_list, stop_body,
 };
-use super::{BoxFuture, ListPage, ListScope, LookupTarget, RemoteTracker, TrackerHealth};
+use super::{
+    BoxFuture, ListPage, ListScope, LookupTarget, RemoteError, RemoteTracker, TrackerHealth,
+};
 use crate::config::{PollConfig, RemoteConfig, StatusValues};
 use crate::domain::{RemoteAnswer, RemoteDetail, RemoteExecution, StatusMap};
 
@@ -61,14 +63,6 @@ struct Aws {
     provider: SharedCredentialsProvider,
 }
 
-/// Why a call got no answer to read.
-enum Failure {
-    /// No credentials, or no region: nothing was asked.
-    Auth(String),
-    /// Network, timeout, an answer too large: worth a retry.
-    Net(String),
-}
-
 struct Answer {
     status: StatusCode,
     error_type: Option<String>,
@@ -77,7 +71,10 @@ struct Answer {
 }
 
 impl StepFunctionsTracker {
-    pub fn new(remote: &RemoteConfig, poll: &PollConfig) -> Result<StepFunctionsTracker, String> {
+    pub fn new(
+        remote: &RemoteConfig,
+        poll: &PollConfig,
+    ) -> Result<StepFunctionsTracker, RemoteError> {
         let client = super::http_client(poll)?;
         let statuses = if remote.status_values == StatusValues::default() {
             default_status_values()
@@ -114,7 +111,7 @@ impl StepFunctionsTracker {
     }
 
     /// The AWS configuration, loaded once: region and credentials chain.
-    async fn aws(&self) -> Result<&Aws, String> {
+    async fn aws(&self) -> Result<&Aws, RemoteError> {
         self.aws
             .get_or_try_init(|| async {
                 let http = aws_smithy_http_client::Builder::new()
@@ -132,14 +129,17 @@ impl StepFunctionsTracker {
                 }
                 let sdk = loader.load().await;
                 let region = sdk.region().map(|r| r.to_string()).ok_or_else(|| {
-                    format!(
+                    RemoteError::Config(format!(
                         "no AWS region{}: set remote.region, AWS_REGION or the profile's region",
                         self.profile_said()
-                    )
+                    ))
                 })?;
-                let provider = sdk
-                    .credentials_provider()
-                    .ok_or_else(|| format!("no AWS credentials provider{}", self.profile_said()))?;
+                let provider = sdk.credentials_provider().ok_or_else(|| {
+                    RemoteError::Auth(format!(
+                        "no AWS credentials provider{}",
+                        self.profile_said()
+                    ))
+                })?;
                 let url = match &self.endpoint {
                     Some(url) => format!("{url}/"),
                     None => format!("https://states.{region}.amazonaws.com/"),
@@ -154,7 +154,7 @@ impl StepFunctionsTracker {
     }
 
     /// Credentials from the chain, cached until shortly before they expire.
-    async fn credentials(&self, aws: &Aws) -> Result<Credentials, String> {
+    async fn credentials(&self, aws: &Aws) -> Result<Credentials, RemoteError> {
         let mut cached = self.credentials.lock().await;
         if let Some((c, renew_at)) = cached.as_ref()
             && Instant::now() < *renew_at
@@ -187,33 +187,33 @@ impl StepFunctionsTracker {
                     tracing::warn!("{why}");
                 }
                 *held = Some(why.clone());
-                Err(why)
+                Err(RemoteError::Auth(why))
             }
         }
     }
 
-    /// One signed call under `gate`'s caps.
-    async fn call(&self, gate: &Gate, call: Call, body: Vec<u8>) -> Result<Answer, Failure> {
-        let aws = self.aws().await.map_err(Failure::Auth)?;
-        let credentials = self.credentials(aws).await.map_err(Failure::Auth)?;
-        let _slot = gate.slot().await.map_err(Failure::Net)?;
+    /// One signed call under `gate`'s caps. No answer to read is
+    /// `Config` or `Auth` (no region, no credentials: nothing was asked),
+    /// or else worth a retry (network, timeout, an answer too large).
+    async fn call(&self, gate: &Gate, call: Call, body: Vec<u8>) -> Result<Answer, RemoteError> {
+        let aws = self.aws().await?;
+        let credentials = self.credentials(aws).await?;
+        let _slot = gate.slot().await?;
         gate.take_token().await;
-        let request = sign(aws, &credentials, call, body).map_err(Failure::Net)?;
+        let request = sign(aws, &credentials, call, body)?;
         let start = Instant::now();
         let response = self
             .client
             .execute(request)
             .await
-            .map_err(|e| Failure::Net(send_failure(e, "Step Functions")))?;
+            .map_err(|e| send_failure(e, "Step Functions"))?;
         let status = response.status();
         let error_type = response
             .headers()
             .get("x-amzn-errortype")
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        let body = read_capped(response, DEFAULT_MAX_ANSWER_BYTES)
-            .await
-            .map_err(Failure::Net)?;
+        let body = read_capped(response, DEFAULT_MAX_ANSWER_BYTES).await?;
         Ok(Answer {
             status,
             error_type,
@@ -244,7 +244,11 @@ impl StepFunctionsTracker {
         let arn = match ExecutionArn::parse(&target.remote_id) {
             Ok(arn) => arn,
             // The row's ARN, not the remote: reported, not held against it.
-            Err(message) => return RemoteAnswer::Error { message },
+            Err(e) => {
+                return RemoteAnswer::Error {
+                    message: e.to_string(),
+                };
+            }
         };
         self.derived.lock().unwrap().insert(arn.state_machine_arn());
         if let Some(throttled) = self.describes.throttled_answer() {
@@ -267,13 +271,13 @@ impl StepFunctionsTracker {
                 .await
             {
                 Ok(answer) => answer,
-                Err(Failure::Auth(why)) => {
+                Err(why @ (RemoteError::Auth(_) | RemoteError::Config(_))) => {
                     return RemoteAnswer::Unasked {
                         message: format!("not asked: {why}"),
                     };
                 }
-                Err(Failure::Net(e)) => {
-                    last = e;
+                Err(e) => {
+                    last = e.to_string();
                     continue;
                 }
             };
@@ -292,7 +296,8 @@ impl StepFunctionsTracker {
                             raw: self.describes.spelling(&d.status),
                         }
                     }
-                    Err(message) => {
+                    Err(e) => {
+                        let message = e.to_string();
                         self.describes.note_failure(&message);
                         RemoteAnswer::Error { message }
                     }
@@ -333,19 +338,19 @@ impl StepFunctionsTracker {
 
     /// A call that waits out throttling (at most `gate::PATIENCE` each time, and
     /// `RETRIES` times): lists and stops are asked for once, not every second.
-    async fn patiently(&self, gate: &Gate, call: Call, body: &[u8]) -> Result<Answer, String> {
+    async fn patiently(&self, gate: &Gate, call: Call, body: &[u8]) -> Result<Answer, RemoteError> {
         for attempt in 0..=RETRIES {
             if let Err(wait) = gate.wait_out_pause().await {
-                return Err(format!(
+                return Err(RemoteError::Throttled(format!(
                     "Step Functions paused for {}s",
                     wait.as_secs().max(1)
-                ));
+                )));
             }
             let answer = match self.call(gate, call, body.to_vec()).await {
                 Ok(answer) => answer,
-                Err(Failure::Auth(why)) => return Err(why),
-                Err(Failure::Net(e)) => {
-                    gate.note_failure(&e);
+                Err(why @ (RemoteError::Auth(_) | RemoteError::Config(_))) => return Err(why),
+                Err(e) => {
+                    gate.note_failure(&e.to_string());
                     return Err(e);
                 }
             };
@@ -362,18 +367,24 @@ impl StepFunctionsTracker {
                 }
                 AwsError::Denied(why) => {
                     gate.refused(&why);
-                    return Err(why);
+                    return Err(RemoteError::Auth(why));
                 }
-                AwsError::Throttled => return Err("throttled by Step Functions".into()),
-                AwsError::NotFound => return Err("no such execution".into()),
+                AwsError::Throttled => return Err(throttled()),
+                AwsError::NotFound => {
+                    return Err(RemoteError::ErrorStatus("no such execution".into()));
+                }
                 AwsError::InvalidArn(e) | AwsError::Other(e) => {
                     gate.note_failure(&e);
-                    return Err(e);
+                    return Err(RemoteError::ErrorStatus(e));
                 }
             }
         }
-        Err("throttled by Step Functions".into())
+        Err(throttled())
     }
+}
+
+fn throttled() -> RemoteError {
+    RemoteError::Throttled("throttled by Step Functions".into())
 }
 
 /// An error and its sources, one line: the chain says which provider failed.
@@ -397,7 +408,7 @@ fn sign(
     credentials: &Credentials,
     call: Call,
     body: Vec<u8>,
-) -> Result<reqwest::Request, String> {
+) -> Result<reqwest::Request, RemoteError> {
     use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
     let headers = [
         ("content-type", CONTENT_TYPE),
@@ -411,7 +422,7 @@ fn sign(
         .time(SystemTime::now())
         .settings(SigningSettings::default())
         .build()
-        .map_err(|e| format!("cannot sign the request: {e}"))?
+        .map_err(|e| RemoteError::Unsendable(format!("cannot sign the request: {e}")))?
         .into();
     let signable = SignableRequest::new(
         "POST",
@@ -419,9 +430,9 @@ fn sign(
         headers.iter().copied(),
         SignableBody::Bytes(&body),
     )
-    .map_err(|e| format!("cannot sign the request: {e}"))?;
+    .map_err(|e| RemoteError::Unsendable(format!("cannot sign the request: {e}")))?;
     let (instructions, _) = sign(signable, &params)
-        .map_err(|e| format!("cannot sign the request: {e}"))?
+        .map_err(|e| RemoteError::Unsendable(format!("cannot sign the request: {e}")))?
         .into_parts();
     let mut request = http::Request::builder().method("POST").uri(&aws.url);
     for (k, v) in headers {
@@ -429,9 +440,10 @@ fn sign(
     }
     let mut request = request
         .body(body)
-        .map_err(|e| format!("cannot build the request: {e}"))?;
+        .map_err(|e| RemoteError::Unsendable(format!("cannot build the request: {e}")))?;
     instructions.apply_to_request_http1x(&mut request);
-    reqwest::Request::try_from(request).map_err(|e| format!("cannot build the request: {e}"))
+    reqwest::Request::try_from(request)
+        .map_err(|e| RemoteError::Unsendable(format!("cannot build the request: {e}")))
 }
 
 impl RemoteTracker for StepFunctionsTracker {
@@ -445,7 +457,7 @@ impl RemoteTracker for StepFunctionsTracker {
 
     /// Loads the AWS configuration: no region stops the start. Missing
     /// credentials do not: they show as the remote's authentication failing.
-    fn prepare(&self) -> BoxFuture<'_, Result<(), String>> {
+    fn prepare(&self) -> BoxFuture<'_, Result<(), RemoteError>> {
         Box::pin(async move { self.aws().await.map(|_| ()) })
     }
 
@@ -477,7 +489,7 @@ impl RemoteTracker for StepFunctionsTracker {
     }
 
     /// The configured state machines and those the rows' ARNs named.
-    fn list_scopes(&self) -> BoxFuture<'_, Result<Vec<ListScope>, String>> {
+    fn list_scopes(&self) -> BoxFuture<'_, Result<Vec<ListScope>, RemoteError>> {
         Box::pin(async move {
             let mut machines: BTreeSet<String> = self.configured.iter().cloned().collect();
             machines.extend(self.derived.lock().unwrap().iter().cloned());
@@ -495,15 +507,15 @@ impl RemoteTracker for StepFunctionsTracker {
         &'a self,
         scope: &'a ListScope,
         cursor: Option<&'a str>,
-    ) -> BoxFuture<'a, Result<ListPage, String>> {
+    ) -> BoxFuture<'a, Result<ListPage, RemoteError>> {
         Box::pin(async move {
             let body = list_body(&scope.path, super::sfn_protocol::MAX_PAGE, cursor);
             let asked_at = Utc::now();
             let answer = self
                 .patiently(&self.lists, Call::ListExecutions, &body)
                 .await?;
-            let (runs, next) =
-                parse_list(&answer.body).inspect_err(|e| self.lists.note_failure(e))?;
+            let (runs, next) = parse_list(&answer.body)
+                .inspect_err(|e| self.lists.note_failure(&e.to_string()))?;
             let runs = runs
                 .into_iter()
                 .map(|r| RemoteExecution {
@@ -528,7 +540,7 @@ impl RemoteTracker for StepFunctionsTracker {
         &'a self,
         target: &'a LookupTarget,
         why: &'a str,
-    ) -> BoxFuture<'a, Result<(), String>> {
+    ) -> BoxFuture<'a, Result<(), RemoteError>> {
         Box::pin(async move {
             ExecutionArn::parse(&target.remote_id)?;
             let body = stop_body(&target.remote_id, "exectop", why);

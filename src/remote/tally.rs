@@ -7,7 +7,9 @@ use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::{BoxFuture, ListPage, ListScope, LookupTarget, RemoteTracker, TrackerHealth};
+use super::{
+    BoxFuture, ListPage, ListScope, LookupTarget, RemoteError, RemoteTracker, TrackerHealth,
+};
 use crate::domain::{RemoteAnswer, RemoteDetail, RemoteExecution};
 
 pub struct Tallied {
@@ -60,7 +62,7 @@ impl RemoteTracker for Tallied {
         self.inner.describe()
     }
 
-    fn prepare(&self) -> BoxFuture<'_, Result<(), String>> {
+    fn prepare(&self) -> BoxFuture<'_, Result<(), RemoteError>> {
         self.inner.prepare()
     }
 
@@ -97,11 +99,11 @@ impl RemoteTracker for Tallied {
         self.inner.note_remote_ids(remote_ids)
     }
 
-    fn list_scopes(&self) -> BoxFuture<'_, Result<Vec<ListScope>, String>> {
+    fn list_scopes(&self) -> BoxFuture<'_, Result<Vec<ListScope>, RemoteError>> {
         Box::pin(async move {
             let scopes = self.inner.list_scopes().await;
             if let Err(e) = &scopes {
-                *self.list_error.lock().unwrap() = Some(e.clone());
+                *self.list_error.lock().unwrap() = Some(e.to_string());
             }
             scopes
         })
@@ -111,21 +113,21 @@ impl RemoteTracker for Tallied {
         &'a self,
         scope: &'a ListScope,
         cursor: Option<&'a str>,
-    ) -> BoxFuture<'a, Result<ListPage, String>> {
+    ) -> BoxFuture<'a, Result<ListPage, RemoteError>> {
         Box::pin(async move {
             let page = self.inner.list_page(scope, cursor).await;
             if let Err(e) = &page {
-                *self.list_error.lock().unwrap() = Some(e.clone());
+                *self.list_error.lock().unwrap() = Some(e.to_string());
             }
             page
         })
     }
 
-    fn list_active(&self) -> BoxFuture<'_, Result<Vec<RemoteExecution>, String>> {
+    fn list_active(&self) -> BoxFuture<'_, Result<Vec<RemoteExecution>, RemoteError>> {
         Box::pin(async move {
             let listed = super::every_page(self).await;
             if let Err(e) = &listed {
-                *self.list_error.lock().unwrap() = Some(e.clone());
+                *self.list_error.lock().unwrap() = Some(e.to_string());
             }
             listed
         })
@@ -139,7 +141,7 @@ impl RemoteTracker for Tallied {
         &'a self,
         target: &'a LookupTarget,
         why: &'a str,
-    ) -> BoxFuture<'a, Result<(), String>> {
+    ) -> BoxFuture<'a, Result<(), RemoteError>> {
         self.inner.stop(target, why)
     }
 

@@ -12,6 +12,7 @@
 use std::borrow::Cow;
 use std::collections::BTreeSet;
 
+use super::RemoteError;
 use super::answer::{path_segment, percent_encode};
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -110,10 +111,12 @@ impl Template {
         text: &str,
         usage: Use,
         secrets: &BTreeSet<String>,
-    ) -> Result<Template, String> {
+    ) -> Result<Template, RemoteError> {
         if usage != Use::Header && !text.starts_with('/') {
             // A value first in the path would join the host name.
-            return Err(format!("{key}: {text:?} must start with /"));
+            return Err(RemoteError::Config(format!(
+                "{key}: {text:?} must start with /"
+            )));
         }
         let mut pieces = Vec::new();
         let mut place = if usage == Use::Header {
@@ -136,14 +139,16 @@ impl Template {
                 break;
             }
             if rest.starts_with('}') {
-                return Err(format!("{key}: a `}}` without its `{{` in {text:?}"));
+                return Err(RemoteError::Config(format!(
+                    "{key}: a `}}` without its `{{` in {text:?}"
+                )));
             }
-            let close = rest
-                .find('}')
-                .ok_or_else(|| format!("{key}: a `{{` without its `}}` in {text:?}"))?;
+            let close = rest.find('}').ok_or_else(|| {
+                RemoteError::Config(format!("{key}: a `{{` without its `}}` in {text:?}"))
+            })?;
             let name = &rest[1..close];
             let var = Var::parse(name).ok_or_else(|| {
-                format!("{key}: unknown template variable {{{name}}} (use remote_id, id, name, group, key, list_since, secret.NAME or a context column)")
+                RemoteError::Config(format!("{key}: unknown template variable {{{name}}} (use remote_id, id, name, group, key, list_since, secret.NAME or a context column)"))
             })?;
             check_use(key, &var, usage, secrets)?;
             pieces.push(Piece::Value(var, place));
@@ -172,25 +177,26 @@ impl Template {
     pub fn render<'v>(
         &self,
         value: &dyn Fn(&Var) -> Option<Cow<'v, str>>,
-    ) -> Result<String, String> {
+    ) -> Result<String, RemoteError> {
         let mut out = String::new();
         for piece in &self.pieces {
             match piece {
                 Piece::Text(t) => out.push_str(t),
                 Piece::Value(var, place) => {
-                    let v = value(var).ok_or_else(|| missing(&self.key, var))?;
+                    let v = value(var)
+                        .ok_or_else(|| RemoteError::Unsendable(missing(&self.key, var)))?;
                     match place {
-                        Place::Path => out.push_str(
-                            &path_segment(&v).map_err(|e| format!("{} {var}: {e}", self.key))?,
-                        ),
+                        Place::Path => out.push_str(&path_segment(&v).map_err(|e| {
+                            RemoteError::Unsendable(format!("{} {var}: {e}", self.key))
+                        })?),
                         Place::Query => out.push_str(&percent_encode(&v)),
                         Place::Header => {
                             if v.chars().any(|c| c.is_control()) {
                                 // The value itself is not shown: it may be a secret.
-                                return Err(format!(
+                                return Err(RemoteError::Unsendable(format!(
                                     "{}: the value of {var} has a control character; not sent",
                                     self.key
-                                ));
+                                )));
                             }
                             out.push_str(&v);
                         }
@@ -212,15 +218,22 @@ fn missing(key: &str, var: &Var) -> String {
     }
 }
 
-fn check_use(key: &str, var: &Var, usage: Use, secrets: &BTreeSet<String>) -> Result<(), String> {
+fn check_use(
+    key: &str,
+    var: &Var,
+    usage: Use,
+    secrets: &BTreeSet<String>,
+) -> Result<(), RemoteError> {
     if let Var::Secret(name) = var {
         if usage != Use::Header {
-            return Err(format!(
+            return Err(RemoteError::Config(format!(
                 "{key}: {var} may only be used in [remote.headers]: a secret in a URL would reach logs and proxies"
-            ));
+            )));
         }
         if !secrets.contains(name) {
-            return Err(format!("{key}: {var} names no secret in [remote.secrets]"));
+            return Err(RemoteError::Config(format!(
+                "{key}: {var} names no secret in [remote.secrets]"
+            )));
         }
     }
     let allowed = match usage {
@@ -231,7 +244,7 @@ fn check_use(key: &str, var: &Var, usage: Use, secrets: &BTreeSet<String>) -> Re
     if allowed {
         return Ok(());
     }
-    Err(match usage {
+    Err(RemoteError::Config(match usage {
         Use::RowPath => format!("{key}: {var} is only known when listing"),
         Use::ListPath => format!(
             "{key}: {var} is a row's value, and a list is asked for per context row, not per execution"
@@ -239,7 +252,7 @@ fn check_use(key: &str, var: &Var, usage: Use, secrets: &BTreeSet<String>) -> Re
         Use::Header => format!(
             "{key}: {var} is a row's value; headers go with lists too, so they use context values and secrets"
         ),
-    })
+    }))
 }
 
 #[cfg(test)]
@@ -257,6 +270,7 @@ mod tests {
                 .find(|(k, _)| k == v)
                 .map(|(_, s)| Cow::Owned(s.to_string()))
         })
+        .map_err(|e| e.to_string())
     }
 
     #[test]
@@ -347,8 +361,9 @@ mod tests {
             ("{instance_id}/x", Use::ListPath, "must start with /"),
         ];
         for (text, usage, expected) in cases {
-            let err =
-                Template::parse("remote.list_active_path", text, usage, &secrets).unwrap_err();
+            let err = Template::parse("remote.list_active_path", text, usage, &secrets)
+                .unwrap_err()
+                .to_string();
             assert!(err.contains(expected), "{text}: {err}");
             assert!(err.starts_with("remote.list_active_path"), "{err}");
         }

@@ -127,8 +127,12 @@ pub async fn start(opts: SimOptions) -> Result<SimHandle, String> {
             opts.fault_rate
         ));
     }
-    let pool = DbPool::connect(&opts.db_url, true).await?;
-    migrate::apply(&pool, true).await?;
+    let pool = DbPool::connect(&opts.db_url, true)
+        .await
+        .map_err(|e| e.to_string())?;
+    migrate::apply(&pool, true)
+        .await
+        .map_err(|e| e.to_string())?;
     let mut rng = Rng::new(opts.seed);
     let shared = Arc::new(Shared {
         fleet: Mutex::new(Fleet::default()),

@@ -107,7 +107,8 @@ impl Writer {
                 Arg::Time(started_at),
             ],
         )
-        .await?
+        .await
+        .map_err(|e| e.to_string())?
         .ok_or_else(|| "insert returned no id".to_string())
     }
 
@@ -130,6 +131,7 @@ impl Writer {
         )
         .await
         .map(drop)
+        .map_err(|e| e.to_string())
     }
 
     async fn heartbeat(&self, id: &str) -> Result<(), String> {
@@ -140,6 +142,7 @@ impl Writer {
         )
         .await
         .map(drop)
+        .map_err(|e| e.to_string())
     }
 
     async fn finish(&self, id: &str, status: Status, error: Option<String>) -> Result<(), String> {
@@ -152,6 +155,7 @@ impl Writer {
         )
         .await
         .map(drop)
+        .map_err(|e| e.to_string())
     }
 
     fn outcome(rng: &mut Rng) -> (Status, Option<String>) {
@@ -326,7 +330,8 @@ impl Writer {
                 Arg::Text(Some(after_group)),
             ],
         )
-        .await?;
+        .await
+        .map_err(|e| e.to_string())?;
         let mut fleet = self.shared.fleet.lock().unwrap();
         for i in 0..n {
             let started = now - Cd::seconds(i as i64 % SPREAD);
@@ -472,6 +477,7 @@ pub async fn count_rows(pool: &DbPool) -> Result<i64, String> {
         "SELECT CAST(COUNT(*) AS TEXT) FROM exectop_executions",
         vec![],
     )
-    .await?;
+    .await
+    .map_err(|e| e.to_string())?;
     Ok(n.and_then(|v| v.parse().ok()).unwrap_or(0))
 }

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 
 use super::DbPool;
+use super::error::{StoreError, write_failed};
 use super::exec::Arg;
 use super::read::{Store, quote, quoted_table};
 use super::write::{Actor, Change, WriteOutcome};
@@ -34,9 +35,9 @@ impl Store {
         &self,
         changes: &[Change],
         actor: &Actor,
-    ) -> Result<Vec<WriteOutcome>, String> {
+    ) -> Result<Vec<WriteOutcome>, StoreError> {
         let DbPool::Postgres(pool) = self.pool() else {
-            return Err("chunked writes are for PostgreSQL".into());
+            return Err(StoreError::ChunksNeedPostgres);
         };
         let Some(first) = changes.first() else {
             return Ok(Vec::new());
@@ -92,7 +93,7 @@ impl Store {
             .bind(column(&|c| c.seen.remote_id.clone()))
             .bind(column(&|c| c.seen.updated_at.clone()))
             .bind(column(&|c| c.seen.xmin.clone()));
-        let failed = |e: sqlx::Error| super::cas::lock_words(format!("database write failed: {e}"));
+        let failed = |e: sqlx::Error| write_failed(e).or_timeout();
         let mut tx = pool.begin().await.map_err(failed)?;
         // The transaction ends here on every path, committed or rolled back
         // (left to its drop, it would stay open on its pooled connection).
@@ -124,8 +125,8 @@ impl Store {
         changes: &[Change],
         actor: &Actor,
         now: DateTime<Utc>,
-    ) -> Result<Vec<String>, String> {
-        let failed = |e: sqlx::Error| super::cas::lock_words(format!("database write failed: {e}"));
+    ) -> Result<Vec<String>, StoreError> {
+        let failed = |e: sqlx::Error| write_failed(e).or_timeout();
         sqlx::query(
             "SELECT set_config('lock_timeout', $1, true), set_config('statement_timeout', $2, true)",
         )
@@ -146,11 +147,10 @@ impl Store {
             .filter(|c| written.contains(&c.execution_id))
             .collect();
         if written.len() != changed.len() {
-            return Err(format!(
-                "the chunk changed {} rows for {} ids: table.id is not unique; rolled back, nothing written",
-                written.len(),
-                changed.len()
-            ));
+            return Err(StoreError::ChunkNotUnique {
+                rows: written.len(),
+                ids: changed.len(),
+            });
         }
         self.audit_chunk(tx, &changed, actor, now).await?;
         Ok(written)
@@ -162,7 +162,7 @@ impl Store {
         changed: &[&Change],
         actor: &Actor,
         now: DateTime<Utc>,
-    ) -> Result<(), String> {
+    ) -> Result<(), StoreError> {
         let Some(first) = changed.first() else {
             return Ok(());
         };
@@ -201,6 +201,6 @@ impl Store {
         .execute(&mut **tx)
         .await
         .map(drop)
-        .map_err(|e| format!("database write failed: {e}; nothing written"))
+        .map_err(|e| StoreError::NothingWritten(Box::new(write_failed(e))))
     }
 }

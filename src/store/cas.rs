@@ -8,6 +8,7 @@
 
 use chrono::{DateTime, Utc};
 
+use super::error::StoreError;
 use super::exec::{Arg, Tx, execute};
 use super::pool::DbPool;
 use super::read::{Store, quote, quoted_table};
@@ -18,7 +19,7 @@ use crate::domain::Status;
 /// finishing it) before it gives up; and how long one statement may run.
 /// Without them an apply waiting on a lock could only be left with Ctrl-C.
 pub const LOCK_TIMEOUT_SECONDS: u32 = 5;
-const STATEMENT_TIMEOUT_SECONDS: u32 = 30;
+pub(super) const STATEMENT_TIMEOUT_SECONDS: u32 = 30;
 
 /// What a decision about a row rested on, as read with it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -33,12 +34,13 @@ pub struct RowVersion {
 }
 
 /// Whether exectop may write to this table, and if not, why.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum WriteAccess {
     Granted,
-    /// Why not, in words for the header and the refusal
-    /// (`no UPDATE privilege on "jobs"."runs"`).
-    Denied(String),
+    /// Why not: a missing privilege or audit table, an id that is not
+    /// unique, or a check that failed. Its text is the header's and the
+    /// refusal's (`no UPDATE privilege on "jobs"."runs"`).
+    Denied(StoreError),
 }
 
 /// A row held for a write: on PostgreSQL the transaction that holds its
@@ -113,14 +115,14 @@ impl Store {
         access
     }
 
-    async fn find_write_access(&self) -> Result<(), String> {
+    async fn find_write_access(&self) -> Result<(), StoreError> {
         let t = self.table();
         let table = quoted_table(&t.name);
         let ask = |sql: &'static str, args: Vec<Arg>| async move {
             execute(self.pool(), sql, args)
                 .await
                 .map(|v| v.as_deref() == Some("true") || v.as_deref() == Some("1"))
-                .map_err(|e| format!("cannot check write access: {e}"))
+                .map_err(|e| StoreError::WriteAccessUnknown(Box::new(e)))
         };
         let audit_exists = match self.pool() {
             DbPool::Postgres(_) => {
@@ -139,9 +141,7 @@ impl Store {
             }
         };
         if !audit_exists {
-            return Err(
-                "no audit table (exectop_audit): run `exectop migrate` to create it".into(),
-            );
+            return Err(StoreError::NoAuditTable);
         }
         if let DbPool::Postgres(_) = self.pool() {
             let update = ask(
@@ -150,7 +150,7 @@ impl Store {
             )
             .await?;
             if !update {
-                return Err(format!("no UPDATE privilege on {table}"));
+                return Err(StoreError::NoUpdatePrivilege { table });
             }
             let audit = ask(
                 "SELECT CAST(has_table_privilege('exectop_audit', 'INSERT') AS TEXT)",
@@ -158,7 +158,7 @@ impl Store {
             )
             .await?;
             if !audit {
-                return Err("no INSERT privilege on exectop_audit".into());
+                return Err(StoreError::NoAuditInsert);
             }
         }
         let unique =
@@ -198,11 +198,10 @@ impl Store {
                 }
             };
         if !unique {
-            return Err(format!(
-                "table.id \"{}\" is not a primary key or unique index of {table}: \
-                 a write by id could change more than one row",
-                t.id
-            ));
+            return Err(StoreError::IdNotUnique {
+                column: t.id.clone(),
+                table,
+            });
         }
         Ok(())
     }
@@ -219,7 +218,7 @@ impl Store {
                 let mut tx = self
                     .write_transaction()
                     .await
-                    .map_err(WriteOutcome::Refused)?;
+                    .map_err(|e| WriteOutcome::Refused(e.to_string()))?;
                 match tx.execute(&format!("{sql} FOR UPDATE"), args).await {
                     Ok(Some(_)) => Ok(HeldRow { tx: Some(tx) }),
                     Ok(None) => {
@@ -228,20 +227,20 @@ impl Store {
                     }
                     Err(e) => {
                         tx.rollback().await;
-                        Err(WriteOutcome::Refused(lock_words(e)))
+                        Err(WriteOutcome::Refused(e.or_timeout().to_string()))
                     }
                 }
             }
             DbPool::Sqlite(_) => match execute(self.pool(), &sql, args).await {
                 Ok(Some(_)) => Ok(HeldRow { tx: None }),
                 Ok(None) => Err(self.why_not_written(change).await),
-                Err(e) => Err(WriteOutcome::Refused(lock_words(e))),
+                Err(e) => Err(WriteOutcome::Refused(e.or_timeout().to_string())),
             },
         }
     }
 
     /// A transaction for a write, with its waits bounded.
-    async fn write_transaction(&self) -> Result<Tx, String> {
+    async fn write_transaction(&self) -> Result<Tx, StoreError> {
         let mut tx = Tx::begin(self.pool()).await?;
         if let Tx::Postgres(_) = tx {
             let bounded = tx
@@ -267,7 +266,7 @@ impl Store {
         &self,
         change: &Change,
         actor: &Actor,
-    ) -> Result<WriteOutcome, String> {
+    ) -> Result<WriteOutcome, StoreError> {
         match self.hold_row(change).await {
             Ok(held) => self.write_held(held, change, actor).await,
             Err(refused) => Ok(refused),
@@ -294,7 +293,7 @@ impl Store {
         change: &Change,
         actor: &Actor,
         now: DateTime<Utc>,
-    ) -> Result<(String, Vec<Arg>), String> {
+    ) -> Result<(String, Vec<Arg>), StoreError> {
         let (sets, mut args) = self.set_clause(change, actor, now).await?;
         let t = self.table();
         let condition = self.cas_where(change, &mut args).await;
@@ -314,11 +313,11 @@ impl Store {
         change: &Change,
         actor: &Actor,
         now: DateTime<Utc>,
-    ) -> Result<(Vec<String>, Vec<Arg>), String> {
+    ) -> Result<(Vec<String>, Vec<Arg>), StoreError> {
         let after_raw = self
             .status_map()
             .write_spelling(change.after)
-            .ok_or_else(|| format!("table.status_values has no spelling for {}", change.after))?;
+            .ok_or(StoreError::NoSpelling(change.after))?;
         let t = self.table();
         let mut sets = vec![format!("{} = {{1}}", quote(&t.status))];
         if let Some(c) = t
@@ -365,7 +364,7 @@ impl Store {
         held: HeldRow,
         change: &Change,
         actor: &Actor,
-    ) -> Result<WriteOutcome, String> {
+    ) -> Result<WriteOutcome, StoreError> {
         let now = Utc::now();
         let (update, args) = match self.update_sql(change, actor, now).await {
             Ok(statement) => statement,
@@ -406,15 +405,19 @@ impl Store {
         change: &Change,
         actor: &Actor,
         now: DateTime<Utc>,
-    ) -> Result<WriteOutcome, String> {
-        match tx.execute_all(update, args).await.map_err(lock_words)? {
+    ) -> Result<WriteOutcome, StoreError> {
+        match tx
+            .execute_all(update, args)
+            .await
+            .map_err(StoreError::or_timeout)?
+        {
             0 => return Ok(WriteOutcome::Refused(String::new())),
             1 => {}
             n => {
-                return Err(format!(
-                    "the update would change {n} rows with id {}: table.id is not unique; rolled back, nothing written",
-                    change.execution_id
-                ));
+                return Err(StoreError::UpdateNotUnique {
+                    rows: n,
+                    id: change.execution_id.clone(),
+                });
             }
         }
         let after_raw = self
@@ -437,12 +440,10 @@ impl Store {
         tx.execute(&record.insert_sql(), record.args(self, actor))
             .await
             .map_err(|e| {
-                if e.contains("exectop_audit") {
-                    format!(
-                        "{e} — run `exectop migrate` to create the audit table; nothing written"
-                    )
+                if e.names_audit_table() {
+                    StoreError::AuditTableMissing(Box::new(e))
                 } else {
-                    format!("{e}; nothing written")
+                    StoreError::NothingWritten(Box::new(e))
                 }
             })?;
         Ok(WriteOutcome::Applied)
@@ -456,7 +457,7 @@ impl Store {
         actor: &Actor,
         remote_id: &str,
         answer: &str,
-    ) -> Result<(), String> {
+    ) -> Result<(), StoreError> {
         let record = AuditRecord {
             at: Utc::now(),
             action: "stop_remote",
@@ -470,7 +471,7 @@ impl Store {
         execute(self.pool(), &record.insert_sql(), record.args(self, actor))
             .await
             .map(drop)
-            .map_err(|e| format!("the remote stop could not be recorded in the audit log: {e}"))
+            .map_err(|e| StoreError::StopNotRecorded(Box::new(e)))
     }
 
     /// Why a compare-and-set found no row: what the row is now, against what
@@ -499,19 +500,6 @@ impl Store {
                  nothing written; look again and confirm"
                 .to_string(),
         })
-    }
-}
-
-/// The database's words for a lock wait that ran out, as an operator reads them.
-pub(super) fn lock_words(e: String) -> String {
-    if e.contains("lock timeout") || e.contains("database is locked") {
-        format!(
-            "the row is locked by another transaction (waited {LOCK_TIMEOUT_SECONDS}s); nothing written"
-        )
-    } else if e.contains("statement timeout") {
-        format!("the write took longer than {STATEMENT_TIMEOUT_SECONDS}s; nothing written")
-    } else {
-        e
     }
 }
 

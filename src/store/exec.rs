@@ -5,6 +5,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
+use super::error::{StoreError, write_failed};
 use super::pool::DbPool;
 use super::timestamp::sqlite_text;
 
@@ -43,7 +44,7 @@ macro_rules! fetch_first {
         }
         q.fetch_optional($executor)
             .await
-            .map_err(|e| format!("database write failed: {e}"))?
+            .map_err(write_failed)?
             .and_then(|row| row.try_get::<Option<String>, _>(0).ok().flatten())
     }};
 }
@@ -57,7 +58,7 @@ pub async fn execute(
     pool: &DbPool,
     template: &str,
     args: Vec<Arg>,
-) -> Result<Option<String>, String> {
+) -> Result<Option<String>, StoreError> {
     Ok(match pool {
         DbPool::Postgres(p) => fetch_first!(p, prepare(true, template, &args), args, pg_time),
         DbPool::Sqlite(p) => fetch_first!(p, prepare(false, template, &args), args, sqlite_text),
@@ -71,12 +72,12 @@ pub enum Tx {
 }
 
 impl Tx {
-    pub async fn begin(pool: &DbPool) -> Result<Tx, String> {
+    pub async fn begin(pool: &DbPool) -> Result<Tx, StoreError> {
         match pool {
             DbPool::Postgres(p) => p.begin().await.map(Tx::Postgres),
             DbPool::Sqlite(p) => p.begin().await.map(Tx::Sqlite),
         }
-        .map_err(|e| format!("cannot start a transaction: {e}"))
+        .map_err(|e| StoreError::Begin(e.to_string()))
     }
 
     /// Like [`execute`], inside the transaction.
@@ -84,7 +85,7 @@ impl Tx {
         &mut self,
         template: &str,
         args: Vec<Arg>,
-    ) -> Result<Option<String>, String> {
+    ) -> Result<Option<String>, StoreError> {
         Ok(match self {
             Tx::Postgres(tx) => {
                 fetch_first!(&mut **tx, prepare(true, template, &args), args, pg_time)
@@ -100,7 +101,11 @@ impl Tx {
 
     /// Runs one statement and returns how many rows it returned (an
     /// `UPDATE … RETURNING` returns one per row it changed).
-    pub async fn execute_all(&mut self, template: &str, args: Vec<Arg>) -> Result<usize, String> {
+    pub async fn execute_all(
+        &mut self,
+        template: &str,
+        args: Vec<Arg>,
+    ) -> Result<usize, StoreError> {
         self.rows(template, args).await.map(|rows| rows.len())
     }
 
@@ -109,7 +114,7 @@ impl Tx {
         &mut self,
         template: &str,
         args: Vec<Arg>,
-    ) -> Result<Vec<Vec<Option<String>>>, String> {
+    ) -> Result<Vec<Vec<Option<String>>>, StoreError> {
         macro_rules! all_rows {
             ($tx:expr, $postgres:expr, $time:expr) => {{
                 let sql = prepare($postgres, template, &args);
@@ -124,7 +129,7 @@ impl Tx {
                 q.fetch_all(&mut **$tx)
                     .await
                     .map(|rows| rows_as_text(&rows))
-                    .map_err(|e| format!("database write failed: {e}"))
+                    .map_err(write_failed)
             }};
         }
         match self {
@@ -142,12 +147,12 @@ impl Tx {
         };
     }
 
-    pub async fn commit(self) -> Result<(), String> {
+    pub async fn commit(self) -> Result<(), StoreError> {
         match self {
             Tx::Postgres(tx) => tx.commit().await,
             Tx::Sqlite(tx) => tx.commit().await,
         }
-        .map_err(|e| format!("commit failed: {e}"))
+        .map_err(|e| StoreError::Commit(e.to_string()))
     }
 }
 

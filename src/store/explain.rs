@@ -73,10 +73,7 @@ impl Store {
             self.explain_template(&hold, args).await?,
         ));
         if self.status_map().write_spelling(Status::Failed).is_some() {
-            let (update, args) = self
-                .update_sql(&change, &actor, Utc::now())
-                .await
-                .map_err(StoreError::Query)?;
+            let (update, args) = self.update_sql(&change, &actor, Utc::now()).await?;
             plans.push((
                 "compare-and-set write",
                 self.explain_template(&update, args).await?,
@@ -129,11 +126,13 @@ impl Store {
                 json_plan(&row).map_err(|e| failed(e.to_string()))
             }
             DbPool::Sqlite(_) => {
-                let mut tx = Tx::begin(self.pool()).await.map_err(failed)?;
+                let mut tx = Tx::begin(self.pool())
+                    .await
+                    .map_err(|e| failed(e.to_string()))?;
                 let rows = tx
                     .rows(&format!("EXPLAIN QUERY PLAN {sql}"), args)
                     .await
-                    .map_err(failed)?;
+                    .map_err(|e| failed(e.to_string()))?;
                 Ok(sqlite_plan(rows))
             }
         }

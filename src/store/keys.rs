@@ -74,8 +74,11 @@ impl KeyType {
 
     /// `value` in the form the database gives back for this type (so rows
     /// read can be matched to it), or why it cannot be of this type.
-    pub fn admit(&self, value: &str) -> Result<String, String> {
-        let refuse = || format!("{value:?} cannot be a {}", self.declared);
+    pub fn admit(&self, value: &str) -> Result<String, StoreError> {
+        let refuse = || StoreError::NotOfType {
+            value: value.to_string(),
+            declared: self.declared.clone(),
+        };
         match self.kind {
             KeyKind::Integer { min, max } => {
                 let n: i64 = value.trim().parse().map_err(|_| refuse())?;
@@ -205,13 +208,18 @@ impl Store {
 
     /// Each id in the id column's form, or why it cannot be of its type
     /// (`"abc" cannot be a bigint (table.id "id")`).
-    pub async fn admit_ids(&self, ids: &[String]) -> Vec<Result<String, String>> {
+    pub async fn admit_ids(&self, ids: &[String]) -> Vec<Result<String, StoreError>> {
         let kind = self.id_type().await;
         ids.iter()
             .map(|id| match &kind {
-                Some(k) => k
-                    .admit(id)
-                    .map_err(|e| format!("{e} (table.id \"{}\")", self.table().id)),
+                Some(k) => k.admit(id).map_err(|e| match e {
+                    StoreError::NotOfType { value, declared } => StoreError::IdNotOfType {
+                        value,
+                        declared,
+                        column: self.table().id.clone(),
+                    },
+                    other => other,
+                }),
                 None => Ok(id.clone()),
             })
             .collect()
@@ -228,8 +236,8 @@ mod tests {
         assert_eq!(bigint.admit("42"), Ok("42".into()));
         assert_eq!(bigint.admit(" 007 "), Ok("7".into()));
         assert_eq!(
-            bigint.admit("abc"),
-            Err("\"abc\" cannot be a bigint".into())
+            bigint.admit("abc").unwrap_err().to_string(),
+            "\"abc\" cannot be a bigint"
         );
         let int = KeyType::postgres("integer".into(), "pg_catalog.int4".into(), "int4");
         assert!(int.admit("3000000000").is_err(), "past i32");

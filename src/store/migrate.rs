@@ -46,7 +46,10 @@ const LEDGER: &str = "CREATE TABLE IF NOT EXISTS exectop_schema_migrations (\
 
 /// Applies what has not been applied; returns the names applied now.
 /// `include_native` creates `exectop_executions` too.
-pub async fn apply(pool: &DbPool, include_native: bool) -> Result<Vec<&'static str>, String> {
+pub async fn apply(
+    pool: &DbPool,
+    include_native: bool,
+) -> Result<Vec<&'static str>, super::StoreError> {
     let mut applied = Vec::new();
     for m in MIGRATIONS
         .iter()
@@ -56,7 +59,10 @@ pub async fn apply(pool: &DbPool, include_native: bool) -> Result<Vec<&'static s
             DbPool::Postgres(p) => run_one(p, m.name, m.postgres, "$1", "$2").await,
             DbPool::Sqlite(p) => run_one(p, m.name, m.sqlite, "?1", "?2").await,
         }
-        .map_err(|e| format!("migration {} failed: {e}", m.name))?;
+        .map_err(|e| super::StoreError::Migration {
+            name: m.name,
+            reason: e.to_string(),
+        })?;
         if done {
             applied.push(m.name);
         }

@@ -9,6 +9,8 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use sqlx::{PgPool, SqlitePool};
 
+use super::error::StoreError;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Postgres,
@@ -16,16 +18,15 @@ pub enum Backend {
 }
 
 impl Backend {
-    pub fn of_url(url: &str) -> Result<Backend, String> {
+    pub fn of_url(url: &str) -> Result<Backend, StoreError> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Ok(Backend::Postgres)
         } else if url.starts_with("sqlite:") {
             Ok(Backend::Sqlite)
         } else {
-            Err(format!(
-                "database url {:?} is neither postgres://… nor sqlite://…",
-                redact_url(url)
-            ))
+            Err(StoreError::UnknownBackend {
+                shown: redact_url(url),
+            })
         }
     }
 
@@ -125,7 +126,7 @@ pub fn redact_url(raw: &str) -> String {
 impl DbPool {
     /// Connects lazily-checked: the first query proves the database is there.
     /// A SQLite file is created only when `create_sqlite` is set (demo, simulator).
-    pub async fn connect(url: &str, create_sqlite: bool) -> Result<DbPool, String> {
+    pub async fn connect(url: &str, create_sqlite: bool) -> Result<DbPool, StoreError> {
         DbPool::connect_sized(url, create_sqlite, None).await
     }
 
@@ -138,12 +139,16 @@ impl DbPool {
         url: &str,
         create_sqlite: bool,
         max_connections: Option<u32>,
-    ) -> Result<DbPool, String> {
+    ) -> Result<DbPool, StoreError> {
         let shown = redact_url(url);
+        let bad_url = |e: sqlx::Error| StoreError::BadUrl {
+            shown: shown.clone(),
+            reason: e.to_string(),
+        };
         match Backend::of_url(url)? {
             Backend::Postgres => {
                 let options = PgConnectOptions::from_str(url)
-                    .map_err(|e| format!("bad database url {shown}: {e}"))?
+                    .map_err(bad_url)?
                     .application_name("exectop");
                 let pool = PgPoolOptions::new()
                     .max_connections(max_connections.unwrap_or(6))
@@ -152,16 +157,19 @@ impl DbPool {
                     .await;
                 match pool {
                     Ok(pool) => Ok(DbPool::Postgres(pool)),
-                    Err(sqlx::Error::PoolTimedOut) => Err(format!(
-                        "cannot connect to {shown}: {}",
-                        pg_cause(&options).await
-                    )),
-                    Err(e) => Err(format!("cannot connect to {shown}: {}", cause(&e))),
+                    Err(sqlx::Error::PoolTimedOut) => Err(StoreError::Connect {
+                        cause: pg_cause(&options).await,
+                        shown,
+                    }),
+                    Err(e) => Err(StoreError::Connect {
+                        shown,
+                        cause: cause(&e),
+                    }),
                 }
             }
             Backend::Sqlite => {
                 let options = SqliteConnectOptions::from_str(url)
-                    .map_err(|e| format!("bad database url {shown}: {e}"))?
+                    .map_err(bad_url)?
                     .create_if_missing(create_sqlite)
                     .journal_mode(SqliteJournalMode::Wal)
                     .busy_timeout(Duration::from_secs(5))
@@ -171,7 +179,10 @@ impl DbPool {
                     .acquire_timeout(CONNECT_TIMEOUT)
                     .connect_with(options)
                     .await
-                    .map_err(|e| format!("cannot open {shown}: {}", cause(&e)))?;
+                    .map_err(|e| StoreError::Open {
+                        shown: shown.clone(),
+                        cause: cause(&e),
+                    })?;
                 Ok(DbPool::Sqlite(pool))
             }
         }

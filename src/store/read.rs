@@ -14,44 +14,13 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 
 use super::cas::{RowVersion, WriteAccess};
+pub use super::error::StoreError;
 use super::filter::{CountQuery, Filter, Keys, stream_rows, text_rows};
 use super::keys::KeyType;
 use super::pool::{Backend, DbPool, redact_url};
 use super::timestamp::parse_timestamp;
 use crate::config::TableConfig;
 use crate::domain::{Capabilities, Execution, Status, StatusMap, WindowCount};
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum StoreError {
-    Connect(String),
-    MissingTable {
-        table: String,
-        database: String,
-    },
-    MissingColumn {
-        table: String,
-        column: String,
-        key: String,
-    },
-    Query(String),
-}
-
-impl std::fmt::Display for StoreError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            StoreError::Connect(m) | StoreError::Query(m) => f.write_str(m),
-            StoreError::MissingTable { table, database } => {
-                write!(f, "table \"{table}\" does not exist in {database}")
-            }
-            StoreError::MissingColumn { table, column, key } => write!(
-                f,
-                "table \"{table}\" has no column \"{column}\" (mapped by table.{key})"
-            ),
-        }
-    }
-}
-
-impl std::error::Error for StoreError {}
 
 fn query_error(e: sqlx::Error) -> StoreError {
     StoreError::Query(format!("database query failed: {e}"))
@@ -134,9 +103,7 @@ impl Store {
         table: &TableConfig,
         max_connections: Option<u32>,
     ) -> Result<Store, StoreError> {
-        let pool = DbPool::connect_sized(url, false, max_connections)
-            .await
-            .map_err(StoreError::Connect)?;
+        let pool = DbPool::connect_sized(url, false, max_connections).await?;
         Ok(Store::with_pool(pool, url, table))
     }
 

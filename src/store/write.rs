@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use super::error::StoreError;
 use super::exec::{Arg, Tx, execute};
 use super::pool::DbPool;
 use super::read::{Store, quote, quoted_table};
@@ -170,7 +171,7 @@ impl Store {
     }
 
     /// Takes the bulk-action lease for this table, or says who holds it.
-    pub async fn lease(&self, actor: &Actor) -> Result<Lease, String> {
+    pub async fn lease(&self, actor: &Actor) -> Result<Lease, StoreError> {
         let name = format!("bulk:{}", self.table().name);
         let holder = format!(
             "{}@{} pid {}",
@@ -193,7 +194,7 @@ impl Store {
                     // on its pooled connection.
                     Ok(_) => {
                         tx.rollback().await;
-                        Err("another exectop is running a bulk action on this table; try again when it is done".into())
+                        Err(StoreError::LeaseHeld(None))
                     }
                     Err(e) => {
                         tx.rollback().await;
@@ -230,15 +231,13 @@ impl Store {
                 )
                 .await?
                 .unwrap_or_default();
-                Err(format!(
-                    "another exectop ({other}) is running a bulk action on this table; try again when it is done"
-                ))
+                Err(StoreError::LeaseHeld(Some(other)))
             }
         }
     }
 
     /// The most recent audit records, newest first.
-    pub async fn recent_audit(&self, limit: i64) -> Result<Vec<AuditEntry>, String> {
+    pub async fn recent_audit(&self, limit: i64) -> Result<Vec<AuditEntry>, StoreError> {
         let sql = "SELECT CAST(at AS TEXT), operator, host, action, execution_id, before_status, after_status, reason, \
                    remote_status FROM exectop_audit WHERE table_name = {1} ORDER BY id DESC LIMIT {2}";
         let args = vec![Arg::Text(Some(self.table().name.clone())), Arg::Int(limit)];
@@ -271,7 +270,7 @@ async fn read_rows<DB>(
     template: &str,
     args: Vec<Arg>,
     postgres: bool,
-) -> Result<Vec<Vec<Option<String>>>, String>
+) -> Result<Vec<Vec<Option<String>>>, StoreError>
 where
     DB: sqlx::Database,
     for<'q> Option<String>: sqlx::Encode<'q, DB> + sqlx::Type<DB> + sqlx::Decode<'q, DB>,
@@ -293,7 +292,7 @@ where
     let rows = q
         .fetch_all(pool)
         .await
-        .map_err(|e| format!("reading the audit log failed: {e}"))?;
+        .map_err(|e| StoreError::AuditRead(e.to_string()))?;
     Ok(super::exec::rows_as_text(&rows))
 }
 

@@ -445,7 +445,9 @@ fn findings_pane_actions_use_the_finding_row() {
 #[test]
 fn without_write_access_action_keys_say_why() {
     let mut app = sample::app(false);
-    app.settings.no_write_access = Some("no UPDATE privilege on \"runs\"".into());
+    app.settings.no_write_access = Some(crate::store::StoreError::NoUpdatePrivilege {
+        table: "\"runs\"".into(),
+    });
     assert!(app.read_only());
     for c in ['r', 'f'] {
         assert_eq!(ch(&mut app, c), [], "{c}");

@@ -97,7 +97,9 @@ fn the_header_says_why_exectop_cannot_write() {
     let app = sized(sample::app(false), 160, 48);
     find(draw(&app, 160, 48).backend().buffer(), "read-write");
     let mut app = sample::app(false);
-    app.settings.no_write_access = Some("no UPDATE privilege on \"public\".\"runs\"".into());
+    app.settings.no_write_access = Some(crate::store::StoreError::NoUpdatePrivilege {
+        table: "\"public\".\"runs\"".into(),
+    });
     let app = sized(app, 160, 48);
     find(
         draw(&app, 160, 48).backend().buffer(),

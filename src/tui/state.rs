@@ -47,7 +47,7 @@ pub struct AppSettings {
     /// Why exectop cannot write here though nobody asked for read-only (no
     /// UPDATE privilege, no audit table, an id that is not unique): shown
     /// in the header and in every refusal. Implies `read_only`.
-    pub no_write_access: Option<String>,
+    pub no_write_access: Option<crate::store::StoreError>,
     pub interval: Duration,
     pub keymap: Keymap,
     pub theme: Theme,

@@ -8,6 +8,7 @@ use ratatui::widgets::Paragraph;
 
 use super::ago;
 use crate::monitor::SourceHealth;
+use crate::store::StoreError;
 use crate::tui::health::{self, Condition};
 use crate::tui::state::{App, PollFailure};
 
@@ -165,16 +166,12 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
 
 /// The header's few words for why exectop cannot write (the whole reason is
 /// in the log and in every refusal).
-fn brief_denial(why: &str) -> &str {
-    if why.starts_with("no UPDATE privilege") {
-        "no UPDATE privilege"
-    } else if why.starts_with("no INSERT privilege") {
-        "no INSERT on the audit table"
-    } else if why.starts_with("no audit table") {
-        "no audit table"
-    } else if why.contains("not a primary key or unique") {
-        "id not unique"
-    } else {
-        "cannot write"
+fn brief_denial(why: &StoreError) -> &'static str {
+    match why {
+        StoreError::NoUpdatePrivilege { .. } => "no UPDATE privilege",
+        StoreError::NoAuditInsert => "no INSERT on the audit table",
+        StoreError::NoAuditTable => "no audit table",
+        StoreError::IdNotUnique { .. } => "id not unique",
+        _ => "cannot write",
     }
 }
