@@ -180,6 +180,11 @@ pub struct Finding {
     pub remote_status: Option<Status>,
     pub age_seconds: i64,
     pub reason: String,
+    /// How much of `reason` its opening age clause takes ("running for 2h 7m,
+    /// "): 0 where it opens with none. Set where the reason is built; not
+    /// serialized.
+    #[serde(skip)]
+    pub reason_age_len: usize,
     pub suggested_action: SuggestedAction,
     pub evidence: Evidence,
 }
@@ -189,16 +194,12 @@ impl Finding {
     /// that shows the age in a column of its own: there the clause repeats
     /// the column and, kept from the last evaluation, may lag it by a minute,
     /// while the threshold it pushed off the end of a narrow column is what
-    /// the operator needs. Only the stuck and missing_remote_id reasons open
-    /// with an age.
+    /// the operator needs. Where the clause ends was recorded as the reason
+    /// was built (`reason_age_len`).
     pub fn reason_past_age(&self) -> &str {
-        match self.kind {
-            FindingKind::Stuck | FindingKind::MissingRemoteId => self
-                .reason
-                .split_once(", ")
-                .map_or(self.reason.as_str(), |(_, rest)| rest),
-            _ => &self.reason,
-        }
+        self.reason
+            .get(self.reason_age_len..)
+            .unwrap_or(&self.reason)
     }
 
     /// Lower is worse: what needs a hand now comes first.
@@ -281,6 +282,7 @@ fn base(
         remote_status: history.and_then(RemoteHistory::remote_status),
         age_seconds: e.age_seconds(now),
         reason: String::new(),
+        reason_age_len: 0,
         suggested_action: action,
         evidence: Evidence {
             threshold_seconds: None,
@@ -373,6 +375,7 @@ fn remote_only_findings<'a, E, H, K>(
                     r.raw_status,
                     format_age(age)
                 ),
+                reason_age_len: 0,
                 suggested_action: SuggestedAction::Investigate,
                 evidence: Evidence {
                     threshold_seconds: Some(input.thresholds.registration_grace.as_secs()),

@@ -365,9 +365,12 @@ impl Recorded {
     }
 }
 
-/// A reason as it is built.
+/// A reason as it is built: the whole text, and how much of it an opening
+/// age clause takes ("running for 2h 7m, "), so the text past the age is
+/// known without looking for where the age ends.
 pub(super) struct Reason {
     pub text: String,
+    pub age_len: usize,
 }
 
 impl Reason {
@@ -375,14 +378,17 @@ impl Reason {
     fn whole(text: fmt::Arguments<'_>) -> Reason {
         Reason {
             text: fmt::format(text),
+            age_len: 0,
         }
     }
 
     /// "{age}, {rest}": the age clause, then the rest.
     fn after_age(age: fmt::Arguments<'_>, rest: fmt::Arguments<'_>) -> Reason {
         let mut text = String::new();
-        let _ = write!(text, "{age}, {rest}");
-        Reason { text }
+        let _ = write!(text, "{age}, ");
+        let age_len = text.len();
+        let _ = text.write_fmt(rest);
+        Reason { text, age_len }
     }
 
     fn push(&mut self, more: fmt::Arguments<'_>) {
@@ -397,6 +403,7 @@ impl Rule {
         let recorded = (self.evidence)(f);
         let mut finding = super::base(self.kind, (self.action)(f), f.e, f.history, f.now);
         finding.reason = reason.text;
+        finding.reason_age_len = reason.age_len;
         finding.evidence.threshold_seconds = recorded.threshold.map(|d| d.as_secs());
         finding.evidence.consecutive = recorded.consecutive;
         if self.age == Age::SinceCreated {

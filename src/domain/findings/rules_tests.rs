@@ -1,5 +1,5 @@
-//! The rule table: its order is the precedence, and the README states that
-//! same order.
+//! The rule table: its order is the precedence, the README states that same
+//! order, and a reason's parts come from how it was built.
 
 use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
@@ -157,4 +157,69 @@ fn every_kind_of_finding_on_an_active_row_has_one_rule() {
     let all: BTreeSet<FindingKind> = FindingKind::ALL.into_iter().collect();
     let ruled: BTreeSet<FindingKind> = distinct.into_iter().chain(apart).collect();
     assert_eq!(ruled, all);
+}
+
+#[test]
+fn a_reason_is_built_as_its_age_clause_and_the_rest() {
+    let cases = [
+        (
+            exec("1", Status::Pending, 3_700),
+            None,
+            "pending for 1h 1m, ",
+            "over pending_stuck 1h, remote status unknown",
+        ),
+        (
+            without_remote_id(exec("1", Status::Pending, 50)),
+            None,
+            "no remote id after 50s, ",
+            "past the 45s registration grace",
+        ),
+        // Reasons that open with no age are whole, commas and all.
+        (
+            in_every_trouble(),
+            Some(seen(&[(5, found(Status::Succeeded))])),
+            "",
+            "local running but remote says succeeded (SUCCEEDED), checked 5s ago",
+        ),
+        (
+            with_heartbeat(exec("1", Status::Running, 600), Some(400)),
+            None,
+            "",
+            "last heartbeat 6m 40s ago, over heartbeat_stale 5m",
+        ),
+    ];
+    for (e, history, age, rest) in cases {
+        let (_, finding) = judge(&e, history);
+        let f = finding.expect("a finding");
+        assert_eq!(f.reason, format!("{age}{rest}"));
+        assert_eq!(f.reason_past_age(), rest);
+    }
+}
+
+#[test]
+fn the_reasons_parts_are_not_serialized() {
+    let (_, finding) = judge(&exec("1", Status::Running, 7_300), None);
+    let json = serde_json::to_value(finding.expect("stuck")).unwrap();
+    let keys: BTreeSet<&str> = json
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        BTreeSet::from([
+            "age_seconds",
+            "evidence",
+            "execution_id",
+            "group",
+            "kind",
+            "local_status",
+            "name",
+            "reason",
+            "remote_id",
+            "remote_status",
+            "suggested_action",
+        ])
+    );
 }
