@@ -1,4 +1,5 @@
-//! The command line of PRODUCT.md §6.
+//! The command line: the subcommands, their flags, and the options every
+//! command shares.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

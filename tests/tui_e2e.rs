@@ -98,6 +98,13 @@ fn sighup_ends_the_process_promptly() {
     );
 }
 
+/// Whether terminal output holds what every first screen draws, polled or
+/// not: the title and the Running pane's.
+fn first_screen_in(bytes: &[u8]) -> bool {
+    let has = |text: &str| bytes.windows(text.len()).any(|w| w == text.as_bytes());
+    has(" exectop ") && has(" Running ")
+}
+
 /// A wall terminal on a quiet table: once drawn, a screen on which nothing
 /// changes writes nothing to the terminal, although the clock ticks every
 /// second (each tick redraws, and ratatui's backend would write colour
@@ -122,17 +129,25 @@ fn an_idle_screen_writes_nothing_to_the_terminal() {
         .unwrap();
     assert!(migrated.status.success(), "{migrated:?}");
 
-    let t = Tmux::start(&format!("--config {}", config.display()), 120, 30);
+    let bytes = dir.join("terminal.bytes");
+    let t = Tmux::start_capturing(&format!("--config {}", config.display()), 120, 30, &bytes);
     t.wait_for("the first poll", READY, |s| {
         s.contains("Running 0") && s.contains("db ok")
     });
-    let bytes = dir.join("terminal.bytes");
-    let status = Command::new("tmux")
-        .args(["pipe-pane", "-o", "-t", &t.session])
-        .arg(format!("cat >> {}", bytes.display()))
-        .status()
-        .unwrap();
-    assert!(status.success());
+    // The positive control: the capture holds the first screen, so a capture
+    // that measures nothing (never created, never fed) cannot pass below.
+    let captured = || std::fs::read(&bytes).unwrap_or_default();
+    let start = Instant::now();
+    while !first_screen_in(&captured()) && start.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let first = captured();
+    assert!(
+        first_screen_in(&first),
+        "the capture missed the first screen ({} bytes): {:?}",
+        first.len(),
+        String::from_utf8_lossy(&first)
+    );
     let size = || std::fs::metadata(&bytes).map(|m| m.len()).unwrap_or(0);
     // The header clock shows minutes: a window that spans a new minute sees
     // it written once, so such a window is tried again.

@@ -1,5 +1,5 @@
-//! `exectop check`: one diagnosis, as a table for people or JSON for scripts
-//! (PRODUCT.md §8). Exit 0 = no findings, 1 = findings.
+//! `exectop check`: one diagnosis, as a table for people or JSON for scripts.
+//! Exit 0 = no findings, 1 = findings.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;

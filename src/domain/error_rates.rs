@@ -1,7 +1,7 @@
-//! Error rates over the last hour and day (PRODUCT.md §4), and the error
-//! classifier. An execution counts in a window by when it finished:
-//! `completed_at` where mapped, else `updated_at`, else `created_at`
-//! (see [`Execution::finished_at`]). `failed` counts `failed` + `timed_out`;
+//! Error rates over the last hour and day, and the error classifier. An
+//! execution counts in a window by when it finished: `completed_at` where
+//! mapped, else `updated_at`, else `created_at` (see
+//! [`Execution::finished_at`]). `failed` counts `failed` + `timed_out`;
 //! the failure rate is failed / (succeeded + failed), `None` when both are 0.
 
 use std::collections::HashMap;

@@ -1,11 +1,16 @@
 //! The findings engine: from local records and remote observations to the
-//! stuck/orphaned list of PRODUCT.md §3. Pure: the caller supplies `now`.
+//! list of executions that are stuck, orphaned or out of step with the
+//! remote. Pure: the caller supplies `now`.
 //!
 //! One execution yields at most one finding, the most telling one, so that a
-//! row is never listed twice and precision can be scored per execution.
-//! Precedence: status_mismatch, remote_not_found, missing_remote_id, stuck,
-//! poll_failing, stale_heartbeat. Boundaries are strict: an execution exactly
-//! at a threshold has not crossed it; one second past has.
+//! row is never listed twice and precision can be scored per execution. The
+//! precedence is the order of the rules in `rules::RULES`. Boundaries are
+//! strict: an execution exactly at a threshold has not crossed it; one second
+//! past has.
+
+mod rules;
+#[cfg(test)]
+mod rules_tests;
 
 use std::borrow::Borrow;
 use std::collections::HashMap;
@@ -15,7 +20,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::duration::{format_age, format_duration_spec};
+use self::rules::{Facts, RULES, Spelled, secs};
+use super::duration::format_age;
 use super::execution::{Execution, RemoteExecution};
 use super::history::RemoteHistory;
 use super::status::Status;
@@ -81,7 +87,8 @@ impl SuggestedAction {
     }
 }
 
-/// The thresholds of PRODUCT.md §5.
+/// The thresholds that decide when an execution is stuck, stale or
+/// unregistered, when a poll is failing, and when long runs are too many.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Thresholds {
     pub registration_grace: Duration,
@@ -173,6 +180,11 @@ pub struct Finding {
     pub remote_status: Option<Status>,
     pub age_seconds: i64,
     pub reason: String,
+    /// How much of `reason` its opening age clause takes ("running for 2h 7m,
+    /// "): 0 where it opens with none. Set where the reason is built; not
+    /// serialized.
+    #[serde(skip)]
+    pub reason_age_len: usize,
     pub suggested_action: SuggestedAction,
     pub evidence: Evidence,
 }
@@ -182,15 +194,12 @@ impl Finding {
     /// that shows the age in a column of its own: there the clause repeats
     /// the column and, kept from the last evaluation, may lag it by a minute,
     /// while the threshold it pushed off the end of a narrow column is what
-    /// the operator needs. Only the reasons built below open with an age.
+    /// the operator needs. Where the clause ends was recorded as the reason
+    /// was built (`reason_age_len`).
     pub fn reason_past_age(&self) -> &str {
-        match self.kind {
-            FindingKind::Stuck | FindingKind::MissingRemoteId => self
-                .reason
-                .split_once(", ")
-                .map_or(self.reason.as_str(), |(_, rest)| rest),
-            _ => &self.reason,
-        }
+        self.reason
+            .get(self.reason_age_len..)
+            .unwrap_or(&self.reason)
     }
 
     /// Lower is worse: what needs a hand now comes first.
@@ -200,32 +209,6 @@ impl Finding {
             SuggestedAction::Reconcile | SuggestedAction::StopRemote => 1,
             SuggestedAction::Investigate => 2,
             SuggestedAction::Wait => 3,
-        }
-    }
-}
-
-fn secs(d: Duration) -> i64 {
-    i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
-}
-
-/// The thresholds as reasons spell them, formatted once per run instead of
-/// once per finding (a run may report 10 000).
-struct Spelled {
-    registration_grace: String,
-    pending_stuck: String,
-    running_stuck: String,
-    max_runtime: String,
-    heartbeat_stale: String,
-}
-
-impl Spelled {
-    fn new(t: &Thresholds) -> Self {
-        Spelled {
-            registration_grace: format_duration_spec(t.registration_grace),
-            pending_stuck: format_duration_spec(t.pending_stuck),
-            running_stuck: format_duration_spec(t.running_stuck),
-            max_runtime: format_duration_spec(t.max_runtime),
-            heartbeat_stale: format_duration_spec(t.heartbeat_stale),
         }
     }
 }
@@ -280,9 +263,17 @@ fn worst_first(findings: Vec<Finding>) -> Vec<Finding> {
         .collect()
 }
 
-fn base(e: &Execution, history: Option<&RemoteHistory>, now: DateTime<Utc>) -> Finding {
+/// A finding of `kind` on `e`, its reason and its evidence's threshold and
+/// count still to be filled in.
+fn base(
+    kind: FindingKind,
+    action: SuggestedAction,
+    e: &Execution,
+    history: Option<&RemoteHistory>,
+    now: DateTime<Utc>,
+) -> Finding {
     Finding {
-        kind: FindingKind::Stuck,
+        kind,
         execution_id: Some(e.id.clone()),
         remote_id: e.remote_id.clone(),
         name: e.name.clone(),
@@ -291,7 +282,8 @@ fn base(e: &Execution, history: Option<&RemoteHistory>, now: DateTime<Utc>) -> F
         remote_status: history.and_then(RemoteHistory::remote_status),
         age_seconds: e.age_seconds(now),
         reason: String::new(),
-        suggested_action: SuggestedAction::Investigate,
+        reason_age_len: 0,
+        suggested_action: action,
         evidence: Evidence {
             threshold_seconds: None,
             last_local_update: Some(e.last_local_update()),
@@ -302,247 +294,28 @@ fn base(e: &Execution, history: Option<&RemoteHistory>, now: DateTime<Utc>) -> F
     }
 }
 
-fn with(
-    mut f: Finding,
-    kind: FindingKind,
-    action: SuggestedAction,
-    threshold: Option<Duration>,
-    reason: String,
-) -> Finding {
-    f.kind = kind;
-    f.suggested_action = action;
-    f.evidence.threshold_seconds = threshold.map(|d| d.as_secs());
-    f.reason = reason;
-    f
-}
-
+/// The finding of the first rule that holds for `e`, if any.
 fn finding_for<E, H, K>(
     input: &FindingInput<'_, E, H, K>,
     spelled: &Spelled,
     e: &Execution,
     history: Option<&RemoteHistory>,
 ) -> Option<Finding> {
-    let now = input.now;
-    let t = input.thresholds;
-    let caps = input.capabilities;
-    // Most executions are healthy: the finding (four cloned strings) is
-    // built only once there is one to report.
-    let f = || base(e, history, now);
-
     if e.status.is_terminal() {
-        return remote_still_running(input, e, history, f);
+        return remote_still_running(input, e, history);
     }
     if !e.status.is_active() {
         return None;
     }
-
-    // The row's state is known as of its read: what it lacked (a remote id,
-    // a heartbeat, a final status) is established only for its age then.
-    let seen = input.local_as_of;
-    let age = e.age_seconds(seen);
-    let total_age = e.total_age_seconds(seen);
-    let past_grace = total_age > secs(t.registration_grace);
-
-    if caps.remote
-        && let Some(h) = history
-        && let Some((remote, raw)) = h.last_status()
-        && remote != Status::Unknown
-        && remote.progress() > e.status.progress()
-        && mismatch_confirmed(input, e, h)
-    {
-        let checked = h
-            .last_checked_at()
-            .map(|c| format_age((now - c).num_seconds()));
-        let reason = format!(
-            "local {} but remote says {} ({raw}){}",
-            e.status,
-            remote,
-            checked
-                .map(|c| format!(", checked {c} ago"))
-                .unwrap_or_default()
-        );
-        return Some(with(
-            f(),
-            FindingKind::StatusMismatch,
-            SuggestedAction::Reconcile,
-            None,
-            reason,
-        ));
-    }
-
-    if caps.remote
-        && e.remote_id.is_some()
-        && past_grace
-        && let Some(h) = history
-        && h.consecutive_not_found >= t.not_found_confirmations.max(1)
-    {
-        let mut f = with(
-            f(),
-            FindingKind::RemoteNotFound,
-            SuggestedAction::MarkFailed,
-            Some(t.registration_grace),
-            format!(
-                "remote has no execution {} ({} look-ups in a row)",
-                e.remote_id.as_deref().unwrap_or_default(),
-                h.consecutive_not_found
-            ),
-        );
-        f.evidence.consecutive = Some(h.consecutive_not_found);
-        return Some(f);
-    }
-
-    if caps.remote && caps.remote_id_column && e.remote_id.is_none() && past_grace {
-        let overdue = total_age > secs(t.pending_stuck);
-        let (action, threshold, tail) = if overdue {
-            (
-                SuggestedAction::MarkFailed,
-                t.pending_stuck,
-                format!("over pending_stuck {}", spelled.pending_stuck),
-            )
-        } else {
-            (
-                SuggestedAction::Wait,
-                t.registration_grace,
-                format!("past the {} registration grace", spelled.registration_grace),
-            )
-        };
-        let mut f = with(
-            f(),
-            FindingKind::MissingRemoteId,
-            action,
-            Some(threshold),
-            format!("no remote id after {}, {tail}", format_age(total_age)),
-        );
-        f.age_seconds = total_age;
-        return Some(f);
-    }
-
-    let stuck_after = if e.status == Status::Pending {
-        t.pending_stuck
-    } else {
-        t.running_stuck
-    };
-    if age > secs(stuck_after) {
-        let (setting, spelled_after) = if e.status == Status::Pending {
-            ("pending_stuck", &spelled.pending_stuck)
-        } else {
-            ("running_stuck", &spelled.running_stuck)
-        };
-        let past_max = total_age > secs(t.max_runtime);
-        let remote_note = match history.and_then(RemoteHistory::remote_status) {
-            Some(s) => format!(", remote {s}"),
-            None if caps.remote => ", remote status unknown".to_string(),
-            None => String::new(),
-        };
-        let (action, threshold, reason) = if past_max {
-            (
-                SuggestedAction::MarkFailed,
-                t.max_runtime,
-                format!(
-                    "{} for {}, over max_runtime {}{remote_note}",
-                    e.status,
-                    format_age(age),
-                    spelled.max_runtime
-                ),
-            )
-        } else {
-            (
-                SuggestedAction::Investigate,
-                stuck_after,
-                format!(
-                    "{} for {}, over {setting} {}{remote_note}",
-                    e.status,
-                    format_age(age),
-                    spelled_after
-                ),
-            )
-        };
-        return Some(with(
-            f(),
-            FindingKind::Stuck,
-            action,
-            Some(threshold),
-            reason,
-        ));
-    }
-
-    let local_errors = e.error_count.unwrap_or(0).max(0) as u64;
-    let remote_errors = history.map_or(0, |h| h.consecutive_errors);
-    let limit = t.poll_error_limit.max(1);
-    if remote_errors >= limit || local_errors >= u64::from(limit) {
-        let (count, source, last) = if remote_errors >= limit {
-            (
-                u64::from(remote_errors),
-                "remote look-ups",
-                history.and_then(|h| h.last_error().map(str::to_string)),
-            )
-        } else {
-            (
-                local_errors,
-                "the table's error_count says its poller",
-                None,
-            )
-        };
-        let mut f = with(
-            f(),
-            FindingKind::PollFailing,
-            SuggestedAction::Investigate,
-            None,
-            format!(
-                "{source} failed {count} times in a row (limit {limit}){}",
-                last.map(|m| format!(": {m}")).unwrap_or_default()
-            ),
-        );
-        f.evidence.consecutive = Some(u32::try_from(count).unwrap_or(u32::MAX));
-        return Some(f);
-    }
-
-    if caps.heartbeat_column && e.status == Status::Running {
-        let beat = e.heartbeat_at.unwrap_or_else(|| e.phase_start());
-        let silent = (seen - beat).num_seconds();
-        if silent > secs(t.heartbeat_stale) {
-            let what = if e.heartbeat_at.is_some() {
-                "last heartbeat"
-            } else {
-                "no heartbeat since start,"
-            };
-            return Some(with(
-                f(),
-                FindingKind::StaleHeartbeat,
-                SuggestedAction::Investigate,
-                Some(t.heartbeat_stale),
-                format!(
-                    "{what} {} ago, over heartbeat_stale {}",
-                    format_age(silent),
-                    spelled.heartbeat_stale
-                ),
-            ));
-        }
-    }
-    None
-}
-
-/// The remote has reported the further status for the confirmation time, or
-/// the local record has been silent for longer than that (no worker is
-/// about to catch up), so this is no normal lag.
-fn mismatch_confirmed<E, H, K>(
-    input: &FindingInput<'_, E, H, K>,
-    e: &Execution,
-    h: &RemoteHistory,
-) -> bool {
-    let wait = secs(input.mismatch_confirmation);
-    let reported_long_enough = h
-        .status_since()
-        .is_some_and(|since| (input.now - since).num_seconds() >= wait);
-    let local_silent = (input.local_as_of - e.last_local_update()).num_seconds() > wait;
-    reported_long_enough || local_silent
+    let facts = Facts::new(input, spelled, e, history);
+    let rule = RULES.iter().find(|rule| (rule.when)(&facts))?;
+    Some(rule.finding(&facts))
 }
 
 fn remote_still_running<E, H, K>(
     input: &FindingInput<'_, E, H, K>,
     e: &Execution,
     history: Option<&RemoteHistory>,
-    f: impl FnOnce() -> Finding,
 ) -> Option<Finding> {
     let h = history?;
     let (remote, raw) = h.last_status()?;
@@ -559,17 +332,19 @@ fn remote_still_running<E, H, K>(
     if since_finished <= grace {
         return None;
     }
-    let mut f = with(
-        f(),
+    let mut f = base(
         FindingKind::RemoteStillRunning,
         SuggestedAction::StopRemote,
-        Some(input.thresholds.registration_grace),
-        format!(
-            "local {} {} ago but remote still {} ({raw})",
-            e.status,
-            format_age(since_finished),
-            remote
-        ),
+        e,
+        history,
+        input.now,
+    );
+    f.evidence.threshold_seconds = Some(input.thresholds.registration_grace.as_secs());
+    f.reason = format!(
+        "local {} {} ago but remote still {} ({raw})",
+        e.status,
+        format_age(since_finished),
+        remote
     );
     f.age_seconds = since_finished;
     Some(f)
@@ -600,6 +375,7 @@ fn remote_only_findings<'a, E, H, K>(
                     r.raw_status,
                     format_age(age)
                 ),
+                reason_age_len: 0,
                 suggested_action: SuggestedAction::Investigate,
                 evidence: Evidence {
                     threshold_seconds: Some(input.thresholds.registration_grace.as_secs()),
@@ -635,8 +411,8 @@ pub fn count_active<E: Borrow<Execution>>(executions: &[E]) -> Counts {
     }
 }
 
-/// PRODUCT.md §5: more than `long_running_count` executions running for over
-/// `long_running_age`.
+/// Whether more than `long_running_count` executions have been running for
+/// over `long_running_age`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct LongRunningAlert {
     pub running_over_age: usize,

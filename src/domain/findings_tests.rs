@@ -10,15 +10,15 @@ use super::findings::*;
 use super::history::*;
 use super::status::Status;
 
-fn now() -> DateTime<Utc> {
+pub(super) fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 22, 14, 3, 22).unwrap()
 }
 
-fn ago(s: i64) -> DateTime<Utc> {
+pub(super) fn ago(s: i64) -> DateTime<Utc> {
     now() - Cd::seconds(s)
 }
 
-fn exec(id: &str, status: Status, age: i64) -> Execution {
+pub(super) fn exec(id: &str, status: Status, age: i64) -> Execution {
     Execution {
         id: id.into(),
         remote_id: Some(format!("r-{id}")),
@@ -36,7 +36,7 @@ fn exec(id: &str, status: Status, age: i64) -> Execution {
     }
 }
 
-fn seen(answers: &[(i64, RemoteAnswer)]) -> RemoteHistory {
+pub(super) fn seen(answers: &[(i64, RemoteAnswer)]) -> RemoteHistory {
     let mut h = RemoteHistory::default();
     for (at, answer) in answers {
         h.record(Observation {
@@ -48,20 +48,20 @@ fn seen(answers: &[(i64, RemoteAnswer)]) -> RemoteHistory {
     h
 }
 
-fn found(s: Status) -> RemoteAnswer {
+pub(super) fn found(s: Status) -> RemoteAnswer {
     RemoteAnswer::Found {
         status: s,
         raw: s.as_str().to_uppercase().into(),
     }
 }
 
-fn err() -> RemoteAnswer {
+pub(super) fn err() -> RemoteAnswer {
     RemoteAnswer::Error {
         message: "HTTP 500".into(),
     }
 }
 
-const ALL: Capabilities = Capabilities {
+pub(super) const ALL: Capabilities = Capabilities {
     remote: true,
     remote_id_column: true,
     heartbeat_column: false,
@@ -105,17 +105,17 @@ fn run(case: &Case) -> Option<Finding> {
     all.pop()
 }
 
-fn without_remote_id(mut e: Execution) -> Execution {
+pub(super) fn without_remote_id(mut e: Execution) -> Execution {
     e.remote_id = None;
     e
 }
 
-fn with_heartbeat(mut e: Execution, beat_ago: Option<i64>) -> Execution {
+pub(super) fn with_heartbeat(mut e: Execution, beat_ago: Option<i64>) -> Execution {
     e.heartbeat_at = beat_ago.map(ago);
     e
 }
 
-fn with_error_count(mut e: Execution, n: i64) -> Execution {
+pub(super) fn with_error_count(mut e: Execution, n: i64) -> Execution {
     e.error_count = Some(n);
     e
 }

@@ -86,6 +86,7 @@ fn finding(
         remote_status: None,
         age_seconds: age,
         reason: reason.to_string(),
+        reason_age_len: 0,
         suggested_action: action,
         evidence: Evidence {
             threshold_seconds: Some(7_200),
@@ -134,7 +135,7 @@ pub fn sample_snapshot(now: DateTime<Utc>) -> Snapshot {
     );
     mismatch.group = Some("reports".into());
     mismatch.remote_status = Some(Status::Succeeded);
-    let findings = vec![
+    let mut findings = vec![
         finding(
             now,
             FindingKind::Stuck,
@@ -158,6 +159,7 @@ pub fn sample_snapshot(now: DateTime<Utc>) -> Snapshot {
             )
         },
     ];
+    findings[0].reason_age_len = "running for 22h 6m, ".len();
 
     let mut failures_series = vec![0u64; 48];
     for (i, n) in [(40, 1), (44, 3), (45, 2), (47, 4)] {

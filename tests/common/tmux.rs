@@ -1,7 +1,7 @@
 //! A real terminal for the end-to-end tests: the binary in a detached tmux
 //! session, driven by keys and read back from the screen.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -20,6 +20,22 @@ impl Tmux {
 
     /// Like `start`, with these environment variables set for exectop.
     pub fn start_with(args: &str, cols: u16, rows: u16, vars: &[(&str, &str)]) -> Tmux {
+        Tmux::launch(args, cols, rows, vars, None)
+    }
+
+    /// Like `start`, with every byte exectop writes to the terminal, from
+    /// the first, appended to the file `capture`.
+    pub fn start_capturing(args: &str, cols: u16, rows: u16, capture: &Path) -> Tmux {
+        Tmux::launch(args, cols, rows, &[], Some(capture))
+    }
+
+    fn launch(
+        args: &str,
+        cols: u16,
+        rows: u16,
+        vars: &[(&str, &str)],
+        capture: Option<&Path>,
+    ) -> Tmux {
         let n = std::process::id();
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -29,8 +45,16 @@ impl Tmux {
         let home = std::env::temp_dir().join(&session);
         std::fs::create_dir_all(&home).unwrap();
         let bin = env!("CARGO_BIN_EXE_exectop");
+        // With a capture, the pane waits (5 s at most) until the pipe that
+        // fills it has created the file, so it misses none of the first screen.
+        let wait = capture.map_or(String::new(), |c| {
+            format!(
+                "for _ in $(seq 100); do [ -e {c} ] && break; sleep 0.05; done; ",
+                c = c.display()
+            )
+        });
         let script = format!(
-            "cd {home}; {bin} {args}; code=$?; stty -a | grep -qw icanon && echo TTY:cooked || echo TTY:raw; echo EXITED:$code; sleep 60",
+            "cd {home}; {wait}{bin} {args}; code=$?; stty -a | grep -qw icanon && echo TTY:cooked || echo TTY:raw; echo EXITED:$code; sleep 60",
             home = home.display()
         );
         let status = Command::new("tmux")
@@ -57,6 +81,17 @@ impl Tmux {
             .arg("sh")
             .arg("-c")
             .arg(script)
+            // The pipe is attached in the same tmux command, before the pane
+            // has run anything.
+            .args(capture.into_iter().flat_map(|c| {
+                [
+                    ";".to_string(),
+                    "pipe-pane".to_string(),
+                    "-t".to_string(),
+                    session.clone(),
+                    format!("cat >> {}", c.display()),
+                ]
+            }))
             .status()
             .expect("tmux must be installed for the end-to-end tests");
         assert!(status.success(), "tmux new-session failed");
