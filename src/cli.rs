@@ -38,6 +38,10 @@ pub struct Global {
     /// (for a terminal that shows the screen wrongly)
     #[arg(long, global = true)]
     pub plain_terminal: bool,
+    /// Ask the remote from this instance even where another polls it for the
+    /// same table (sharing is on by default on PostgreSQL)
+    #[arg(long, global = true)]
+    pub no_share_remote: bool,
     /// Your name in the audit log (else $EXECTOP_OPERATOR, else $USER)
     #[arg(long, global = true, value_name = "NAME")]
     pub operator: Option<String>,

@@ -39,7 +39,10 @@ pub async fn run(setup: Setup, global: &crate::cli::Global) -> Result<i32, Comma
             }
         }
     });
-    let poller = Poller::new(setup.store.clone(), setup.tracker.clone(), config);
+    let mut poller = Poller::new(setup.store.clone(), setup.tracker.clone(), config);
+    if global.no_share_remote {
+        poller.share_remote = false;
+    }
     let (event_tx, event_rx) = mpsc::channel(64);
     let (control_tx, control_rx) = mpsc::channel(16);
     let monitor = tokio::spawn(monitor::run(poller, event_tx, control_rx));

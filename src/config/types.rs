@@ -333,6 +333,9 @@ pub struct PollConfig {
     pub remote_rate: Option<f64>,
     /// Per-request timeout (default 10s); connect timeout is the lesser of this and 5s.
     pub remote_timeout: Option<DurationSpec>,
+    /// One remote poller for every instance on the table (PostgreSQL; default
+    /// true): the others read its answers and send the remote nothing.
+    pub share_remote: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::status::Status;
 
@@ -74,7 +74,7 @@ impl Execution {
 }
 
 /// An execution the remote tracker lists as active.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RemoteExecution {
     pub remote_id: String,
     pub status: Status,

@@ -5,12 +5,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::status::Status;
 
 /// What one look-up at the remote tracker returned.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum RemoteAnswer {
     /// The tracker knows the execution; `raw` is its own spelling, shared
@@ -32,7 +32,7 @@ pub enum RemoteAnswer {
 
 /// What a tracker tells of an execution besides its status, where it
 /// tells it (Step Functions: its error, cause, start and stop).
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RemoteDetail {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -45,7 +45,7 @@ pub struct RemoteDetail {
 }
 
 /// An answer and when it was received.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Observation {
     pub checked_at: DateTime<Utc>,
     pub answer: RemoteAnswer,

@@ -1,11 +1,14 @@
 //! The poller: schedules database and remote polls and produces snapshots.
 
+pub mod live;
 pub mod oneshot;
 pub mod poller;
+pub mod shared;
 pub mod snapshot;
 pub mod state;
 
+pub use live::run;
 pub use oneshot::{OneShotOptions, one_shot};
-pub use poller::{DatabaseCycle, Poller, run};
-pub use snapshot::{MonitorControl, MonitorEvent, PollSource, Snapshot, SourceHealth};
+pub use poller::{DatabaseCycle, Poller};
+pub use snapshot::{MonitorControl, MonitorEvent, PollSource, RemoteVia, Snapshot, SourceHealth};
 pub use state::{MonitorState, Policy};

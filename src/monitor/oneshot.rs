@@ -169,6 +169,7 @@ pub async fn one_shot(
             degraded: health.degraded_until.is_some(),
             auth_failing: health.auth_failing.clone(),
             items_without_id: health.items_without_id,
+            via: None,
         });
     }
     Ok(state.snapshot(Utc::now(), policy))

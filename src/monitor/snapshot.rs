@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use crate::domain::{Counts, ErrorRates, Execution, Finding, LongRunningAlert};
 
 /// Health of one source (database or remote tracker).
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SourceHealth {
     pub name: String,
     pub ok: bool,
@@ -25,6 +25,20 @@ pub struct SourceHealth {
     pub auth_failing: Option<String>,
     /// Remote only: listed items without an id where the configuration says.
     pub items_without_id: u64,
+    /// Remote only, where instances share one remote poller: whether this
+    /// instance asks the remote itself or reads another's answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<RemoteVia>,
+}
+
+/// Who asks the remote for this instance.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RemoteVia {
+    /// This instance is the poller its scope shares.
+    Direct,
+    /// Another instance (its host and process) polls; this one reads.
+    Poller { holder: String },
 }
 
 /// The active executions in the order a snapshot lists them, shared.

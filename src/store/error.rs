@@ -34,6 +34,10 @@ pub enum StoreError {
     /// A read failed; the whole line, as the read words it.
     #[error("{0}")]
     Query(String),
+    /// Sharing the remote poller with other instances failed (the
+    /// database's words); the instance polls the remote itself meanwhile.
+    #[error("sharing the remote poller: {0}")]
+    Shared(String),
     /// The migration `name` failed; nothing of it was applied.
     #[error("migration {name} failed: {reason}")]
     Migration { name: &'static str, reason: String },

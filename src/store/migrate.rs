@@ -39,6 +39,12 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../../migrations/postgres/0004_native_heartbeat_index.sql"),
         sqlite: include_str!("../../migrations/sqlite/0004_native_heartbeat_index.sql"),
     },
+    Migration {
+        name: "0005_shared_remote",
+        native_table: false,
+        postgres: include_str!("../../migrations/postgres/0005_shared_remote.sql"),
+        sqlite: include_str!("../../migrations/sqlite/0005_shared_remote.sql"),
+    },
 ];
 
 const LEDGER: &str = "CREATE TABLE IF NOT EXISTS exectop_schema_migrations (\

@@ -12,6 +12,7 @@ mod keys;
 pub mod migrate;
 pub mod pool;
 pub mod read;
+pub mod shared;
 pub mod timestamp;
 pub mod write;
 

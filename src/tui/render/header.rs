@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::ago;
-use crate::monitor::SourceHealth;
+use crate::monitor::{RemoteVia, SourceHealth};
 use crate::store::StoreError;
 use crate::tui::health::{self, Condition};
 use crate::tui::state::{App, PollFailure};
@@ -24,6 +24,12 @@ fn source<'a>(
     fresh: bool,
 ) -> Vec<Span<'a>> {
     let theme = app.theme();
+    // Where instances share one remote poller: whether this one asks.
+    let label = match &h.via {
+        Some(RemoteVia::Poller { holder }) => format!("{label} via {holder}"),
+        Some(RemoteVia::Direct) => format!("{label} direct"),
+        None => label.to_string(),
+    };
     let mut out = vec![Span::raw(format!("{label} "))];
     let condition = health::condition(h, failure);
     let (word, style) = match condition {
