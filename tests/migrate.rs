@@ -11,7 +11,8 @@ async fn applies_once(url: &str) {
             "0001_native_executions",
             "0002_audit",
             "0003_native_poll_indexes",
-            "0004_native_heartbeat_index"
+            "0004_native_heartbeat_index",
+            "0005_shared_remote"
         ]
     );
     let second = migrate::apply(&pool, true).await.unwrap();
@@ -35,7 +36,7 @@ async fn audit_only_leaves_the_native_table_out() {
     let pool = DbPool::connect(&url, true).await.unwrap();
     assert_eq!(
         migrate::apply(&pool, false).await.unwrap(),
-        vec!["0002_audit"]
+        vec!["0002_audit", "0005_shared_remote"]
     );
     let DbPool::Sqlite(p) = &pool else {
         unreachable!()
