@@ -9,6 +9,7 @@ pub mod config;
 pub mod domain;
 pub mod memory;
 pub mod monitor;
+pub mod notify;
 pub mod remote;
 pub mod sim;
 pub mod store;

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::types::{Config, RemoteKind, StatusValues};
+use super::types::{Config, NotifyConfig, RemoteKind, SecretSource, StatusValues};
 use crate::domain::Status;
 use crate::store::StoreError;
 
@@ -351,6 +351,9 @@ pub fn validate(config: &Config, origin: &str) -> Result<(), ConfigError> {
         })?;
     }
     validate_poll(config, origin)?;
+    if let Some(notify) = &config.notify {
+        validate_notify(notify, origin)?;
+    }
     let t = config.thresholds();
     if t.pending_stuck > t.max_runtime || t.running_stuck > t.max_runtime {
         return Err(invalid(
@@ -397,6 +400,44 @@ fn validate_poll(config: &Config, origin: &str) -> Result<(), ConfigError> {
             origin,
             "remote.max_answer_bytes must be at least 1".to_string(),
         ));
+    }
+    Ok(())
+}
+
+/// `[notify]`: the URL from an environment variable (the value itself is
+/// read and checked when the notifier starts), and a grouping window and
+/// rate limit the clock can add (at most a day).
+fn validate_notify(notify: &NotifyConfig, origin: &str) -> Result<(), ConfigError> {
+    const LONGEST: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+    match &notify.url {
+        SecretSource::Env { env } if env.trim().is_empty() => {
+            return Err(invalid(
+                origin,
+                "notify.url: the environment variable's name is empty".to_string(),
+            ));
+        }
+        SecretSource::Env { .. } => {}
+        SecretSource::Command { .. } => {
+            return Err(invalid(
+                origin,
+                "notify.url: a command is not supported for the webhook URL; give { env = \"VARIABLE\" }"
+                    .to_string(),
+            ));
+        }
+    }
+    if notify.group.is_some_and(|d| d.0.is_zero()) {
+        return Err(invalid(
+            origin,
+            "notify.group must be longer than 0s".to_string(),
+        ));
+    }
+    for (key, value) in [
+        ("group", notify.group),
+        ("min_interval", notify.min_interval),
+    ] {
+        if value.is_some_and(|d| d.0 > LONGEST) {
+            return Err(invalid(origin, format!("notify.{key} must be at most 24h")));
+        }
     }
     Ok(())
 }
@@ -537,6 +578,45 @@ mod tests {
         )
         .unwrap();
         validate(&fine, "x.toml").unwrap();
+    }
+
+    #[test]
+    fn notify_errors_name_the_key_and_never_the_url() {
+        let e = err("[notify]\nurl = { env = \"HOOK\" }\ngroup = \"0s\"\n");
+        assert_eq!(e, "x.toml: notify.group must be longer than 0s");
+        let e = err("[notify]\nurl = { env = \"HOOK\" }\nmin_interval = \"2d\"\n");
+        assert_eq!(e, "x.toml: notify.min_interval must be at most 24h");
+        let e = err("[notify]\nurl = { env = \"HOOK\" }\ngroup = \"soon\"\n");
+        assert!(e.starts_with("x.toml:3:") && e.contains("group"), "{e}");
+        let e = err("[notify]\nurl = { env = \"\" }\n");
+        assert!(
+            e.contains("notify.url: the environment variable's name is empty"),
+            "{e}"
+        );
+        let e = err("[notify]\nurl = { command = [\"pass\", \"hook\"] }\n");
+        assert!(e.contains("notify.url: a command is not supported"), "{e}");
+        let e = err("[notify]\n");
+        assert!(e.contains("missing field `url`"), "{e}");
+        // A URL written in the file is refused, and masked where the error is
+        // printed (the error quotes the line that holds it).
+        let written = "https://hooks.example.com/services/T0/B0/written-in-file";
+        let e = err(&format!("[notify]\nurl = \"{written}\"\n"));
+        assert!(e.contains("a webhook URL is a secret"), "{e}");
+        assert!(
+            !crate::text::hide_secrets(&e).contains("written-in-file"),
+            "{e}"
+        );
+        // Positive control: a valid section parses, with its defaults.
+        let c = parse_str(
+            "[notify]\nurl = { env = \"HOOK\" }\nmin_interval = \"0s\"\n",
+            "x.toml",
+        )
+        .unwrap();
+        validate(&c, "x.toml").unwrap();
+        let n = c.notify.unwrap();
+        assert_eq!(n.group(), std::time::Duration::from_secs(30));
+        assert_eq!(n.min_interval(), std::time::Duration::ZERO);
+        assert!(parse_str("", "x.toml").unwrap().notify.is_none());
     }
 
     #[test]

@@ -39,6 +39,10 @@ pub struct Config {
     /// Error-class rules, in order; when given they replace the defaults.
     #[serde(default)]
     pub error_classes: Vec<ErrorClassRule>,
+    /// A webhook told when findings appear and clear (`src/notify`); none
+    /// without the section.
+    #[serde(default)]
+    pub notify: Option<NotifyConfig>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
@@ -365,6 +369,57 @@ impl KeySpec {
         match self {
             KeySpec::One(k) => vec![k.clone()],
             KeySpec::Many(ks) => ks.clone(),
+        }
+    }
+}
+
+/// `[notify]`: a webhook (Slack-compatible `{"text": …}`) told when
+/// findings appear and when they clear, in grouped, rate-limited messages.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct NotifyConfig {
+    /// Where the webhook URL comes from: `{ env = "EXECTOP_WEBHOOK_URL" }`.
+    /// A webhook URL is itself a secret, so it is never written in the file.
+    #[serde(deserialize_with = "secret_source_only")]
+    pub url: SecretSource,
+    /// How long changes gather before they go out as one message (default 30s).
+    pub group: Option<DurationSpec>,
+    /// One message at most this often (default 60s; `0s`: no limit but `group`).
+    pub min_interval: Option<DurationSpec>,
+}
+
+impl NotifyConfig {
+    pub const DEFAULT_GROUP: Duration = Duration::from_secs(30);
+    pub const DEFAULT_MIN_INTERVAL: Duration = Duration::from_secs(60);
+
+    pub fn group(&self) -> Duration {
+        self.group.map_or(Self::DEFAULT_GROUP, |d| d.0)
+    }
+
+    pub fn min_interval(&self) -> Duration {
+        self.min_interval
+            .map_or(Self::DEFAULT_MIN_INTERVAL, |d| d.0)
+    }
+}
+
+/// A secret's source, refusing a value written in its place: the value is
+/// registered as a secret first, so the error that quotes the line (which
+/// holds it) is masked where it is printed.
+fn secret_source_only<'de, D: Deserializer<'de>>(d: D) -> Result<SecretSource, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Given {
+        Source(SecretSource),
+        Written(String),
+    }
+    match Given::deserialize(d)? {
+        Given::Source(source) => Ok(source),
+        Given::Written(value) => {
+            crate::text::register_secret(&value);
+            Err(serde::de::Error::custom(
+                "a webhook URL is a secret and is not written in the file: \
+                 give url = { env = \"VARIABLE\" } and set the variable",
+            ))
         }
     }
 }
