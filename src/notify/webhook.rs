@@ -81,12 +81,7 @@ pub fn check_url(url: &str, from: &str) -> Result<url::Url, NotifyError> {
         from: from.into(),
         reason: e.to_string(),
     })?;
-    let loopback = match parsed.host() {
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(url::Host::Domain(d)) => d == "localhost",
-        None => false,
-    };
+    let loopback = crate::remote::oauth::is_loopback(&parsed);
     match parsed.scheme() {
         "https" if parsed.host().is_some() => Ok(parsed),
         "http" if loopback => Ok(parsed),

@@ -270,16 +270,22 @@ impl OAuth {
 
 /// The token URL gets the client secret: it must be HTTPS, or plain HTTP on
 /// this machine (a test or a local proxy).
-pub fn check_token_url(url: &str) -> Result<(), RemoteError> {
-    let parsed = url::Url::parse(url).map_err(|e| {
-        RemoteError::Config(format!("remote.oauth.token_url {url:?} is not a URL: {e}"))
-    })?;
-    let loopback = match parsed.host() {
+/// Whether a URL's host is this machine: the one place plain http may carry
+/// a secret (a test's fake, a local proxy).
+pub fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
         Some(url::Host::Domain(d)) => d == "localhost",
         None => false,
-    };
+    }
+}
+
+pub fn check_token_url(url: &str) -> Result<(), RemoteError> {
+    let parsed = url::Url::parse(url).map_err(|e| {
+        RemoteError::Config(format!("remote.oauth.token_url {url:?} is not a URL: {e}"))
+    })?;
+    let loopback = is_loopback(&parsed);
     match parsed.scheme() {
         "https" => Ok(()),
         "http" if loopback => Ok(()),
