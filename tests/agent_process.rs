@@ -171,7 +171,9 @@ async fn row_state(url: &str, id: i64) -> (String, String) {
 }
 
 /// Row 1 running for 22 hours (its worker died), row 2 for 5 minutes; a
-/// config whose clean-up runs every second with `apply`.
+/// config whose clean-up runs every second with `apply`, and whose database
+/// URL carries a password (the test server trusts everyone) that nothing
+/// the agent says may show.
 async fn cleanup_env(url: &str, apply: bool) -> (std::path::PathBuf, std::path::PathBuf) {
     let store = native_store(url).await;
     let started = |minutes| Row {
@@ -188,7 +190,7 @@ async fn cleanup_env(url: &str, apply: bool) -> (std::path::PathBuf, std::path::
     std::fs::write(
         &config,
         format!(
-            "[database]\nurl = \"{url}\"\n[poll]\ndatabase_interval = \"1s\"\n\
+            "[database]\nurl = \"{url}&password=hunter2\"\n[poll]\ndatabase_interval = \"1s\"\n\
              [policy.cleanup]\nmax_age = \"20h\"\ninterval = \"1s\"\napply = {apply}\n"
         ),
     )
@@ -251,6 +253,12 @@ async fn the_cleanup_policy_times_out_the_22_hour_row_once_audited_as_the_agent(
         ),
         "{log}"
     );
+    // The URL is named, its password is not: in the log, the health, the metrics.
+    assert!(log.contains("password=***"), "{log}");
+    let (_, _, said) = get(addr, "/health").await;
+    for text in [&log, &said, &m.text] {
+        assert!(!text.contains("hunter2"), "{text}");
+    }
 
     agent.signal("TERM");
     assert_eq!(agent.exit(WAIT).await.0, Some(0), "{}", agent.log());
