@@ -124,6 +124,14 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The monitor without a terminal: serves /metrics (Prometheus) and /health
+    /// (JSON), runs [policy.cleanup] when configured; stops on SIGTERM or SIGINT
+    Agent {
+        /// Where to serve /metrics and /health, IP:port (else [agent] listen,
+        /// else 127.0.0.1:9464)
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<SocketAddr>,
+    },
     /// Create exectop's own tables (native executions table, audit log)
     Migrate,
     /// Run the fleet simulator and its remote API (for demos, tests and benchmarks)

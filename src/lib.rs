@@ -3,6 +3,7 @@
 //! The binary (`src/main.rs`) only wires these modules together.
 
 pub mod actions;
+pub mod agent;
 pub mod cli;
 pub mod commands;
 pub mod config;

@@ -17,6 +17,7 @@ async fn dispatch(cli: Cli) -> Result<i32, CommandFailure> {
         Command::Check { explain: true, .. } => commands::check::explain(&global).await,
         Command::Check { json, .. } => commands::check::run(&global, json).await,
         Command::Migrate => commands::migrate::run(&global).await,
+        Command::Agent { listen } => commands::agent::run(&global, listen).await,
         Command::Reconcile { ids, fix, json, .. } => {
             commands::act::reconcile(&global, ids, fix, json).await
         }
@@ -45,19 +46,21 @@ async fn dispatch(cli: Cli) -> Result<i32, CommandFailure> {
     }
 }
 
-/// Logging for the line-oriented commands: warnings to stderr. The TUI
-/// replaces this with its own log pane and file. Colour only for a person at
-/// a terminal: escape codes in a cron mail or a log file are noise, and
-/// NO_COLOR (no-color.org: set and not empty) turns them off everywhere.
-fn init_cli_logging(tui: bool) {
+/// Logging for the line-oriented commands: `level` and above to stderr
+/// (warnings; the agent, a service whose stderr is its log, says what it
+/// does at info). The TUI replaces this with its own log pane and file
+/// (`level` None). Colour only for a person at a terminal: escape codes in
+/// a cron mail or a log file are noise, and NO_COLOR (no-color.org: set and
+/// not empty) turns them off everywhere.
+fn init_cli_logging(level: Option<tracing::Level>) {
     use std::io::IsTerminal;
-    if tui {
+    let Some(level) = level else {
         return;
-    }
+    };
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let ansi = std::io::stderr().is_terminal() && !no_color;
     let filter = tracing_subscriber::filter::Targets::new()
-        .with_default(tracing::Level::WARN)
+        .with_default(level)
         .with_target("sqlx", tracing::Level::ERROR);
     use tracing_subscriber::prelude::*;
     let _ = tracing_subscriber::registry()
@@ -151,7 +154,11 @@ fn main() -> ExitCode {
         cli.command,
         None | Some(Command::Tui) | Some(Command::Demo { .. })
     );
-    init_cli_logging(tui);
+    init_cli_logging(match &cli.command {
+        _ if tui => None,
+        Some(Command::Agent { .. }) => Some(tracing::Level::INFO),
+        _ => Some(tracing::Level::WARN),
+    });
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -2,6 +2,7 @@
 
 pub mod act;
 pub mod actions;
+pub mod agent;
 pub mod check;
 pub mod demo;
 pub mod live;

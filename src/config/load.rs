@@ -354,6 +354,7 @@ pub fn validate(config: &Config, origin: &str) -> Result<(), ConfigError> {
     if let Some(notify) = &config.notify {
         validate_notify(notify, origin)?;
     }
+    validate_agent(config, origin)?;
     let t = config.thresholds();
     if t.pending_stuck > t.max_runtime || t.running_stuck > t.max_runtime {
         return Err(invalid(
@@ -437,6 +438,31 @@ fn validate_notify(notify: &NotifyConfig, origin: &str) -> Result<(), ConfigErro
     ] {
         if value.is_some_and(|d| d.0 > LONGEST) {
             return Err(invalid(origin, format!("notify.{key} must be at most 24h")));
+        }
+    }
+    Ok(())
+}
+
+/// `[agent] listen` must be an address, and a clean-up policy's age and
+/// interval longer than nothing: a zero age would time out every active
+/// execution, a zero interval run the clean-up without pause.
+fn validate_agent(config: &Config, origin: &str) -> Result<(), ConfigError> {
+    if let Some(listen) = &config.agent.listen
+        && config.agent_listen().is_none()
+    {
+        return Err(invalid(
+            origin,
+            format!("agent.listen {listen:?} is not an address (IP:port, e.g. 127.0.0.1:9464)"),
+        ));
+    }
+    if let Some(cleanup) = &config.policy.cleanup {
+        for (key, value) in [("max_age", cleanup.max_age), ("interval", cleanup.interval)] {
+            if value.0.is_zero() {
+                return Err(invalid(
+                    origin,
+                    format!("policy.cleanup.{key} must be longer than 0s"),
+                ));
+            }
         }
     }
     Ok(())
@@ -617,6 +643,46 @@ mod tests {
         assert_eq!(n.group(), std::time::Duration::from_secs(30));
         assert_eq!(n.min_interval(), std::time::Duration::ZERO);
         assert!(parse_str("", "x.toml").unwrap().notify.is_none());
+    }
+
+    #[test]
+    fn the_agent_keys_are_checked_and_named() {
+        let e = err("[policy.cleanup]\nmax_age = \"0s\"\n");
+        assert!(
+            e.contains("policy.cleanup.max_age must be longer than 0s"),
+            "{e}"
+        );
+        let e = err("[policy.cleanup]\nmax_age = \"24h\"\ninterval = \"0ms\"\n");
+        assert!(
+            e.contains("policy.cleanup.interval must be longer than 0s"),
+            "{e}"
+        );
+        let e = err("[policy.cleanup]\ninterval = \"1h\"\n");
+        assert!(e.contains("missing field `max_age`"), "{e}");
+        let e = err("[policy.cleanup]\nmax_age = \"24h\"\napply = \"yes\"\n");
+        assert!(e.contains("x.toml:3") && e.contains("apply"), "{e}");
+        let e = err("[policy.cleanup]\nmax_age = \"24h\"\nmax_agee = \"1h\"\n");
+        assert!(e.contains("unknown field `max_agee`"), "{e}");
+        let e = err("[agent]\nlisten = \"localhost\"\n");
+        assert!(
+            e.contains("agent.listen \"localhost\" is not an address"),
+            "{e}"
+        );
+
+        let none = parse_str("", "x.toml").unwrap();
+        assert_eq!(none.policy.cleanup, None, "no section: no clean-up");
+        assert_eq!(none.agent_listen(), Some("127.0.0.1:9464".parse().unwrap()));
+        let some = parse_str(
+            "[agent]\nlisten = \"0.0.0.0:9100\"\n[policy.cleanup]\nmax_age = \"24h\"\n",
+            "x.toml",
+        )
+        .unwrap();
+        validate(&some, "x.toml").unwrap();
+        assert_eq!(some.agent_listen(), Some("0.0.0.0:9100".parse().unwrap()));
+        let cleanup = some.policy.cleanup.unwrap();
+        assert_eq!(cleanup.max_age.0, std::time::Duration::from_secs(24 * 3600));
+        assert_eq!(cleanup.interval.0, std::time::Duration::from_secs(3600));
+        assert!(!cleanup.apply, "only reports unless told to apply");
     }
 
     #[test]

@@ -36,6 +36,12 @@ pub struct Config {
     pub poll: PollConfig,
     #[serde(default)]
     pub ui: UiConfig,
+    /// `exectop agent`: where it serves `/metrics` and `/health`.
+    #[serde(default)]
+    pub agent: AgentConfig,
+    /// What the agent does on its own (`[policy.cleanup]`).
+    #[serde(default)]
+    pub policy: PolicyConfig,
     /// Error-class rules, in order; when given they replace the defaults.
     #[serde(default)]
     pub error_classes: Vec<ErrorClassRule>,
@@ -357,6 +363,46 @@ pub struct UiConfig {
     pub keys: BTreeMap<String, KeySpec>,
 }
 
+/// `[agent]`: the headless agent's settings.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AgentConfig {
+    /// The address `/metrics` and `/health` are served on, `IP:port`
+    /// (default `127.0.0.1:9464`); `--listen` wins over it.
+    pub listen: Option<String>,
+}
+
+/// `[policy]`: what the agent does without an operator.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyConfig {
+    /// Scheduled clean-up; no section means none.
+    pub cleanup: Option<CleanupPolicyConfig>,
+}
+
+/// `[policy.cleanup]`: every `interval`, the agent times out the active
+/// executions older than `max_age`, as `exectop cleanup --max-age … --fix`
+/// does, or only reports them (`apply = false`, the default).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CleanupPolicyConfig {
+    pub max_age: DurationSpec,
+    /// How often it runs (default 1h); the first run is at the agent's start.
+    #[serde(default = "CleanupPolicyConfig::default_interval")]
+    pub interval: DurationSpec,
+    /// Write the changes (true) or only report what would change (false).
+    #[serde(default)]
+    pub apply: bool,
+}
+
+impl CleanupPolicyConfig {
+    pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(3600);
+
+    fn default_interval() -> DurationSpec {
+        DurationSpec(Self::DEFAULT_INTERVAL)
+    }
+}
+
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(untagged)]
 pub enum KeySpec {
@@ -454,6 +500,17 @@ impl Config {
             .database_interval
             .or(self.ui.refresh)
             .map_or(Duration::from_secs(5), |d| d.0)
+    }
+
+    /// Where the agent listens unless `--listen` says: `[agent] listen`,
+    /// else `127.0.0.1:9464`: loopback, so the endpoints reach beyond the
+    /// host only when the operator says so. `None` when the key is not an
+    /// address; `config::validate` refuses that at load.
+    pub fn agent_listen(&self) -> Option<std::net::SocketAddr> {
+        match &self.agent.listen {
+            Some(text) => text.trim().parse().ok(),
+            None => Some(std::net::SocketAddr::from(([127, 0, 0, 1], 9464))),
+        }
     }
 
     pub fn remote_interval(&self) -> Duration {

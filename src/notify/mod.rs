@@ -103,6 +103,12 @@ pub struct NotifySender {
 }
 
 impl NotifySender {
+    /// The channel the notifier reads, for a caller that fans snapshots
+    /// out to several consumers (the agent); sends on it must not wait.
+    pub fn channel(&self) -> mpsc::Sender<Arc<Snapshot>> {
+        self.snapshots.clone()
+    }
+
     /// Hands a snapshot to the notifier without waiting: false when it was
     /// dropped (the notifier has [`CHANNEL_CAPACITY`] waiting, or stopped).
     pub fn send(&self, snapshot: Arc<Snapshot>) -> bool {

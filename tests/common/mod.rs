@@ -2,6 +2,7 @@
 //! test (on the real server) and a fresh SQLite file per test.
 #![allow(dead_code)]
 
+pub mod agent;
 pub mod cli;
 pub mod tmux;
 
