@@ -145,6 +145,7 @@ fn snapshot(n: usize) -> Snapshot {
         database: health("postgres://app@db/app exectop_executions"),
         remote_health: Some(health("http api.example.com")),
         unmapped_statuses: Vec::new(),
+        triage: Default::default(),
     }
 }
 

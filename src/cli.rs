@@ -75,6 +75,9 @@ pub enum Command {
     Check {
         #[arg(long)]
         json: bool,
+        /// Exit 1 only for findings nobody claimed, acknowledged or snoozed
+        #[arg(long, conflicts_with = "explain")]
+        unacked: bool,
         /// Print the database's plan for each read a poll makes (is an index used?)
         #[arg(long, conflicts_with = "json")]
         explain: bool,

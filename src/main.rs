@@ -15,7 +15,7 @@ async fn dispatch(cli: Cli) -> Result<i32, CommandFailure> {
             commands::live::run(setup, &global).await
         }
         Command::Check { explain: true, .. } => commands::check::explain(&global).await,
-        Command::Check { json, .. } => commands::check::run(&global, json).await,
+        Command::Check { json, unacked, .. } => commands::check::run(&global, json, unacked).await,
         Command::Migrate => commands::migrate::run(&global).await,
         Command::Agent { listen } => commands::agent::run(&global, listen).await,
         Command::Reconcile { ids, fix, json, .. } => {

@@ -12,7 +12,8 @@ async fn applies_once(url: &str) {
             "0002_audit",
             "0003_native_poll_indexes",
             "0004_native_heartbeat_index",
-            "0005_shared_remote"
+            "0005_shared_remote",
+            "0006_triage"
         ]
     );
     let second = migrate::apply(&pool, true).await.unwrap();
@@ -36,7 +37,7 @@ async fn audit_only_leaves_the_native_table_out() {
     let pool = DbPool::connect(&url, true).await.unwrap();
     assert_eq!(
         migrate::apply(&pool, false).await.unwrap(),
-        vec!["0002_audit", "0005_shared_remote"]
+        vec!["0002_audit", "0005_shared_remote", "0006_triage"]
     );
     let DbPool::Sqlite(p) = &pool else {
         unreachable!()

@@ -40,11 +40,20 @@ pub struct HealthReport {
     pub remote: Option<Health>,
 }
 
+/// A finding as `check --json` reports it: its fields, and its triage
+/// (`null` when nobody claimed, acknowledged, snoozed or noted it).
+#[derive(Debug, Serialize)]
+pub struct FindingReport<'a> {
+    #[serde(flatten)]
+    pub finding: &'a Finding,
+    pub triage: Option<&'a crate::domain::triage::TriageView>,
+}
+
 #[derive(Debug, Serialize)]
 pub struct CheckReport<'a> {
     pub generated_at: String,
     pub counts: Counts,
-    pub findings: &'a [Finding],
+    pub findings: Vec<FindingReport<'a>>,
     pub error_rates: &'a ErrorRates,
     pub health: HealthReport,
     /// Spelling → rows created in the last 24 h that carry it; empty when
@@ -70,7 +79,14 @@ pub fn report<'a>(snapshot: &'a Snapshot, index_advice: &'a [String]) -> CheckRe
     CheckReport {
         generated_at: snapshot.taken_at.to_rfc3339_opts(SecondsFormat::Secs, true),
         counts: snapshot.counts,
-        findings: &snapshot.findings,
+        findings: snapshot
+            .findings
+            .iter()
+            .map(|finding| FindingReport {
+                finding,
+                triage: snapshot.triage_of(finding),
+            })
+            .collect(),
         error_rates: &snapshot.error_rates,
         health: HealthReport {
             database: health(&snapshot.database),
@@ -167,7 +183,10 @@ pub fn render_text(snapshot: &Snapshot, now: DateTime<Utc>) -> String {
     out
 }
 
-pub async fn run(global: &Global, json: bool) -> Result<i32, CommandFailure> {
+/// Exit 1 when there are findings; with `unacked`, only findings nobody
+/// claimed, acknowledged or snoozed count (a cron alert then does not
+/// repeat what someone already took).
+pub async fn run(global: &Global, json: bool, unacked: bool) -> Result<i32, CommandFailure> {
     let setup = setup_for(global, DbUse::OneShot).await?;
     let options = OneShotOptions {
         concurrency: setup.loaded.config.poll.remote_concurrency.unwrap_or(10),
@@ -192,7 +211,12 @@ pub async fn run(global: &Global, json: bool) -> Result<i32, CommandFailure> {
         }
         super::print_text(&text)?;
     }
-    Ok(if snapshot.findings.is_empty() { 0 } else { 1 })
+    let counted = snapshot
+        .findings
+        .iter()
+        .filter(|f| !unacked || !snapshot.triage_of(f).is_some_and(|t| t.taken()))
+        .count();
+    Ok(if counted == 0 { 0 } else { 1 })
 }
 
 /// Which index a poll read needs where its plan scans the whole table.

@@ -51,6 +51,10 @@ impl FindingKind {
         FindingKind::RemoteStillRunning,
     ];
 
+    pub fn from_name(name: &str) -> Option<FindingKind> {
+        FindingKind::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             FindingKind::StatusMismatch => "status_mismatch",

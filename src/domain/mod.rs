@@ -8,6 +8,7 @@ pub mod execution;
 pub mod findings;
 pub mod history;
 pub mod status;
+pub mod triage;
 
 #[cfg(test)]
 mod findings_tests;

@@ -81,6 +81,9 @@ struct Live<'p> {
     list_failure: Option<RemoteError>,
     /// One remote poller for every instance on this table (PostgreSQL).
     sharing: Option<Sharing>,
+    /// The stored triage as last read (with each database poll).
+    triage:
+        std::collections::HashMap<crate::domain::triage::FindingKey, crate::domain::triage::Triage>,
 }
 
 impl<'p> Live<'p> {
@@ -99,6 +102,7 @@ impl<'p> Live<'p> {
             listed_last: false,
             list_failure: None,
             sharing: None,
+            triage: std::collections::HashMap::new(),
         }
     }
 
@@ -322,7 +326,8 @@ impl<'p> Live<'p> {
             .last_snapshot
             .is_none_or(|t| t.elapsed() >= self.schedule.interval)
         {
-            let snapshot = self.state.snapshot(Utc::now(), &self.poller.policy);
+            let mut snapshot = self.state.snapshot(Utc::now(), &self.poller.policy);
+            super::triage::attach(&mut snapshot, &self.triage, Utc::now());
             self.last_snapshot = Some(std::time::Instant::now());
             return self
                 .events
@@ -365,8 +370,15 @@ impl<'p> Live<'p> {
             .database_cycle(&mut self.cycle, &mut self.state)
             .await
         {
-            Ok(snapshot) => {
+            Ok(mut snapshot) => {
                 crate::memory::return_freed_pages();
+                // Triage is read with every poll: a claim made on another
+                // terminal shows here within one poll.
+                match self.poller.store.triage().await {
+                    Ok(stored) => self.triage = stored,
+                    Err(e) => tracing::debug!("reading the triage failed: {e}"),
+                }
+                super::triage::attach(&mut snapshot, &self.triage, Utc::now());
                 self.last_snapshot = Some(std::time::Instant::now());
                 self.events
                     .send(MonitorEvent::Snapshot(Arc::new(snapshot)))

@@ -6,6 +6,7 @@ pub mod poller;
 pub mod shared;
 pub mod snapshot;
 pub mod state;
+pub mod triage;
 
 pub use live::run;
 pub use oneshot::{OneShotOptions, one_shot};

@@ -172,5 +172,11 @@ pub async fn one_shot(
             via: None,
         });
     }
-    Ok(state.snapshot(Utc::now(), policy))
+    let mut snapshot = state.snapshot(Utc::now(), policy);
+    let stored = store.triage().await.unwrap_or_else(|e| {
+        tracing::warn!("reading the triage failed: {e}");
+        Default::default()
+    });
+    super::triage::attach(&mut snapshot, &stored, Utc::now());
+    Ok(snapshot)
 }

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
+use crate::domain::triage::{FindingKey, TriageView};
 use crate::domain::{Counts, ErrorRates, Execution, Finding, LongRunningAlert};
 
 /// Health of one source (database or remote tracker).
@@ -68,6 +69,8 @@ pub struct Snapshot {
     /// Status spellings no mapping covers, with their row counts among rows
     /// created in the last 24 h (`Store::unmapped_statuses`).
     pub unmapped_statuses: Vec<(String, u64)>,
+    /// The triage of the findings that have any (`monitor::triage`).
+    pub triage: Arc<std::collections::BTreeMap<FindingKey, TriageView>>,
 }
 
 impl Snapshot {
@@ -75,6 +78,14 @@ impl Snapshot {
     /// moves, and their ages are as of `findings_at`.
     pub fn finding_age(&self, finding: &Finding, now: DateTime<Utc>) -> i64 {
         finding.age_seconds + (now - self.findings_at).num_seconds().max(0)
+    }
+
+    /// The triage of a finding, if it has any.
+    pub fn triage_of(&self, finding: &Finding) -> Option<&TriageView> {
+        if self.triage.is_empty() {
+            return None;
+        }
+        self.triage.get(&FindingKey::of(finding)?)
     }
 
     /// When a finding's age counts from.

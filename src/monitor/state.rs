@@ -579,6 +579,7 @@ impl MonitorState {
             database: self.database.clone(),
             remote_health: self.remote.clone(),
             unmapped_statuses: self.unmapped_statuses.clone(),
+            triage: Arc::default(),
         }
     }
 }

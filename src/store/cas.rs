@@ -504,25 +504,25 @@ impl Store {
 }
 
 /// One row of `exectop_audit`.
-struct AuditRecord<'a> {
-    at: DateTime<Utc>,
-    action: &'a str,
-    execution_id: &'a str,
-    before: Option<Status>,
-    after: Option<String>,
-    reason: Option<String>,
-    remote_status: Option<String>,
-    details: String,
+pub(super) struct AuditRecord<'a> {
+    pub(super) at: DateTime<Utc>,
+    pub(super) action: &'a str,
+    pub(super) execution_id: &'a str,
+    pub(super) before: Option<Status>,
+    pub(super) after: Option<String>,
+    pub(super) reason: Option<String>,
+    pub(super) remote_status: Option<String>,
+    pub(super) details: String,
 }
 
 impl AuditRecord<'_> {
-    fn insert_sql(&self) -> String {
+    pub(super) fn insert_sql(&self) -> String {
         "INSERT INTO exectop_audit (at, operator, host, action, table_name, execution_id, before_status, \
          after_status, reason, remote_status, details) VALUES ({1}, {2}, {3}, {4}, {5}, {6}, {7}, {8}, {9}, {10}, {11})"
             .to_string()
     }
 
-    fn args(&self, store: &Store, actor: &Actor) -> Vec<Arg> {
+    pub(super) fn args(&self, store: &Store, actor: &Actor) -> Vec<Arg> {
         vec![
             Arg::Time(Some(self.at)),
             Arg::Text(Some(actor.operator.clone())),

@@ -34,6 +34,9 @@ pub enum StoreError {
     /// A read failed; the whole line, as the read words it.
     #[error("{0}")]
     Query(String),
+    /// Triage needs exectop's own table, made by `exectop migrate`.
+    #[error("no exectop_triage table: run `exectop migrate` once for shared triage ({0})")]
+    NoTriageTable(Box<StoreError>),
     /// Sharing the remote poller with other instances failed (the
     /// database's words); the instance polls the remote itself meanwhile.
     #[error("sharing the remote poller: {0}")]
@@ -147,7 +150,13 @@ impl StoreError {
 
     /// Whether the database named the audit table in refusing a write.
     pub(super) fn names_audit_table(&self) -> bool {
-        self.to_string().contains("exectop_audit")
+        self.names_table("exectop_audit")
+    }
+
+    /// Whether the database's words name one of exectop's own tables (the
+    /// way a missing one shows on either backend).
+    pub(super) fn names_table(&self, table: &str) -> bool {
+        self.to_string().contains(table)
     }
 }
 

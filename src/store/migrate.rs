@@ -45,6 +45,12 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../../migrations/postgres/0005_shared_remote.sql"),
         sqlite: include_str!("../../migrations/sqlite/0005_shared_remote.sql"),
     },
+    Migration {
+        name: "0006_triage",
+        native_table: false,
+        postgres: include_str!("../../migrations/postgres/0006_triage.sql"),
+        sqlite: include_str!("../../migrations/sqlite/0006_triage.sql"),
+    },
 ];
 
 const LEDGER: &str = "CREATE TABLE IF NOT EXISTS exectop_schema_migrations (\

@@ -14,6 +14,7 @@ pub mod pool;
 pub mod read;
 pub mod shared;
 pub mod timestamp;
+pub mod triage;
 pub mod write;
 
 pub use bulk::CHUNK;

@@ -248,6 +248,7 @@ pub fn sample_snapshot(now: DateTime<Utc>) -> Snapshot {
             ..Default::default()
         }),
         unmapped_statuses: vec![("QUEUED".into(), 3)],
+        triage: Arc::default(),
     }
 }
 
