@@ -121,6 +121,28 @@ pub fn serve(setup: &Setup, read_only: bool, operator: Option<String>) -> Action
                     plans.remove(&request_id);
                     continue;
                 }
+                ActionCommand::Triage {
+                    key,
+                    change,
+                    severity,
+                } if !read_only => match store.change_triage(&key, &change, severity, &actor).await
+                {
+                    Ok(_) => ActionEvent::Triaged(format!(
+                        "{}: {} {} by {}",
+                        change.action(),
+                        key.kind.as_str(),
+                        key.subject,
+                        actor.operator
+                    )),
+                    Err(e) => ActionEvent::Failed {
+                        request_id: None,
+                        error: e.to_string(),
+                    },
+                },
+                ActionCommand::Triage { .. } => ActionEvent::Failed {
+                    request_id: None,
+                    error: "read-only mode: exectop writes nothing".into(),
+                },
                 ActionCommand::LoadAudit => match store.recent_audit(AUDIT_ROWS).await {
                     Ok(entries) => ActionEvent::Audit(entries),
                     Err(e) => ActionEvent::Failed {

@@ -3,6 +3,7 @@
 //! share.
 
 use crate::domain::Status;
+use crate::domain::triage::{FindingKey, TriageChange};
 
 pub use crate::actions::ActionKind;
 
@@ -41,6 +42,13 @@ pub enum ActionCommand {
         request_id: u64,
     },
     LoadAudit,
+    /// Claim, acknowledge, snooze or note a finding (exectop's own table).
+    Triage {
+        key: FindingKey,
+        change: TriageChange,
+        /// The finding's severity as the operator saw it.
+        severity: u8,
+    },
 }
 
 /// One row of a preview: before → after, or why it will be left alone.
@@ -93,4 +101,6 @@ pub enum ActionEvent {
         error: String,
     },
     Audit(Vec<crate::store::AuditEntry>),
+    /// A triage change was stored; what to tell the operator.
+    Triaged(String),
 }

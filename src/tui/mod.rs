@@ -40,6 +40,7 @@ pub mod sort;
 pub mod state;
 pub mod terminal;
 pub mod theme;
+pub mod triage;
 pub mod update;
 pub mod wrap;
 

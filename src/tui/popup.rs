@@ -4,6 +4,7 @@
 use super::confirm::{PreviewState, ReasonEntry};
 use super::intent::ActionReport;
 use super::keymap::Mode;
+use super::triage::TriageEntry;
 use crate::store::AuditEntry;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -18,13 +19,15 @@ pub enum Popup {
     /// What was applied and what was refused, and why.
     Report(ActionReport),
     Audit(Vec<AuditEntry>),
+    /// Triage: typing a note or a snooze's length.
+    Triage(TriageEntry),
 }
 
 impl Popup {
     /// Where the keys go while it is open.
     pub fn mode(&self) -> Mode {
         match self {
-            Popup::Reason(_) => Mode::Reason,
+            Popup::Reason(_) | Popup::Triage(_) => Mode::Reason,
             Popup::Preview(state) => state.mode(),
             Popup::Help | Popup::Detail | Popup::Report(_) | Popup::Audit(_) => Mode::Popup,
         }

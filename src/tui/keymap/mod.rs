@@ -49,6 +49,10 @@ pub enum Command {
     Select,
     ActOnFiltered,
     Audit,
+    Claim,
+    Acknowledge,
+    Snooze,
+    Note,
     Confirm,
     Submit,
     Cancel,
@@ -89,7 +93,7 @@ impl Mode {
             Mode::Panes => "Panes",
             Mode::Popup => "In a popup (help, details, audit, result)",
             Mode::Filter => "Typing a filter",
-            Mode::Reason => "Typing the reason to mark failed",
+            Mode::Reason => "Typing a reason to mark failed, or a triage note",
             Mode::Preview => "Preview of a change to one row",
             Mode::Count => "Preview of a change to many rows: type their count",
         }
@@ -189,6 +193,10 @@ pub const BINDINGS: &[Binding] = &[
     bind(Command::Select, "select", "select / unselect the row", "select", &[Panes], &["space"]),
     bind(Command::ActOnFiltered, "act_on_filtered", "act on the whole filtered set (then r or f)", "all filtered", &[Panes], &["A"]),
     bind(Command::Audit, "audit", "recent actions: who, when, what and why", "audit", &[Panes], &["a"]),
+    bind(Command::Claim, "claim", "claim (\"I'm on it\") / unclaim the finding", "claim", &[Panes], &["c"]),
+    bind(Command::Acknowledge, "acknowledge", "acknowledge the finding, with a note / undo", "ack", &[Panes], &["x"]),
+    bind(Command::Snooze, "snooze", "snooze the finding (1h, 30m…) / wake it", "snooze", &[Panes], &["z"]),
+    bind(Command::Note, "note", "leave a note on the finding for the team", "note", &[Panes], &["n"]),
     bind(Command::Confirm, "confirm", "apply the change shown", "apply", &[Preview], &["y", "Y"]),
     bind(Command::Submit, "submit", "keep the filter / send the reason / apply the count typed", "enter", &[Filter, Reason, Count], &["enter"]),
     bind(Command::Cancel, "cancel", "leave without writing (filter: clear it)", "cancel", ENTRIES_AND_PREVIEWS, &["esc"]),
@@ -222,7 +230,9 @@ impl Command {
             (Popup, Command::CopyId) => "copy the id (details)",
             (Filter, Command::Submit) => "keep the filter",
             (Filter, Command::Cancel) => "clear the filter",
-            (Reason, Command::Submit) => "work out what would change, for a preview",
+            (Reason, Command::Submit) => {
+                "work out what would change, for a preview (a note: save it)"
+            }
             (Count, Command::Submit) => "apply, once the count typed matches",
             (Reason | Preview | Count, Command::Cancel) => "cancel: nothing is written",
             _ => self.description(),
@@ -263,7 +273,11 @@ impl Command {
             | Command::CopyId
             | Command::Reconcile
             | Command::MarkFailed
-            | Command::Select => Scope::Lists,
+            | Command::Select
+            | Command::Claim
+            | Command::Acknowledge
+            | Command::Snooze
+            | Command::Note => Scope::Lists,
             Command::Filter | Command::Sort | Command::SortReverse | Command::ActOnFiltered => {
                 Scope::Running
             }

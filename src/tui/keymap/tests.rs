@@ -62,7 +62,7 @@ fn default_map_resolves_events() {
         Some(Command::PrevPane)
     );
     assert_eq!(
-        m.command_for(Mode::Panes, &press(KeyCode::Char('c'), KeyModifiers::NONE)),
+        m.command_for(Mode::Panes, &press(KeyCode::Char('w'), KeyModifiers::NONE)),
         None
     );
     let mut release = press(KeyCode::Char('q'), KeyModifiers::NONE);
@@ -76,16 +76,16 @@ fn default_map_resolves_events() {
 
 #[test]
 fn overrides_replace_the_default_keys() {
-    let m = Keymap::from_config(&spec(&[("quit", &["x", "ctrl-q"])])).unwrap();
+    let m = Keymap::from_config(&spec(&[("quit", &["w", "ctrl-q"])])).unwrap();
     assert_eq!(
-        m.command_for(Mode::Panes, &press(KeyCode::Char('x'), KeyModifiers::NONE)),
+        m.command_for(Mode::Panes, &press(KeyCode::Char('w'), KeyModifiers::NONE)),
         Some(Command::Quit)
     );
     assert_eq!(
         m.command_for(Mode::Panes, &press(KeyCode::Char('q'), KeyModifiers::NONE)),
         None
     );
-    assert_eq!(m.keys_label(Command::Quit), "x/ctrl-q");
+    assert_eq!(m.keys_label(Command::Quit), "w/ctrl-q");
 }
 
 #[test]

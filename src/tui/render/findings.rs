@@ -13,7 +13,17 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     let theme = app.theme();
     let findings = &app.snapshot.findings;
     let title = if app.has_snapshot {
-        format!("Stuck & orphaned {}", findings.len())
+        let mut title = format!("Stuck & orphaned {}", findings.len());
+        let triage = app.snapshot.triage.values();
+        let acked = triage.clone().filter(|t| t.acknowledged.is_some()).count();
+        let snoozed = triage.filter(|t| t.snoozed.is_some()).count();
+        if acked > 0 {
+            title.push_str(&format!(" · {acked} acked"));
+        }
+        if snoozed > 0 {
+            title.push_str(&format!(" · {snoozed} snoozed"));
+        }
+        title
     } else {
         "Stuck & orphaned".to_string()
     };
@@ -38,14 +48,29 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
             Some(id) if app.marks.ids.contains(id) => Span::styled("●", theme.marked),
             _ => Span::raw(" "),
         };
-        Row::new(vec![
+        // Triage: who took it, before the reason; acknowledged and
+        // snoozed rows dimmed (they are sorted below the rest).
+        let triage = app.snapshot.triage_of(f);
+        let reason = match triage.and_then(|t| crate::tui::triage::row_note(t, app.now)) {
+            Some(note) => Line::from(vec![
+                Span::styled(format!("{note} · "), theme.key),
+                Span::raw(f.reason_past_age()),
+            ]),
+            None => Line::raw(f.reason_past_age()),
+        };
+        let row = Row::new(vec![
             Cell::from(mark),
             Cell::from(f.kind.as_str()),
             Cell::from(fit_id(f, usize::from(id_width))),
             Cell::from(ago_brief(app.now, app.snapshot.finding_since(f))),
             Cell::from(Span::styled(f.suggested_action.as_str(), action_style)),
-            Cell::from(f.reason_past_age()),
-        ])
+            Cell::from(reason),
+        ]);
+        if triage.is_some_and(|t| t.quiet()) {
+            row.style(theme.dim)
+        } else {
+            row
+        }
     });
     let header = Row::new(["", "kind", "id", "age", "action", "reason"].map(Cell::from))
         .style(theme.header_row);

@@ -11,7 +11,7 @@ use crate::tui::popup::Popup;
 use crate::tui::popup_frame::{Pinned, TextPopup};
 use crate::tui::scroll::ScrollRoom;
 use crate::tui::state::{App, Pane};
-use crate::tui::{audit, confirm, help};
+use crate::tui::{audit, confirm, help, triage};
 
 /// The open popup laid out on a screen of `screen`.
 pub enum PopupLayout {
@@ -48,6 +48,9 @@ impl PopupLayout {
             }
             Popup::Reason(entry) => {
                 PopupLayout::Text(confirm::reason_popup(entry, screen, theme, keymap))
+            }
+            Popup::Triage(entry) => {
+                PopupLayout::Text(triage::entry_popup(entry, screen, theme, keymap))
             }
             Popup::Audit(entries) => {
                 PopupLayout::Text(audit::popup(entries, app.now, screen, theme, keymap))

@@ -5,6 +5,7 @@
 //! or the audit.
 
 use super::Effect;
+use crate::domain::triage::{FindingKey, TriageChange};
 use crate::domain::{Execution, Finding};
 use crate::monitor::MonitorControl;
 use crate::tui::confirm::{PreviewState, ReasonEntry, Step};
@@ -12,6 +13,7 @@ use crate::tui::intent::{ActionCommand, ActionEvent, ActionKind, ActionRequest, 
 use crate::tui::keymap::{Command, Input};
 use crate::tui::popup::Popup;
 use crate::tui::state::{App, Pane};
+use crate::tui::triage::{Asking, TriageEntry, TriageStep};
 
 /// Sends the request for planning under a new id; answers to older ids are dropped.
 fn plan(app: &mut App, request: ActionRequest) -> Vec<Effect> {
@@ -29,6 +31,10 @@ fn plan(app: &mut App, request: ActionRequest) -> Vec<Effect> {
 
 /// Keys while the reason entry or a preview is open.
 pub(super) fn on_input(app: &mut App, input: Input) -> Vec<Effect> {
+    if let Some(Popup::Triage(entry)) = app.popup.as_mut() {
+        let step = entry.step(input, app.now);
+        return on_triage_step(app, step);
+    }
     let keymap = &app.settings.keymap;
     let (step, request_id) = match app.popup.as_mut() {
         Some(Popup::Reason(entry)) => (entry.step(input), None),
@@ -110,6 +116,10 @@ pub(super) fn on_event(app: &mut App, event: ActionEvent) -> Vec<Effect> {
             tracing::warn!("action failed: {error}");
             app.say(format!("action failed: {error}"));
             Vec::new()
+        }
+        ActionEvent::Triaged(text) => {
+            app.say(text);
+            vec![Effect::SendControl(MonitorControl::RefreshNow)]
         }
         ActionEvent::Audit(entries) => {
             app.popup = Some(Popup::Audit(entries));
@@ -215,5 +225,90 @@ pub(super) fn request_action(app: &mut App, command: Command) -> Vec<Effect> {
             Vec::new()
         }
         ActionKind::Reconcile | ActionKind::Cleanup => plan(app, request),
+    }
+}
+
+fn on_triage_step(app: &mut App, step: TriageStep) -> Vec<Effect> {
+    match step {
+        TriageStep::Stay => Vec::new(),
+        TriageStep::Quit => vec![Effect::Quit],
+        TriageStep::Say(text) => {
+            app.say(text);
+            Vec::new()
+        }
+        TriageStep::Cancelled => {
+            app.popup = None;
+            app.say("cancelled: nothing written");
+            Vec::new()
+        }
+        TriageStep::Send(change) => {
+            let Some(Popup::Triage(entry)) = app.popup.take() else {
+                return Vec::new();
+            };
+            vec![Effect::Action(ActionCommand::Triage {
+                key: entry.key,
+                change,
+                severity: entry.severity,
+            })]
+        }
+    }
+}
+
+/// The triage keys on the selected finding (in the Running pane: the
+/// selected row's finding). Toggles: a claimed finding is unclaimed, an
+/// acknowledged one unacknowledged, a snoozed one woken; otherwise an
+/// acknowledgement, a snooze or a note asks for its text first.
+pub(super) fn triage(app: &mut App, command: Command) -> Vec<Effect> {
+    if app.read_only() {
+        app.refuse_write();
+        return Vec::new();
+    }
+    let finding = match app.focus {
+        Pane::Findings => app.selected_finding().cloned(),
+        _ => app.selected_execution().and_then(|e| {
+            app.snapshot
+                .findings
+                .iter()
+                .find(|f| f.execution_id.as_deref() == Some(e.id.as_str()))
+                .cloned()
+        }),
+    };
+    let Some(finding) = finding else {
+        app.say("no finding here to triage: triage is on the Stuck & orphaned findings");
+        return Vec::new();
+    };
+    let Some(key) = FindingKey::of(&finding) else {
+        return Vec::new();
+    };
+    let severity = finding.severity();
+    let view = app
+        .snapshot
+        .triage_of(&finding)
+        .cloned()
+        .unwrap_or_default();
+    let send = |change| {
+        vec![Effect::Action(ActionCommand::Triage {
+            key: key.clone(),
+            change,
+            severity,
+        })]
+    };
+    let ask = |app: &mut App, asking| {
+        app.popup = Some(Popup::Triage(TriageEntry::new(
+            asking,
+            key.clone(),
+            severity,
+        )));
+        Vec::new()
+    };
+    match command {
+        Command::Claim if view.claimed.is_some() => send(TriageChange::Unclaim),
+        Command::Claim => send(TriageChange::Claim),
+        Command::Acknowledge if view.acknowledged.is_some() => send(TriageChange::Unacknowledge),
+        Command::Acknowledge => ask(app, Asking::Acknowledge),
+        Command::Snooze if view.snoozed.is_some() => send(TriageChange::Unsnooze),
+        Command::Snooze => ask(app, Asking::Snooze),
+        Command::Note => ask(app, Asking::Note),
+        _ => Vec::new(),
     }
 }

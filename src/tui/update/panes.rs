@@ -88,6 +88,9 @@ fn on_pane_command(app: &mut App, action: Command) -> Vec<Effect> {
             app.popup_scroll = 0;
         }
         Command::Audit => return vec![Effect::Action(ActionCommand::LoadAudit)],
+        Command::Claim | Command::Acknowledge | Command::Snooze | Command::Note if in_lists => {
+            return super::act::triage(app, action);
+        }
         Command::Close => {
             if !app.filter.text.is_empty() {
                 app.filter.text.clear();
