@@ -34,6 +34,13 @@ pub fn popup(
                         e.before.as_deref().unwrap_or("-"),
                         e.reason.as_deref().unwrap_or("")
                     ),
+                    // Triage changes no row and asks no remote.
+                    None if e.remote_status.is_none() => format!(
+                        "{} {}  {}",
+                        e.action,
+                        e.execution_id,
+                        e.reason.as_deref().unwrap_or("")
+                    ),
                     // A remote stop changes no row: what the remote answered.
                     None => format!(
                         "{} {} remote: {}  {}",
