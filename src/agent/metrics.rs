@@ -91,6 +91,7 @@ pub struct Metrics {
     registry: Registry,
     active: Family<StatusLabel, Gauge>,
     findings: Family<KindLabel, Gauge>,
+    untriaged: Family<KindLabel, Gauge>,
     oldest_active_age: Gauge,
     long_running: Gauge,
     failure_ratio: Family<WindowLabel, FloatGauge>,
@@ -113,6 +114,7 @@ impl Metrics {
         let mut m = Metrics {
             active: Family::default(),
             findings: Family::default(),
+            untriaged: Family::default(),
             oldest_active_age: Gauge::default(),
             long_running: Gauge::default(),
             failure_ratio: Family::default(),
@@ -137,6 +139,11 @@ impl Metrics {
             "findings",
             "Findings by kind, one per execution at most (stuck, status_mismatch, remote_not_found and the others)",
             m.findings.clone(),
+        );
+        registry.register(
+            "untriaged_findings",
+            "Findings by kind that nobody claimed, acknowledged or snoozed (shared triage)",
+            m.untriaged.clone(),
         );
         registry.register_with_unit(
             "oldest_active_age",
@@ -204,6 +211,9 @@ impl Metrics {
             let _ = m.findings.get_or_create(&KindLabel {
                 kind: kind.as_str(),
             });
+            let _ = m.untriaged.get_or_create(&KindLabel {
+                kind: kind.as_str(),
+            });
         }
         for status in [Status::Pending, Status::Running] {
             let _ = m.active.get_or_create(&StatusLabel {
@@ -238,6 +248,16 @@ impl Metrics {
                     kind: kind.as_str(),
                 })
                 .set(n as i64);
+            let untriaged = s
+                .findings
+                .iter()
+                .filter(|f| f.kind == kind && !s.triage_of(f).is_some_and(|t| t.taken()))
+                .count();
+            self.untriaged
+                .get_or_create(&KindLabel {
+                    kind: kind.as_str(),
+                })
+                .set(untriaged as i64);
         }
         let oldest = s
             .active
@@ -385,6 +405,47 @@ mod tests {
     }
 
     #[test]
+    fn findings_someone_took_are_not_untriaged() {
+        use crate::domain::triage::{FindingKey, Mark, TriageView};
+        let mut snap = crate::tui::sample::sample_snapshot(crate::tui::sample::now());
+        let stuck: Vec<_> = snap
+            .findings
+            .iter()
+            .filter(|f| f.kind == FindingKind::Stuck)
+            .cloned()
+            .collect();
+        assert!(!stuck.is_empty(), "the sample has stuck findings");
+        let mut views = std::collections::BTreeMap::new();
+        views.insert(
+            FindingKey::of(&stuck[0]).unwrap(),
+            TriageView {
+                claimed: Some(Mark {
+                    by: "alice".into(),
+                    at: crate::tui::sample::now(),
+                    note: None,
+                }),
+                ..TriageView::default()
+            },
+        );
+        snap.triage = std::sync::Arc::new(views);
+        let m = Metrics::new(true);
+        m.observe_snapshot(&snap, None);
+        let text = m.encode();
+        let all = stuck.len();
+        assert!(
+            text.contains(&format!("exectop_findings{{kind=\"stuck\"}} {all}\n")),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!(
+                "exectop_untriaged_findings{{kind=\"stuck\"}} {}\n",
+                all - 1
+            )),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn the_exposition_has_every_family_with_its_type_and_no_execution_label() {
         let m = Metrics::new(true);
         m.observe_snapshot(&snapshot(0, 250), None);
@@ -402,6 +463,7 @@ mod tests {
         for (name, kind) in [
             ("exectop_active_executions", "gauge"),
             ("exectop_findings", "gauge"),
+            ("exectop_untriaged_findings", "gauge"),
             ("exectop_oldest_active_age_seconds", "gauge"),
             ("exectop_long_running_executions", "gauge"),
             ("exectop_finished_executions", "gauge"),
