@@ -193,6 +193,46 @@ fn finding(l: &mut Lines, f: &Finding, age: i64) {
     );
 }
 
+/// Who took the finding, and what they wrote.
+fn triage(l: &mut Lines, view: Option<&crate::domain::triage::TriageView>) {
+    let Some(v) = view else {
+        return;
+    };
+    l.section("triage");
+    let said = |m: &crate::domain::triage::Mark| match &m.note {
+        Some(note) => format!("{}: {note}", m.by),
+        None => m.by.clone(),
+    };
+    if let Some(m) = &v.claimed {
+        l.field("claimed by", said(m));
+        l.time("claimed", Some(m.at));
+    }
+    if let Some(m) = &v.acknowledged {
+        l.field("acknowledged by", said(m));
+        l.time("acknowledged", Some(m.at));
+    }
+    if let Some(m) = &v.snoozed {
+        l.field("snoozed by", said(m));
+        if let Some(until) = v.snoozed_until {
+            let now = l.now;
+            l.field(
+                "snoozed until",
+                format!(
+                    "{} (in {})",
+                    until.to_rfc3339_opts(SecondsFormat::Secs, true),
+                    ago(until, now)
+                ),
+            );
+        }
+    }
+    if let Some(m) = &v.note {
+        l.field("note", said(m));
+    }
+    if let Some(why) = &v.lapsed {
+        l.field("lapsed", why.clone());
+    }
+}
+
 fn lines(
     snap: &Snapshot,
     subject: Subject<'_>,
@@ -209,6 +249,7 @@ fn lines(
         Subject::Finding(selected) => match selected {
             Some(f) => {
                 finding(&mut l, f, snap.finding_age(f, now));
+                triage(&mut l, snap.triage_of(f));
                 if let Some(id) = &f.execution_id {
                     if let Some(e) = active(id) {
                         execution(&mut l, e);
