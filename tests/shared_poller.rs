@@ -79,7 +79,10 @@ struct Instance {
 }
 
 async fn start(url: &str, base: &str, n: usize) -> Instance {
-    let config = config(base, n);
+    start_with(url, config(base, n)).await
+}
+
+async fn start_with(url: &str, config: Config) -> Instance {
     let pool = DbPool::connect(url, true).await.unwrap();
     let store = Store::with_pool(pool, url, &config.table);
     let tracker: Arc<dyn RemoteTracker> =
@@ -318,5 +321,70 @@ async fn with_sharing_off_every_instance_asks_for_itself() {
     .await;
     for t in tasks {
         t.abort();
+    }
+}
+
+/// Team mode hears a triage change at once: with a database poll only
+/// every 30 s, a claim made elsewhere shows within a few seconds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_triage_change_reaches_every_instance_without_waiting_for_a_poll() {
+    use exectop::domain::triage::{FindingKey, TriageChange};
+    let (schema, pool) = planted().await;
+    let (base, _asked) = fake_remote().await;
+    let slow = |n| {
+        let mut c = config(&base, n);
+        c.poll.database_interval = Some(DurationSpec(Duration::from_secs(30)));
+        c
+    };
+    let instances = [
+        start_with(&schema, slow(0)).await,
+        start_with(&schema, slow(1)).await,
+    ];
+    wait_until("both see the finished run", 30 * REMOTE_INTERVAL, || {
+        instances.iter().all(Instance::sees_the_finished_run)
+    })
+    .await;
+    let store = Store::with_pool(pool, &schema, &Config::default().table);
+    let key = FindingKey {
+        subject: instances[0]
+            .latest
+            .borrow()
+            .as_ref()
+            .unwrap()
+            .findings
+            .iter()
+            .find(|f| f.kind == FindingKind::StatusMismatch)
+            .and_then(|f| f.execution_id.clone())
+            .unwrap(),
+        kind: FindingKind::StatusMismatch,
+    };
+    let claimed = Instant::now();
+    store
+        .change_triage(
+            &key,
+            &TriageChange::Claim,
+            1,
+            &exectop::store::Actor {
+                operator: "alice".into(),
+                host: "ops-1".into(),
+            },
+        )
+        .await
+        .unwrap();
+    wait_until("both show the claim", Duration::from_secs(10), || {
+        instances.iter().all(|i| {
+            i.latest
+                .borrow()
+                .as_ref()
+                .is_some_and(|s| s.triage.values().any(|t| t.claimed.is_some()))
+        })
+    })
+    .await;
+    assert!(
+        claimed.elapsed() < Duration::from_secs(10),
+        "heard before the next 30 s poll"
+    );
+    for i in instances {
+        i.task.abort();
     }
 }

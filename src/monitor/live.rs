@@ -418,19 +418,21 @@ pub async fn run(
         let remote_idle = round.is_none() && listing.is_none() && poller.tracker.is_some();
         let following = live.sharing.as_ref().is_some_and(|s| !s.is_poller());
         let sharing = &mut live.sharing;
+        // Which the shared listener heard first: the poller's answers
+        // (a follower reads them) or a triage change (a poll shows it).
         let notice = async move {
             match sharing {
-                Some(sharing) if following => sharing.notice().await,
-                _ => std::future::pending().await,
+                Some(sharing) => sharing.heard(following).await,
+                None => std::future::pending().await,
             }
         };
         let poll_db = tokio::select! {
             _ = live.schedule.database.tick(), if !live.schedule.paused => true,
-            () = notice, if !live.schedule.paused => {
-                if !live.follow().await {
+            triaged = notice, if !live.schedule.paused => {
+                if !triaged && !live.follow().await {
                     return;
                 }
-                false
+                triaged
             }
             _ = live.schedule.remote.tick(), if !live.schedule.paused && remote_idle => {
                 match live.remote_tick().await {

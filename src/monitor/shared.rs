@@ -52,6 +52,8 @@ pub struct Sharing {
     holder: String,
     pub role: Role,
     notices: mpsc::Receiver<()>,
+    /// A triage change on this table, from any terminal.
+    triage_notices: mpsc::Receiver<()>,
     last_try: Option<Instant>,
     last_beat: Option<Instant>,
     last_prune: Option<Instant>,
@@ -99,12 +101,20 @@ impl Sharing {
             }
         }
         let (notify, notices) = mpsc::channel(1);
+        let (triaged, triage_notices) = mpsc::channel(1);
         match store.listen_shared().await {
             Ok(Some(mut listener)) => {
                 let name = scope.name.clone();
+                let table = store.table().name.clone();
                 tokio::spawn(async move {
                     loop {
                         match listener.recv().await {
+                            Ok(n)
+                                if n.channel() == crate::store::shared::TRIAGE_CHANNEL
+                                    && n.payload() == table =>
+                            {
+                                let _ = triaged.try_send(());
+                            }
                             Ok(n) if n.payload() == name => {
                                 // One pending notice is enough: the read takes all.
                                 if notify.is_closed() {
@@ -128,6 +138,7 @@ impl Sharing {
             holder: this_holder(),
             role: Role::Follower { last_seq: 0 },
             notices,
+            triage_notices,
             last_try: None,
             last_beat: None,
             last_prune: None,
@@ -147,6 +158,26 @@ impl Sharing {
     pub async fn notice(&mut self) {
         if self.notices.recv().await.is_none() {
             std::future::pending::<()>().await;
+        }
+    }
+
+    /// Waits for what the shared listener hears next: the poller's new
+    /// answers (only a follower listens for them) or a triage change on
+    /// this table. True for a triage change.
+    pub async fn heard(&mut self, following: bool) -> bool {
+        let answers = async {
+            if !following || self.notices.recv().await.is_none() {
+                std::future::pending::<()>().await;
+            }
+        };
+        let triage = async {
+            if self.triage_notices.recv().await.is_none() {
+                std::future::pending::<()>().await;
+            }
+        };
+        tokio::select! {
+            () = answers => false,
+            () = triage => true,
         }
     }
 

@@ -17,6 +17,9 @@ use super::read::Store;
 /// The channel every poller notifies on; the payload is the scope.
 pub const CHANNEL: &str = "exectop_remote";
 
+/// The channel a triage change notifies on; the payload is the table.
+pub const TRIAGE_CHANNEL: &str = "exectop_triage";
+
 /// Observations older than this are deleted by the poller: a follower that
 /// starts rebuilds its histories from what is left.
 pub const KEPT_MINUTES: i64 = 10;
@@ -306,7 +309,10 @@ impl Store {
             return Ok(None);
         };
         let mut listener = PgListener::connect_with(pool).await.map_err(shared)?;
-        listener.listen(CHANNEL).await.map_err(shared)?;
+        listener
+            .listen_all([CHANNEL, TRIAGE_CHANNEL])
+            .await
+            .map_err(shared)?;
         Ok(Some(listener))
     }
 }

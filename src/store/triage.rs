@@ -122,6 +122,18 @@ impl Store {
             };
             tx.execute(&record.insert_sql(), record.args(self, actor))
                 .await?;
+            // The other terminals on the table read it at once where they
+            // listen (team mode); otherwise with their next poll.
+            if matches!(self.pool(), super::pool::DbPool::Postgres(_)) {
+                tx.execute(
+                    "SELECT pg_notify({1}, {2})",
+                    vec![
+                        Arg::Text(Some(super::shared::TRIAGE_CHANNEL.into())),
+                        Arg::Text(Some(table.clone())),
+                    ],
+                )
+                .await?;
+            }
             Ok::<_, StoreError>(after)
         }
         .await;
