@@ -154,13 +154,6 @@ impl Sharing {
         &self.scope
     }
 
-    /// Waits for the poller's next notice (a follower's wake-up).
-    pub async fn notice(&mut self) {
-        if self.notices.recv().await.is_none() {
-            std::future::pending::<()>().await;
-        }
-    }
-
     /// Waits for what the shared listener hears next: the poller's new
     /// answers (only a follower listens for them) or a triage change on
     /// this table. True for a triage change.
