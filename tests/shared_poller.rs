@@ -164,15 +164,25 @@ async fn planted() -> (common::PgSchema, DbPool) {
     (schema, pool)
 }
 
-/// The poller's session, as the server lists its advisory lock.
-async fn poller_backend(pool: &DbPool) -> Option<i32> {
+/// The poller's session, as the server lists the advisory lock of this
+/// test's scope (other tests hold locks of their own in the same database).
+async fn poller_backend(url: &str, pool: &DbPool, base: &str) -> Option<i32> {
+    let store = Store::with_pool(pool.clone(), url, &Config::default().table);
+    let host = base.trim_start_matches("http://");
+    let scope = store
+        .sharing_scope(&format!("http {host}"))
+        .await
+        .unwrap()
+        .unwrap();
     let DbPool::Postgres(pg) = pool else {
         unreachable!()
     };
     sqlx::query_scalar(
-        "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted \
+        "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1 \
+         AND ((classid::bigint << 32) | objid::bigint) = $1 \
          AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
     )
+    .bind(scope.key)
     .fetch_optional(pg)
     .await
     .unwrap()
@@ -257,7 +267,7 @@ async fn another_instance_takes_over_when_the_poller_goes_or_its_session_is_term
 
     // The server terminates the new poller's session: it must stop asking,
     // and the third instance takes over.
-    let pid = poller_backend(&pool)
+    let pid = poller_backend(&schema, &pool, &base)
         .await
         .expect("the poller holds the lock");
     let DbPool::Postgres(pg) = &pool else {

@@ -21,6 +21,10 @@ use crate::store::{Store, StoreError};
 /// How often a follower tries to take the lock: well within two remote
 /// intervals, and one cheap statement a second.
 const TRY_EVERY: Duration = Duration::from_secs(1);
+/// A poller whose session was taken from it waits this long before it tries
+/// again, so another instance takes over (the session may have been
+/// terminated on purpose, or its host be the trouble).
+const STEP_BACK: Duration = Duration::from_secs(5);
 /// How often the poller says it is alive (and the tracker's health).
 const BEAT_EVERY: Duration = Duration::from_secs(2);
 const PRUNE_EVERY: Duration = Duration::from_secs(60);
@@ -55,6 +59,8 @@ pub struct Sharing {
     /// A triage change on this table, from any terminal.
     triage_notices: mpsc::Receiver<()>,
     last_try: Option<Instant>,
+    /// Not before then: see `STEP_BACK`.
+    next_try: Option<Instant>,
     last_beat: Option<Instant>,
     last_prune: Option<Instant>,
     /// The poller a follower last read, for its header.
@@ -140,6 +146,7 @@ impl Sharing {
             notices,
             triage_notices,
             last_try: None,
+            next_try: None,
             last_beat: None,
             last_prune: None,
             poller: None,
@@ -191,10 +198,13 @@ impl Sharing {
                 let last_seq = self.store.last_seq(&self.scope).await.unwrap_or(0);
                 self.role = Role::Follower { last_seq };
                 self.last_try = Some(Instant::now());
+                self.next_try = Some(Instant::now() + STEP_BACK);
                 RoleChange::LostLock
             }
             Role::Follower { .. } => {
-                if self.last_try.is_some_and(|t| t.elapsed() < TRY_EVERY) {
+                if self.last_try.is_some_and(|t| t.elapsed() < TRY_EVERY)
+                    || self.next_try.is_some_and(|t| Instant::now() < t)
+                {
                     return RoleChange::None;
                 }
                 self.last_try = Some(Instant::now());
