@@ -99,3 +99,7 @@ impl Theme {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "theme_tests.rs"]
+mod tests;
