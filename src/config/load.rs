@@ -686,6 +686,53 @@ mod tests {
     }
 
     #[test]
+    fn the_theme_is_chosen_by_name_and_a_wrong_name_is_refused() {
+        use crate::config::ThemeName;
+        let theme = |text: &str| parse_str(text, "x.toml").unwrap().ui.theme;
+        assert_eq!(theme(""), ThemeName::Dark, "no key: dark");
+        assert_eq!(theme("[ui]\n"), ThemeName::Dark);
+        assert_eq!(theme("[ui]\ntheme = \"light\"\n"), ThemeName::Light);
+        assert_eq!(theme("[ui]\ntheme = \"dark\"\n"), ThemeName::Dark);
+        assert_eq!(
+            theme("[ui]\ntheme = \"high-contrast\"\n"),
+            ThemeName::HighContrast
+        );
+        for name in ThemeName::ALL {
+            assert_eq!(theme(&format!("[ui]\ntheme = \"{name}\"\n")), name);
+        }
+
+        let e = err("[ui]\nread_only = true\ntheme = \"sepia\"\n");
+        assert!(
+            e.starts_with(
+                "x.toml:3: ui.theme \"sepia\" is not a theme (dark, light, high-contrast)"
+            ),
+            "{e}"
+        );
+        for wrong in ["Light", "high_contrast", "highcontrast", ""] {
+            let e = err(&format!("[ui]\ntheme = \"{wrong}\"\n"));
+            assert!(
+                e.contains(&format!("ui.theme {wrong:?} is not a theme")),
+                "{e}"
+            );
+        }
+        let e = err("[ui]\ntheme = 1\n");
+        assert!(e.contains("x.toml:2") && e.contains("theme = 1"), "{e}");
+
+        // The name alone, as another section (a wall screen) would read it.
+        #[derive(Debug, serde::Deserialize)]
+        struct Wall {
+            theme: ThemeName,
+        }
+        let wall: Wall = toml::from_str("theme = \"high-contrast\"").unwrap();
+        assert_eq!(wall.theme, ThemeName::HighContrast);
+        let e = toml::from_str::<Wall>("theme = \"sepia\"").unwrap_err();
+        assert_eq!(
+            e.message(),
+            "\"sepia\" is not a theme (dark, light, high-contrast)"
+        );
+    }
+
+    #[test]
     fn identifiers() {
         for ok in ["id", "_x", "workflow_executions", "A1"] {
             assert!(is_safe_identifier(ok), "{ok}");

@@ -361,6 +361,73 @@ pub struct UiConfig {
     /// Key bindings: command name → key or keys (`"r"`, `["q", "ctrl-c"]`).
     #[serde(default)]
     pub keys: BTreeMap<String, KeySpec>,
+    /// The colours (`dark`, the default; `light`; `high-contrast`).
+    /// `NO_COLOR` wins over it.
+    #[serde(default, deserialize_with = "ui_theme")]
+    pub theme: ThemeName,
+}
+
+/// A theme's name, as the configuration spells it (kebab-case). The TUI
+/// builds the theme (`tui::theme::Theme::named`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum ThemeName {
+    /// Today's colours, for a dark background.
+    #[default]
+    Dark,
+    /// For a light background.
+    Light,
+    /// For colour-blind viewers and a screen read from across the room: ok,
+    /// bad and warn differ by modifier as well as by colour.
+    HighContrast,
+}
+
+impl ThemeName {
+    pub const ALL: [ThemeName; 3] = [ThemeName::Dark, ThemeName::Light, ThemeName::HighContrast];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ThemeName::Dark => "dark",
+            ThemeName::Light => "light",
+            ThemeName::HighContrast => "high-contrast",
+        }
+    }
+}
+
+impl std::fmt::Display for ThemeName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for ThemeName {
+    type Err = String;
+
+    /// The error says what was written and lists the themes; the caller
+    /// puts the key in front of it.
+    fn from_str(text: &str) -> Result<Self, String> {
+        ThemeName::ALL
+            .into_iter()
+            .find(|t| t.as_str() == text)
+            .ok_or_else(|| {
+                let names: Vec<&str> = ThemeName::ALL.iter().map(|t| t.as_str()).collect();
+                format!("{text:?} is not a theme ({})", names.join(", "))
+            })
+    }
+}
+
+impl<'de> Deserialize<'de> for ThemeName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+/// `ui.theme`: a theme's name, the error naming the key.
+fn ui_theme<'de, D: Deserializer<'de>>(d: D) -> Result<ThemeName, D::Error> {
+    String::deserialize(d)?
+        .parse()
+        .map_err(|e| serde::de::Error::custom(format!("ui.theme {e}")))
 }
 
 /// `[agent]`: the headless agent's settings.

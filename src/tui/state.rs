@@ -66,7 +66,7 @@ impl AppSettings {
             no_write_access: None,
             interval: config.database_interval(),
             keymap: Keymap::from_config(&config.ui.keys)?,
-            theme: Theme::from_env(),
+            theme: Theme::named(config.ui.theme, Theme::no_color_env()),
             remote: config.remote.kind != crate::config::RemoteKind::None,
             output: if config.ui.plain_terminal {
                 OutputKind::Plain
