@@ -163,7 +163,7 @@ pub async fn simulate(
     Ok(0)
 }
 
-/// The `[ui]` of the operator's own configuration file (keys, refresh,
+/// The `[ui]` of the operator's own configuration file (keys, theme, refresh,
 /// plain terminal): the demo brings its own database and remote, but the
 /// screen and its keys are the operator's. Everything else in the file is
 /// left unread.
