@@ -58,6 +58,8 @@ mod popup_tests;
 mod render_layout_tests;
 #[cfg(test)]
 mod render_tests;
+#[cfg(test)]
+mod wall_tests;
 
 pub use intent::{
     ActionCommand, ActionEvent, ActionKind, ActionPreview, ActionReport, ActionRequest,

@@ -76,9 +76,47 @@ pub struct WallView<'a> {
     pub stale: bool,
 }
 
-/// Wide and tall enough for large digits.
-const BIG_WIDTH: u16 = 100;
-const BIG_HEIGHT: u16 = 32;
+/// How large the wall's figures are drawn, by the terminal's size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Scale {
+    /// Plain text (below 80×30: an 80×24 terminal gets every figure).
+    Text,
+    /// Quadrant pixels: 4 columns and 4 rows a character.
+    Large,
+    /// Full pixels: 8 columns and 8 rows a character (200×60 and up).
+    Huge,
+}
+
+impl Scale {
+    fn of(area: Rect) -> Scale {
+        if area.width >= 200 && area.height >= 60 {
+            Scale::Huge
+        } else if area.width >= 80 && area.height >= 30 {
+            Scale::Large
+        } else {
+            Scale::Text
+        }
+    }
+
+    /// The scale `text` is drawn at in `width` columns: this one, or a
+    /// smaller one where it does not fit.
+    fn for_text(self, text: &str, width: u16) -> Scale {
+        let chars = text.chars().count();
+        match self {
+            Scale::Huge if chars * 8 <= usize::from(width) => Scale::Huge,
+            Scale::Huge | Scale::Large if chars * 4 <= usize::from(width) => Scale::Large,
+            _ => Scale::Text,
+        }
+    }
+
+    fn rows(self) -> u16 {
+        match self {
+            Scale::Text => 1,
+            Scale::Large => 4,
+            Scale::Huge => 8,
+        }
+    }
+}
 
 /// An age on the wall: "just now" under a minute (the wall never counts
 /// seconds), then whole minutes moving with the clock's minute.
@@ -101,10 +139,12 @@ fn since_text(now: DateTime<Utc>, since: DateTime<Utc>) -> String {
 
 /// Draws the wall on `area`.
 pub fn render(frame: &mut Frame, area: Rect, view: &WallView) {
-    let big = area.width >= BIG_WIDTH && area.height >= BIG_HEIGHT;
+    let scale = Scale::of(area);
     let mut rows: Vec<(u16, Block)> = vec![(1, Block::Title)];
     for alarm in &view.alarms {
-        rows.push((banner_height(alarm, big, area.width), Block::Banner(alarm)));
+        let text_rows = 1 + u16::from(alarm.detail.is_some());
+        let head = scale.for_text(&alarm.headline, area.width).rows();
+        rows.push((head + text_rows, Block::Banner(alarm)));
     }
     if !view.has_snapshot {
         rows.push((1, Block::Gap));
@@ -115,15 +155,16 @@ pub fn render(frame: &mut Frame, area: Rect, view: &WallView) {
         }
         rows.push((1, Block::Gap));
         if view.snapshot.findings.is_empty() {
-            rows.push((if big { 8 } else { 1 }, Block::Clear));
+            rows.push((scale.for_text(CLEAR, area.width).rows(), Block::Clear));
             rows.push((1, Block::ClearSince));
         } else {
-            rows.push((if big { 8 } else { 1 }, Block::Total));
+            let total = total_text(view.snapshot);
+            rows.push((scale.for_text(&total, area.width).rows(), Block::Total));
             rows.push((kind_rows(view.snapshot, area.width), Block::Kinds));
         }
         rows.push((1, Block::Gap));
         rows.push((2, Block::Rates));
-        rows.push((if big { 4 } else { 1 }, Block::Spark));
+        rows.push((if scale > Scale::Text { 4 } else { 2 }, Block::Spark));
         rows.push((1, Block::Gap));
         rows.push((1, Block::Groups));
         let claims = claims(view);
@@ -135,7 +176,7 @@ pub fn render(frame: &mut Frame, area: Rect, view: &WallView) {
     let areas = Layout::vertical(rows.iter().map(|(h, _)| Constraint::Length(*h))).split(area);
     for ((_, block), rect) in rows.iter().zip(areas.iter()) {
         if rect.height > 0 {
-            block.render(frame, *rect, view, big);
+            block.render(frame, *rect, view, scale);
         }
     }
 }
@@ -156,27 +197,40 @@ enum Block<'a> {
     Claims(Vec<Line<'static>>),
 }
 
-fn banner_height(alarm: &Alarm, big: bool, width: u16) -> u16 {
-    let text = 1 + u16::from(alarm.detail.is_some());
-    if big && big_fits(&alarm.headline, width) {
-        4 + text
-    } else {
-        1 + text
-    }
+const CLEAR: &str = "ALL CLEAR";
+
+fn total_text(snap: &Snapshot) -> String {
+    let total = snap.findings.len();
+    let noun = if total == 1 { "FINDING" } else { "FINDINGS" };
+    format!("{total} {noun}")
 }
 
-/// Whether `text` fits `width` in quadrant pixels (4 columns a character).
-fn big_fits(text: &str, width: u16) -> bool {
-    text.chars().count() * 4 <= usize::from(width)
-}
-
-fn big(text: String, style: Style) -> BigText<'static> {
-    BigText::builder()
-        .pixel_size(PixelSize::Quadrant)
+/// `text` centred on `area`'s first rows, as large as `scale` and the
+/// width allow; the rows below are what is left.
+fn headline(frame: &mut Frame, area: Rect, text: &str, style: Style, scale: Scale) -> Rect {
+    let scale = scale.for_text(text, area.width);
+    let [head, rest] =
+        Layout::vertical([Constraint::Length(scale.rows()), Constraint::Fill(1)]).areas(area);
+    let pixels = match scale {
+        Scale::Text => {
+            frame.render_widget(
+                Paragraph::new(Line::styled(format!(" {text} "), style))
+                    .alignment(Alignment::Center),
+                head,
+            );
+            return rest;
+        }
+        Scale::Large => PixelSize::Quadrant,
+        Scale::Huge => PixelSize::Full,
+    };
+    let big = BigText::builder()
+        .pixel_size(pixels)
         .style(style)
-        .lines(vec![Line::from(text)])
+        .lines(vec![Line::from(text.to_string())])
         .centered()
-        .build()
+        .build();
+    frame.render_widget(big, head);
+    rest
 }
 
 /// The finding kinds present, with their counts, in the table's order.
@@ -252,7 +306,7 @@ fn claims(view: &WallView) -> Vec<Line<'static>> {
 }
 
 impl Block<'_> {
-    fn render(&self, frame: &mut Frame, area: Rect, view: &WallView, big_screen: bool) {
+    fn render(&self, frame: &mut Frame, area: Rect, view: &WallView, scale: Scale) {
         let theme = view.theme;
         let snap = view.snapshot;
         // Stale figures are dimmed: the banner says why.
@@ -276,18 +330,7 @@ impl Block<'_> {
             Block::Gap => {}
             Block::Banner(alarm) => {
                 let mut lines = Vec::new();
-                let text_rows = if big_screen && big_fits(&alarm.headline, area.width) {
-                    let [head, rest] =
-                        Layout::vertical([Constraint::Length(4), Constraint::Fill(1)]).areas(area);
-                    frame.render_widget(big(alarm.headline.clone(), theme.alert), head);
-                    rest
-                } else {
-                    lines.push(
-                        Line::styled(format!(" {} ", alarm.headline), theme.alert)
-                            .alignment(Alignment::Center),
-                    );
-                    area
-                };
+                let text_rows = headline(frame, area, &alarm.headline, theme.alert, scale);
                 let since = alarm.since.map_or_else(
                     || "never answered".to_string(),
                     |at| since_text(view.now, at),
@@ -322,16 +365,13 @@ impl Block<'_> {
                 );
             }
             Block::Clear => {
-                let style = figures(theme.ok.add_modifier(bold));
-                if big_screen {
-                    frame.render_widget(big("ALL CLEAR".into(), style), area);
-                } else {
-                    frame.render_widget(
-                        Paragraph::new(Line::styled("ALL CLEAR", style))
-                            .alignment(Alignment::Center),
-                        area,
-                    );
-                }
+                headline(
+                    frame,
+                    area,
+                    CLEAR,
+                    figures(theme.ok.add_modifier(bold)),
+                    scale,
+                );
             }
             Block::ClearSince => {
                 let text = match view.state.clear_since {
@@ -344,18 +384,8 @@ impl Block<'_> {
                 );
             }
             Block::Total => {
-                let total = snap.findings.len();
-                let noun = if total == 1 { "FINDING" } else { "FINDINGS" };
                 let style = figures(theme.bad.add_modifier(bold));
-                let text = format!("{total} {noun}");
-                if big_screen && big_fits(&text, area.width) {
-                    frame.render_widget(big(text, style), area);
-                } else {
-                    frame.render_widget(
-                        Paragraph::new(Line::styled(text, style)).alignment(Alignment::Center),
-                        area,
-                    );
-                }
+                headline(frame, area, &total_text(snap), style, scale);
             }
             Block::Kinds => {
                 let per_row = (usize::from(area.width) / 26).max(1);
