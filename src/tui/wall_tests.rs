@@ -174,11 +174,28 @@ fn wall_remote_degraded() {
 fn the_wall_waits_for_the_first_poll() {
     let mut settings = sample::settings(true);
     settings.wall = true;
-    let app = App::new(settings, now());
+    let mut app = App::new(settings, now());
     for (w, h) in SIZES {
         let text = screen(&app, w, h);
         assert!(text.contains("waiting for the first poll"), "{text}");
+        assert!(!text.contains("DOWN") && !text.contains("since"), "{text}");
     }
+    // A database that refuses from the start is said so, not waited for.
+    update(
+        &mut app,
+        Msg::Monitor(MonitorEvent::PollFailed {
+            source: PollSource::Database,
+            error: "password authentication failed".into(),
+            at: now(),
+        }),
+    );
+    for (w, h) in SIZES {
+        let text = screen(&app, w, h);
+        assert!(text.contains("since 14:03:22 UTC (just now)"), "{text}");
+        assert!(text.contains("password authentication failed"), "{text}");
+        assert!(text.contains("waiting for the first poll"), "{text}");
+    }
+    assert!(screen(&app, 80, 24).contains("DATABASE DOWN"));
 }
 
 fn press(app: &mut App, code: KeyCode, modifiers: KeyModifiers) -> Vec<Effect> {

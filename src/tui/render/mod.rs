@@ -92,7 +92,9 @@ fn wall_view(app: &App) -> WallView<'_> {
     let last_good_poll = app
         .has_snapshot
         .then(|| snap.database.last_success.unwrap_or(snap.taken_at));
-    if app.has_snapshot && db == Condition::Down {
+    // Down before the first poll answered too: the wall is never a
+    // "waiting" screen over a database that refuses.
+    if app.db_failure.is_some() || (app.has_snapshot && db == Condition::Down) {
         alarms.push(Alarm {
             headline: "DATABASE DOWN".to_string(),
             since: app.wall.db_down_since.or(last_good_poll),
