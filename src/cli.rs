@@ -34,6 +34,10 @@ pub struct Global {
     /// Refuse every write (for wall terminals)
     #[arg(long, global = true)]
     pub read_only: bool,
+    /// The wall screen: large counts, error rates, claims and the data's
+    /// age for a terminal across the room; read-only, only q and help act
+    #[arg(long, global = true)]
+    pub wall: bool,
     /// Draw with ratatui's own terminal backend instead of exectop's encoder
     /// (for a terminal that shows the screen wrongly)
     #[arg(long, global = true)]

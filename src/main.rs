@@ -8,7 +8,9 @@ use exectop::cli::{Cli, Command};
 use exectop::commands::{self, CommandFailure};
 
 async fn dispatch(cli: Cli) -> Result<i32, CommandFailure> {
-    let global = cli.global;
+    let mut global = cli.global;
+    // The wall screen acts on nothing: it is read-only however it starts.
+    global.read_only |= global.wall;
     match cli.command.unwrap_or(Command::Tui) {
         Command::Tui => {
             let setup = commands::setup::setup(&global).await?;

@@ -166,3 +166,68 @@ fn an_idle_screen_writes_nothing_to_the_terminal() {
     assert_eq!(written, [0], "bytes written by an idle screen in 4 s");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The wall screen (`--wall`) on a SQLite file the test owns, polled every
+/// second: it shows the calm screen, and once the table goes away the
+/// banner says the database is down, with the last figures marked stale,
+/// within two poll intervals. Then q quits: the only key that acts there.
+#[test]
+fn the_wall_says_the_database_is_down_within_two_polls() {
+    let dir = std::env::temp_dir().join(format!("exectop_wall_{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = dir.join("wall.db");
+    let config = dir.join("exectop.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[database]\nurl = \"sqlite://{}\"\n[poll]\ndatabase_interval = \"1s\"\n",
+            db.display()
+        ),
+    )
+    .unwrap();
+    let migrated = Command::new(env!("CARGO_BIN_EXE_exectop"))
+        .args(["migrate", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(migrated.status.success(), "{migrated:?}");
+
+    let t = Tmux::start(&format!("--wall --config {}", config.display()), 120, 40);
+    let screen = t.wait_for("the calm wall", READY, |s| {
+        s.contains("exectop wall") && s.contains("nothing wrong since")
+    });
+    assert!(!screen.contains("STALE"), "{screen}");
+    // Keys other than q and help do nothing on the wall.
+    t.keys(&["Tab", "/", "Enter"]);
+    assert!(t.screen().contains("nothing wrong since"));
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let pool = exectop::store::DbPool::connect(&format!("sqlite://{}", db.display()), false)
+            .await
+            .unwrap();
+        common::execute(&pool, "ALTER TABLE exectop_executions RENAME TO gone").await;
+        if let exectop::store::DbPool::Sqlite(p) = pool {
+            p.close().await;
+        }
+    });
+    let gone = Instant::now();
+    let screen = t.wait_for("the database-down banner", Duration::from_secs(10), |s| {
+        s.contains("STALE: the last known figures") && s.contains("since ")
+    });
+    let took = gone.elapsed();
+    // Two poll intervals, and the 200 ms the screen is read every.
+    assert!(
+        took <= Duration::from_millis(2_200),
+        "the banner took {took:?}:\n{screen}"
+    );
+    assert!(screen.contains("no such table"), "{screen}");
+
+    t.keys(&["q"]);
+    let screen = t.wait_for("exectop to exit", Duration::from_secs(10), |s| {
+        s.contains("EXITED:")
+    });
+    assert!(screen.contains("EXITED:0"), "{screen}");
+    assert!(screen.contains("TTY:cooked"), "{screen}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -14,6 +14,7 @@ pub async fn run(setup: Setup, global: &crate::cli::Global) -> Result<i32, Comma
     let config = &setup.loaded.config;
     let mut settings = AppSettings::from_config(config, read_only_flag)
         .map_err(|e| CommandFailure(format!("{}: {e}", setup.loaded.origin())))?;
+    settings.wall = global.wall;
     if global.plain_terminal {
         settings.output = tui::output::OutputKind::Plain;
     }

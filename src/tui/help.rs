@@ -51,7 +51,7 @@ fn mode_lines(mode: Mode, theme: &Theme, keymap: &Keymap) -> Indented {
         }
         Mode::Count => lines.push(line(theme, "0-9", "type the count of rows")),
         Mode::Preview => lines.push(line(theme, "any other key", "no: nothing is written")),
-        Mode::Panes | Mode::Popup => {}
+        Mode::Panes | Mode::Popup | Mode::Wall => {}
     }
     lines
 }
@@ -71,11 +71,34 @@ pub fn popup(keymap: &Keymap, theme: &Theme, read_only: bool, screen: Rect) -> T
             1,
         ));
     }
-    for mode in Mode::ALL.into_iter().filter(|m| *m != Mode::Panes) {
+    for mode in Mode::ALL
+        .into_iter()
+        .filter(|m| !matches!(m, Mode::Panes | Mode::Wall))
+    {
         lines.extend(mode_lines(mode, theme, keymap));
     }
-    let mut popup = TextPopup::new(screen, WIDTH, screen.height, String::new(), &lines);
-    let close = keymap.label_in(Command::Close, Mode::Popup);
+    let popup = TextPopup::new(screen, WIDTH, screen.height, String::new(), &lines);
+    titled(popup, keymap, Mode::Popup)
+}
+
+/// The wall screen's help: its keys only, all of them (quit, help, close).
+pub fn wall_popup(keymap: &Keymap, theme: &Theme, screen: Rect) -> TextPopup {
+    let mut lines = mode_lines(Mode::Wall, theme, keymap);
+    lines.remove(0);
+    lines.push((Line::raw(""), 0));
+    lines.push((
+        Line::styled(
+            " read-only: a screen to watch, nothing to act on",
+            theme.dim,
+        ),
+        1,
+    ));
+    let popup = TextPopup::new(screen, WIDTH, screen.height, String::new(), &lines);
+    titled(popup, keymap, Mode::Wall)
+}
+
+fn titled(mut popup: TextPopup, keymap: &Keymap, mode: Mode) -> TextPopup {
+    let close = keymap.label_in(Command::Close, mode);
     // Only a screen too short for every key is told it can scroll.
     popup.title = if popup.room().max > 0 {
         let arrows: String = [Command::Up, Command::Down]
@@ -113,7 +136,10 @@ mod tests {
         let screen = Rect::new(0, 0, 120, 200);
         let theme = Theme::colour();
         let shown = text(&popup(&Keymap::default(), &theme, false, screen));
-        for mode in Mode::ALL.into_iter().filter(|m| *m != Mode::Panes) {
+        for mode in Mode::ALL
+            .into_iter()
+            .filter(|m| !matches!(m, Mode::Panes | Mode::Wall))
+        {
             assert!(shown.contains(mode.title()), "{mode:?}\n{shown}");
         }
         for binding in BINDINGS {
@@ -149,5 +175,34 @@ mod tests {
             !shown.contains(" y/Y"),
             "the old confirm keys are gone\n{shown}"
         );
+    }
+}
+
+#[cfg(test)]
+mod wall_tests {
+    use ratatui::layout::Rect;
+
+    use super::*;
+
+    #[test]
+    fn the_wall_help_lists_exactly_quit_help_and_close() {
+        let screen = Rect::new(0, 0, 80, 24);
+        let popup = wall_popup(&Keymap::default(), &Theme::colour(), screen);
+        let shown: Vec<String> = popup.lines.iter().map(|l| l.to_string()).collect();
+        let text = shown.join("\n");
+        let rows: Vec<&String> = shown
+            .iter()
+            .filter(|l| l.len() > 15 && l.starts_with(' ') && l.as_bytes()[1] != b' ')
+            .filter(|l| !l.contains("read-only") && !l.contains("wall screen"))
+            .collect();
+        assert_eq!(rows.len(), 3, "{text}");
+        assert!(text.contains(" q/ctrl-c"), "{text}");
+        assert!(text.contains("show / hide this help"), "{text}");
+        assert!(text.contains("close the help"), "{text}");
+        for other in [
+            "filter", "sort", "pause", "mark", "claim", "scroll", "details",
+        ] {
+            assert!(!text.contains(other), "{other} in the wall help\n{text}");
+        }
     }
 }

@@ -11,7 +11,8 @@
 //!   drawing helpers (`wrap`, `render_util`, `popup_frame`);
 //! - the features, each its state, its keys and its drawing: `filter`,
 //!   `sort`, `marks`, `confirm` (reason, preview and result), `details`,
-//!   `audit`, `help`, `log_pane`; then `popup`, the choice among them;
+//!   `audit`, `help`, `log_pane`, `wall` (the `--wall` screen); then
+//!   `popup`, the choice among them;
 //! - `state`, the whole of it, and what reads it (`health`);
 //! - `update` (with `clock`), and `render`, the panes and the open popup;
 //! - the event loop (`run`), the terminal (`terminal`, `output`), logging.
@@ -42,6 +43,7 @@ pub mod terminal;
 pub mod theme;
 pub mod triage;
 pub mod update;
+pub mod wall;
 pub mod wrap;
 
 #[cfg(test)]
@@ -56,6 +58,8 @@ mod popup_tests;
 mod render_layout_tests;
 #[cfg(test)]
 mod render_tests;
+#[cfg(test)]
+mod wall_tests;
 
 pub use intent::{
     ActionCommand, ActionEvent, ActionKind, ActionPreview, ActionReport, ActionRequest,

@@ -1,8 +1,11 @@
-//! Small helpers every drawing uses: ages as the panes spell them, and a
-//! rectangle centred in another.
+//! Small helpers every drawing uses: ages as the panes spell them, a
+//! rectangle centred in another, a failure rate and the failures sparkline
+//! (the error-rates pane's and the wall's).
 
 use chrono::{DateTime, Utc};
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::widgets::Sparkline;
 
 use crate::domain::{format_age, format_age_brief, table_age_seconds};
 
@@ -23,4 +26,22 @@ pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
         .flex(Flex::Center)
         .areas(v);
     h
+}
+
+/// A failure rate as the panes spell it: "7.5%", or "-" with nothing to divide.
+pub fn rate(r: Option<f64>) -> String {
+    r.map_or_else(|| "-".to_string(), |r| format!("{:.1}%", r * 100.0))
+}
+
+/// The failures per bucket as a sparkline `width` cells wide, and its peak.
+/// The newest buckets matter most: when the area is narrower than the
+/// series, it shows the series' right-hand (latest) end.
+pub fn failures_sparkline(series: &[u64], width: u16, style: Style) -> (Sparkline<'_>, u64) {
+    let peak = series.iter().copied().max().unwrap_or(0);
+    let shown = &series[series.len().saturating_sub(usize::from(width))..];
+    let spark = Sparkline::default()
+        .data(shown)
+        .max(peak.max(1))
+        .style(style);
+    (spark, peak)
 }

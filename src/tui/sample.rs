@@ -261,6 +261,7 @@ pub fn settings(read_only: bool) -> AppSettings {
         theme: Theme::colour(),
         remote: true,
         output: OutputKind::Quiet,
+        wall: false,
     }
 }
 

@@ -17,6 +17,7 @@ use super::popup::Popup;
 use super::scroll::FrameFacts;
 use super::sort::SortColumn;
 use super::theme::Theme;
+use super::wall::WallState;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pane {
@@ -56,6 +57,8 @@ pub struct AppSettings {
     pub remote: bool,
     /// Which backend writes the frames.
     pub output: OutputKind,
+    /// The wall screen (`--wall`) instead of the panes; implies `read_only`.
+    pub wall: bool,
 }
 
 impl AppSettings {
@@ -63,6 +66,7 @@ impl AppSettings {
     pub fn from_config(config: &crate::config::Config, read_only: bool) -> Result<Self, String> {
         Ok(AppSettings {
             read_only: read_only || config.ui.read_only,
+            wall: false,
             no_write_access: None,
             interval: config.database_interval(),
             keymap: Keymap::from_config(&config.ui.keys)?,
@@ -111,6 +115,8 @@ pub struct App {
     /// Ids of action requests; only the answer to the latest counts.
     pub request_seq: u64,
     pub pending_request: Option<u64>,
+    /// What the wall screen remembers (`settings.wall`).
+    pub wall: WallState,
 }
 
 impl App {
@@ -143,11 +149,12 @@ impl App {
             ages_in_seconds_until: None,
             request_seq: 0,
             pending_request: None,
+            wall: WallState::default(),
         }
     }
 
     pub fn read_only(&self) -> bool {
-        self.settings.read_only || self.settings.no_write_access.is_some()
+        self.settings.read_only || self.settings.no_write_access.is_some() || self.settings.wall
     }
 
     pub fn keymap(&self) -> &Keymap {
@@ -198,6 +205,8 @@ impl App {
     /// Where the keys go now.
     pub fn mode(&self) -> Mode {
         match &self.popup {
+            // The wall has one mode, its help popup open or not.
+            _ if self.settings.wall => Mode::Wall,
             Some(popup) => popup.mode(),
             None if self.filter.editing => Mode::Filter,
             None => Mode::Panes,

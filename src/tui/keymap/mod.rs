@@ -75,16 +75,20 @@ pub enum Mode {
     Preview,
     /// The preview of a change to many rows, waiting for their count.
     Count,
+    /// The wall screen (`--wall`): nothing to move or act on; quit and
+    /// help only (and close, for the help popup).
+    Wall,
 }
 
 impl Mode {
-    pub const ALL: [Mode; 6] = [
+    pub const ALL: [Mode; 7] = [
         Mode::Panes,
         Mode::Popup,
         Mode::Filter,
         Mode::Reason,
         Mode::Preview,
         Mode::Count,
+        Mode::Wall,
     ];
 
     /// The heading of the mode's part of the help screen.
@@ -96,6 +100,7 @@ impl Mode {
             Mode::Reason => "Typing a reason to mark failed, or a triage note",
             Mode::Preview => "Preview of a change to one row",
             Mode::Count => "Preview of a change to many rows: type their count",
+            Mode::Wall => "The wall screen",
         }
     }
 
@@ -111,7 +116,7 @@ impl Mode {
         match self {
             Mode::Filter | Mode::Reason => true,
             Mode::Count => c.is_ascii_digit(),
-            Mode::Panes | Mode::Popup | Mode::Preview => false,
+            Mode::Panes | Mode::Popup | Mode::Preview | Mode::Wall => false,
         }
     }
 }
@@ -139,7 +144,7 @@ pub struct Binding {
     pub default_keys: &'static [&'static str],
 }
 
-use Mode::{Count, Filter, Panes, Popup, Preview, Reason};
+use Mode::{Count, Filter, Panes, Popup, Preview, Reason, Wall};
 
 /// Moves in a list scroll a popup's text, and a preview's rows.
 const SCROLLS: &[Mode] = &[Panes, Popup, Preview, Count];
@@ -185,9 +190,9 @@ pub const BINDINGS: &[Binding] = &[
     bind(Command::Refresh, "refresh", "refresh now", "refresh", &[Panes], &["R"]),
     bind(Command::ToggleLog, "toggle_log", "show / hide the log pane", "log", &[Panes], &["l"]),
     bind(Command::CopyId, "copy_id", "copy the selected id (OSC 52)", "copy id", &[Panes, Popup], &["y"]),
-    bind(Command::Help, "help", "this help", "help", &[Panes, Popup], &["?"]),
-    bind(Command::Quit, "quit", "quit", "quit", &[Panes, Popup], &["q", "ctrl-c"]),
-    bind(Command::Close, "close", "close popup / clear filter", "close", &[Panes, Popup], &["esc"]),
+    bind(Command::Help, "help", "this help", "help", &[Panes, Popup, Wall], &["?"]),
+    bind(Command::Quit, "quit", "quit", "quit", &[Panes, Popup, Wall], &["q", "ctrl-c"]),
+    bind(Command::Close, "close", "close popup / clear filter", "close", &[Panes, Popup, Wall], &["esc"]),
     bind(Command::Reconcile, "reconcile", "reconcile selected with the remote", "reconcile", &[Panes], &["r"]),
     bind(Command::MarkFailed, "mark_failed", "mark selected as failed", "mark failed", &[Panes], &["f"]),
     bind(Command::Select, "select", "select / unselect the row", "select", &[Panes], &["space"]),
@@ -227,6 +232,8 @@ impl Command {
             (Popup | Preview | Count, c) if c.scrolls() => "scroll",
             (Filter, Command::Up | Command::Down) => "move in the Running pane",
             (Popup, Command::Close | Command::Help | Command::Details) => "close",
+            (Wall, Command::Help) => "show / hide this help",
+            (Wall, Command::Close) => "close the help",
             (Popup, Command::CopyId) => "copy the id (details)",
             (Filter, Command::Submit) => "keep the filter",
             (Filter, Command::Cancel) => "clear the filter",
@@ -466,6 +473,7 @@ fn mode_phrase(mode: Mode) -> &'static str {
         Mode::Reason => "typing a reason",
         Mode::Preview => "a preview waits for a yes",
         Mode::Count => "a preview waits for a count",
+        Mode::Wall => "on the wall screen",
     }
 }
 

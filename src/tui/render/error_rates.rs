@@ -4,15 +4,12 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Sparkline};
+use ratatui::widgets::Paragraph;
 
 use super::pane_block;
 use crate::domain::WindowStats;
+use crate::tui::render_util::{failures_sparkline, rate};
 use crate::tui::state::{App, Pane};
-
-fn rate(r: Option<f64>) -> String {
-    r.map_or_else(|| "-".to_string(), |r| format!("{:.1}%", r * 100.0))
-}
 
 fn window<'a>(app: &App, label: &str, w: &WindowStats, wide: bool) -> Line<'a> {
     let theme = app.theme();
@@ -61,7 +58,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         ]),
         windows,
     );
-    let peak = rates.failures_series.iter().copied().max().unwrap_or(0);
+    let (sparkline, peak) = failures_sparkline(&rates.failures_series, spark.width, theme.bad);
     frame.render_widget(
         Paragraph::new(Line::styled(
             if wide {
@@ -73,17 +70,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         )),
         spark_label,
     );
-    // The newest buckets matter most: when the pane is narrower than the
-    // series, show its right-hand (latest) end.
-    let series = &rates.failures_series;
-    let shown = &series[series.len().saturating_sub(usize::from(spark.width))..];
-    frame.render_widget(
-        Sparkline::default()
-            .data(shown)
-            .max(peak.max(1))
-            .style(theme.bad),
-        spark,
-    );
+    frame.render_widget(sparkline, spark);
 
     let mut lines = Vec::new();
     // A firing alert goes first so a short pane never cuts it off.

@@ -14,9 +14,10 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
-use super::health::remote_stale;
+use super::health::{Condition, condition, remote_stale};
 use super::scroll::FrameFacts;
 use super::state::{App, Pane};
+use super::wall::{self, Alarm, WallView};
 use crate::domain::format_age;
 
 pub use super::render_util::{ago, ago_brief, centered};
@@ -32,6 +33,14 @@ pub fn render(frame: &mut Frame, app: &App) -> FrameFacts {
         list_rows: list_rows(area.height, app.show_log),
         popup: None,
     };
+    if app.settings.wall {
+        wall::render(frame, area, &wall_view(app));
+        if let Some(popup) = popup::PopupLayout::of(app, area) {
+            facts.popup = Some(popup.room());
+            popup.render(frame, app);
+        }
+        return facts;
+    }
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
         let text = format!("terminal too small (need {MIN_WIDTH}×{MIN_HEIGHT})");
         frame.render_widget(Paragraph::new(text), area);
@@ -72,6 +81,74 @@ pub fn render(frame: &mut Frame, app: &App) -> FrameFacts {
         popup.render(frame, app);
     }
     facts
+}
+
+/// What the wall screen reads of the App: its figures, and each source
+/// that is wrong as the header would judge it (`health::condition`).
+fn wall_view(app: &App) -> WallView<'_> {
+    let snap = &app.snapshot;
+    let mut alarms = Vec::new();
+    let db = condition(&snap.database, app.db_failure.as_ref());
+    let last_good_poll = app
+        .has_snapshot
+        .then(|| snap.database.last_success.unwrap_or(snap.taken_at));
+    // Down before the first poll answered too: the wall is never a
+    // "waiting" screen over a database that refuses.
+    if app.db_failure.is_some() || (app.has_snapshot && db == Condition::Down) {
+        alarms.push(Alarm {
+            headline: "DATABASE DOWN".to_string(),
+            since: app.wall.db_down_since.or(last_good_poll),
+            detail: app
+                .db_failure
+                .as_ref()
+                .map(|f| f.error.clone())
+                .or_else(|| snap.database.last_error.clone()),
+        });
+    } else if let Some(age) = app.db_stale_seconds() {
+        alarms.push(Alarm {
+            headline: "NO DATA".to_string(),
+            since: last_good_poll,
+            detail: Some(format!(
+                "no database poll for {} (every {} expected)",
+                format_age(age),
+                format_age(i64::try_from(app.interval.as_secs()).unwrap_or(i64::MAX))
+            )),
+        });
+    }
+    if app.has_snapshot
+        && let Some(h) = snap.remote_health.as_ref()
+    {
+        let headline = match condition(h, app.remote_failure.as_ref()) {
+            Condition::Down => Some("REMOTE DOWN"),
+            Condition::Degraded => Some("REMOTE DEGRADED"),
+            Condition::Suspect => Some("REMOTE SUSPECT"),
+            Condition::AuthFailing => Some("REMOTE AUTH FAILING"),
+            Condition::Ok | Condition::Waiting => None,
+        };
+        if let Some(headline) = headline {
+            alarms.push(Alarm {
+                headline: headline.to_string(),
+                since: h.last_success,
+                detail: app
+                    .remote_failure
+                    .as_ref()
+                    .map(|f| f.error.clone())
+                    .or_else(|| h.auth_failing.clone())
+                    .or_else(|| h.suspect.clone())
+                    .or_else(|| h.last_error.clone()),
+            });
+        }
+    }
+    WallView {
+        snapshot: snap,
+        has_snapshot: app.has_snapshot,
+        now: app.now,
+        theme: app.theme(),
+        state: &app.wall,
+        stale: app.db_stale_seconds().is_some(),
+        alarms,
+        last_good_poll,
+    }
 }
 
 /// What a frame of the state at its terminal size measures, without

@@ -25,6 +25,9 @@ impl PopupLayout {
         let theme = app.theme();
         let keymap = app.keymap();
         Some(match app.popup.as_ref()? {
+            Popup::Help if app.settings.wall => {
+                PopupLayout::Text(help::wall_popup(keymap, theme, screen))
+            }
             Popup::Help => PopupLayout::Text(help::popup(keymap, theme, app.read_only(), screen)),
             Popup::Detail => {
                 let subject = match app.focus {

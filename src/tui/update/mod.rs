@@ -101,7 +101,12 @@ fn on_monitor(app: &mut App, ev: MonitorEvent) {
         MonitorEvent::PollFailed { source, error, at } => {
             let failure = Some(PollFailure { error, at });
             match source {
-                PollSource::Database => app.db_failure = failure,
+                PollSource::Database => {
+                    if let Some(f) = &failure {
+                        app.wall.database_failed(f.at);
+                    }
+                    app.db_failure = failure;
+                }
                 PollSource::Remote => app.remote_failure = failure,
             }
         }
@@ -124,7 +129,23 @@ fn on_input(app: &mut App, mode: Mode, input: Input) -> Vec<Effect> {
             Input::Command(command) => panes::on_command(app, command),
             Input::Text(_) | Input::Unbound => Vec::new(),
         },
+        Mode::Wall => match input {
+            Input::Command(command) => on_wall_command(app, command),
+            Input::Text(_) | Input::Unbound => Vec::new(),
+        },
     }
+}
+
+/// The wall screen's keys: quit, and the help popup opened and closed.
+/// The keymap gives this mode no other command.
+fn on_wall_command(app: &mut App, command: Command) -> Vec<Effect> {
+    match command {
+        Command::Quit => return vec![Effect::Quit],
+        Command::Help if app.popup.is_none() => app.popup = Some(Popup::Help),
+        Command::Help | Command::Close => app.popup = None,
+        _ => {}
+    }
+    Vec::new()
 }
 
 /// Keys under a popup that neither takes text nor waits for an answer.
@@ -253,6 +274,7 @@ impl App {
             self.remote_failure = None;
         }
         self.marks.keep_shown(&self.snapshot);
+        self.wall.observe(&self.snapshot);
         if !same_rows {
             self.rebuild_view_keeping(keep_running);
         }
