@@ -176,7 +176,7 @@ async fn row_state(url: &str, id: i64) -> (String, String) {
     row
 }
 
-/// Row 1 running for 22 hours (its worker died), row 2 for 5 minutes; a
+/// Row 1 running for 22 hours (its worker died), row 2 for a minute; a
 /// config whose clean-up runs every second with `apply`, and whose database
 /// URL carries a password (the test server trusts everyone) that nothing
 /// the agent says may show.
@@ -189,7 +189,7 @@ async fn cleanup_env(url: &str, apply: bool) -> (std::path::PathBuf, std::path::
         updated: minutes,
         heartbeat: None,
     };
-    plant(&store, &[started(22 * 60), started(5)]).await;
+    plant(&store, &[started(22 * 60), started(1)]).await;
     let dir = std::env::temp_dir().join(common::unique("exectop_agent"));
     std::fs::create_dir_all(&dir).unwrap();
     let config = dir.join("exectop.toml");
