@@ -173,11 +173,24 @@ pub fn render(frame: &mut Frame, area: Rect, view: &WallView) {
             rows.push((claims.len() as u16, Block::Claims(claims)));
         }
     }
+    grow_sparkline(&mut rows, area.height);
     let areas = Layout::vertical(rows.iter().map(|(h, _)| Constraint::Length(*h))).split(area);
     for ((_, block), rect) in rows.iter().zip(areas.iter()) {
         if rect.height > 0 {
             block.render(frame, *rect, view, scale);
         }
+    }
+}
+
+/// A wall seen from across the room has rows to spare below its figures:
+/// half of them go to the failures' sparkline (at most three times its
+/// height), whose bars then tell one half hour from the next at a distance.
+/// The other half stays empty, so the figures keep their place at the top.
+fn grow_sparkline(rows: &mut [(u16, Block)], height: u16) {
+    let used: u16 = rows.iter().map(|(h, _)| *h).sum();
+    let spare = height.saturating_sub(used) / 2;
+    if let Some((h, _)) = rows.iter_mut().find(|(_, b)| matches!(b, Block::Spark)) {
+        *h += spare.min(*h * 2);
     }
 }
 

@@ -287,3 +287,29 @@ fn only_quit_and_help_act_on_the_wall() {
         vec![Effect::Quit]
     );
 }
+
+/// Rows from the sparkline's label to the failing groups: its height.
+fn sparkline_rows(app: &App, width: u16, height: u16) -> usize {
+    let text = screen(app, width, height);
+    let lines: Vec<&str> = text.lines().collect();
+    let at = |needle: &str| {
+        lines
+            .iter()
+            .position(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("no {needle:?} at {width}x{height}:\n{text}"))
+    };
+    // One gap row separates the sparkline from the groups.
+    at("failing most") - at("failures per 30 min") - 1
+}
+
+#[test]
+fn the_sparkline_takes_half_the_rows_to_spare_up_to_three_times_its_height() {
+    let app = wall_app();
+    // 80×24: what it grows by never pushes the claims off the screen.
+    assert!(sparkline_rows(&app, 80, 24) >= 2);
+    assert!(screen(&app, 80, 24).contains("claimed by alice"));
+    let roomy = sparkline_rows(&app, 120, 40);
+    assert!(roomy > 4 && roomy <= 12, "{roomy} rows at 120x40");
+    // A taller wall adds rows up to the cap, never more.
+    assert_eq!(sparkline_rows(&app, 250, 70), 12);
+}
