@@ -25,6 +25,10 @@ const UNMAPPED_REFRESH: Duration = Duration::from_secs(60);
 /// Where `updated_at` is mapped, a poll reads only the rows written since
 /// the last one, and the whole active set this often (see `database_cycle`).
 const FULL_ACTIVE_REFRESH: Duration = Duration::from_secs(60);
+/// How often at most the poller says that finished rows left the re-check
+/// queue unchecked (`WATCHED_TERMINAL_MAX`): a remote too slow for the churn
+/// would say so every poll.
+const WATCH_WARNING_EVERY: Duration = Duration::from_secs(600);
 pub(super) const REMOTE_TICK: Duration = Duration::from_secs(1);
 pub const MIN_INTERVAL: Duration = Duration::from_secs(1);
 pub const MAX_INTERVAL: Duration = Duration::from_secs(300);
@@ -198,12 +202,35 @@ pub struct DatabaseCycle {
     last_whole_active: Option<std::time::Instant>,
     last_unmapped: Option<std::time::Instant>,
     warned_unmapped: HashSet<String>,
+    /// Finished rows dropped from the re-check queue since the last warning,
+    /// and when that was: one line every ten minutes at most.
+    watch_dropped: u64,
+    last_watch_warning: Option<std::time::Instant>,
 }
 
 impl DatabaseCycle {
     /// Whether the database was polled once: remote work waits for it.
     pub fn polled_once(&self) -> bool {
         self.last_poll.is_some()
+    }
+
+    fn warn_of_dropped_rechecks(&mut self, dropped: u64) {
+        self.watch_dropped += dropped;
+        if self.watch_dropped == 0
+            || self
+                .last_watch_warning
+                .is_some_and(|t| t.elapsed() < WATCH_WARNING_EVERY)
+        {
+            return;
+        }
+        tracing::warn!(
+            "{} finished rows were not re-checked on the remote: more than {} waited, \
+             the remote budget ([poll] remote_rate, remote_concurrency) cannot keep up with the rows finishing",
+            self.watch_dropped,
+            super::state::WATCHED_TERMINAL_MAX
+        );
+        self.watch_dropped = 0;
+        self.last_watch_warning = Some(std::time::Instant::now());
     }
 
     /// The next poll reads the whole active set, not only the changes: what
@@ -268,6 +295,7 @@ impl Poller {
             Some(active) => state.apply_database(active, read.changed, read.window, now),
             None => state.apply_written(read.changed, read.window, now),
         }
+        cycle.warn_of_dropped_rechecks(state.take_watch_dropped());
         state.database.ok = true;
         state.database.latency_ms = Some(read.latency.as_millis() as u64);
         state.database.last_success = Some(now);

@@ -26,6 +26,12 @@ type LookupCandidate<'a> = (Option<DateTime<Utc>>, DateTime<Utc>, &'a str, &'a s
 /// How many times a row that turned terminal while watched is looked up
 /// again, so a remote run left going is noticed without a list endpoint.
 const TERMINAL_RECHECKS: u32 = 2;
+/// At most this many finished rows wait for their re-checks. Where the
+/// remote budget cannot keep up with the rows finishing (a rate cap far
+/// below the churn), the queue would grow for as long as the monitor runs:
+/// a wall left on for weeks must not. The rows that finished longest ago
+/// leave first, and the poller says how many.
+pub(super) const WATCHED_TERMINAL_MAX: usize = 10_000;
 
 #[derive(Debug, Clone)]
 pub struct Policy {
@@ -112,6 +118,9 @@ pub struct MonitorState {
     local_as_of: Option<DateTime<Utc>>,
     pub database: SourceHealth,
     pub remote: Option<SourceHealth>,
+    /// Finished rows dropped from the watch unchecked (`WATCHED_TERMINAL_MAX`)
+    /// since the caller last took the count.
+    watch_dropped: u64,
     /// See `Snapshot::unmapped_statuses`; refreshed by the caller.
     pub unmapped_statuses: Vec<(String, u64)>,
     /// Why the remote looks broken, from the last round that could tell
@@ -261,6 +270,7 @@ impl MonitorState {
         // Rows older than the day leave when the rates are counted anew
         // (`error_rates_at`), not by a walk over the day every poll.
         self.local_as_of = Some(now);
+        self.bound_the_watch();
         let (active, watched) = (&self.active, &self.watched_terminal);
         let histories = &self.histories;
         if histories
@@ -270,6 +280,37 @@ impl MonitorState {
             Arc::make_mut(&mut self.histories)
                 .retain(|id, _| active.contains_key(id) || watched.contains_key(&**id));
         }
+    }
+
+    /// Drops the finished rows that finished longest ago while more than
+    /// `WATCHED_TERMINAL_MAX` wait for their re-checks.
+    fn bound_the_watch(&mut self) {
+        let excess = self
+            .watched_terminal
+            .len()
+            .saturating_sub(WATCHED_TERMINAL_MAX);
+        if excess == 0 {
+            return;
+        }
+        let mut by_age: Vec<(DateTime<Utc>, &String)> = self
+            .watched_terminal
+            .iter()
+            .map(|(id, w)| (w.execution.finished_at(), id))
+            .collect();
+        by_age.select_nth_unstable(excess - 1);
+        let oldest: Vec<String> = by_age[..excess]
+            .iter()
+            .map(|(_, id)| (*id).clone())
+            .collect();
+        for id in oldest {
+            self.watched_terminal.remove(&id);
+        }
+        self.watch_dropped += excess as u64;
+    }
+
+    /// How many finished rows left the watch unchecked since the last call.
+    pub fn take_watch_dropped(&mut self) -> u64 {
+        std::mem::take(&mut self.watch_dropped)
     }
 
     /// Active executions whose remote is further along than the local record:

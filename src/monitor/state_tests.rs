@@ -587,3 +587,37 @@ fn error_rates_are_the_databases_count_plus_rows_finishing_since() {
     assert!(state.finished_since.is_empty());
     assert_eq!(rates(&mut state, next).day.finished, 1);
 }
+
+/// A remote too slow for the churn leaves finished rows waiting for their
+/// re-checks; the queue keeps the `WATCHED_TERMINAL_MAX` that finished
+/// last, and says how many it let go.
+#[test]
+fn the_recheck_queue_keeps_the_rows_that_finished_last_up_to_its_bound() {
+    let extra = 25;
+    let total = WATCHED_TERMINAL_MAX + extra;
+    let rows: Vec<Execution> = (0..total)
+        .map(|i| exec(&format!("e{i}"), Status::Running, 600, Some("r")))
+        .collect();
+    let mut state = watching(rows);
+    // Row i finished i seconds after the first: e0..e24 finished first.
+    let done: Vec<Execution> = (0..total)
+        .map(|i| {
+            let mut e = exec(&format!("e{i}"), Status::Failed, 600, Some("r"));
+            e.completed_at = Some(now() - Cd::seconds(total as i64 - i as i64));
+            e
+        })
+        .collect();
+    state.apply_written(done, None, now());
+    assert_eq!(state.watched_terminal.len(), WATCHED_TERMINAL_MAX);
+    assert_eq!(state.take_watch_dropped(), extra as u64);
+    assert_eq!(state.take_watch_dropped(), 0, "the count is taken once");
+    for i in 0..extra {
+        assert!(!state.watched_terminal.contains_key(&format!("e{i}")));
+    }
+    assert!(state.watched_terminal.contains_key(&format!("e{extra}")));
+    assert!(
+        state
+            .watched_terminal
+            .contains_key(&format!("e{}", total - 1))
+    );
+}
