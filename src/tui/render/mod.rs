@@ -4,6 +4,7 @@
 
 pub mod error_rates;
 pub mod findings;
+pub mod fit;
 pub mod footer;
 pub mod header;
 pub mod popup;
