@@ -6,6 +6,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
+use super::fit::ellipsize_line;
 use super::pane_block;
 use crate::domain::WindowStats;
 use crate::tui::render_util::{failures_sparkline, rate};
@@ -32,48 +33,13 @@ fn window<'a>(app: &App, label: &str, w: &WindowStats, wide: bool) -> Line<'a> {
     ])
 }
 
-pub fn render(frame: &mut Frame, area: Rect, app: &App) {
+/// The lines under the sparkline: a firing alert first (so a short pane
+/// never cuts it off), the error classes, the failing groups, and the
+/// long-running count while it is under its alert.
+fn summary<'a>(app: &App) -> Vec<Line<'a>> {
     let theme = app.theme();
     let rates = &app.snapshot.error_rates;
-    let block = pane_block(app, Pane::ErrorRates, "Error rates".to_string());
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
-    // Before the first poll nothing is known: no rates of 0/0.
-    if !app.has_snapshot {
-        return;
-    }
-    let wide = inner.width >= 60;
-
-    let [windows, spark_label, spark, rest] = Layout::vertical([
-        Constraint::Length(2),
-        Constraint::Length(1),
-        Constraint::Length(2),
-        Constraint::Fill(1),
-    ])
-    .areas(inner);
-    frame.render_widget(
-        Paragraph::new(vec![
-            window(app, "1h", &rates.hour, wide),
-            window(app, "24h", &rates.day, wide),
-        ]),
-        windows,
-    );
-    let (sparkline, peak) = failures_sparkline(&rates.failures_series, spark.width, theme.bad);
-    frame.render_widget(
-        Paragraph::new(Line::styled(
-            if wide {
-                format!("failures per 30 min over 24 h (peak {peak})")
-            } else {
-                format!("failures/30m, 24h (peak {peak})")
-            },
-            theme.dim,
-        )),
-        spark_label,
-    );
-    frame.render_widget(sparkline, spark);
-
     let mut lines = Vec::new();
-    // A firing alert goes first so a short pane never cuts it off.
     if let Some(alert) = app.snapshot.long_running.filter(|a| a.firing) {
         let text = format!(
             "ALERT {} running >{} (limit {})",
@@ -131,5 +97,76 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
             theme.dim,
         ));
     }
+    lines
+}
+
+/// The pane's (width, height) with every line whole: its title, both
+/// windows in their wide form, the sparkline's label and its whole series,
+/// and the summary; the rule on its left included.
+pub fn natural(app: &App) -> (u16, u16) {
+    if !app.has_snapshot {
+        return (1, 1);
+    }
+    let rates = &app.snapshot.error_rates;
+    let summary = summary(app);
+    let widest = [
+        window(app, "1h", &rates.hour, true).width(),
+        window(app, "24h", &rates.day, true).width(),
+        rates.failures_series.len(),
+        summary.iter().map(Line::width).max().unwrap_or(0),
+    ]
+    .into_iter()
+    .max()
+    .unwrap_or(0);
+    // The rule on the left, and the title: " Error rates ".
+    let width = u16::try_from(widest.max(13) + 1).unwrap_or(u16::MAX);
+    let height = u16::try_from(6 + summary.len()).unwrap_or(u16::MAX);
+    (width, height)
+}
+
+pub fn render(frame: &mut Frame, area: Rect, app: &App) {
+    let theme = app.theme();
+    let rates = &app.snapshot.error_rates;
+    let block = pane_block(app, Pane::ErrorRates, "Error rates".to_string());
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    // Before the first poll nothing is known: no rates of 0/0.
+    if !app.has_snapshot {
+        return;
+    }
+    let wide = inner.width >= 60;
+
+    // title 1, windows 2, label 1, sparkline 2: the 6 of `natural`.
+    let [windows, spark_label, spark, rest] = Layout::vertical([
+        Constraint::Length(2),
+        Constraint::Length(1),
+        Constraint::Length(2),
+        Constraint::Fill(1),
+    ])
+    .areas(inner);
+    frame.render_widget(
+        Paragraph::new(vec![
+            window(app, "1h", &rates.hour, wide),
+            window(app, "24h", &rates.day, wide),
+        ]),
+        windows,
+    );
+    let (sparkline, peak) = failures_sparkline(&rates.failures_series, spark.width, theme.bad);
+    frame.render_widget(
+        Paragraph::new(Line::styled(
+            if wide {
+                format!("failures per 30 min over 24 h (peak {peak})")
+            } else {
+                format!("failures/30m, 24h (peak {peak})")
+            },
+            theme.dim,
+        )),
+        spark_label,
+    );
+    frame.render_widget(sparkline, spark);
+    let lines: Vec<Line> = summary(app)
+        .into_iter()
+        .map(|l| ellipsize_line(l, rest.width))
+        .collect();
     frame.render_widget(Paragraph::new(lines), rest);
 }
