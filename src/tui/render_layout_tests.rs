@@ -430,7 +430,7 @@ fn page_keys_move_by_the_rows_each_pane_shows_now() {
     assert_eq!(app.rows_of(Pane::Findings), 7);
 }
 
-/// A fleet like the demo's: names of 5 to 9 letters, reasons of up to 39.
+/// A fleet like the demo's: names of 5 to 9 letters, reasons of up to 67.
 fn demo_like() -> App {
     let mut app = sample::app(false);
     let mut snap = sample::sample_snapshot(sample::now());
@@ -477,7 +477,7 @@ fn demo_like() -> App {
             FindingKind::StatusMismatch,
             "243",
             SuggestedAction::Reconcile,
-            "local running but remote says succeeded",
+            "local running but remote says succeeded (SUCCEEDED), checked 2s ago",
         ),
         finding(
             FindingKind::Stuck,
@@ -505,12 +505,15 @@ fn at_160x48_short_names_leave_their_width_to_whole_reasons() {
     for reason in [
         "over max_runtime 24h, remote running",
         "over pending_stuck 1h",
-        "local running but remote says succeeded",
         "over running_stuck 2h, remote running",
     ] {
         let (_, y) = find(buf, reason);
         assert!(!row_text(buf, y).contains('…'), "{}", row_text(buf, y));
     }
+    // The longest wraps under itself into the rows the pane has to spare.
+    let (x, y) = find(buf, "local running but remote says succeeded");
+    let (x2, y2) = find(buf, "(SUCCEEDED), checked 2s ago");
+    assert_eq!((x2, y2), (x, y + 1), "{}", row_text(buf, y + 1));
     // No big empty block between the panes: the findings' title follows
     // Running's 7 rows after at most 3 blank rows (the 4-row step).
     let (_, last_running) = find(buf, "job-2");
@@ -555,4 +558,20 @@ fn a_long_name_is_capped_and_marked_cut() {
         row.contains('…') && row.contains("running") && row.contains("22h"),
         "{row}"
     );
+}
+
+#[test]
+fn a_reason_wraps_only_where_every_finding_fits_wrapped() {
+    let app = sized(sample::app(false), 100, 30);
+    // 4 rows for 3 findings: the long reason takes two.
+    let t = draw_part(&app, 100, 6, findings::render);
+    let buf = t.backend().buffer();
+    let (x, y) = find(buf, "remote says succeeded since 8s ago; local still");
+    assert_eq!(find(buf, "running   ").1, y + 1);
+    assert_eq!(row_text(buf, y + 1).find("running"), Some(usize::from(x)));
+    // 3 rows: no room to wrap, so it is cut, and says so.
+    let t = draw_part(&app, 100, 5, findings::render);
+    let buf = t.backend().buffer();
+    let (_, y) = find(buf, "remote says succeeded since 8s ago; local still…");
+    assert!(row_text(buf, y + 1).contains("remote_only"));
 }

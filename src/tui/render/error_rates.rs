@@ -11,6 +11,7 @@ use super::pane_block;
 use crate::domain::WindowStats;
 use crate::tui::render_util::{failures_sparkline, rate};
 use crate::tui::state::{App, Pane};
+use crate::tui::wrap::wrap_all;
 
 fn window<'a>(app: &App, label: &str, w: &WindowStats, wide: bool) -> Line<'a> {
     let theme = app.theme();
@@ -164,9 +165,18 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         spark_label,
     );
     frame.render_widget(sparkline, spark);
-    let lines: Vec<Line> = summary(app)
-        .into_iter()
-        .map(|l| ellipsize_line(l, rest.width))
-        .collect();
+    // A long line wraps under its label while there are rows for it;
+    // otherwise it is cut, with `…`.
+    let summary = summary(app);
+    let indented: Vec<(Line, usize)> = summary.iter().map(|l| (l.clone(), 8)).collect();
+    let wrapped = wrap_all(&indented, usize::from(rest.width));
+    let lines: Vec<Line> = if wrapped.len() <= usize::from(rest.height) {
+        wrapped
+    } else {
+        summary
+            .into_iter()
+            .map(|l| ellipsize_line(l, rest.width))
+            .collect()
+    };
     frame.render_widget(Paragraph::new(lines), rest);
 }

@@ -3,13 +3,14 @@
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
-use ratatui::text::{Line, Span};
+use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Cell, Paragraph, Row, TableState};
 
 use super::fit::{Column, column_widths, ellipsize, ellipsize_line, natural_width, widest};
 use super::{ago_brief, list_table, pane_block, window_start};
 use crate::domain::{Finding, SuggestedAction};
 use crate::tui::state::{App, Pane};
+use crate::tui::wrap::wrap;
 
 /// The pane's columns. The reason takes the width the others leave; when
 /// the pane is too narrow, the kind gives up width before the id does:
@@ -149,7 +150,18 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         area.width
     };
     let widths = column_widths(columns, &widest_values(&shown), room);
-    let rows = shown.iter().map(|r| {
+    // Where the pane has rows to spare, a long reason wraps under itself
+    // instead of being cut: only when every finding fits so, so the list
+    // never has to scroll through rows of uneven height.
+    let wrapped: Option<Vec<Vec<Line<'static>>>> = (with_reason && shown.len() == len)
+        .then(|| {
+            shown
+                .iter()
+                .map(|r| wrap(&r.reason(theme.key), usize::from(widths[5]), 0))
+                .collect::<Vec<_>>()
+        })
+        .filter(|lines| lines.iter().map(Vec::len).sum::<usize>() <= inner_rows);
+    let rows = shown.iter().enumerate().map(|(i, r)| {
         let f = r.finding;
         let action_style = match f.suggested_action {
             SuggestedAction::MarkFailed => theme.bad,
@@ -171,11 +183,15 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
             Cell::from(fit(3)),
             Cell::from(Span::styled(fit(4), action_style)),
         ];
-        if with_reason {
-            // Triage: who took it, before the reason.
+        // Triage: who took it, before the reason.
+        let mut height = 1;
+        if let Some(lines) = wrapped.as_ref().and_then(|w| w.get(i)) {
+            height = u16::try_from(lines.len()).unwrap_or(1);
+            cells.push(Cell::from(Text::from(lines.clone())));
+        } else if with_reason {
             cells.push(Cell::from(ellipsize_line(r.reason(theme.key), widths[5])));
         }
-        let row = Row::new(cells);
+        let row = Row::new(cells).height(height);
         // Acknowledged and snoozed rows dimmed (they are sorted below the rest).
         if app.snapshot.triage_of(f).is_some_and(|t| t.quiet()) {
             row.style(theme.dim)
