@@ -389,7 +389,7 @@ fn with_counts(running: usize, findings: usize) -> App {
 fn pane_heights_follow_their_rows() {
     // A body of 45 rows (160×48); the error rates need 9 rows, so the
     // findings row needs at least 9. Shares when both overflow: 27 and 18.
-    let heights = |running, findings| view::pane_heights(&with_counts(running, findings), 45);
+    let heights = |running, findings| view::pane_heights(&with_counts(running, findings), 160, 45);
     // Few rows each: Running takes its 6 rows + title + header, the rest
     // goes to the findings row, so no empty block sits between them.
     assert_eq!(heights(6, 3), [8, 37, 0]);
@@ -404,7 +404,7 @@ fn pane_heights_follow_their_rows() {
     // The log keeps its share; the others split the rest.
     let mut app = with_counts(6, 3);
     app.show_log = true;
-    assert_eq!(view::pane_heights(&app, 45), [8, 26, 11]);
+    assert_eq!(view::pane_heights(&app, 160, 45), [8, 26, 11]);
 }
 
 #[test]
@@ -412,12 +412,15 @@ fn a_running_count_moving_by_one_does_not_move_the_panes() {
     // 7 to 10 rows: one height (12 = 10 rounded up to the 4-row step).
     for running in 7..=10 {
         assert_eq!(
-            view::pane_heights(&with_counts(running, 3), 45),
+            view::pane_heights(&with_counts(running, 3), 160, 45),
             [12, 33, 0],
             "{running} rows"
         );
     }
-    assert_eq!(view::pane_heights(&with_counts(11, 3), 45), [16, 29, 0]);
+    assert_eq!(
+        view::pane_heights(&with_counts(11, 3), 160, 45),
+        [16, 29, 0]
+    );
 }
 
 #[test]
@@ -574,4 +577,26 @@ fn a_reason_wraps_only_where_every_finding_fits_wrapped() {
     let buf = t.backend().buffer();
     let (_, y) = find(buf, "remote says succeeded since 8s ago; local still…");
     assert!(row_text(buf, y + 1).contains("remote_only"));
+}
+
+#[test]
+fn at_80x24_the_rows_under_running_go_to_the_error_rates_wrapped_lines() {
+    let app = sized(demo_like(), 80, 24);
+    let t = draw(&app, 80, 24);
+    let buf = t.backend().buffer();
+    // Running's 7 rows and then at once the findings: the 4-row step is
+    // dropped, its 3 rows would leave the error rates' lines cut.
+    let (_, last_running) = find(buf, "job-2");
+    let (_, findings_title) = find(buf, "Stuck & orphaned 4");
+    assert_eq!(findings_title, last_running + 1);
+    let (x, y) = find(buf, "classes timeout 6 · network 3");
+    // The rest of the line wraps under it, past its 8-cell label.
+    let next: String = row_text(buf, y + 1)
+        .chars()
+        .skip(usize::from(x) + 8)
+        .take(9)
+        .collect();
+    assert_eq!(next, "· query 1");
+    find(buf, "reports 2/100 2.0%");
+    assert!(!screen(buf).contains('…'), "{}", screen(buf));
 }

@@ -37,7 +37,7 @@ fn window<'a>(app: &App, label: &str, w: &WindowStats, wide: bool) -> Line<'a> {
 /// The lines under the sparkline: a firing alert first (so a short pane
 /// never cuts it off), the error classes, the failing groups, and the
 /// long-running count while it is under its alert.
-fn summary<'a>(app: &App) -> Vec<Line<'a>> {
+fn summary(app: &App) -> Vec<Line<'static>> {
     let theme = app.theme();
     let rates = &app.snapshot.error_rates;
     let mut lines = Vec::new();
@@ -101,28 +101,42 @@ fn summary<'a>(app: &App) -> Vec<Line<'a>> {
     lines
 }
 
-/// The pane's (width, height) with every line whole: its title, both
-/// windows in their wide form, the sparkline's label and its whole series,
-/// and the summary; the rule on its left included.
-pub fn natural(app: &App) -> (u16, u16) {
+/// The pane's width with every line whole: both windows in their wide
+/// form, the sparkline's whole series and the summary, the rule on its
+/// left included.
+pub fn natural_width(app: &App) -> u16 {
     if !app.has_snapshot {
-        return (1, 1);
+        return 1;
     }
     let rates = &app.snapshot.error_rates;
-    let summary = summary(app);
     let widest = [
         window(app, "1h", &rates.hour, true).width(),
         window(app, "24h", &rates.day, true).width(),
         rates.failures_series.len(),
-        summary.iter().map(Line::width).max().unwrap_or(0),
+        summary(app).iter().map(Line::width).max().unwrap_or(0),
     ]
     .into_iter()
     .max()
     .unwrap_or(0);
-    // The rule on the left, and the title: " Error rates ".
-    let width = u16::try_from(widest.max(13) + 1).unwrap_or(u16::MAX);
-    let height = u16::try_from(6 + summary.len()).unwrap_or(u16::MAX);
-    (width, height)
+    // The title: " Error rates ".
+    u16::try_from(widest.max(13) + 1).unwrap_or(u16::MAX)
+}
+
+/// The pane's height at `width` with every line whole, the summary's
+/// wrapped under their labels: title 1, windows 2, sparkline label 1 and
+/// sparkline 2, then the summary.
+pub fn height_at(app: &App, width: u16) -> u16 {
+    if !app.has_snapshot {
+        return 1;
+    }
+    let lines = wrapped(&summary(app), width.saturating_sub(1)).len();
+    u16::try_from(6 + lines).unwrap_or(u16::MAX)
+}
+
+/// The summary lines wrapped to `width` under their 8-cell labels.
+fn wrapped(summary: &[Line<'static>], width: u16) -> Vec<Line<'static>> {
+    let indented: Vec<(Line, usize)> = summary.iter().map(|l| (l.clone(), 8)).collect();
+    wrap_all(&indented, usize::from(width))
 }
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App) {
@@ -137,7 +151,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     }
     let wide = inner.width >= 60;
 
-    // title 1, windows 2, label 1, sparkline 2: the 6 of `natural`.
+    // title 1, windows 2, label 1, sparkline 2: the 6 of `height_at`.
     let [windows, spark_label, spark, rest] = Layout::vertical([
         Constraint::Length(2),
         Constraint::Length(1),
@@ -168,8 +182,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     // A long line wraps under its label while there are rows for it;
     // otherwise it is cut, with `…`.
     let summary = summary(app);
-    let indented: Vec<(Line, usize)> = summary.iter().map(|l| (l.clone(), 8)).collect();
-    let wrapped = wrap_all(&indented, usize::from(rest.width));
+    let wrapped = wrapped(&summary, rest.width);
     let lines: Vec<Line> = if wrapped.len() <= usize::from(rest.height) {
         wrapped
     } else {

@@ -32,7 +32,7 @@ pub const MIN_HEIGHT: u16 = 15;
 pub fn render(frame: &mut Frame, app: &App) -> FrameFacts {
     let area = frame.area();
     let mut facts = FrameFacts {
-        list_rows: list_rows(app, area.height),
+        list_rows: list_rows(app, area.width, area.height),
         popup: None,
     };
     if app.settings.wall {
@@ -57,7 +57,7 @@ pub fn render(frame: &mut Frame, app: &App) -> FrameFacts {
     header::render(frame, head, app);
     footer::render(frame, foot, app);
 
-    let [top_h, lower_h, log_h] = pane_heights(app, body.height);
+    let [top_h, lower_h, log_h] = pane_heights(app, area.width, body.height);
     let [top, lower, log_area] = Layout::vertical([
         Constraint::Length(top_h),
         Constraint::Length(lower_h),
@@ -155,7 +155,7 @@ fn wall_view(app: &App) -> WallView<'_> {
 pub fn frame_facts(app: &App) -> FrameFacts {
     let screen = Rect::new(0, 0, app.size.0, app.size.1);
     FrameFacts {
-        list_rows: list_rows(app, app.size.1),
+        list_rows: list_rows(app, app.size.0, app.size.1),
         popup: popup::PopupLayout::of(app, screen).map(|layout| layout.room()),
     }
 }
@@ -181,21 +181,22 @@ fn pane_shares(body: u16, show_log: bool) -> [u16; 3] {
 }
 
 /// Heights of the Running pane, the findings/error-rates row and the log
-/// pane for a body of `body` lines. Each list pane is as tall as its rows
+/// pane for a body of `body` lines and `width` cells. Each list pane is as tall as its rows
 /// (a title, the column header and at least one row, which says the list
 /// is empty); what a pane leaves goes to the one whose rows do not fit,
 /// and what is left then goes to the findings/error-rates row, so the
 /// empty rows are at the bottom rather than between the panes. The log
 /// pane keeps its share. `update` learns the list heights through
 /// `FrameFacts`, so page keys move by exactly one visible page.
-pub fn pane_heights(app: &App, body: u16) -> [u16; 3] {
+pub fn pane_heights(app: &App, width: u16, body: u16) -> [u16; 3] {
     let shares = pane_shares(body, app.show_log);
     let rows = |n: usize| {
         u16::try_from(n.max(1))
             .unwrap_or(u16::MAX)
             .saturating_add(2)
     };
-    let (_, rates_height) = error_rates::natural(app);
+    // The error rates at their share of the width: their lines wrapped.
+    let rates_height = error_rates::height_at(app, width - lower_split(width));
     let claims = [
         Claim {
             need: rows(app.view.len()),
@@ -210,17 +211,23 @@ pub fn pane_heights(app: &App, body: u16) -> [u16; 3] {
     [got[0], got[1], shares[2]]
 }
 
+/// The findings' share of a row `width` cells wide (the error rates have
+/// the rest) when both have more to show than fits.
+fn lower_split(width: u16) -> u16 {
+    let split = if width < 120 { 60 } else { 55 };
+    u16::try_from(u32::from(width) * split / 100).unwrap_or(width)
+}
+
 /// Widths of the findings and the error rates side by side in `lower`:
 /// each as wide as its text wants (the findings' reasons whole), the fixed
 /// proportions when both want more; what is left goes to the findings.
 fn lower_widths(app: &App, lower: Rect) -> [u16; 2] {
-    let split = if lower.width < 120 { 60 } else { 55 };
-    let left = u16::try_from(u32::from(lower.width) * split / 100).unwrap_or(lower.width);
+    let left = lower_split(lower.width);
     // Before the first poll neither side has anything to measure.
     if !app.has_snapshot {
         return [left, lower.width - left];
     }
-    let (rates_width, _) = error_rates::natural(app);
+    let rates_width = error_rates::natural_width(app);
     let claims = [
         Claim {
             need: findings::natural(app, lower.height),
@@ -237,9 +244,9 @@ fn lower_widths(app: &App, lower: Rect) -> [u16; 2] {
 
 /// Rows of data the Running and the findings panes show in a terminal of
 /// `height` lines.
-pub fn list_rows(app: &App, height: u16) -> [usize; 2] {
+pub fn list_rows(app: &App, width: u16, height: u16) -> [usize; 2] {
     // header 2 + footer 1; each pane: title 1 + column header 1
-    let [top, lower, _] = pane_heights(app, height.saturating_sub(3));
+    let [top, lower, _] = pane_heights(app, width, height.saturating_sub(3));
     [top, lower].map(|h| usize::from(h.saturating_sub(2)).max(1))
 }
 
