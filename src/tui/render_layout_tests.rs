@@ -600,3 +600,16 @@ fn at_80x24_the_rows_under_running_go_to_the_error_rates_wrapped_lines() {
     find(buf, "reports 2/100 2.0%");
     assert!(!screen(buf).contains('…'), "{}", screen(buf));
 }
+
+#[test]
+fn the_error_rates_wrap_the_lines_they_have_rows_for_and_cut_the_rest() {
+    let app = sized(sample::app(false), 80, 24);
+    // 4 rows under the sparkline for the alert, classes (2 wrapped) and
+    // groups (2 wrapped): the classes wrap, the groups are cut.
+    let t = draw_part(&app, 32, 10, super::render::error_rates::render);
+    let buf = t.backend().buffer();
+    let (_, y) = find(buf, "classes timeout 6 · network 3");
+    assert!(row_text(buf, y + 1).contains("· query 1"));
+    let (_, groups) = find(buf, "groups  etl 8/200 4.0%…");
+    assert_eq!(groups, y + 2);
+}

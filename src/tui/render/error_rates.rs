@@ -181,15 +181,25 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     frame.render_widget(sparkline, spark);
     // A long line wraps under its label while there are rows for it;
     // otherwise it is cut, with `…`.
+    frame.render_widget(Paragraph::new(fit_summary(app, rest)), rest);
+}
+
+/// The summary in `area`: each line, in order, wrapped under its label
+/// while the lines after it still have a row each, otherwise cut with `…`.
+fn fit_summary(app: &App, area: Rect) -> Vec<Line<'static>> {
     let summary = summary(app);
-    let wrapped = wrapped(&summary, rest.width);
-    let lines: Vec<Line> = if wrapped.len() <= usize::from(rest.height) {
-        wrapped
-    } else {
-        summary
-            .into_iter()
-            .map(|l| ellipsize_line(l, rest.width))
-            .collect()
-    };
-    frame.render_widget(Paragraph::new(lines), rest);
+    let mut left = usize::from(area.height);
+    let mut lines = Vec::new();
+    for (i, line) in summary.iter().enumerate() {
+        let after = summary.len() - i - 1;
+        let wrapped = wrapped(std::slice::from_ref(line), area.width);
+        if wrapped.len() + after <= left {
+            left -= wrapped.len();
+            lines.extend(wrapped);
+        } else {
+            left = left.saturating_sub(1);
+            lines.push(ellipsize_line(line.clone(), area.width));
+        }
+    }
+    lines
 }
