@@ -49,6 +49,8 @@ pub mod wrap;
 #[cfg(test)]
 mod app_tests;
 #[cfg(test)]
+mod content_layout_tests;
+#[cfg(test)]
 mod flow_tests;
 #[cfg(test)]
 mod layering_tests;

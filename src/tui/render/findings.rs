@@ -1,13 +1,119 @@
 //! The Stuck & orphaned pane: findings, worst first (the snapshot's order).
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Rect};
-use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span, Text};
+use ratatui::widgets::{Cell, Paragraph, Row, TableState};
 
-use super::{ago_brief, pane_block, window_start};
+use super::fit::{Column, column_widths, ellipsize, ellipsize_line, natural_width, widest};
+use super::{ago_brief, list_table, pane_block, window_start};
 use crate::domain::{Finding, SuggestedAction};
 use crate::tui::state::{App, Pane};
+use crate::tui::wrap::wrap;
+
+/// The pane's columns. The reason takes the width the others leave; when
+/// the pane is too narrow, the kind gives up width before the id does:
+/// kinds read well from their first 12 letters, ids must be read whole.
+const COLUMNS: [Column; 6] = [
+    Column::new("", 1, 1, 9),
+    Column::new("kind", 12, 20, 1),
+    Column::new("id", 6, 40, 2),
+    Column::new("age", 5, 7, 3),
+    Column::new("action", 6, 11, 3),
+    Column::flex("reason", 20),
+];
+
+/// A narrow pane drops the reason (the detail popup has it) rather than
+/// cutting every column to a few unreadable letters.
+const WITH_REASON: u16 = 72;
+
+/// One finding's cells as text, measured before anything is drawn.
+struct RowText<'a> {
+    finding: &'a Finding,
+    marked: bool,
+    id: String,
+    age: String,
+    /// Who took it (triage), shown before the reason.
+    note: Option<String>,
+}
+
+impl RowText<'_> {
+    fn texts(&self) -> [&str; 5] {
+        [
+            if self.marked { "●" } else { " " },
+            self.finding.kind.as_str(),
+            &self.id,
+            &self.age,
+            self.finding.suggested_action.as_str(),
+        ]
+    }
+
+    fn reason(&self, note_style: Style) -> Line<'_> {
+        let reason = self.finding.reason_past_age();
+        match &self.note {
+            Some(note) => Line::from(vec![
+                Span::styled(format!("{note} · "), note_style),
+                Span::raw(reason),
+            ]),
+            None => Line::raw(reason),
+        }
+    }
+}
+
+/// The findings a pane of `inner_rows` rows shows, from the first drawn.
+fn shown(app: &App, inner_rows: usize) -> (usize, Vec<RowText<'_>>) {
+    let findings = &app.snapshot.findings;
+    let start = window_start(
+        app.findings.selected,
+        app.findings.offset,
+        inner_rows,
+        findings.len(),
+    );
+    let end = (start + inner_rows).min(findings.len());
+    let rows = findings[start..end]
+        .iter()
+        .map(|f| RowText {
+            finding: f,
+            marked: f
+                .execution_id
+                .as_ref()
+                .is_some_and(|id| app.marks.ids.contains(id)),
+            id: id_text(f),
+            age: ago_brief(app.now, app.snapshot.finding_since(f)),
+            note: app
+                .snapshot
+                .triage_of(f)
+                .and_then(|t| crate::tui::triage::row_note(t, app.now)),
+        })
+        .collect();
+    (start, rows)
+}
+
+/// The widest value of each column among `rows`.
+fn widest_values(rows: &[RowText]) -> [u16; 6] {
+    let texts: Vec<[&str; 5]> = rows.iter().map(RowText::texts).collect();
+    let mut out = [0; 6];
+    for (c, w) in out.iter_mut().enumerate().take(5) {
+        *w = widest(texts.iter().map(|t| t[c]));
+    }
+    out[5] = rows
+        .iter()
+        .map(|r| u16::try_from(r.reason(Style::default()).width()).unwrap_or(u16::MAX))
+        .max()
+        .unwrap_or(0);
+    out
+}
+
+/// The width the pane wants for its rows shown in a pane `height` rows
+/// tall: every reason whole.
+pub fn natural(app: &App, height: u16) -> u16 {
+    let (_, rows) = shown(app, usize::from(height.saturating_sub(2)));
+    natural_width(&COLUMNS, &widest_values(&rows)) + MARGIN
+}
+
+/// A blank cell between the reason and the error rates' rule.
+const MARGIN: u16 = 1;
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     let theme = app.theme();
@@ -30,64 +136,70 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     let block = pane_block(app, Pane::Findings, title);
     let inner_rows = usize::from(block.inner(area).height.saturating_sub(1));
     let len = findings.len();
-    let start = window_start(app.findings.selected, app.findings.offset, inner_rows, len);
-    let end = (start + inner_rows).min(len);
-    // A narrow pane drops the reason (the detail popup has it) rather than
-    // cutting every column to a few unreadable letters.
-    let with_reason = area.width >= 72;
-    let shown = &findings[start..end];
-    let [kind_width, id_width] = kind_and_id_widths(area.width, with_reason, shown);
-    let rows = shown.iter().map(|f| {
+    let (start, shown) = shown(app, inner_rows);
+    let with_reason = area.width >= WITH_REASON;
+    let columns = if with_reason {
+        &COLUMNS[..]
+    } else {
+        &COLUMNS[..5]
+    };
+    // Without the reason every cell counts: no margin.
+    let room = if with_reason {
+        area.width.saturating_sub(MARGIN)
+    } else {
+        area.width
+    };
+    let widths = column_widths(columns, &widest_values(&shown), room);
+    // Where the pane has rows to spare, a long reason wraps under itself
+    // instead of being cut: only when every finding fits so, so the list
+    // never has to scroll through rows of uneven height.
+    let wrapped: Option<Vec<Vec<Line<'static>>>> = (with_reason && shown.len() == len)
+        .then(|| {
+            shown
+                .iter()
+                .map(|r| wrap(&r.reason(theme.key), usize::from(widths[5]), 0))
+                .collect::<Vec<_>>()
+        })
+        .filter(|lines| lines.iter().map(Vec::len).sum::<usize>() <= inner_rows);
+    let rows = shown.iter().enumerate().map(|(i, r)| {
+        let f = r.finding;
         let action_style = match f.suggested_action {
             SuggestedAction::MarkFailed => theme.bad,
             SuggestedAction::Reconcile | SuggestedAction::StopRemote => theme.warn,
             SuggestedAction::Investigate | SuggestedAction::Wait => theme.dim,
         };
+        let texts = r.texts();
+        let fit = |c: usize| ellipsize(texts[c], widths[c]).into_owned();
         // Only a mark is styled: see the Running pane.
-        let mark = match &f.execution_id {
-            Some(id) if app.marks.ids.contains(id) => Span::styled("●", theme.marked),
-            _ => Span::raw(" "),
+        let mark = if r.marked {
+            Span::styled("●", theme.marked)
+        } else {
+            Span::raw(" ")
         };
-        // Triage: who took it, before the reason; acknowledged and
-        // snoozed rows dimmed (they are sorted below the rest).
-        let triage = app.snapshot.triage_of(f);
-        let reason = match triage.and_then(|t| crate::tui::triage::row_note(t, app.now)) {
-            Some(note) => Line::from(vec![
-                Span::styled(format!("{note} · "), theme.key),
-                Span::raw(f.reason_past_age()),
-            ]),
-            None => Line::raw(f.reason_past_age()),
-        };
-        let row = Row::new(vec![
+        let mut cells = vec![
             Cell::from(mark),
-            Cell::from(f.kind.as_str()),
-            Cell::from(fit_id(f, usize::from(id_width))),
-            Cell::from(ago_brief(app.now, app.snapshot.finding_since(f))),
-            Cell::from(Span::styled(f.suggested_action.as_str(), action_style)),
-            Cell::from(reason),
-        ]);
-        if triage.is_some_and(|t| t.quiet()) {
+            Cell::from(fit(1)),
+            Cell::from(fit_id(f, usize::from(widths[2]))),
+            Cell::from(fit(3)),
+            Cell::from(Span::styled(fit(4), action_style)),
+        ];
+        // Triage: who took it, before the reason.
+        let mut height = 1;
+        if let Some(lines) = wrapped.as_ref().and_then(|w| w.get(i)) {
+            height = u16::try_from(lines.len()).unwrap_or(1);
+            cells.push(Cell::from(Text::from(lines.clone())));
+        } else if with_reason {
+            cells.push(Cell::from(ellipsize_line(r.reason(theme.key), widths[5])));
+        }
+        let row = Row::new(cells).height(height);
+        // Acknowledged and snoozed rows dimmed (they are sorted below the rest).
+        if app.snapshot.triage_of(f).is_some_and(|t| t.quiet()) {
             row.style(theme.dim)
         } else {
             row
         }
     });
-    let header = Row::new(["", "kind", "id", "age", "action", "reason"].map(Cell::from))
-        .style(theme.header_row);
-    let mut widths = vec![
-        Constraint::Length(1),
-        Constraint::Length(kind_width),
-        Constraint::Length(id_width),
-        Constraint::Length(7),
-        Constraint::Length(11),
-    ];
-    if with_reason {
-        widths.push(Constraint::Fill(1));
-    }
-    let table = Table::new(rows, widths)
-        .header(header)
-        .block(block)
-        .row_highlight_style(theme.selected);
+    let table = list_table(app, rows, columns, &widths, block);
     if len == 0 {
         let text = if app.has_snapshot {
             " nothing stuck or orphaned"
@@ -109,29 +221,6 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     frame.render_stateful_widget(table, area, &mut state);
 }
 
-/// The kind and id columns. The id column is as wide as the widest id shown
-/// (at least 6), within what the pane leaves it (the reason keeps 20). A
-/// narrow pane lends the id up to 3 columns of the kind column: kinds read
-/// well from their first 12 letters, ids must be read whole.
-fn kind_and_id_widths(pane_width: u16, with_reason: bool, shown: &[Finding]) -> [u16; 2] {
-    let kind: u16 = if with_reason { 20 } else { 15 };
-    // borders 2, mark 1, age 7, action 11 and a space between columns
-    let fixed = 2 + 1 + kind + 7 + 11 + if with_reason { 5 + 20 } else { 4 };
-    let room = pane_width.saturating_sub(fixed);
-    let widest = shown
-        .iter()
-        .map(|f| id_text(f).chars().count())
-        .max()
-        .unwrap_or(0);
-    let wanted = u16::try_from(widest).unwrap_or(u16::MAX).clamp(6, 40);
-    let lent = if with_reason {
-        0
-    } else {
-        wanted.saturating_sub(room).min(3)
-    };
-    [kind - lent, wanted.min(room + lent).max(6)]
-}
-
 /// The execution id, or a remote-only finding's remote id in parentheses.
 fn id_text(f: &Finding) -> String {
     match (&f.execution_id, &f.remote_id) {
@@ -148,13 +237,9 @@ fn fit_id(f: &Finding, width: usize) -> String {
     if text.chars().count() <= width {
         return text;
     }
-    let cut = |s: &str, room: usize| -> String {
-        let mut out: String = s.chars().take(room.saturating_sub(1)).collect();
-        out.push('…');
-        out
-    };
+    let room = |w: usize| u16::try_from(w).unwrap_or(u16::MAX);
     match (&f.execution_id, &f.remote_id) {
-        (None, Some(remote)) if width >= 4 => format!("({})", cut(remote, width - 2)),
-        _ => cut(&text, width),
+        (None, Some(remote)) if width >= 4 => format!("({})", ellipsize(remote, room(width - 2))),
+        _ => ellipsize(&text, room(width)).into_owned(),
     }
 }

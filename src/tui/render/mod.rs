@@ -4,6 +4,7 @@
 
 pub mod error_rates;
 pub mod findings;
+pub mod fit;
 pub mod footer;
 pub mod header;
 pub mod popup;
@@ -12,8 +13,9 @@ pub mod running;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Paragraph};
+use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
 
+use self::fit::Claim;
 use super::health::{Condition, condition, remote_stale};
 use super::scroll::FrameFacts;
 use super::state::{App, Pane};
@@ -30,7 +32,7 @@ pub const MIN_HEIGHT: u16 = 15;
 pub fn render(frame: &mut Frame, app: &App) -> FrameFacts {
     let area = frame.area();
     let mut facts = FrameFacts {
-        list_rows: list_rows(area.height, app.show_log),
+        list_rows: list_rows(app, area.width, area.height),
         popup: None,
     };
     if app.settings.wall {
@@ -55,19 +57,16 @@ pub fn render(frame: &mut Frame, app: &App) -> FrameFacts {
     header::render(frame, head, app);
     footer::render(frame, foot, app);
 
-    let [top_h, lower_h, log_h] = pane_heights(body.height, app.show_log);
+    let [top_h, lower_h, log_h] = pane_heights(app, area.width, body.height);
     let [top, lower, log_area] = Layout::vertical([
         Constraint::Length(top_h),
         Constraint::Length(lower_h),
         Constraint::Length(log_h),
     ])
     .areas(body);
-    let split = if area.width < 120 { 60 } else { 55 };
-    let [left, right] = Layout::horizontal([
-        Constraint::Percentage(split),
-        Constraint::Percentage(100 - split),
-    ])
-    .areas(lower);
+    let [left_w, right_w] = lower_widths(app, lower);
+    let [left, right] =
+        Layout::horizontal([Constraint::Length(left_w), Constraint::Length(right_w)]).areas(lower);
     running::render(frame, top, app);
     findings::render(frame, left, app);
     error_rates::render(frame, right, app);
@@ -156,15 +155,21 @@ fn wall_view(app: &App) -> WallView<'_> {
 pub fn frame_facts(app: &App) -> FrameFacts {
     let screen = Rect::new(0, 0, app.size.0, app.size.1);
     FrameFacts {
-        list_rows: list_rows(app.size.1, app.show_log),
+        list_rows: list_rows(app, app.size.0, app.size.1),
         popup: popup::PopupLayout::of(app, screen).map(|layout| layout.room()),
     }
 }
 
-/// Heights of the Running pane, the findings/error-rates row and the log
-/// pane for a body of `body` lines. `update` uses it too, so page keys move
-/// by exactly one visible page.
-pub fn pane_heights(body: u16, show_log: bool) -> [u16; 3] {
+/// Pane heights move in steps of this many rows (`fit::allot`).
+const ROW_STEP: u16 = 4;
+/// The findings / error rates split moves in steps of this many cells, so
+/// a count in the error rates growing a digit does not move it.
+const CELL_STEP: u16 = 4;
+
+/// The fixed proportions of the Running pane, the findings/error-rates
+/// row and the log pane in a body of `body` lines: what each has when all
+/// of them have more to show than fits.
+fn pane_shares(body: u16, show_log: bool) -> [u16; 3] {
     let lower = (body * 2 / 5).clamp(9, 22);
     if show_log {
         let log = (body / 4).max(5);
@@ -175,11 +180,73 @@ pub fn pane_heights(body: u16, show_log: bool) -> [u16; 3] {
     }
 }
 
+/// Heights of the Running pane, the findings/error-rates row and the log
+/// pane for a body of `body` lines and `width` cells. Each list pane is as tall as its rows
+/// (a title, the column header and at least one row, which says the list
+/// is empty); what a pane leaves goes to the one whose rows do not fit,
+/// and what is left then goes to the findings/error-rates row, so the
+/// empty rows are at the bottom rather than between the panes. The log
+/// pane keeps its share. `update` learns the list heights through
+/// `FrameFacts`, so page keys move by exactly one visible page.
+pub fn pane_heights(app: &App, width: u16, body: u16) -> [u16; 3] {
+    let shares = pane_shares(body, app.show_log);
+    let rows = |n: usize| {
+        u16::try_from(n.max(1))
+            .unwrap_or(u16::MAX)
+            .saturating_add(2)
+    };
+    // The error rates at their share of the width: their lines wrapped.
+    let rates_height = error_rates::height_at(app, width - lower_split(width));
+    let claims = [
+        Claim {
+            need: rows(app.view.len()),
+            share: shares[0],
+        },
+        Claim {
+            need: rows(app.snapshot.findings.len()).max(rates_height),
+            share: shares[1],
+        },
+    ];
+    let got = fit::allot(body.saturating_sub(shares[2]), &claims, ROW_STEP, 1);
+    [got[0], got[1], shares[2]]
+}
+
+/// The findings' share of a row `width` cells wide (the error rates have
+/// the rest) when both have more to show than fits.
+fn lower_split(width: u16) -> u16 {
+    let split = if width < 120 { 60 } else { 55 };
+    u16::try_from(u32::from(width) * split / 100).unwrap_or(width)
+}
+
+/// Widths of the findings and the error rates side by side in `lower`:
+/// each as wide as its text wants (the findings' reasons whole), the fixed
+/// proportions when both want more; what is left goes to the findings.
+fn lower_widths(app: &App, lower: Rect) -> [u16; 2] {
+    let left = lower_split(lower.width);
+    // Before the first poll neither side has anything to measure.
+    if !app.has_snapshot {
+        return [left, lower.width - left];
+    }
+    let rates_width = error_rates::natural_width(app);
+    let claims = [
+        Claim {
+            need: findings::natural(app, lower.height),
+            share: left,
+        },
+        Claim {
+            need: rates_width,
+            share: lower.width - left,
+        },
+    ];
+    let got = fit::allot(lower.width, &claims, CELL_STEP, 0);
+    [got[0], got[1]]
+}
+
 /// Rows of data the Running and the findings panes show in a terminal of
 /// `height` lines.
-pub fn list_rows(height: u16, show_log: bool) -> [usize; 2] {
+pub fn list_rows(app: &App, width: u16, height: u16) -> [usize; 2] {
     // header 2 + footer 1; each pane: title 1 + column header 1
-    let [top, lower, _] = pane_heights(height.saturating_sub(3), show_log);
+    let [top, lower, _] = pane_heights(app, width, height.saturating_sub(3));
     [top, lower].map(|h| usize::from(h.saturating_sub(2)).max(1))
 }
 
@@ -231,6 +298,30 @@ pub fn pane_block<'a>(app: &App, pane: Pane, title: String) -> Block<'a> {
         .borders(borders)
         .border_style(theme.border)
         .title(Line::from(spans))
+}
+
+/// A list pane's table: the rows, the column titles fitted to `widths`
+/// (`fit::column_widths`), the header and selection styles.
+pub fn list_table<'a>(
+    app: &App,
+    rows: impl IntoIterator<Item = Row<'a>>,
+    columns: &[fit::Column],
+    widths: &[u16],
+    block: Block<'a>,
+) -> Table<'a> {
+    let theme = app.theme();
+    let header = Row::new(
+        columns
+            .iter()
+            .zip(widths)
+            .map(|(c, &w)| Cell::from(fit::ellipsize(c.title, w).into_owned())),
+    )
+    .style(theme.header_row);
+    let widths: Vec<Constraint> = widths.iter().map(|&w| Constraint::Length(w)).collect();
+    Table::new(rows, widths)
+        .header(header)
+        .block(block)
+        .row_highlight_style(theme.selected)
 }
 
 /// The first row to draw so that `selected` is visible in `height` rows.

@@ -2,25 +2,62 @@
 //! frame costs the same with 100 or 100,000 active executions.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Rect};
+use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
+use ratatui::widgets::{Cell, Paragraph, Row, TableState};
 
-use super::{ago_brief, pane_block, window_start};
+use super::fit::{Column, column_widths, ellipsize, widest};
+use super::{ago_brief, list_table, pane_block, window_start};
+use crate::domain::Status;
 use crate::tui::state::{App, Pane};
 
-/// The Running pane's columns: title and width.
-const COLUMNS: [(&str, Constraint); 9] = [
-    ("", Constraint::Length(1)),
-    ("id", Constraint::Length(8)),
-    ("name", Constraint::Min(10)),
-    ("group", Constraint::Length(10)),
-    ("status", Constraint::Length(11)),
-    ("remote", Constraint::Length(9)),
-    ("age", Constraint::Length(7)),
-    ("upd", Constraint::Length(7)),
-    ("remote id", Constraint::Fill(1)),
+/// The Running pane's columns. Each is as wide as the values shown, up to
+/// its cap; the remote id takes what is left. An age column keeps 5 cells
+/// ("1h 6m") so that a run passing the hour does not move the columns
+/// after it.
+const COLUMNS: [Column; 9] = [
+    Column::new("", 1, 1, 9),
+    Column::new("id", 4, 36, 4),
+    Column::new("name", 10, 40, 1),
+    Column::new("group", 6, 20, 1),
+    Column::new("status", 7, 14, 2),
+    Column::new("remote", 7, 11, 2),
+    Column::new("age", 5, 7, 3),
+    Column::new("upd", 5, 7, 3),
+    Column::flex("remote id", 9),
 ];
+
+/// One execution's cells as text, measured before anything is drawn.
+struct RowText<'a> {
+    marked: bool,
+    id: &'a str,
+    name: &'a str,
+    group: &'a str,
+    status: (&'a str, Status),
+    remote: Option<Status>,
+    age: String,
+    updated: String,
+    remote_id: &'a str,
+}
+
+impl RowText<'_> {
+    /// The texts in the order of `COLUMNS` (the remote's left out when
+    /// there is no remote tracker).
+    fn texts(&self, with_remote: bool) -> Vec<&str> {
+        let mut texts = vec![
+            if self.marked { "●" } else { " " },
+            self.id,
+            self.name,
+            self.group,
+            self.status.0,
+        ];
+        if with_remote {
+            texts.push(self.remote.map_or("-", |s| s.as_str()));
+        }
+        texts.extend([self.age.as_str(), &self.updated, self.remote_id]);
+        texts
+    }
+}
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     let theme = app.theme();
@@ -49,55 +86,62 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     let len = app.view.len();
     let start = window_start(app.running.selected, app.running.offset, inner_rows, len);
     let end = (start + inner_rows).min(len);
-    let rows = app.view[start..end].iter().map(|&i| {
-        let e = &app.snapshot.active[i];
-        let remote = app
-            .snapshot
-            .remote
-            .get(e.id.as_str())
-            .and_then(|h| h.remote_status());
-        // Only a mark is styled: under NO_COLOR the style is an underline,
-        // which would draw a stray underscore on every unmarked row.
-        let mark = if app.marks.ids.contains(&e.id) {
-            Span::styled("●", theme.marked)
-        } else {
-            Span::raw(" ")
-        };
-        let local = if &*e.raw_status == e.status.as_str() {
-            e.status.as_str()
-        } else {
-            &*e.raw_status
-        };
-        let mut cells = vec![
-            Cell::from(mark),
-            Cell::from(e.id.clone()),
-            Cell::from(e.name.as_deref().unwrap_or_default()),
-            Cell::from(e.group.as_deref().unwrap_or_default()),
-            Cell::from(Span::styled(local, theme.status(e.status))),
-        ];
-        if with_remote {
-            cells.push(Cell::from(match remote {
-                Some(s) => Span::styled(s.as_str(), theme.status(s)),
-                None => Span::styled("-", theme.dim),
-            }));
-        }
-        cells.extend([
-            Cell::from(ago_brief(app.now, e.phase_start())),
-            Cell::from(ago_brief(app.now, e.last_local_update())),
-            Cell::from(e.remote_id.clone().unwrap_or_default()),
-        ]);
+    let shown: Vec<RowText> = app.view[start..end]
+        .iter()
+        .map(|&i| {
+            let e = &app.snapshot.active[i];
+            let local = if &*e.raw_status == e.status.as_str() {
+                e.status.as_str()
+            } else {
+                &*e.raw_status
+            };
+            RowText {
+                marked: app.marks.ids.contains(&e.id),
+                id: &e.id,
+                name: e.name.as_deref().unwrap_or_default(),
+                group: e.group.as_deref().unwrap_or_default(),
+                status: (local, e.status),
+                remote: app
+                    .snapshot
+                    .remote
+                    .get(e.id.as_str())
+                    .and_then(|h| h.remote_status()),
+                age: ago_brief(app.now, e.phase_start()),
+                updated: ago_brief(app.now, e.last_local_update()),
+                remote_id: e.remote_id.as_deref().unwrap_or_default(),
+            }
+        })
+        .collect();
+    let columns: Vec<Column> = COLUMNS
+        .into_iter()
+        .filter(|c| with_remote || c.title != "remote")
+        .collect();
+    let texts: Vec<Vec<&str>> = shown.iter().map(|r| r.texts(with_remote)).collect();
+    let widest: Vec<u16> = (0..columns.len())
+        .map(|c| widest(texts.iter().map(|t| t[c])))
+        .collect();
+    let widths = column_widths(&columns, &widest, area.width);
+    let rows = shown.iter().zip(&texts).map(|(r, texts)| {
+        let cells = texts
+            .iter()
+            .zip(&widths)
+            .enumerate()
+            .map(|(c, (text, &w))| {
+                let text = ellipsize(text, w).into_owned();
+                // Only a mark is styled: under NO_COLOR the style is an
+                // underline, which would draw a stray underscore on every
+                // unmarked row.
+                let style = match c {
+                    0 if r.marked => theme.marked,
+                    4 => theme.status(r.status.1),
+                    5 if with_remote => r.remote.map_or(theme.dim, |s| theme.status(s)),
+                    _ => Default::default(),
+                };
+                Cell::from(Span::styled(text, style))
+            });
         Row::new(cells)
     });
-    let columns = COLUMNS
-        .iter()
-        .filter(|(title, _)| with_remote || *title != "remote");
-    let header =
-        Row::new(columns.clone().map(|&(title, _)| Cell::from(title))).style(theme.header_row);
-    let widths: Vec<Constraint> = columns.map(|&(_, width)| width).collect();
-    let table = Table::new(rows, widths)
-        .header(header)
-        .block(block)
-        .row_highlight_style(theme.selected);
+    let table = list_table(app, rows, &columns, &widths, block);
     let mut state = TableState::default();
     if len > 0 && app.focus == Pane::Running {
         state.select(Some(app.running.selected - start));
