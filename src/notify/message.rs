@@ -298,13 +298,13 @@ mod tests {
         assert!(text.lines().count() <= MAX_LINES);
         // Both headers and every kind's line are there, each with its count.
         assert!(
-            text.starts_with("exectop: 4000 new findings: 500 "),
+            text.starts_with("exectop: 4500 new findings: 500 "),
             "{text}"
         );
-        assert!(text.contains("\n4000 findings cleared: 500 "), "{text}");
-        assert_eq!(text.lines().count(), 18, "{text}");
+        assert!(text.contains("\n4500 findings cleared: 500 "), "{text}");
+        assert_eq!(text.lines().count(), 20, "{text}");
         assert!(
-            text.lines().skip(1).take(8).all(|l| l.ends_with(" more")),
+            text.lines().skip(1).take(9).all(|l| l.ends_with(" more")),
             "{text}"
         );
         // Positive control: the ids are cut, not left out, where one fits.
