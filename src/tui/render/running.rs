@@ -7,10 +7,11 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
 
 use super::{ago_brief, pane_block, window_start};
+use crate::domain::{Execution, JobLimit};
 use crate::tui::state::{App, Pane};
 
 /// The Running pane's columns: title and width.
-const COLUMNS: [(&str, Constraint); 9] = [
+const COLUMNS: [(&str, Constraint); 10] = [
     ("", Constraint::Length(1)),
     ("id", Constraint::Length(8)),
     ("name", Constraint::Min(10)),
@@ -18,9 +19,40 @@ const COLUMNS: [(&str, Constraint); 9] = [
     ("status", Constraint::Length(11)),
     ("remote", Constraint::Length(9)),
     ("age", Constraint::Length(7)),
+    (PROGRESS, Constraint::Length(6)),
     ("upd", Constraint::Length(7)),
     ("remote id", Constraint::Fill(1)),
 ];
+
+/// The column of each run's progress against its job's usual duration.
+const PROGRESS: &str = "/p95";
+
+/// How far a running execution is into its job's usual duration: its age
+/// as a percentage of the learned p95, styled by how near the limit it is
+/// (dim below the p95, warn past it, bad past the limit). "-" where its
+/// job has no learned limit.
+fn progress<'a>(app: &'a App, e: &Execution) -> Span<'a> {
+    let theme = app.theme();
+    match app.snapshot.job_limit(e) {
+        JobLimit::Learned { stats, limit } => {
+            let age = (app.now - e.phase_start()).num_seconds().max(0) as f64;
+            let percent = if stats.p95 > 0.0 {
+                (100.0 * age / stats.p95).round().min(99_999.0)
+            } else {
+                99_999.0
+            };
+            let style = if age > limit.as_secs_f64() {
+                theme.bad
+            } else if percent > 100.0 {
+                theme.warn
+            } else {
+                theme.dim
+            };
+            Span::styled(format!("{percent:.0}%"), style)
+        }
+        _ => Span::styled("-", theme.dim),
+    }
+}
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     let theme = app.theme();
@@ -46,6 +78,8 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
 
     // Without a remote tracker its column could only ever read "-".
     let with_remote = app.settings.remote;
+    // Only once some job's runtimes are learned: until then it reads "-".
+    let with_progress = !app.snapshot.learned.by_name.is_empty();
     let len = app.view.len();
     let start = window_start(app.running.selected, app.running.offset, inner_rows, len);
     let end = (start + inner_rows).min(len);
@@ -81,8 +115,11 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
                 None => Span::styled("-", theme.dim),
             }));
         }
+        cells.push(Cell::from(ago_brief(app.now, e.phase_start())));
+        if with_progress {
+            cells.push(Cell::from(progress(app, e)));
+        }
         cells.extend([
-            Cell::from(ago_brief(app.now, e.phase_start())),
             Cell::from(ago_brief(app.now, e.last_local_update())),
             Cell::from(e.remote_id.clone().unwrap_or_default()),
         ]);
@@ -90,7 +127,8 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     });
     let columns = COLUMNS
         .iter()
-        .filter(|(title, _)| with_remote || *title != "remote");
+        .filter(|(title, _)| with_remote || *title != "remote")
+        .filter(|(title, _)| with_progress || *title != PROGRESS);
     let header =
         Row::new(columns.clone().map(|&(title, _)| Cell::from(title))).style(theme.header_row);
     let widths: Vec<Constraint> = columns.map(|&(_, width)| width).collect();
