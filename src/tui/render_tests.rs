@@ -582,7 +582,10 @@ fn the_details_show_the_jobs_runtimes_and_its_limit() {
     let screen = format!("{}", draw(&app, 100, 48).backend());
     assert!(screen.contains("── runtimes"), "{screen}");
     assert!(screen.contains("succeeded runs: 41 in 14d"), "{screen}");
-    assert!(screen.contains("p50 · p95 · max: 2m 30s · 5m · 7m 30s"), "{screen}");
+    assert!(
+        screen.contains("p50 · p95 · max: 2m 30s · 5m · 7m 30s"),
+        "{screen}"
+    );
     assert!(
         screen.contains("limit: 15m (3× p95, floor 5m); running 10m 20s (207% of p95)"),
         "{screen}"
