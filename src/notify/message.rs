@@ -54,7 +54,7 @@ pub fn compose(changes: &Changes, at_start: bool) -> String {
         first.insert_str(0, "exectop: ");
     }
     // Each kind's line gets an even share of what the headers leave, so the
-    // message fits by construction: at most 2 headers and 2 × 8 kinds.
+    // message fits by construction: at most 2 headers and 2 × 9 kinds.
     let header_chars: usize = headers.iter().map(|h| h.chars().count() + 1).sum();
     let kind_lines = appeared.len() + cleared.len();
     let share = (MAX_CHARS.saturating_sub(header_chars) / kind_lines.max(1))
