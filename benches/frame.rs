@@ -112,6 +112,7 @@ fn snapshot(n: usize) -> Snapshot {
         remote: &remote,
         remote_only: &[],
         mismatch_confirmation: thresholds.registration_grace,
+        per_job: exectop::domain::PerJob::none(),
     });
     let finished = executions(2_000, |i| match i % 20 {
         0 => Status::Failed,
@@ -146,6 +147,8 @@ fn snapshot(n: usize) -> Snapshot {
         remote_health: Some(health("http api.example.com")),
         unmapped_statuses: Vec::new(),
         triage: Default::default(),
+        learned: Default::default(),
+        job_rules: Default::default(),
     }
 }
 
@@ -211,6 +214,7 @@ fn find_over(rows: &[Execution], remote: &HashMap<String, RemoteHistory>) -> usi
         remote,
         remote_only: &[],
         mismatch_confirmation: thresholds.registration_grace,
+        per_job: exectop::domain::PerJob::none(),
     }))
     .len()
 }

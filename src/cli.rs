@@ -139,6 +139,12 @@ pub enum Command {
         #[arg(long, value_name = "ADDR")]
         listen: Option<SocketAddr>,
     },
+    /// Each job's runtimes learned from history (p50, p95, max, runs) and the
+    /// running limit in force, to review and pin in the config
+    Thresholds {
+        #[arg(long)]
+        json: bool,
+    },
     /// Create exectop's own tables (native executions table, audit log)
     Migrate,
     /// Run the fleet simulator and its remote API (for demos, tests and benchmarks)

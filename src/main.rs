@@ -19,6 +19,7 @@ async fn dispatch(cli: Cli) -> Result<i32, CommandFailure> {
         Command::Check { explain: true, .. } => commands::check::explain(&global).await,
         Command::Check { json, unacked, .. } => commands::check::run(&global, json, unacked).await,
         Command::Migrate => commands::migrate::run(&global).await,
+        Command::Thresholds { json } => commands::thresholds::run(&global, json).await,
         Command::Agent { listen } => commands::agent::run(&global, listen).await,
         Command::Reconcile { ids, fix, json, .. } => {
             commands::act::reconcile(&global, ids, fix, json).await

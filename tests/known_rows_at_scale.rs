@@ -340,7 +340,10 @@ async fn advice_names_the_exact_index_and_following_it_silences_it() {
     .await;
     let store = Store::with_pool(pool.clone(), &url, &config("bare").table);
     store.validate_schema().await.unwrap();
-    let advice = store.index_advice().await.unwrap();
+    let advice = store
+        .index_advice(&exectop::domain::Learning::DEFAULT)
+        .await
+        .unwrap();
     assert_eq!(
         advice,
         [
@@ -355,7 +358,13 @@ async fn advice_names_the_exact_index_and_following_it_silences_it() {
         common::execute(&pool, statement.replace(" CONCURRENTLY", "")).await;
     }
     common::execute(&pool, "ANALYZE bare").await;
-    assert_eq!(store.index_advice().await.unwrap(), Vec::<String>::new());
+    assert_eq!(
+        store
+            .index_advice(&exectop::domain::Learning::DEFAULT)
+            .await
+            .unwrap(),
+        Vec::<String>::new()
+    );
 }
 
 /// A bulk clean-up is written a chunk of rows per statement, each row still

@@ -127,6 +127,7 @@ fn stuck(id: u32) -> Finding {
             remote_checked_at: None,
             consecutive: None,
             remote: None,
+            limit: None,
         },
     }
 }

@@ -131,7 +131,11 @@ async fn native_preset_on_postgres() {
         .iter()
         .find(|f| f["execution_id"] == "1")
         .unwrap();
-    assert_eq!(stuck["reason"], "running for 22h, over running_stuck 2h");
+    // Learning is on by default; this job has no finished run to learn from.
+    assert_eq!(
+        stuck["reason"],
+        "running for 22h, over running_stuck 2h; too little history to learn its limit (0 of 20 runs)"
+    );
     assert_eq!(stuck["name"], "job-21");
 
     let day_failed = pg_count(&url, "SELECT COUNT(*) FROM exectop_executions WHERE status IN ('failed','timed_out') AND completed_at > now() - interval '24 hours'").await;
@@ -196,7 +200,10 @@ async fn job_executions_preset_finds_the_22_hour_run() {
         "{text}"
     );
     let f = &json["findings"][0];
-    assert_eq!(f["reason"], "running for 22h 6m, over running_stuck 1h");
+    assert_eq!(
+        f["reason"],
+        "running for 22h 6m, over running_stuck 1h; too little history to learn its limit (0 of 20 runs)"
+    );
     assert_eq!(f["group"], "21");
     assert_eq!(f["name"], "5");
     assert_eq!(json["error_rates"]["24h"]["failed"], 1);

@@ -50,8 +50,9 @@ pub async fn run(global: &Global, listen: Option<SocketAddr>) -> Result<i32, Com
     }
     // Said once, in the log: where the table makes polling expensive.
     let advised = setup.store.clone();
+    let learning = setup.loaded.config.job_rules().learning;
     tokio::spawn(async move {
-        if let Ok(advice) = advised.index_advice().await {
+        if let Ok(advice) = advised.index_advice(&learning).await {
             for line in advice {
                 tracing::warn!("index advice: {line}");
             }

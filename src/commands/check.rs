@@ -198,10 +198,14 @@ pub async fn run(global: &Global, json: bool, unacked: bool) -> Result<i32, Comm
         Arc::new(crate::remote::tally::Tallied::new(t)) as Arc<dyn crate::remote::RemoteTracker>
     });
     let snapshot = one_shot(&setup.store, tracker, &setup.policy(), &options).await?;
-    let advice = setup.store.index_advice().await.unwrap_or_else(|e| {
-        tracing::warn!("cannot ask the database's plans for index advice: {e}");
-        Vec::new()
-    });
+    let advice = setup
+        .store
+        .index_advice(&setup.loaded.config.job_rules().learning)
+        .await
+        .unwrap_or_else(|e| {
+            tracing::warn!("cannot ask the database's plans for index advice: {e}");
+            Vec::new()
+        });
     if json {
         super::print_json(&report(&snapshot, &advice))?;
     } else {
@@ -284,7 +288,10 @@ pub async fn explain(global: &Global) -> Result<i32, CommandFailure> {
         );
         scans += usize::from(scanned);
     }
-    for line in store.index_advice().await? {
+    for line in store
+        .index_advice(&loaded.config.job_rules().learning)
+        .await?
+    {
         let _ = writeln!(text, "index advice: {line}");
     }
     let _ = if scans == 0 {

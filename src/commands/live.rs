@@ -33,8 +33,9 @@ pub async fn run(setup: Setup, global: &crate::cli::Global) -> Result<i32, Comma
     // Said once, in the log: where the operator's table makes polling
     // expensive, and the index that would fix it.
     let advised = setup.store.clone();
+    let learning = setup.loaded.config.job_rules().learning;
     tokio::spawn(async move {
-        if let Ok(advice) = advised.index_advice().await {
+        if let Ok(advice) = advised.index_advice(&learning).await {
             for line in advice {
                 tracing::warn!("index advice: {line}");
             }

@@ -8,6 +8,7 @@ pub mod demo;
 pub mod live;
 pub mod migrate;
 pub mod setup;
+pub mod thresholds;
 
 pub use setup::CommandFailure;
 

@@ -363,6 +363,10 @@ pub fn validate(config: &Config, origin: &str) -> Result<(), ConfigError> {
                 .to_string(),
         ));
     }
+    config
+        .thresholds
+        .validate_jobs()
+        .map_err(|problem| invalid(origin, problem))?;
     Ok(())
 }
 

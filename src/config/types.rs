@@ -307,6 +307,15 @@ pub struct ThresholdsConfig {
     pub not_found_confirmations: Option<u32>,
     pub long_running_age: Option<DurationSpec>,
     pub long_running_count: Option<usize>,
+    /// Per-job rules by name pattern, tried in order before `by_group`.
+    #[serde(default)]
+    pub by_name: Vec<super::job_thresholds::JobThresholdsConfig>,
+    /// Per-job rules by group pattern.
+    #[serde(default)]
+    pub by_group: Vec<super::job_thresholds::JobThresholdsConfig>,
+    /// Limits learned from each job's history.
+    #[serde(default)]
+    pub learn: super::job_thresholds::LearnConfig,
 }
 
 impl ThresholdsConfig {
@@ -547,6 +556,11 @@ pub struct ErrorClassRule {
 impl Config {
     pub fn thresholds(&self) -> Thresholds {
         self.thresholds.resolve()
+    }
+
+    /// The per-job rules and the learning policy (`[thresholds]`).
+    pub fn job_rules(&self) -> crate::domain::JobRules {
+        self.thresholds.job_rules()
     }
 
     pub fn classifier(&self) -> ErrorClassifier {

@@ -24,6 +24,7 @@ use self::rules::{Facts, RULES, Spelled, secs};
 use super::duration::format_age;
 use super::execution::{Execution, RemoteExecution};
 use super::history::RemoteHistory;
+use super::limits::{LimitSource, PerJob};
 use super::status::Status;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -37,10 +38,12 @@ pub enum FindingKind {
     StaleHeartbeat,
     PollFailing,
     RemoteStillRunning,
+    /// Running longer than its job's learned limit (a multiple of its p95).
+    Overdue,
 }
 
 impl FindingKind {
-    pub const ALL: [FindingKind; 8] = [
+    pub const ALL: [FindingKind; 9] = [
         FindingKind::StatusMismatch,
         FindingKind::MissingRemoteId,
         FindingKind::RemoteNotFound,
@@ -49,6 +52,7 @@ impl FindingKind {
         FindingKind::StaleHeartbeat,
         FindingKind::PollFailing,
         FindingKind::RemoteStillRunning,
+        FindingKind::Overdue,
     ];
 
     pub fn from_name(name: &str) -> Option<FindingKind> {
@@ -65,6 +69,7 @@ impl FindingKind {
             FindingKind::StaleHeartbeat => "stale_heartbeat",
             FindingKind::PollFailing => "poll_failing",
             FindingKind::RemoteStillRunning => "remote_still_running",
+            FindingKind::Overdue => "overdue",
         }
     }
 }
@@ -159,6 +164,9 @@ pub struct FindingInput<'a, E = Execution, H = RemoteHistory, K = String> {
     /// the registration grace; a one-shot `check` sees one moment, so for it
     /// only the silence counts.
     pub mismatch_confirmation: Duration,
+    /// Per-job rules and learned runtimes; `PerJob::none()` judges every
+    /// job by `thresholds`.
+    pub per_job: PerJob<'a>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -170,6 +178,11 @@ pub struct Evidence {
     /// What the tracker said besides the status (error, cause, start, stop).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub remote: Option<Arc<crate::domain::RemoteDetail>>,
+    /// Where the threshold crossed came from: `[thresholds]`, a per-job
+    /// rule, or the job's learned runtimes (with them). Set on the findings
+    /// of a job's own limits (stuck, overdue, stale heartbeat, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<LimitSource>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -224,7 +237,7 @@ where
     H: Borrow<RemoteHistory>,
     K: Borrow<str> + std::hash::Hash + Eq,
 {
-    let spelled = Spelled::new(input.thresholds);
+    let spelled = Spelled::all(input.thresholds, input.per_job.rules);
     let mut out: Vec<Finding> = input
         .executions
         .iter()
@@ -294,6 +307,7 @@ fn base(
             remote_checked_at: history.and_then(RemoteHistory::last_checked_at),
             consecutive: None,
             remote: history.and_then(|h| h.detail().cloned()),
+            limit: None,
         },
     }
 }
@@ -301,7 +315,7 @@ fn base(
 /// The finding of the first rule that holds for `e`, if any.
 fn finding_for<E, H, K>(
     input: &FindingInput<'_, E, H, K>,
-    spelled: &Spelled,
+    spelled: &[Spelled],
     e: &Execution,
     history: Option<&RemoteHistory>,
 ) -> Option<Finding> {
@@ -332,7 +346,13 @@ fn remote_still_running<E, H, K>(
         return None;
     }
     let since_finished = (input.now - e.finished_at()).num_seconds();
-    let grace = secs(input.thresholds.registration_grace);
+    // The job's own rule, where one fits, as for its active rows.
+    let thresholds = input
+        .per_job
+        .rules
+        .rule_for(e.name.as_deref(), e.group.as_deref())
+        .map_or(input.thresholds, |(_, rule)| &rule.thresholds);
+    let grace = secs(thresholds.registration_grace);
     if since_finished <= grace {
         return None;
     }
@@ -343,7 +363,7 @@ fn remote_still_running<E, H, K>(
         history,
         input.now,
     );
-    f.evidence.threshold_seconds = Some(input.thresholds.registration_grace.as_secs());
+    f.evidence.threshold_seconds = Some(thresholds.registration_grace.as_secs());
     f.reason = format!(
         "local {} {} ago but remote still {} ({raw})",
         e.status,
@@ -387,6 +407,7 @@ fn remote_only_findings<'a, E, H, K>(
                     remote_checked_at: Some(r.first_seen_at),
                     consecutive: None,
                     remote: None,
+                    limit: None,
                 },
             })
         })

@@ -95,6 +95,7 @@ fn run(case: &Case) -> Option<Finding> {
         remote: &remote,
         remote_only: &[],
         mismatch_confirmation: Duration::ZERO,
+        per_job: crate::domain::PerJob::none(),
     };
     let mut all = find(&input);
     assert!(
@@ -436,6 +437,7 @@ fn mismatch_waits_for_confirmation_in_the_live_monitor() {
             remote: &remote,
             remote_only: &[],
             mismatch_confirmation: Duration::from_secs(45),
+            per_job: crate::domain::PerJob::none(),
         };
         find(&input).first().map(|f| f.kind)
     };
@@ -462,6 +464,7 @@ fn a_silent_local_record_confirms_a_mismatch_at_once() {
         remote: &remote,
         remote_only: &[],
         mismatch_confirmation: Duration::from_secs(45),
+        per_job: crate::domain::PerJob::none(),
     };
     assert_eq!(
         find(&input)[0].kind,
@@ -487,6 +490,7 @@ fn silence_is_judged_as_of_the_read_not_as_of_now() {
             remote: &remote,
             remote_only: &[],
             mismatch_confirmation: Duration::from_secs(45),
+            per_job: crate::domain::PerJob::none(),
         };
         find(&input).first().map(|f| f.kind)
     };
@@ -529,6 +533,7 @@ fn local_thresholds_are_judged_as_of_the_read() {
             remote: &remote,
             remote_only: &[],
             mismatch_confirmation: Duration::from_secs(45),
+            per_job: crate::domain::PerJob::none(),
         };
         find(&input).first().map(|f| f.kind)
     };
@@ -575,6 +580,7 @@ fn remote_only_respects_the_grace_and_active_status() {
         remote: &remote,
         remote_only: &remote_only,
         mismatch_confirmation: Duration::ZERO,
+        per_job: crate::domain::PerJob::none(),
     };
     let found = find(&input);
     assert_eq!(found.len(), 1);
@@ -603,6 +609,7 @@ fn findings_are_sorted_worst_first_and_explain_themselves() {
         remote: &remote,
         remote_only: &[],
         mismatch_confirmation: Duration::ZERO,
+        per_job: crate::domain::PerJob::none(),
     };
     let found = find(&input);
     let ids: Vec<&str> = found

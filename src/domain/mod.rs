@@ -7,6 +7,7 @@ pub mod error_rates;
 pub mod execution;
 pub mod findings;
 pub mod history;
+pub mod limits;
 pub mod status;
 pub mod triage;
 
@@ -26,4 +27,8 @@ pub use findings::{
     Thresholds,
 };
 pub use history::{Observation, RemoteAnswer, RemoteDetail, RemoteHistory};
+pub use limits::{
+    JobLimit, JobRules, Learned, Learning, LimitSource, PerJob, RuleKey, RuntimeStats,
+    ThresholdRule,
+};
 pub use status::{Status, StatusMap, transition_allowed};

@@ -225,6 +225,7 @@ mod tests {
                 remote_checked_at: None,
                 consecutive: None,
                 remote: None,
+                limit: None,
             },
         }
     }

@@ -14,7 +14,7 @@ use tokio::time::MissedTickBehavior;
 
 use super::poller::{
     DatabaseCycle, ListEvent, MAX_INTERVAL, MIN_INTERVAL, Poller, REMOTE_TICK, RoundResult,
-    spawn_list, spawn_round,
+    spawn_learning, spawn_list, spawn_round,
 };
 use super::shared::{ListStep, RoleChange, Sharing};
 use super::snapshot::{MonitorControl, MonitorEvent, PollSource, RemoteVia, SourceHealth};
@@ -402,6 +402,15 @@ impl<'p> Live<'p> {
     }
 }
 
+/// Ends a task when the loop that started it returns, by any path.
+struct AbortOnDrop(JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// Runs until `Shutdown` arrives or the receiver of `events` is gone.
 pub async fn run(
     poller: Poller,
@@ -414,6 +423,14 @@ pub async fn run(
     }
     let mut round: Option<JoinHandle<RoundResult>> = None;
     let mut listing: Option<mpsc::Receiver<ListEvent>> = None;
+    let learning = &poller.policy.job_rules.learning;
+    let (mut learned, _learning) = if learning.enabled && poller.store.table().name_column.is_some()
+    {
+        let (readings, task) = spawn_learning(poller.store.clone(), learning.clone());
+        (Some(readings), Some(AbortOnDrop(task)))
+    } else {
+        (None, None)
+    };
     loop {
         let remote_idle = round.is_none() && listing.is_none() && poller.tracker.is_some();
         let following = live.sharing.as_ref().is_some_and(|s| !s.is_poller());
@@ -456,6 +473,14 @@ pub async fn run(
                 round = None;
                 if !live.finish_round(done).await {
                     return;
+                }
+                false
+            }
+            reading = async { learned.as_mut().expect("guarded").recv().await }, if learned.is_some() => {
+                match reading {
+                    // Judged with the next poll's snapshot: no extra one.
+                    Some(reading) => live.state.set_learned(reading),
+                    None => learned = None,
                 }
                 false
             }

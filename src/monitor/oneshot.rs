@@ -54,6 +54,15 @@ pub async fn one_shot(
     } else {
         Vec::new()
     };
+    // Learned limits judge the running rows as the monitor's do; where the
+    // history cannot be read, the fixed thresholds still can.
+    let learning = &policy.job_rules.learning;
+    if learning.enabled {
+        match store.learned_runtimes(now, learning).await {
+            Ok(learned) => state.set_learned(learned),
+            Err(e) => tracing::warn!("{e}; the fixed thresholds judge every job"),
+        }
+    }
     state.database.ok = true;
     state.database.latency_ms = Some(latency.as_millis() as u64);
     state.database.last_success = Some(now);

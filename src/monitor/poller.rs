@@ -379,3 +379,38 @@ async fn walk_lists(
     }
     Ok(true)
 }
+
+/// Reads each job's runtimes (`Store::learned_runtimes`) now and every
+/// `refresh` after, in a task of its own: on a long history the aggregate
+/// takes seconds, and the database poll (and through it the screen) must
+/// not wait for it. Sends each reading; ends when the receiver is gone. A
+/// failure is logged once while it lasts, and the last reading stays.
+pub(super) fn spawn_learning(
+    store: Store,
+    learning: crate::domain::Learning,
+) -> (mpsc::Receiver<crate::domain::Learned>, JoinHandle<()>) {
+    let (sender, receiver) = mpsc::channel(1);
+    let task = tokio::spawn(async move {
+        let mut failing = false;
+        loop {
+            match store.learned_runtimes(Utc::now(), &learning).await {
+                Ok(learned) => {
+                    if failing {
+                        tracing::warn!("reading the job runtimes works again");
+                        failing = false;
+                    }
+                    if sender.send(learned).await.is_err() {
+                        return;
+                    }
+                }
+                Err(e) if !failing => {
+                    tracing::warn!("{e}; the last runtimes learned stay in force");
+                    failing = true;
+                }
+                Err(_) => {}
+            }
+            tokio::time::sleep(learning.refresh).await;
+        }
+    });
+    (receiver, task)
+}

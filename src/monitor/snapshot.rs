@@ -5,7 +5,9 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use crate::domain::triage::{FindingKey, TriageView};
-use crate::domain::{Counts, ErrorRates, Execution, Finding, LongRunningAlert};
+use crate::domain::{
+    Counts, ErrorRates, Execution, Finding, JobLimit, JobRules, Learned, LongRunningAlert,
+};
 
 /// Health of one source (database or remote tracker).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -71,6 +73,11 @@ pub struct Snapshot {
     pub unmapped_statuses: Vec<(String, u64)>,
     /// The triage of the findings that have any (`monitor::triage`).
     pub triage: Arc<std::collections::BTreeMap<FindingKey, TriageView>>,
+    /// Each job's runtimes as last learned (empty until read, or where
+    /// learning is off), for the Running pane's progress and the details.
+    pub learned: Arc<Learned>,
+    /// The per-job rules and the learning policy the findings used.
+    pub job_rules: Arc<JobRules>,
 }
 
 impl Snapshot {
@@ -86,6 +93,17 @@ impl Snapshot {
             return None;
         }
         self.triage.get(&FindingKey::of(finding)?)
+    }
+
+    /// The limit that judges a running execution: learned from its job's
+    /// history, or why not (`JobLimit::Fixed` for any other status).
+    pub fn job_limit(&self, e: &Execution) -> JobLimit<'_> {
+        if e.status != crate::domain::Status::Running {
+            return JobLimit::Fixed;
+        }
+        let (name, group) = (e.name.as_deref(), e.group.as_deref());
+        let rule = self.job_rules.rule_for(name, group).map(|(_, r)| r);
+        JobLimit::of(&self.job_rules, &self.learned, rule, name)
     }
 
     /// When a finding's age counts from.

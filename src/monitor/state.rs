@@ -11,9 +11,9 @@ use super::snapshot::{ActiveList, Snapshot, SourceHealth};
 use crate::domain::doubt::{RoundVerdict, doubted, judge_round};
 use crate::domain::findings::LongRunningAlert;
 use crate::domain::{
-    Capabilities, Counts, ErrorClassifier, ErrorRates, Execution, Finding, FindingInput,
-    Observation, RemoteAnswer, RemoteExecution, RemoteHistory, Status, Thresholds, error_rates,
-    findings, wall_minute,
+    Capabilities, Counts, ErrorClassifier, ErrorRates, Execution, Finding, FindingInput, JobRules,
+    Learned, Observation, PerJob, RemoteAnswer, RemoteExecution, RemoteHistory, Status, Thresholds,
+    error_rates, findings, wall_minute,
 };
 use crate::remote::LookupTarget;
 
@@ -36,6 +36,8 @@ pub(super) const WATCHED_TERMINAL_MAX: usize = 10_000;
 #[derive(Debug, Clone)]
 pub struct Policy {
     pub thresholds: Thresholds,
+    /// Per-job rules and how limits are learned (`[thresholds]`).
+    pub job_rules: Arc<JobRules>,
     pub classifier: ErrorClassifier,
     pub capabilities: Capabilities,
     pub remote_interval: Duration,
@@ -54,6 +56,7 @@ impl Policy {
         let thresholds = config.thresholds();
         Policy {
             mismatch_confirmation: thresholds.registration_grace,
+            job_rules: Arc::new(config.job_rules()),
             thresholds,
             classifier: config.classifier(),
             capabilities,
@@ -131,6 +134,9 @@ pub struct MonitorState {
     /// Error rates counted elsewhere (by the database, for a one-shot check),
     /// in place of computing them from `finished`.
     counted_error_rates: Option<ErrorRates>,
+    /// Each job's runtimes as the database last aggregated them
+    /// (`Store::learned_runtimes`, read in a task of its own).
+    learned: Arc<Learned>,
 }
 
 impl MonitorState {
@@ -149,6 +155,16 @@ impl MonitorState {
     }
 
     /// Use these error rates instead of computing them from finished rows.
+    /// New learned runtimes: the findings are judged again with them.
+    pub fn set_learned(&mut self, learned: Learned) {
+        self.learned = Arc::new(learned);
+        self.findings_memo = None;
+    }
+
+    pub fn learned(&self) -> &Arc<Learned> {
+        &self.learned
+    }
+
     pub fn set_error_rates(&mut self, rates: ErrorRates) {
         self.counted_error_rates = Some(rates);
     }
@@ -597,6 +613,10 @@ impl MonitorState {
                     remote: &self.histories,
                     remote_only: &remote_only,
                     mismatch_confirmation: policy.mismatch_confirmation,
+                    per_job: PerJob {
+                        rules: &policy.job_rules,
+                        learned: &self.learned,
+                    },
                 }));
                 let long_running = findings::long_running_alert(&active, now, &policy.thresholds);
                 self.findings_memo = Some(FindingsMemo {
@@ -621,6 +641,8 @@ impl MonitorState {
             remote_health: self.remote.clone(),
             unmapped_statuses: self.unmapped_statuses.clone(),
             triage: Arc::default(),
+            learned: Arc::clone(&self.learned),
+            job_rules: Arc::clone(&policy.job_rules),
         }
     }
 }

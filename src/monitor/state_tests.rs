@@ -35,6 +35,7 @@ fn watching(rows: Vec<Execution>) -> MonitorState {
 fn policy() -> Policy {
     Policy {
         thresholds: Thresholds::default(),
+        job_rules: std::sync::Arc::new(crate::domain::JobRules::NONE),
         classifier: ErrorClassifier::default(),
         capabilities: Capabilities {
             remote: true,

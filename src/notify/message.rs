@@ -54,7 +54,7 @@ pub fn compose(changes: &Changes, at_start: bool) -> String {
         first.insert_str(0, "exectop: ");
     }
     // Each kind's line gets an even share of what the headers leave, so the
-    // message fits by construction: at most 2 headers and 2 × 8 kinds.
+    // message fits by construction: at most 2 headers and 2 × 9 kinds.
     let header_chars: usize = headers.iter().map(|h| h.chars().count() + 1).sum();
     let kind_lines = appeared.len() + cleared.len();
     let share = (MAX_CHARS.saturating_sub(header_chars) / kind_lines.max(1))
@@ -298,13 +298,13 @@ mod tests {
         assert!(text.lines().count() <= MAX_LINES);
         // Both headers and every kind's line are there, each with its count.
         assert!(
-            text.starts_with("exectop: 4000 new findings: 500 "),
+            text.starts_with("exectop: 4500 new findings: 500 "),
             "{text}"
         );
-        assert!(text.contains("\n4000 findings cleared: 500 "), "{text}");
-        assert_eq!(text.lines().count(), 18, "{text}");
+        assert!(text.contains("\n4500 findings cleared: 500 "), "{text}");
+        assert_eq!(text.lines().count(), 20, "{text}");
         assert!(
-            text.lines().skip(1).take(8).all(|l| l.ends_with(" more")),
+            text.lines().skip(1).take(9).all(|l| l.ends_with(" more")),
             "{text}"
         );
         // Positive control: the ids are cut, not left out, where one fits.

@@ -7,6 +7,7 @@ pub mod amc;
 pub mod api;
 pub mod fleet;
 pub mod rng;
+pub mod runtimes;
 pub mod sfn;
 pub mod truth;
 pub mod writer;

@@ -156,9 +156,14 @@ fn sqlite_plan(rows: Vec<Vec<Option<String>>>) -> String {
 impl Store {
     /// Where this table makes polling expensive: the active-set read or the
     /// remote-id look-up that would scan the whole table, each with the
-    /// exact index that would serve it. exectop never creates an index; it
-    /// says which one, once per `check` and once per monitor.
-    pub async fn index_advice(&self) -> Result<Vec<String>, StoreError> {
+    /// exact index that would serve it, and the learning of job runtimes
+    /// where it reads the whole table rather than its window. exectop never
+    /// creates an index; it says which one, once per `check` and once per
+    /// monitor.
+    pub async fn index_advice(
+        &self,
+        learning: &crate::domain::Learning,
+    ) -> Result<Vec<String>, StoreError> {
         let t = self.table();
         let short = t.name.rsplit('.').next().unwrap_or_default();
         let postgres = self.backend() == Backend::Postgres;
@@ -217,6 +222,7 @@ impl Store {
                 ));
             }
         }
+        advice.extend(self.runtimes_advice(learning).await?);
         Ok(advice)
     }
 }

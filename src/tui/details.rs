@@ -9,7 +9,9 @@ use super::keymap::{Command, Keymap, Mode};
 use super::popup_frame::TextPopup;
 use super::render_util::ago;
 use super::theme::Theme;
-use crate::domain::{Execution, Finding, RemoteAnswer, RemoteHistory, format_age};
+use crate::domain::{
+    Execution, Finding, JobLimit, RemoteAnswer, RemoteHistory, format_age, format_duration_spec,
+};
 use crate::monitor::Snapshot;
 
 /// What the details are of: the selected row of the focused list.
@@ -191,6 +193,56 @@ fn finding(l: &mut Lines, f: &Finding, age: i64) {
         "consecutive",
         ev.consecutive.map_or("-".into(), |n| n.to_string()),
     );
+    if let Some(limit) = &ev.limit {
+        l.field("limit from", limit.describe());
+    }
+}
+
+/// The job's runtime distribution and the limit that judges this run.
+fn runtimes(l: &mut Lines, snap: &Snapshot, e: &Execution) {
+    let stats = snap.learned.stats(e.name.as_deref());
+    let limit = snap.job_limit(e);
+    if stats.is_none() && limit == JobLimit::Fixed {
+        return;
+    }
+    l.section("runtimes");
+    let window = format_duration_spec(snap.learned.window);
+    let age = |s: f64| format_age(s.round() as i64);
+    match stats {
+        Some(s) => {
+            l.field("succeeded runs", format!("{} in {window}", s.runs));
+            l.field(
+                "p50 · p95 · max",
+                format!("{} · {} · {}", age(s.p50), age(s.p95), age(s.max)),
+            );
+        }
+        None => l.field("succeeded runs", format!("none in {window}")),
+    }
+    match limit {
+        JobLimit::Learned { stats, limit } => {
+            let running = e.age_seconds(l.now) as f64;
+            let percent = if stats.p95 > 0.0 {
+                format!(" ({:.0}% of p95)", 100.0 * running / stats.p95)
+            } else {
+                String::new()
+            };
+            l.field(
+                "limit",
+                format!(
+                    "{} ({}× p95, floor {}); running {}{percent}",
+                    format_age(limit.as_secs() as i64),
+                    snap.job_rules.learning.multiple,
+                    format_duration_spec(snap.job_rules.learning.floor),
+                    format_age(running as i64),
+                ),
+            );
+        }
+        JobLimit::TooFew { runs, needed } => l.field(
+            "limit",
+            format!("fixed thresholds: {runs} of {needed} runs needed to learn"),
+        ),
+        JobLimit::Fixed => l.field("limit", "fixed thresholds"),
+    }
 }
 
 /// Who took the finding, and what they wrote.
@@ -253,6 +305,7 @@ fn lines(
                 if let Some(id) = &f.execution_id {
                     if let Some(e) = active(id) {
                         execution(&mut l, e);
+                        runtimes(&mut l, snap, e);
                     } else {
                         l.section("execution");
                         l.field("id", id.clone());
@@ -276,6 +329,7 @@ fn lines(
         Subject::Execution(selected) => match selected {
             Some(e) => {
                 execution(&mut l, e);
+                runtimes(&mut l, snap, e);
                 remote(&mut l, snap.remote.get(e.id.as_str()).map(|h| &**h));
                 // The evidence belongs with the row wherever it is opened from.
                 if let Some(f) = snap

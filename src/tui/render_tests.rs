@@ -524,3 +524,70 @@ mod action_popups {
         insta::assert_snapshot!(draw(&app, 80, 24).backend());
     }
 }
+
+/// The sample with runtimes learned for two of its running jobs: `job-102`
+/// (620 s in) usually takes 5 minutes, `job-39` (22 h in) 10 minutes.
+fn with_learned_runtimes() -> App {
+    use crate::domain::{Learned, RuntimeStats};
+    let mut snap = sample::sample_snapshot(sample::now());
+    let stats = |p95: f64| RuntimeStats {
+        runs: 41,
+        p50: p95 / 2.0,
+        p95,
+        max: p95 * 1.5,
+    };
+    snap.learned = std::sync::Arc::new(Learned {
+        by_name: [
+            ("job-102".to_string(), stats(300.0)),
+            ("job-39".to_string(), stats(600.0)),
+        ]
+        .into(),
+        window: std::time::Duration::from_secs(14 * 86_400),
+        as_of: Some(sample::now()),
+    });
+    let mut app = App::new(sample::settings(false), sample::now());
+    update(
+        &mut app,
+        Msg::Monitor(crate::monitor::MonitorEvent::Snapshot(std::sync::Arc::new(
+            snap,
+        ))),
+    );
+    app
+}
+
+#[test]
+fn the_running_pane_shows_progress_against_the_usual_duration() {
+    let app = sized(with_learned_runtimes(), 100, 30);
+    let t = draw_part(&app, 100, 10, running::render);
+    insta::assert_snapshot!(t.backend());
+    let buf = t.backend().buffer();
+    // 620 s of a 300 s p95: past the p95, under the 15-minute limit.
+    let (x, y) = find(buf, "207%");
+    assert_eq!(buf[(x, y)].fg, Theme::dark().warn.fg.unwrap());
+    // 22 h of a 10-minute p95: past the limit.
+    let (x, y) = find(buf, "13260%");
+    assert_eq!(buf[(x, y)].fg, Theme::dark().bad.fg.unwrap());
+    // A job with nothing learned reads "-"; without any learned job the
+    // column is not drawn at all (`panes_one_by_one`).
+    find(buf, "/p95");
+}
+
+#[test]
+fn the_details_show_the_jobs_runtimes_and_its_limit() {
+    let mut app = sized(with_learned_runtimes(), 100, 48);
+    for _ in 0..3 {
+        press(&mut app, KeyCode::Down);
+    }
+    press(&mut app, KeyCode::Enter);
+    let screen = format!("{}", draw(&app, 100, 48).backend());
+    assert!(screen.contains("── runtimes"), "{screen}");
+    assert!(screen.contains("succeeded runs: 41 in 14d"), "{screen}");
+    assert!(
+        screen.contains("p50 · p95 · max: 2m 30s · 5m · 7m 30s"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("limit: 15m (3× p95, floor 5m); running 10m 20s (207% of p95)"),
+        "{screen}"
+    );
+}

@@ -94,6 +94,7 @@ fn finding(
             remote_checked_at: Some(ago(12)),
             consecutive: None,
             remote: None,
+            limit: None,
         },
     }
 }
@@ -249,6 +250,8 @@ pub fn sample_snapshot(now: DateTime<Utc>) -> Snapshot {
         }),
         unmapped_statuses: vec![("QUEUED".into(), 3)],
         triage: Arc::default(),
+        learned: Arc::default(),
+        job_rules: Arc::default(),
     }
 }
 

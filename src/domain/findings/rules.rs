@@ -18,6 +18,7 @@ use super::{Capabilities, Finding, FindingInput, FindingKind, SuggestedAction, T
 use crate::domain::duration::{format_age, format_duration_spec};
 use crate::domain::execution::Execution;
 use crate::domain::history::RemoteHistory;
+use crate::domain::limits::{JobLimit, JobRules, LimitSource, ThresholdRule};
 use crate::domain::status::Status;
 
 /// One kind of finding: when an active execution shows it, and what the
@@ -124,7 +125,12 @@ pub(super) const RULES: &[Rule] = &[
     },
     Rule {
         kind: FindingKind::Stuck,
-        when: |f| f.age > secs(f.stuck_after()),
+        // A job judged by its learned limit is `overdue` past it; `stuck`
+        // then means only past the hard ceiling, max_runtime.
+        when: |f| match f.learned_limit() {
+            Some(_) => f.past_max_runtime(),
+            None => f.age > secs(f.stuck_after()),
+        },
         action: |f| {
             if f.past_max_runtime() {
                 SuggestedAction::MarkFailed
@@ -152,11 +158,40 @@ pub(super) const RULES: &[Rule] = &[
                 format_args!("{} for {}", f.e.status, format_age(f.age)),
                 format_args!("over {setting} {spelled}"),
             );
-            match f.history.and_then(RemoteHistory::remote_status) {
-                Some(s) => reason.push(format_args!(", remote {s}")),
-                None if f.caps.remote => reason.push(format_args!(", remote status unknown")),
-                None => {}
+            if let Some(rule) = f.rule {
+                reason.push(format_args!(" (rule `{}`)", rule.pattern));
             }
+            f.push_remote_status(&mut reason);
+            if let JobLimit::TooFew { runs, needed } = f.limit {
+                reason.push(format_args!(
+                    "; too little history to learn its limit ({runs} of {needed} runs)"
+                ));
+            }
+            reason
+        },
+    },
+    Rule {
+        kind: FindingKind::Overdue,
+        when: |f| f.learned_limit().is_some_and(|limit| f.age > secs(limit)),
+        action: |_| SuggestedAction::Investigate,
+        evidence: |f| Recorded::threshold(f.learned_limit().unwrap_or_default()),
+        age: Age::InPhase,
+        reason: |f| {
+            let JobLimit::Learned { stats, limit } = f.limit else {
+                return Reason::whole(format_args!("running for {}", format_age(f.age)));
+            };
+            let mut reason = Reason::after_age(
+                format_args!("running for {}", format_age(f.age)),
+                format_args!(
+                    "this job's p95 is {} ({} runs in {}), over its limit {} ({}× p95)",
+                    format_age(stats.p95.round() as i64),
+                    stats.runs,
+                    format_duration_spec(f.learned_window),
+                    format_age(secs(limit)),
+                    f.multiple
+                ),
+            );
+            f.push_remote_status(&mut reason);
             reason
         },
     },
@@ -217,7 +252,15 @@ pub(super) const RULES: &[Rule] = &[
 pub(super) struct Facts<'a> {
     pub e: &'a Execution,
     pub history: Option<&'a RemoteHistory>,
+    /// The job's thresholds: its rule's, where one fits, else the global.
     pub t: &'a Thresholds,
+    /// The per-job rule that fits, if any.
+    pub rule: Option<&'a ThresholdRule>,
+    /// A running job's learned limit, or why it has none.
+    pub limit: JobLimit<'a>,
+    /// What the learned runtimes were read over, and the multiple of p95.
+    pub learned_window: Duration,
+    pub multiple: f64,
     pub caps: Capabilities,
     pub spelled: &'a Spelled,
     /// When the remote answered, and what the findings' ages count to.
@@ -233,17 +276,36 @@ pub(super) struct Facts<'a> {
 }
 
 impl<'a> Facts<'a> {
+    /// `spelled` is `Spelled::all`'s: the global thresholds', then each
+    /// rule's.
     pub fn new<E, H, K>(
         input: &FindingInput<'a, E, H, K>,
-        spelled: &'a Spelled,
+        spelled: &'a [Spelled],
         e: &'a Execution,
         history: Option<&'a RemoteHistory>,
     ) -> Self {
         let seen = input.local_as_of;
+        let per_job = input.per_job;
+        let (name, group) = (e.name.as_deref(), e.group.as_deref());
+        let rule = per_job.rules.rule_for(name, group);
+        let (t, spelled) = match rule {
+            Some((i, r)) => (&r.thresholds, &spelled[i + 1]),
+            None => (input.thresholds, &spelled[0]),
+        };
+        let rule = rule.map(|(_, r)| r);
+        let limit = if e.status == Status::Running {
+            JobLimit::of(per_job.rules, per_job.learned, rule, name)
+        } else {
+            JobLimit::Fixed
+        };
         Facts {
             e,
             history,
-            t: input.thresholds,
+            t,
+            rule,
+            limit,
+            learned_window: per_job.learned.window,
+            multiple: per_job.rules.learning.multiple,
             caps: input.capabilities,
             spelled,
             now: input.now,
@@ -270,6 +332,50 @@ impl<'a> Facts<'a> {
     /// Without a remote id for longer than a pending run may wait at all.
     fn registration_overdue(&self) -> bool {
         self.total_age > secs(self.t.pending_stuck)
+    }
+
+    /// The learned limit that judges this running job, if it has one.
+    fn learned_limit(&self) -> Option<Duration> {
+        match self.limit {
+            JobLimit::Learned { limit, .. } => Some(limit),
+            _ => None,
+        }
+    }
+
+    /// Where the threshold a finding of `kind` crossed came from.
+    fn limit_source(&self, kind: FindingKind) -> LimitSource {
+        match (kind, self.limit, self.rule) {
+            (FindingKind::Overdue, JobLimit::Learned { stats, limit }, _) => LimitSource::Learned {
+                p50_seconds: stats.p50,
+                p95_seconds: stats.p95,
+                max_seconds: stats.max,
+                runs: stats.runs,
+                window_seconds: self.learned_window.as_secs(),
+                multiple: self.multiple,
+                limit_seconds: limit.as_secs(),
+            },
+            (_, _, Some(rule)) => LimitSource::Rule {
+                key: rule.key,
+                pattern: rule.pattern.clone(),
+            },
+            (FindingKind::Stuck, JobLimit::TooFew { runs, needed }, None) => LimitSource::Fixed {
+                history_runs: Some(runs),
+                history_needed: Some(needed),
+            },
+            _ => LimitSource::Fixed {
+                history_runs: None,
+                history_needed: None,
+            },
+        }
+    }
+
+    /// ", remote <status>" where the remote said, or that it did not.
+    fn push_remote_status(&self, reason: &mut Reason) {
+        match self.history.and_then(RemoteHistory::remote_status) {
+            Some(s) => reason.push(format_args!(", remote {s}")),
+            None if self.caps.remote => reason.push(format_args!(", remote status unknown")),
+            None => {}
+        }
     }
 
     fn stuck_after(&self) -> Duration {
@@ -405,6 +511,9 @@ impl Rule {
         finding.reason = reason.text;
         finding.reason_age_len = reason.age_len;
         finding.evidence.threshold_seconds = recorded.threshold.map(|d| d.as_secs());
+        if recorded.threshold.is_some() {
+            finding.evidence.limit = Some(f.limit_source(self.kind));
+        }
         finding.evidence.consecutive = recorded.consecutive;
         if self.age == Age::SinceCreated {
             finding.age_seconds = f.total_age;
@@ -428,6 +537,14 @@ pub(super) struct Spelled {
 }
 
 impl Spelled {
+    /// The global thresholds' spelling, then each rule's, in `rules`' order.
+    pub fn all(t: &Thresholds, rules: &JobRules) -> Vec<Spelled> {
+        std::iter::once(t)
+            .chain(rules.rules.iter().map(|r| &r.thresholds))
+            .map(Spelled::new)
+            .collect()
+    }
+
     pub fn new(t: &Thresholds) -> Self {
         Spelled {
             registration_grace: format_duration_spec(t.registration_grace),

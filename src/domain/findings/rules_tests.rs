@@ -31,8 +31,9 @@ fn judge(e: &Execution, history: Option<RemoteHistory>) -> (Vec<FindingKind>, Op
         remote: &remote,
         remote_only: &[],
         mismatch_confirmation: Duration::ZERO,
+        per_job: crate::domain::PerJob::none(),
     };
-    let spelled = Spelled::new(&t);
+    let spelled = Spelled::all(&t, input.per_job.rules);
     let facts = Facts::new(&input, &spelled, e, remote.get(&e.id));
     let holding = RULES
         .iter()

@@ -6,16 +6,18 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, TableState};
 
+use ratatui::style::Style;
+
 use super::fit::{Column, column_widths, ellipsize, widest};
 use super::{ago_brief, list_table, pane_block, window_start};
-use crate::domain::Status;
+use crate::domain::{Execution, JobLimit, Status};
 use crate::tui::state::{App, Pane};
 
 /// The Running pane's columns. Each is as wide as the values shown, up to
 /// its cap; the remote id takes what is left. An age column keeps 5 cells
 /// ("1h 6m") so that a run passing the hour does not move the columns
 /// after it.
-const COLUMNS: [Column; 9] = [
+const COLUMNS: [Column; 10] = [
     Column::new("", 1, 1, 9),
     Column::new("id", 4, 36, 4),
     Column::new("name", 10, 40, 1),
@@ -23,9 +25,40 @@ const COLUMNS: [Column; 9] = [
     Column::new("status", 7, 14, 2),
     Column::new("remote", 7, 11, 2),
     Column::new("age", 5, 7, 3),
+    Column::new(PROGRESS, 4, 6, 3),
     Column::new("upd", 5, 7, 3),
     Column::flex("remote id", 9),
 ];
+
+/// The column of each run's progress against its job's usual duration.
+const PROGRESS: &str = "/p95";
+
+/// How far a running execution is into its job's usual duration: its age
+/// as a percentage of the learned p95, styled by how near the limit it is
+/// (dim below the p95, warn past it, bad past the limit). "-" where its
+/// job has no learned limit.
+fn progress(app: &App, e: &Execution) -> (String, Style) {
+    let theme = app.theme();
+    match app.snapshot.job_limit(e) {
+        JobLimit::Learned { stats, limit } => {
+            let age = (app.now - e.phase_start()).num_seconds().max(0) as f64;
+            let percent = if stats.p95 > 0.0 {
+                (100.0 * age / stats.p95).round().min(99_999.0)
+            } else {
+                99_999.0
+            };
+            let style = if age > limit.as_secs_f64() {
+                theme.bad
+            } else if percent > 100.0 {
+                theme.warn
+            } else {
+                theme.dim
+            };
+            (format!("{percent:.0}%"), style)
+        }
+        _ => ("-".to_string(), theme.dim),
+    }
+}
 
 /// One execution's cells as text, measured before anything is drawn.
 struct RowText<'a> {
@@ -36,6 +69,8 @@ struct RowText<'a> {
     status: (&'a str, Status),
     remote: Option<Status>,
     age: String,
+    /// Shown once some job's runtimes are learned.
+    progress: Option<(String, Style)>,
     updated: String,
     remote_id: &'a str,
 }
@@ -54,7 +89,11 @@ impl RowText<'_> {
         if with_remote {
             texts.push(self.remote.map_or("-", |s| s.as_str()));
         }
-        texts.extend([self.age.as_str(), &self.updated, self.remote_id]);
+        texts.push(self.age.as_str());
+        if let Some((text, _)) = &self.progress {
+            texts.push(text);
+        }
+        texts.extend([self.updated.as_str(), self.remote_id]);
         texts
     }
 }
@@ -83,6 +122,8 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
 
     // Without a remote tracker its column could only ever read "-".
     let with_remote = app.settings.remote;
+    // Only once some job's runtimes are learned: until then it reads "-".
+    let with_progress = !app.snapshot.learned.by_name.is_empty();
     let len = app.view.len();
     let start = window_start(app.running.selected, app.running.offset, inner_rows, len);
     let end = (start + inner_rows).min(len);
@@ -107,6 +148,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
                     .get(e.id.as_str())
                     .and_then(|h| h.remote_status()),
                 age: ago_brief(app.now, e.phase_start()),
+                progress: with_progress.then(|| progress(app, e)),
                 updated: ago_brief(app.now, e.last_local_update()),
                 remote_id: e.remote_id.as_deref().unwrap_or_default(),
             }
@@ -115,6 +157,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     let columns: Vec<Column> = COLUMNS
         .into_iter()
         .filter(|c| with_remote || c.title != "remote")
+        .filter(|c| with_progress || c.title != PROGRESS)
         .collect();
     let texts: Vec<Vec<&str>> = shown.iter().map(|r| r.texts(with_remote)).collect();
     let widest: Vec<u16> = (0..columns.len())
@@ -131,10 +174,11 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
                 // Only a mark is styled: under NO_COLOR the style is an
                 // underline, which would draw a stray underscore on every
                 // unmarked row.
-                let style = match c {
-                    0 if r.marked => theme.marked,
-                    4 => theme.status(r.status.1),
-                    5 if with_remote => r.remote.map_or(theme.dim, |s| theme.status(s)),
+                let style = match columns[c].title {
+                    "" if r.marked => theme.marked,
+                    "status" => theme.status(r.status.1),
+                    "remote" => r.remote.map_or(theme.dim, |s| theme.status(s)),
+                    PROGRESS => r.progress.as_ref().map_or(theme.dim, |(_, s)| *s),
                     _ => Default::default(),
                 };
                 Cell::from(Span::styled(text, style))
