@@ -153,6 +153,7 @@ mod tests {
             .into(),
             window: Duration::from_secs(14 * 86_400),
             as_of: Some(Utc::now()),
+            unreadable: false,
         };
         let pinned = Thresholds {
             running_stuck: Duration::from_secs(5 * 3600),

@@ -274,6 +274,9 @@ pub struct Learned {
     /// When they were read; `None` before the first read (nothing is said
     /// about history until it was looked at).
     pub as_of: Option<DateTime<Utc>>,
+    /// The first read failed: the fixed thresholds judge every job until
+    /// one succeeds (rather than only `max_runtime`, as while it is awaited).
+    pub unreadable: bool,
 }
 
 impl Learned {
@@ -281,7 +284,16 @@ impl Learned {
         by_name: BTreeMap::new(),
         window: Duration::ZERO,
         as_of: None,
+        unreadable: false,
     };
+
+    /// What a failed first read leaves: nothing learned, fixed thresholds.
+    pub fn unreadable() -> Learned {
+        Learned {
+            unreadable: true,
+            ..Learned::NONE
+        }
+    }
 
     pub fn stats(&self, name: Option<&str>) -> Option<&RuntimeStats> {
         self.by_name.get(name?)
@@ -299,8 +311,14 @@ pub enum JobLimit<'a> {
     /// History was read but holds too few of its runs: the fixed thresholds
     /// judge it, and the finding says why.
     TooFew { runs: u64, needed: u32 },
+    /// History was not read yet, and the job may well be learned once it
+    /// is: until then only `max_runtime` judges it. Judging it by the fixed
+    /// `running_stuck` for the seconds the first read takes would report
+    /// the nightly three-hour job stuck at start, and a webhook would tell
+    /// of it, then of its clearing.
+    Unread,
     /// Learning is off (globally or by its rule), the job has no name, or
-    /// history was not read yet.
+    /// its history could not be read.
     Fixed,
 }
 
@@ -313,12 +331,15 @@ impl<'a> JobLimit<'a> {
         name: Option<&str>,
     ) -> JobLimit<'a> {
         let learning = &rules.learning;
-        if !learning.enabled
-            || learned.as_of.is_none()
-            || name.is_none()
-            || rule.is_some_and(|r| !r.lets_learn())
-        {
+        if !learning.enabled || name.is_none() || rule.is_some_and(|r| !r.lets_learn()) {
             return JobLimit::Fixed;
+        }
+        if learned.as_of.is_none() {
+            return if learned.unreadable {
+                JobLimit::Fixed
+            } else {
+                JobLimit::Unread
+            };
         }
         match learned.stats(name) {
             Some(stats) if stats.runs >= u64::from(learning.min_runs.max(1)) => JobLimit::Learned {

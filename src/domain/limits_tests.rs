@@ -130,6 +130,7 @@ fn learned(durations: &[f64]) -> Learned {
         by_name: [("job-1".to_string(), stats(durations))].into(),
         window: Duration::from_secs(14 * 86_400),
         as_of: Some(now()),
+        unreadable: false,
     }
 }
 
@@ -262,8 +263,12 @@ fn too_little_history_falls_back_to_the_fixed_thresholds_and_says_so() {
             history_needed: Some(20)
         })
     );
-    // Before history was first read, nothing is said of it.
-    let f = judge(&e, &JobRules::default(), &Learned::NONE).unwrap();
+    // Before history was first read the run waits for it (see
+    // `before_history_is_read_…`); a read that failed judges by the fixed
+    // thresholds and says nothing of history.
+    assert_eq!(judge(&e, &JobRules::default(), &Learned::NONE), None);
+    let f = judge(&e, &JobRules::default(), &Learned::unreadable()).unwrap();
+    assert_eq!(f.kind, FindingKind::Stuck);
     assert!(!f.reason.contains("history"), "{}", f.reason);
 }
 
@@ -306,4 +311,27 @@ fn pending_runs_are_never_judged_by_runtimes() {
     let learned = learned(&[1.0; 30]);
     let e = exec("1", Status::Pending, 1_800);
     assert_eq!(judge(&e, &JobRules::default(), &learned), None);
+}
+
+#[test]
+fn before_history_is_read_a_running_job_waits_for_it_except_past_max_runtime() {
+    // The monitor's first polls come before the first history read: the
+    // three-hour job must not be called stuck then, to clear seconds later.
+    let unread = Learned::NONE;
+    let rules = JobRules::default();
+    let e = exec("1", Status::Running, 3 * 3600);
+    assert_eq!(judge(&e, &rules, &unread), None);
+    let f = judge(&exec("1", Status::Running, 86_401), &rules, &unread).unwrap();
+    assert_eq!(f.kind, FindingKind::Stuck);
+    assert!(f.reason.contains("over max_runtime"), "{}", f.reason);
+    // Control: with learning off the fixed threshold judges at once.
+    assert_eq!(
+        judge(&e, &JobRules::NONE, &unread).map(|f| f.kind),
+        Some(FindingKind::Stuck)
+    );
+    // A pending row is not judged by runtimes: its fixed threshold stands.
+    assert_eq!(
+        judge(&exec("1", Status::Pending, 3 * 3600), &rules, &unread).map(|f| f.kind),
+        Some(FindingKind::Stuck)
+    );
 }

@@ -60,7 +60,10 @@ pub async fn one_shot(
     if learning.enabled {
         match store.learned_runtimes(now, learning).await {
             Ok(learned) => state.set_learned(learned),
-            Err(e) => tracing::warn!("{e}; the fixed thresholds judge every job"),
+            Err(e) => {
+                tracing::warn!("{e}; the fixed thresholds judge every job");
+                state.set_learned(crate::domain::Learned::unreadable());
+            }
         }
     }
     state.database.ok = true;

@@ -13,7 +13,7 @@ use tokio::task::JoinHandle;
 
 use super::snapshot::Snapshot;
 use super::state::{CountedRates, MonitorState, Policy};
-use crate::domain::{Execution, Observation, RemoteExecution};
+use crate::domain::{Execution, Learned, Observation, RemoteExecution};
 use crate::remote::{LookupTarget, RemoteError, RemoteTracker};
 use crate::store::{Store, StoreError};
 
@@ -388,10 +388,11 @@ async fn walk_lists(
 pub(super) fn spawn_learning(
     store: Store,
     learning: crate::domain::Learning,
-) -> (mpsc::Receiver<crate::domain::Learned>, JoinHandle<()>) {
+) -> (mpsc::Receiver<Learned>, JoinHandle<()>) {
     let (sender, receiver) = mpsc::channel(1);
     let task = tokio::spawn(async move {
         let mut failing = false;
+        let mut read_once = false;
         loop {
             match store.learned_runtimes(Utc::now(), &learning).await {
                 Ok(learned) => {
@@ -399,13 +400,22 @@ pub(super) fn spawn_learning(
                         tracing::warn!("reading the job runtimes works again");
                         failing = false;
                     }
+                    read_once = true;
                     if sender.send(learned).await.is_err() {
                         return;
                     }
                 }
                 Err(e) if !failing => {
-                    tracing::warn!("{e}; the last runtimes learned stay in force");
                     failing = true;
+                    if read_once {
+                        tracing::warn!("{e}; the last runtimes learned stay in force");
+                    } else {
+                        // Until a read succeeds, the fixed thresholds judge.
+                        tracing::warn!("{e}; the fixed thresholds judge every job");
+                        if sender.send(Learned::unreadable()).await.is_err() {
+                            return;
+                        }
+                    }
                 }
                 Err(_) => {}
             }

@@ -47,6 +47,7 @@ impl Store {
             by_name: BTreeMap::new(),
             window: learning.window,
             as_of: Some(now),
+            unreadable: false,
         };
         if self.table().name_column.is_none()
             || self

@@ -202,7 +202,8 @@ fn finding(l: &mut Lines, f: &Finding, age: i64) {
 fn runtimes(l: &mut Lines, snap: &Snapshot, e: &Execution) {
     let stats = snap.learned.stats(e.name.as_deref());
     let limit = snap.job_limit(e);
-    if stats.is_none() && limit == JobLimit::Fixed {
+    // Nothing is said of history before it was read.
+    if stats.is_none() && matches!(limit, JobLimit::Fixed | JobLimit::Unread) {
         return;
     }
     l.section("runtimes");
@@ -241,7 +242,7 @@ fn runtimes(l: &mut Lines, snap: &Snapshot, e: &Execution) {
             "limit",
             format!("fixed thresholds: {runs} of {needed} runs needed to learn"),
         ),
-        JobLimit::Fixed => l.field("limit", "fixed thresholds"),
+        JobLimit::Unread | JobLimit::Fixed => l.field("limit", "fixed thresholds"),
     }
 }
 

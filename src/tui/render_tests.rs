@@ -544,6 +544,7 @@ fn with_learned_runtimes() -> App {
         .into(),
         window: std::time::Duration::from_secs(14 * 86_400),
         as_of: Some(sample::now()),
+        unreadable: false,
     });
     let mut app = App::new(sample::settings(false), sample::now());
     update(

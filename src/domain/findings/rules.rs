@@ -126,10 +126,11 @@ pub(super) const RULES: &[Rule] = &[
     Rule {
         kind: FindingKind::Stuck,
         // A job judged by its learned limit is `overdue` past it; `stuck`
-        // then means only past the hard ceiling, max_runtime.
-        when: |f| match f.learned_limit() {
-            Some(_) => f.past_max_runtime(),
-            None => f.age > secs(f.stuck_after()),
+        // then means only past the hard ceiling, max_runtime. So it does
+        // while its history is still to be read.
+        when: |f| match f.limit {
+            JobLimit::Learned { .. } | JobLimit::Unread => f.past_max_runtime(),
+            JobLimit::TooFew { .. } | JobLimit::Fixed => f.age > secs(f.stuck_after()),
         },
         action: |f| {
             if f.past_max_runtime() {
