@@ -95,6 +95,17 @@ impl Snapshot {
         self.triage.get(&FindingKey::of(finding)?)
     }
 
+    /// Whether some job has runs enough to be judged by a learned limit.
+    pub fn learns_any_job(&self) -> bool {
+        let learning = &self.job_rules.learning;
+        learning.enabled
+            && self
+                .learned
+                .by_name
+                .values()
+                .any(|s| s.runs >= u64::from(learning.min_runs.max(1)))
+    }
+
     /// The limit that judges a running execution: learned from its job's
     /// history, or why not (`JobLimit::Fixed` for any other status).
     pub fn job_limit(&self, e: &Execution) -> JobLimit<'_> {

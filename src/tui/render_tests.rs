@@ -592,3 +592,25 @@ fn the_details_show_the_jobs_runtimes_and_its_limit() {
         "{screen}"
     );
 }
+
+#[test]
+fn no_progress_column_until_some_job_has_runs_enough_to_learn() {
+    let mut app = sized(with_learned_runtimes(), 100, 30);
+    let header = |app: &App| {
+        let t = draw_part(app, 100, 10, running::render);
+        let buf = t.backend().buffer();
+        (0..buf.area.width)
+            .map(|x| buf[(x, 1)].symbol().to_string())
+            .collect::<String>()
+    };
+    assert!(header(&app).contains("/p95"), "{}", header(&app));
+    // The same jobs with 19 runs each: read, but none learned.
+    let mut snap = (*app.snapshot).clone();
+    let mut learned = (*snap.learned).clone();
+    for stats in learned.by_name.values_mut() {
+        stats.runs = 19;
+    }
+    snap.learned = std::sync::Arc::new(learned);
+    app.snapshot = std::sync::Arc::new(snap);
+    assert!(!header(&app).contains("/p95"), "{}", header(&app));
+}

@@ -122,8 +122,9 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
 
     // Without a remote tracker its column could only ever read "-".
     let with_remote = app.settings.remote;
-    // Only once some job's runtimes are learned: until then it reads "-".
-    let with_progress = !app.snapshot.learned.by_name.is_empty();
+    // Only once some job has enough runs to be learned: until then it
+    // would read "-" on every row.
+    let with_progress = app.snapshot.learns_any_job();
     let len = app.view.len();
     let start = window_start(app.running.selected, app.running.offset, inner_rows, len);
     let end = (start + inner_rows).min(len);
