@@ -328,6 +328,10 @@ fn a_refusal_reason_wraps_under_itself() {
     assert_eq!(indent, usize::from(x), "{next:?}");
 }
 
+fn snap_kind(app: &App, finding: usize) -> String {
+    app.snapshot.findings[finding].kind.as_str().to_string()
+}
+
 #[test]
 fn a_remote_only_id_is_whole_or_cut_inside_its_parentheses() {
     let app = sized(sample::app(false), 80, 24);
@@ -344,10 +348,12 @@ fn a_remote_only_id_is_whole_or_cut_inside_its_parentheses() {
     let cell: String = row_text(buf, y)
         .chars()
         .skip(usize::from(x))
-        .take(14)
+        .take(11)
         .collect();
-    // The kind gave up its 3 letters first (15 → 12), then the id was cut.
-    assert_eq!(cell, "(amc-0123456…)");
+    // The id gives up width before the kind, which stays whole.
+    assert_eq!(cell, "(amc-0123…)");
+    let kind = &snap_kind(&app, 2);
+    assert!(row_text(buf, y).contains(kind.as_str()), "{kind}");
 }
 
 #[test]

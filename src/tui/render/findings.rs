@@ -13,12 +13,14 @@ use crate::tui::state::{App, Pane};
 use crate::tui::wrap::wrap;
 
 /// The pane's columns. The reason takes the width the others leave; when
-/// the pane is too narrow, the kind gives up width before the id does:
-/// kinds read well from their first 12 letters, ids must be read whole.
+/// the pane is too narrow, the id gives up width before the kind does: the
+/// kind is what the operator reads first (`remote_still_running` and
+/// `remote_not_found` share their first 12 letters), while a 36-letter uuid
+/// is told apart by its first few, and the details and `y` give it whole.
 const COLUMNS: [Column; 6] = [
     Column::new("", 1, 1, 9),
-    Column::new("kind", 12, 20, 1),
-    Column::new("id", 6, 40, 2),
+    Column::new("kind", 12, 20, 2),
+    Column::new("id", 6, 40, 1),
     Column::new("age", 5, 7, 3),
     Column::new("action", 6, 11, 3),
     Column::flex("reason", 20),
