@@ -34,6 +34,7 @@ pub mod popup;
 pub mod popup_frame;
 pub mod render;
 pub mod render_util;
+pub mod row_commands;
 pub mod run;
 pub mod sample;
 pub mod scroll;
