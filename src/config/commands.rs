@@ -185,6 +185,22 @@ url = "https://console.aws.amazon.com/states/home#/v2/executions/details/{remote
     }
 
     #[test]
+    fn validation_names_the_file_too() {
+        let config = crate::config::parse_str(
+            "[[commands]]\nkey = \"H\"\ndescription = \"d\"\ncommand = [\"echo\", \"{foo}\"]\n",
+            "/etc/exectop.toml",
+        )
+        .unwrap();
+        let err = crate::config::validate(&config, "/etc/exectop.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("/etc/exectop.toml: commands[0].command: unknown field {foo}"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn a_shell_string_and_a_copied_url_are_taken() {
         let cmds = resolved(
             "[[commands]]\nkey = \"L\"\ndescription = \"logs\"\nshell = true\ncommand = \"tail {id} | head\"\n\

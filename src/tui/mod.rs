@@ -62,6 +62,8 @@ mod render_layout_tests;
 #[cfg(test)]
 mod render_tests;
 #[cfg(test)]
+mod row_commands_tests;
+#[cfg(test)]
 mod wall_tests;
 
 pub use intent::{
