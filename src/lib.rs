@@ -12,6 +12,7 @@ pub mod memory;
 pub mod monitor;
 pub mod notify;
 pub mod remote;
+pub mod runner;
 pub mod sim;
 pub mod store;
 pub mod text;

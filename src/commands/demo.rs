@@ -8,6 +8,7 @@ use super::setup::{CommandFailure, Setup, connect};
 use crate::cli::Global;
 use crate::cli::SimTuning;
 use crate::config::Loaded;
+use crate::config::commands::CommandConfig;
 use crate::domain::parse_duration;
 use crate::sim::{self, ApiFaults, SimOptions};
 
@@ -63,7 +64,7 @@ pub async fn run(
         sim::exectop_amc_config_for(&db_url, simulator.api_addr, &auth).map_err(CommandFailure)?
     };
     if let Some(path) = &global.config {
-        config.ui = ui_of(path)?;
+        (config.ui, config.commands) = ui_of(path)?;
     }
     config.ui.read_only |= global.read_only;
     let loaded = Loaded { config, path: None };
@@ -164,18 +165,25 @@ pub async fn simulate(
 }
 
 /// The `[ui]` of the operator's own configuration file (keys, theme, refresh,
-/// plain terminal): the demo brings its own database and remote, but the
-/// screen and its keys are the operator's. Everything else in the file is
-/// left unread.
-fn ui_of(path: &std::path::Path) -> Result<crate::config::UiConfig, CommandFailure> {
+/// plain terminal) and its `[[commands]]`: the demo brings its own database
+/// and remote, but the screen, its keys and the operator's commands are the
+/// operator's. Everything else in the file is left unread.
+fn ui_of(
+    path: &std::path::Path,
+) -> Result<(crate::config::UiConfig, Vec<CommandConfig>), CommandFailure> {
     #[derive(serde::Deserialize)]
     struct OnlyUi {
         #[serde(default)]
         ui: crate::config::UiConfig,
+        #[serde(default)]
+        commands: Vec<CommandConfig>,
     }
     let named = |e: &dyn std::fmt::Display| CommandFailure(format!("{}: {e}", path.display()));
     let text = std::fs::read_to_string(path).map_err(|e| named(&e))?;
     let only: OnlyUi = toml::from_str(&text).map_err(|e| named(&e))?;
-    crate::tui::keymap::Keymap::from_config(&only.ui.keys).map_err(|e| named(&e))?;
-    Ok(only.ui)
+    let commands = crate::config::commands::resolve(&only.commands).map_err(|e| named(&e))?;
+    crate::tui::keymap::Keymap::from_config(&only.ui.keys)
+        .and_then(|k| k.with_commands(&commands))
+        .map_err(|e| named(&e))?;
+    Ok((only.ui, only.commands))
 }

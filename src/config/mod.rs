@@ -1,6 +1,7 @@
 //! Configuration: the TOML shape, layered loading (defaults ← file ← environment
 //! ← flags), presets and validation.
 
+pub mod commands;
 pub mod job_thresholds;
 pub mod load;
 pub mod types;

@@ -49,6 +49,9 @@ pub struct Config {
     /// without the section.
     #[serde(default)]
     pub notify: Option<NotifyConfig>,
+    /// Per-execution commands and links (`config::commands`).
+    #[serde(default)]
+    pub commands: Vec<super::commands::CommandConfig>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]

@@ -62,6 +62,17 @@ pub fn popup(keymap: &Keymap, theme: &Theme, read_only: bool, screen: Rect) -> T
         .filter(|b| b.modes.contains(&Mode::Panes))
         .map(|b| line(theme, &keymap.keys_label(b.command), b.description))
         .collect();
+    if !keymap.commands().is_empty() {
+        lines.push((Line::raw(""), 0));
+        lines.push((Line::styled(" Commands ([[commands]])", theme.title), 1));
+        for (key, description) in keymap.commands() {
+            lines.push(line(
+                theme,
+                &key.to_string(),
+                &crate::text::one_line(description),
+            ));
+        }
+    }
     if read_only {
         lines.push((
             Line::styled(

@@ -34,6 +34,7 @@ pub mod popup;
 pub mod popup_frame;
 pub mod render;
 pub mod render_util;
+pub mod row_commands;
 pub mod run;
 pub mod sample;
 pub mod scroll;
@@ -60,6 +61,8 @@ mod popup_tests;
 mod render_layout_tests;
 #[cfg(test)]
 mod render_tests;
+#[cfg(test)]
+mod row_commands_tests;
 #[cfg(test)]
 mod wall_tests;
 

@@ -4,6 +4,7 @@
 use super::confirm::{PreviewState, ReasonEntry};
 use super::intent::ActionReport;
 use super::keymap::Mode;
+use super::row_commands::{OutputView, PendingRun};
 use super::triage::TriageEntry;
 use crate::store::AuditEntry;
 
@@ -21,6 +22,10 @@ pub enum Popup {
     Audit(Vec<AuditEntry>),
     /// Triage: typing a note or a snooze's length.
     Triage(TriageEntry),
+    /// A `[[commands]]` entry's output (running, then its outcome).
+    CommandOutput(OutputView),
+    /// A `[[commands]]` entry that changes something, waiting for a yes.
+    CommandConfirm(PendingRun),
 }
 
 impl Popup {
@@ -29,7 +34,12 @@ impl Popup {
         match self {
             Popup::Reason(_) | Popup::Triage(_) => Mode::Reason,
             Popup::Preview(state) => state.mode(),
-            Popup::Help | Popup::Detail | Popup::Report(_) | Popup::Audit(_) => Mode::Popup,
+            Popup::CommandConfirm(_) => Mode::Preview,
+            Popup::Help
+            | Popup::Detail
+            | Popup::Report(_)
+            | Popup::Audit(_)
+            | Popup::CommandOutput(_) => Mode::Popup,
         }
     }
 }

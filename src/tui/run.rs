@@ -17,6 +17,7 @@ use tokio::time::MissedTickBehavior;
 
 use super::intent::{ActionCommand, ActionEvent};
 use super::render::render;
+use super::row_commands::{CommandEvent, Opened, RunRequest};
 use super::state::{App, AppSettings};
 use super::terminal::{self, TerminalGuard, osc52};
 use super::update::{Effect, Msg, update};
@@ -47,6 +48,27 @@ fn send<T>(channel: &mpsc::Sender<T>, value: T, what: &str) {
     }
 }
 
+/// Runs a `[[commands]]` entry in a task of its own and sends its outcome
+/// back. Logged by name, execution and exit status only: the command line
+/// and its output may carry secrets.
+fn spawn_command(request: RunRequest, answers: mpsc::UnboundedSender<CommandEvent>) {
+    tokio::spawn(async move {
+        let outcome = crate::runner::run(&request.rendered, request.timeout).await;
+        tracing::info!(
+            "command \"{}\" on execution {}: {}",
+            crate::text::one_line(&request.description),
+            crate::text::one_line(&request.execution_id),
+            outcome.exit
+        );
+        let _ = answers.send(CommandEvent::Finished {
+            run: request.run,
+            description: request.description,
+            execution_id: request.execution_id,
+            outcome,
+        });
+    });
+}
+
 /// Runs the TUI until the operator quits, a signal arrives or the terminal
 /// goes away. Install color-eyre and logging (`tui::logging::init`) first.
 pub async fn run(
@@ -69,6 +91,9 @@ pub async fn run(
     let mut input = EventStream::new();
     let mut clock = tokio::time::interval(Duration::from_secs(1));
     clock.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    // `[[commands]]` answers: runs and opens happen in tasks of their own
+    // (a command may take its whole timeout) and come back here.
+    let (command_tx, mut command_rx) = mpsc::unbounded_channel();
     let mut monitor_open = true;
     let mut outcomes_open = true;
 
@@ -130,6 +155,7 @@ pub async fn run(
                     continue;
                 }
             },
+            Some(event) = command_rx.recv() => Msg::Command(event),
             _ = clock.tick() => Msg::Tick(Utc::now()),
         };
         let mut quit = false;
@@ -142,6 +168,29 @@ pub async fn run(
                     if let Err(e) = guard.write_raw(osc52(&text).as_bytes()) {
                         tracing::warn!("copy to clipboard failed: {e}");
                     }
+                }
+                Effect::RunCommand(request) => spawn_command(request, command_tx.clone()),
+                Effect::OpenUrl(request) => {
+                    let how = match crate::runner::opener() {
+                        Some(opener) => match crate::runner::open(opener, &request.url) {
+                            Ok(()) => Opened::By(opener),
+                            Err(e) => Opened::Failed(e.to_string()),
+                        },
+                        None => match guard.write_raw(osc52(&request.url).as_bytes()) {
+                            Ok(()) => Opened::Copied,
+                            Err(e) => Opened::Failed(format!("copying it: {e}")),
+                        },
+                    };
+                    // Name and row only: the URL may carry what a log should not.
+                    tracing::info!(
+                        "command \"{}\" on execution {}: {how:?}",
+                        crate::text::one_line(&request.description),
+                        crate::text::one_line(&request.execution_id)
+                    );
+                    let _ = command_tx.send(CommandEvent::Opened {
+                        description: request.description,
+                        how,
+                    });
                 }
             }
         }

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use crate::domain::row_command::RowCommand;
 use crate::domain::{Execution, Finding};
 use crate::monitor::Snapshot;
 
@@ -59,17 +60,21 @@ pub struct AppSettings {
     pub output: OutputKind,
     /// The wall screen (`--wall`) instead of the panes; implies `read_only`.
     pub wall: bool,
+    /// `[[commands]]`, by their place (`Command::Run(i)`).
+    pub commands: Arc<[RowCommand]>,
 }
 
 impl AppSettings {
     /// From the configuration (`[ui]`) and the `--read-only` flag.
     pub fn from_config(config: &crate::config::Config, read_only: bool) -> Result<Self, String> {
+        let commands = crate::config::commands::resolve(&config.commands)?;
         Ok(AppSettings {
             read_only: read_only || config.ui.read_only,
             wall: false,
             no_write_access: None,
             interval: config.database_interval(),
-            keymap: Keymap::from_config(&config.ui.keys)?,
+            keymap: Keymap::from_config(&config.ui.keys)?.with_commands(&commands)?,
+            commands: commands.into(),
             theme: Theme::named(config.ui.theme, Theme::no_color_env()),
             remote: config.remote.kind != crate::config::RemoteKind::None,
             output: if config.ui.plain_terminal {
@@ -93,6 +98,8 @@ pub struct App {
     pub popup: Option<Popup>,
     /// Lines the open popup is scrolled by.
     pub popup_scroll: u16,
+    /// `[[commands]]` runs started, numbering each so its answer finds its popup.
+    pub command_runs: u64,
     /// Indices into `snapshot.active`, filtered and sorted.
     pub view: Vec<usize>,
     pub running: ListState,
@@ -132,6 +139,7 @@ impl App {
             show_log: false,
             popup: None,
             popup_scroll: 0,
+            command_runs: 0,
             view: Vec::new(),
             running: ListState::default(),
             findings: ListState::default(),

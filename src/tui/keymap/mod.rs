@@ -17,6 +17,7 @@ use std::collections::{BTreeMap, HashMap};
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind};
 
 use crate::config::KeySpec;
+use crate::domain::row_command::RowCommand;
 
 pub use key::Key;
 
@@ -58,6 +59,9 @@ pub enum Command {
     Cancel,
     Erase,
     Interrupt,
+    /// A `[[commands]]` entry, by its place in the list: not in
+    /// `BINDINGS` (the configuration makes them), in the panes only.
+    Run(u8),
 }
 
 /// Where the keys go: what is on screen decides it (`App::mode`).
@@ -219,11 +223,18 @@ impl Command {
 
     /// The name used in `[ui.keys]`.
     pub fn name(self) -> &'static str {
-        self.binding().name
+        match self {
+            Command::Run(_) => "command",
+            _ => self.binding().name,
+        }
     }
 
     pub fn description(self) -> &'static str {
-        self.binding().description
+        match self {
+            // Its own words are in the keymap (`Keymap::commands`).
+            Command::Run(_) => "a command of [[commands]]",
+            _ => self.binding().description,
+        }
     }
 
     /// What it does in `mode`, where that differs from the panes.
@@ -248,11 +259,17 @@ impl Command {
 
     /// Short label for the footer.
     pub fn short(self) -> &'static str {
-        self.binding().short
+        match self {
+            Command::Run(_) => "command",
+            _ => self.binding().short,
+        }
     }
 
     pub fn modes(self) -> &'static [Mode] {
-        self.binding().modes
+        match self {
+            Command::Run(_) => &[Mode::Panes],
+            _ => self.binding().modes,
+        }
     }
 
     /// A move that scrolls a popup's text or a preview's rows.
@@ -284,7 +301,8 @@ impl Command {
             | Command::Claim
             | Command::Acknowledge
             | Command::Snooze
-            | Command::Note => Scope::Lists,
+            | Command::Note
+            | Command::Run(_) => Scope::Lists,
             Command::Filter | Command::Sort | Command::SortReverse | Command::ActOnFiltered => {
                 Scope::Running
             }
@@ -316,6 +334,8 @@ pub enum Input {
 pub struct Keymap {
     bindings: BTreeMap<Command, Vec<Key>>,
     lookup: HashMap<(Mode, Key), Command>,
+    /// The `[[commands]]` keys and what help says of each, in order.
+    commands: Vec<(Key, String)>,
 }
 
 impl Default for Keymap {
@@ -386,7 +406,43 @@ impl Keymap {
                 }
             }
         }
-        Ok(Keymap { bindings, lookup })
+        Ok(Keymap {
+            bindings,
+            lookup,
+            commands: Vec::new(),
+        })
+    }
+
+    /// This keymap with the `[[commands]]` keys joined to the panes' table,
+    /// so a key that a built-in command (or another entry) already has is
+    /// an error naming both.
+    pub fn with_commands(mut self, commands: &[RowCommand]) -> Result<Keymap, String> {
+        for (i, c) in commands.iter().enumerate() {
+            let index = u8::try_from(i).map_err(|_| "commands: at most 256 entries".to_string())?;
+            let key = Key::parse(&c.key).map_err(|e| format!("commands[{i}].key: {e}"))?;
+            if let Some(other) = self.lookup.get(&(Mode::Panes, key)) {
+                let other = match other {
+                    Command::Run(j) => {
+                        format!("the command \"{}\"", commands[usize::from(*j)].description)
+                    }
+                    c => format!("\"{}\"", c.name()),
+                };
+                return Err(format!(
+                    "commands[{i}].key: key \"{key}\" is bound to both {other} and the command \"{}\"",
+                    c.description
+                ));
+            }
+            let command = Command::Run(index);
+            self.lookup.insert((Mode::Panes, key), command);
+            self.bindings.insert(command, vec![key]);
+            self.commands.push((key, c.help_text()));
+        }
+        Ok(self)
+    }
+
+    /// The `[[commands]]` keys with their descriptions, for help.
+    pub fn commands(&self) -> &[(Key, String)] {
+        &self.commands
     }
 
     /// What a key press means in `mode`; repeats and releases are nothing.

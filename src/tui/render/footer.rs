@@ -88,7 +88,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     }
     let keymap = app.keymap();
     let first = |a| keymap.keys(a).first().map(|k| k.to_string());
-    let hints: Vec<(usize, String, &str)> = HINTS
+    let mut hints: Vec<(usize, String, &str)> = HINTS
         .iter()
         .filter(|(a, _)| applies(app, *a))
         .filter_map(|&(action, rank)| {
@@ -100,6 +100,13 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
             Some((rank, keys, action.short()))
         })
         .collect();
+    // `[[commands]]` keys act on a row: shown in the list panes, after the
+    // built-in keys and the first to go when the line is short.
+    if matches!(app.focus, Pane::Running | Pane::Findings) {
+        for (n, (key, description)) in keymap.commands().iter().enumerate() {
+            hints.push((HINTS.len() + n, key.to_string(), description.as_str()));
+        }
+    }
     let kept = fit(&hints, usize::from(area.width));
     let mut spans = vec![Span::raw(" ")];
     for ((_, keys, short), _) in hints.iter().zip(&kept).filter(|(_, k)| **k) {

@@ -11,7 +11,7 @@ use crate::tui::popup::Popup;
 use crate::tui::popup_frame::{Pinned, TextPopup};
 use crate::tui::scroll::ScrollRoom;
 use crate::tui::state::{App, Pane};
-use crate::tui::{audit, confirm, help, triage};
+use crate::tui::{audit, confirm, help, row_commands, triage};
 
 /// The open popup laid out on a screen of `screen`.
 pub enum PopupLayout {
@@ -57,6 +57,23 @@ impl PopupLayout {
             }
             Popup::Audit(entries) => {
                 PopupLayout::Text(audit::popup(entries, app.now, screen, theme, keymap))
+            }
+            Popup::CommandOutput(view) => {
+                PopupLayout::Pinned(row_commands::output_frame(view, screen, theme, keymap))
+            }
+            Popup::CommandConfirm(pending) => {
+                let description = app
+                    .settings
+                    .commands
+                    .get(pending.index)
+                    .map_or("", |c| c.description.as_str());
+                PopupLayout::Text(row_commands::confirm_popup(
+                    pending,
+                    description,
+                    screen,
+                    theme,
+                    keymap,
+                ))
             }
         })
     }

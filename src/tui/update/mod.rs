@@ -8,6 +8,7 @@
 //! key table, then handed to the feature that owns that mode.
 
 mod act;
+mod commands;
 mod panes;
 
 use std::sync::Arc;
@@ -18,6 +19,7 @@ use crossterm::event::KeyEvent;
 use super::intent::{ActionCommand, ActionEvent};
 use super::keymap::{Command, Input, Mode};
 use super::popup::Popup;
+use super::row_commands::{CommandEvent, OpenRequest, RunRequest};
 use super::scroll::FrameFacts;
 use super::sort;
 use super::state::{App, ListState, Pane, PollFailure};
@@ -38,6 +40,8 @@ pub enum Msg {
     Tick(DateTime<Utc>),
     Monitor(MonitorEvent),
     Action(ActionEvent),
+    /// A `[[commands]]` run ended, or a URL was handed on.
+    Command(CommandEvent),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -45,6 +49,10 @@ pub enum Effect {
     SendControl(MonitorControl),
     CopyToClipboard(String),
     Action(ActionCommand),
+    /// Run a `[[commands]]` entry; its outcome comes back as `Msg::Command`.
+    RunCommand(RunRequest),
+    /// Hand a URL to the desktop opener, else copy it.
+    OpenUrl(OpenRequest),
     Quit,
 }
 
@@ -79,6 +87,11 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
         Msg::Action(event) => {
             app.dirty = true;
             act::on_event(app, event)
+        }
+        Msg::Command(event) => {
+            app.dirty = true;
+            commands::on_event(app, event);
+            Vec::new()
         }
         Msg::Key(key) => {
             let mode = app.mode();
@@ -120,6 +133,9 @@ fn on_monitor(app: &mut App, ev: MonitorEvent) {
 fn on_input(app: &mut App, mode: Mode, input: Input) -> Vec<Effect> {
     match mode {
         Mode::Filter => panes::on_filter_input(app, input),
+        Mode::Preview if matches!(app.popup, Some(Popup::CommandConfirm(_))) => {
+            commands::on_confirm_input(app, input)
+        }
         Mode::Reason | Mode::Preview | Mode::Count => act::on_input(app, input),
         Mode::Popup => match input {
             Input::Command(command) => on_popup_command(app, command),

@@ -129,6 +129,7 @@ fn on_pane_command(app: &mut App, action: Command) -> Vec<Effect> {
             }
         }
         Command::CopyId if in_lists => return copy_selected(app),
+        Command::Run(index) if in_lists => return super::commands::on_key(app, usize::from(index)),
         Command::Select if in_lists => toggle_mark(app),
         Command::ActOnFiltered if in_running => {
             if app.read_only() {

@@ -1,0 +1,217 @@
+//! `[[commands]]` through `update`: keys in, effects and popups out. No
+//! terminal and nothing run: the edge's part is `runner`'s tests.
+
+use std::time::Duration;
+
+use crossterm::event::KeyCode;
+
+use super::app_tests::{ch, key};
+use super::keymap::Keymap;
+use super::popup::Popup;
+use super::row_commands::{CommandEvent, RunRequest};
+use super::sample::{self, now, update};
+use super::state::App;
+use super::update::{Effect, Msg};
+use crate::domain::row_command::{Rendered, RowCommand};
+use crate::runner::{Exit, Outcome};
+
+const COMMANDS: &str = r#"
+[[commands]]
+key = "H"
+description = "echo row"
+command = ["echo", "{id}", "{name}"]
+[[commands]]
+key = "C"
+description = "copy describe"
+run = "copy"
+command = ["aws", "describe", "--name", "{name}"]
+[[commands]]
+key = "X"
+description = "restart it"
+changes = true
+command = ["restart", "{id}"]
+[[commands]]
+key = "G"
+description = "needs an error"
+command = ["echo", "{error}"]
+[[commands]]
+key = "L"
+description = "logs"
+shell = true
+command = "tail {id}"
+"#;
+
+fn commands(text: &str) -> Vec<RowCommand> {
+    #[derive(serde::Deserialize)]
+    struct File {
+        commands: Vec<crate::config::commands::CommandConfig>,
+    }
+    let file: File = toml::from_str(text).unwrap();
+    crate::config::commands::resolve(&file.commands).unwrap()
+}
+
+fn app(read_only: bool) -> App {
+    let cmds = commands(COMMANDS);
+    let mut settings = sample::settings(read_only);
+    settings.keymap = Keymap::default().with_commands(&cmds).unwrap();
+    settings.commands = cmds.into();
+    let mut app = App::new(settings, now());
+    let snap = std::sync::Arc::new(sample::sample_snapshot(now()));
+    update(
+        &mut app,
+        Msg::Monitor(crate::monitor::MonitorEvent::Snapshot(snap)),
+    );
+    app
+}
+
+fn selected(app: &App) -> (String, String) {
+    let row = app.selected_execution().unwrap();
+    (row.id.clone(), row.name.as_deref().unwrap().to_string())
+}
+
+fn message(app: &App) -> String {
+    app.message
+        .as_ref()
+        .map(|(m, _)| m.clone())
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_show_key_runs_the_rows_command_and_its_outcome_fills_the_popup() {
+    let mut app = app(false);
+    let (id, name) = selected(&app);
+    let effects = ch(&mut app, 'H');
+    let [Effect::RunCommand(request)] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    let RunRequest {
+        run,
+        rendered,
+        timeout,
+        ..
+    } = request.clone();
+    assert_eq!(
+        rendered,
+        Rendered::Argv(vec!["echo".into(), id.clone(), name])
+    );
+    assert_eq!(timeout, Duration::from_secs(10));
+    assert!(matches!(&app.popup, Some(Popup::CommandOutput(v)) if v.outcome.is_none()));
+
+    let outcome = Outcome {
+        exit: Exit::Code(0),
+        stdout: "hello\n".into(),
+        stderr: String::new(),
+        truncated: false,
+        elapsed: Duration::from_millis(5),
+    };
+    let finished = |run| CommandEvent::Finished {
+        run,
+        description: "echo row".into(),
+        execution_id: id.clone(),
+        outcome: outcome.clone(),
+    };
+    // An answer of an older run does not fill this popup.
+    update(&mut app, Msg::Command(finished(run + 7)));
+    assert!(matches!(&app.popup, Some(Popup::CommandOutput(v)) if v.outcome.is_none()));
+    update(&mut app, Msg::Command(finished(run)));
+    assert!(
+        matches!(&app.popup, Some(Popup::CommandOutput(v)) if v.outcome == Some(outcome.clone()))
+    );
+
+    // Closed before the answer: the footer tells how it ended.
+    key(&mut app, KeyCode::Esc);
+    ch(&mut app, 'H');
+    key(&mut app, KeyCode::Esc);
+    update(&mut app, Msg::Command(finished(run + 1)));
+    assert_eq!(message(&app), format!("echo row on {id}: exit 0"));
+}
+
+#[test]
+fn a_copy_key_copies_the_rendered_command_quoted() {
+    let mut app = app(false);
+    let (_, name) = selected(&app);
+    let effects = ch(&mut app, 'C');
+    let quoted = crate::domain::row_command::Rendered::Argv(vec![name]).text();
+    assert_eq!(
+        effects,
+        vec![Effect::CopyToClipboard(format!(
+            "aws describe --name {quoted}"
+        ))]
+    );
+    assert!(app.popup.is_none());
+}
+
+#[test]
+fn a_changing_command_asks_for_yes_and_is_refused_read_only() {
+    let mut ro = app(true);
+    assert!(ch(&mut ro, 'X').is_empty());
+    assert!(ro.popup.is_none());
+    assert!(message(&ro).contains("read-only"), "{}", message(&ro));
+
+    let mut app = app(false);
+    assert!(ch(&mut app, 'X').is_empty());
+    assert!(matches!(app.popup, Some(Popup::CommandConfirm(_))));
+    assert!(ch(&mut app, 'n').is_empty());
+    assert!(app.popup.is_none());
+    assert_eq!(message(&app), "cancelled: nothing run");
+
+    ch(&mut app, 'X');
+    let effects = ch(&mut app, 'y');
+    assert!(
+        matches!(effects.as_slice(), [Effect::RunCommand(_)]),
+        "{effects:?}"
+    );
+}
+
+#[test]
+fn an_empty_field_is_named_and_nothing_runs() {
+    let mut app = app(false);
+    // The sample's first row by age carries an error; find one without.
+    while app.selected_execution().is_some_and(|e| e.error.is_some()) {
+        key(&mut app, KeyCode::Down);
+    }
+    assert!(ch(&mut app, 'G').is_empty());
+    assert_eq!(
+        message(&app),
+        "needs an error: field {error} is empty on this row"
+    );
+}
+
+#[test]
+fn command_keys_join_the_key_table_and_a_clash_names_both() {
+    let clash =
+        commands("[[commands]]\nkey = \"r\"\ndescription = \"history\"\ncommand = [\"x\"]\n");
+    assert_eq!(
+        Keymap::default().with_commands(&clash).unwrap_err(),
+        "commands[0].key: key \"r\" is bound to both \"reconcile\" and the command \"history\""
+    );
+    let twice = commands(
+        "[[commands]]\nkey = \"H\"\ndescription = \"one\"\ncommand = [\"x\"]\n\
+         [[commands]]\nkey = \"H\"\ndescription = \"two\"\ncommand = [\"y\"]\n",
+    );
+    assert_eq!(
+        Keymap::default().with_commands(&twice).unwrap_err(),
+        "commands[1].key: key \"H\" is bound to both the command \"one\" and the command \"two\""
+    );
+    let bad =
+        commands("[[commands]]\nkey = \"nope-key\"\ndescription = \"d\"\ncommand = [\"x\"]\n");
+    assert!(
+        Keymap::default()
+            .with_commands(&bad)
+            .unwrap_err()
+            .starts_with("commands[0].key:")
+    );
+}
+
+#[test]
+fn help_lists_the_commands_and_says_which_run_a_shell() {
+    let app = app(false);
+    let listed: Vec<String> = app
+        .keymap()
+        .commands()
+        .iter()
+        .map(|(k, d)| format!("{k} {d}"))
+        .collect();
+    assert_eq!(listed[0], "H echo row");
+    assert_eq!(listed[4], "L logs (runs a shell: sh -c)");
+}

@@ -1,0 +1,205 @@
+//! End to end: `[[commands]]` on the demo in a real terminal (tmux). A
+//! show command's output in its popup, escape sequences in it inert, a
+//! hung command killed at its timeout, a copy command's OSC 52 with the
+//! rendered text, a changing command refused read-only, and a key clash
+//! stopping the start naming both.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::tmux::Tmux;
+
+const READY: Duration = Duration::from_secs(60);
+const SOON: Duration = Duration::from_secs(10);
+
+const COMMANDS: &str = r#"
+[[commands]]
+key = "H"
+description = "echo row"
+command = ["echo", "shown:{id}:{name}"]
+
+[[commands]]
+key = "E"
+description = "escapes"
+shell = true
+command = 'printf "a\033[2Jb\033]0;pwned\007c\033[31mred\033[0m %s\n" {id}'
+
+[[commands]]
+key = "W"
+description = "hang"
+command = ["sleep", "60"]
+timeout = "2s"
+
+[[commands]]
+key = "C"
+description = "copy it"
+run = "copy"
+command = ["echo", "{id}", "it's {name}"]
+
+[[commands]]
+key = "X"
+description = "restart it"
+changes = true
+command = ["echo", "restarted", "{id}"]
+"#;
+
+/// A file that lives as long as the test.
+struct TempFile(std::path::PathBuf);
+
+impl TempFile {
+    fn with(name: &str, text: &str) -> TempFile {
+        let path = std::env::temp_dir().join(format!("exectop-{name}-{}.toml", std::process::id()));
+        std::fs::write(&path, text).unwrap();
+        TempFile(path)
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+fn demo(config: &TempFile, extra: &str) -> String {
+    format!("demo --seed 7 {extra} --config {}", config.0.display())
+}
+
+#[test]
+fn show_escape_timeout_and_copy_commands_on_the_demo() {
+    let config = TempFile::with("commands", COMMANDS);
+    let bytes = std::env::temp_dir().join(format!("exectop-commands-{}.bytes", std::process::id()));
+    let _bytes_file = TempFile(bytes.clone());
+    let t = Tmux::start_capturing(&demo(&config, ""), 160, 48, &bytes);
+    t.wait_for("the demo's rows", READY, |s| {
+        s.contains("Running") && s.contains("nightly-1")
+    });
+
+    // show: the row's id and name, as echo printed them, with exit 0.
+    t.keys(&["H"]);
+    let screen = t.wait_for("the output popup", SOON, |s| {
+        s.contains("shown:") && s.contains("exit 0")
+    });
+    let shown = screen
+        .lines()
+        .find_map(|l| l.split("shown:").nth(1))
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .trim_end_matches('│')
+        .to_string();
+    let (id, name) = shown.split_once(':').unwrap();
+    let (id, name) = (id.to_string(), name.to_string());
+    assert!(
+        screen.contains(&format!("echo row — execution {id}")),
+        "{screen}"
+    );
+    t.keys(&["Escape"]);
+    t.wait_for("the popup closed", SOON, |s| !s.contains("echo row —"));
+
+    // Escape sequences come out as their inert stand-ins: the screen was
+    // not cleared and nothing turned red.
+    t.keys(&["E"]);
+    let screen = t.wait_for("the escapes popup", SOON, |s| s.contains("exit 0"));
+    assert!(
+        screen.contains(&format!("a␛[2Jb␛]0;pwned␇c␛[31mred␛[0m {id}")),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("Running"),
+        "the screen was cleared: {screen}"
+    );
+    t.keys(&["Escape"]);
+
+    // A hung command says it runs, then is killed at its timeout.
+    t.keys(&["W"]);
+    t.wait_for("the hang running", SOON, |s| {
+        s.contains("running (killed after 2s)")
+    });
+    let started = Instant::now();
+    t.wait_for("the hang killed", SOON, |s| {
+        s.contains("timed out after 2s: killed")
+    });
+    assert!(started.elapsed() < Duration::from_secs(6));
+    t.keys(&["Escape"]);
+
+    // copy: OSC 52 with the rendered command, quoted as a shell reads it.
+    t.keys(&["C"]);
+    t.wait_for("the copy said", SOON, |s| {
+        s.contains(&format!("copied copy it for {id}"))
+    });
+    let expected = exectop::tui::terminal::osc52(&format!("echo {id} 'it'\\''s {name}'"));
+    let start = Instant::now();
+    loop {
+        let captured = std::fs::read(&bytes).unwrap_or_default();
+        if captured
+            .windows(expected.len())
+            .any(|w| w == expected.as_bytes())
+        {
+            break;
+        }
+        assert!(
+            start.elapsed() < SOON,
+            "no {expected:?} in the terminal's bytes"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    // A changing command asks first; n runs nothing, y runs it.
+    t.keys(&["X"]);
+    t.wait_for("the question", SOON, |s| {
+        s.contains("It changes something.")
+    });
+    t.keys(&["n"]);
+    t.wait_for("nothing run", SOON, |s| {
+        s.contains("cancelled: nothing run")
+    });
+    t.keys(&["X"]);
+    t.wait_for("the question again", SOON, |s| {
+        s.contains("It changes something.")
+    });
+    t.keys(&["y"]);
+    t.wait_for("it ran", SOON, |s| s.contains(&format!("restarted {id}")));
+}
+
+#[test]
+fn read_only_refuses_a_changing_command() {
+    let config = TempFile::with("commands-ro", COMMANDS);
+    let t = Tmux::start(&demo(&config, "--read-only"), 160, 48);
+    t.wait_for("the demo's rows", READY, |s| {
+        s.contains("Running") && s.contains("nightly-1")
+    });
+    t.keys(&["X"]);
+    t.wait_for("the refusal", SOON, |s| {
+        s.contains("read-only: writes are disabled")
+    });
+    assert!(!t.screen().contains("It changes something."));
+    // A command that changes nothing still runs.
+    t.keys(&["H"]);
+    t.wait_for("the output popup", SOON, |s| {
+        s.contains("shown:") && s.contains("exit 0")
+    });
+}
+
+#[test]
+fn a_command_key_that_clashes_stops_the_start_naming_both() {
+    let config = TempFile::with(
+        "commands-clash",
+        "[[commands]]\nkey = \"r\"\ndescription = \"history\"\ncommand = [\"x\"]\n",
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_exectop"))
+        .args(["demo", "--seed", "7", "--config"])
+        .arg(&config.0)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(
+            "commands[0].key: key \"r\" is bound to both \"reconcile\" and the command \"history\""
+        ),
+        "{err}"
+    );
+    assert!(err.contains(&config.0.display().to_string()), "{err}");
+}
