@@ -95,53 +95,10 @@ pub enum DatabaseCondition {
 }
 
 /// The remote tracker, in one word: the same reading as the TUI header's.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RemoteCondition {
-    /// Not asked yet (look-ups start once rows are past their grace):
-    /// nothing is known, so nothing is wrong either.
-    Waiting,
-    Ok,
-    Degraded,
-    Suspect,
-    AuthFailing,
-    Down,
-}
-
-impl RemoteCondition {
-    pub fn words(self) -> &'static str {
-        match self {
-            RemoteCondition::Waiting => "waiting",
-            RemoteCondition::Ok => "ok",
-            RemoteCondition::Degraded => "degraded",
-            RemoteCondition::Suspect => "suspect",
-            RemoteCondition::AuthFailing => "auth failing",
-            RemoteCondition::Down => "down",
-        }
-    }
-
-    /// Whether it makes the agent degraded (and `exectop_remote_up` 0).
-    pub fn is_bad(self) -> bool {
-        !matches!(self, RemoteCondition::Waiting | RemoteCondition::Ok)
-    }
-}
+pub use crate::monitor::SourceCondition as RemoteCondition;
 
 pub fn remote_condition(h: &SourceHealth, failure: Option<&str>) -> RemoteCondition {
-    if failure.is_some() {
-        RemoteCondition::Down
-    } else if h.auth_failing.is_some() {
-        RemoteCondition::AuthFailing
-    } else if h.degraded {
-        RemoteCondition::Degraded
-    } else if h.suspect.is_some() {
-        RemoteCondition::Suspect
-    } else if h.ok {
-        RemoteCondition::Ok
-    } else if h.last_success.is_none() && h.last_error.is_none() {
-        RemoteCondition::Waiting
-    } else {
-        RemoteCondition::Down
-    }
+    h.condition(failure.is_some())
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -11,5 +11,7 @@ pub mod triage;
 pub use live::run;
 pub use oneshot::{OneShotOptions, one_shot};
 pub use poller::{DatabaseCycle, Poller};
-pub use snapshot::{MonitorControl, MonitorEvent, PollSource, RemoteVia, Snapshot, SourceHealth};
+pub use snapshot::{
+    MonitorControl, MonitorEvent, PollSource, RemoteVia, Snapshot, SourceCondition, SourceHealth,
+};
 pub use state::{MonitorState, Policy};

@@ -34,6 +34,63 @@ pub struct SourceHealth {
     pub via: Option<RemoteVia>,
 }
 
+/// A source's health in one word: one reading for the TUI header, the
+/// wall's banners and the agent's `/health`, so they never disagree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceCondition {
+    /// Never asked yet (the remote is asked only once look-ups are due):
+    /// nothing is known, so nothing is wrong yet either.
+    Waiting,
+    Ok,
+    /// Polling paused after repeated failures or throttling.
+    Degraded,
+    /// Answers, but they look broken (most runs "not found" at once).
+    Suspect,
+    /// Refuses our credentials (a failed token refresh, HTTP 401/403).
+    AuthFailing,
+    Down,
+}
+
+impl SourceCondition {
+    pub fn words(self) -> &'static str {
+        match self {
+            SourceCondition::Waiting => "waiting",
+            SourceCondition::Ok => "ok",
+            SourceCondition::Degraded => "degraded",
+            SourceCondition::Suspect => "suspect",
+            SourceCondition::AuthFailing => "auth failing",
+            SourceCondition::Down => "down",
+        }
+    }
+
+    /// Whether it is worth an alert: anything but waiting or ok.
+    pub fn is_bad(self) -> bool {
+        !matches!(self, SourceCondition::Waiting | SourceCondition::Ok)
+    }
+}
+
+impl SourceHealth {
+    /// The reading of this health; `failed`: its last poll failed since.
+    pub fn condition(&self, failed: bool) -> SourceCondition {
+        if failed {
+            SourceCondition::Down
+        } else if self.auth_failing.is_some() {
+            SourceCondition::AuthFailing
+        } else if self.degraded {
+            SourceCondition::Degraded
+        } else if self.suspect.is_some() {
+            SourceCondition::Suspect
+        } else if self.ok {
+            SourceCondition::Ok
+        } else if self.last_success.is_none() && self.last_error.is_none() {
+            SourceCondition::Waiting
+        } else {
+            SourceCondition::Down
+        }
+    }
+}
+
 /// Who asks the remote for this instance.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]

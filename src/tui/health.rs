@@ -6,37 +6,10 @@ use crate::monitor::SourceHealth;
 
 use super::state::{App, PollFailure};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Condition {
-    /// Never asked yet (the remote is asked only once look-ups are due):
-    /// nothing is known, so nothing is wrong yet either.
-    Waiting,
-    Ok,
-    /// Polling paused after repeated failures or throttling.
-    Degraded,
-    /// Answers, but they look broken (most runs "not found" at once).
-    Suspect,
-    /// Refuses our credentials (a failed token refresh, HTTP 401/403).
-    AuthFailing,
-    Down,
-}
+pub use crate::monitor::SourceCondition as Condition;
 
 pub fn condition(h: &SourceHealth, failure: Option<&PollFailure>) -> Condition {
-    if failure.is_some() {
-        Condition::Down
-    } else if h.auth_failing.is_some() {
-        Condition::AuthFailing
-    } else if h.degraded {
-        Condition::Degraded
-    } else if h.suspect.is_some() {
-        Condition::Suspect
-    } else if h.ok {
-        Condition::Ok
-    } else if h.last_success.is_none() && h.last_error.is_none() {
-        Condition::Waiting
-    } else {
-        Condition::Down
-    }
+    h.condition(failure.is_some())
 }
 
 /// Whether the header shows a source's poll age: not while it waits for its
