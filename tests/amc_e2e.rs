@@ -168,6 +168,9 @@ async fn the_preset_finds_exactly_the_planted_drift_across_token_expiry() {
     let url = common::pg_fresh_url().await;
     let amc = AmcServer::start(auth()).await.unwrap();
     plant(&url, &amc).await;
+    // Failed at AMC rather than succeeded: a mismatch still, now with the
+    // reason AMC gives beside the status.
+    amc.plant(run("amc-done-2", "amcinst1", 10, Status::Failed, false));
     let config = config(&amc);
     let out = check(&config, &url).await;
     assert_eq!(out.code, 1, "findings exit 1: {}", out.stderr);
@@ -185,6 +188,18 @@ async fn the_preset_finds_exactly_the_planted_drift_across_token_expiry() {
     .map(|(k, id)| (k.to_string(), id.to_string()))
     .collect();
     assert_eq!(findings(&out.json), expected, "stderr: {}", out.stderr);
+    // The preset's `remote.detail_fields` reads AMC's statusReason.
+    let mismatch = out.json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["kind"] == "status_mismatch")
+        .unwrap();
+    assert_eq!(
+        mismatch["evidence"]["remote"]["fields"]["status reason"],
+        "Query failed: the simulated query referenced a missing column",
+        "{mismatch}"
+    );
     let remote = &out.json["health"]["remote"];
     assert!(remote.get("auth_failing").is_none(), "{remote}");
     assert_eq!(remote["items_without_id"], 0);

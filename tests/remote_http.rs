@@ -65,6 +65,11 @@ async fn answer(
             (StatusCode::OK, r#"{"execution":{"state":"RUNNING"}}"#).into_response()
         }
         "garbage" => (StatusCode::OK, "{\"execution\": {\"sta").into_response(),
+        "failed" => (
+            StatusCode::OK,
+            r#"{"execution":{"state":"FAILED","reason":"disk full","code":507}}"#,
+        )
+            .into_response(),
         "secret" => {
             if auth.as_deref() == Some("Bearer right-token") {
                 (StatusCode::OK, r#"{"execution":{"state":"RUNNING"}}"#).into_response()
@@ -90,7 +95,18 @@ async fn serve() -> (String, Arc<Fake>) {
 }
 
 fn tracker(base: &str, token_env: Option<&str>) -> HttpTracker {
-    let remote = RemoteConfig {
+    HttpTracker::new(&config(base, token_env), &poll()).unwrap()
+}
+
+fn poll() -> PollConfig {
+    PollConfig {
+        remote_timeout: Some(DurationSpec(Duration::from_millis(800))),
+        ..Default::default()
+    }
+}
+
+fn config(base: &str, token_env: Option<&str>) -> RemoteConfig {
+    RemoteConfig {
         kind: RemoteKind::Http,
         base_url: Some(base.to_string()),
         status_path: Some("/v1/executions/{remote_id}".into()),
@@ -106,12 +122,7 @@ fn tracker(base: &str, token_env: Option<&str>) -> HttpTracker {
             ..Default::default()
         },
         ..Default::default()
-    };
-    let poll = PollConfig {
-        remote_timeout: Some(DurationSpec(Duration::from_millis(800))),
-        ..Default::default()
-    };
-    HttpTracker::new(&remote, &poll).unwrap()
+    }
 }
 
 #[tokio::test]
@@ -152,6 +163,41 @@ async fn answers_become_observations() {
             .any(|(id, _, _)| id == "a/b c")
     );
     assert!(t.health().ok);
+}
+
+#[tokio::test]
+async fn the_fields_the_configuration_names_come_with_the_answer() {
+    let (base, _fake) = serve().await;
+    let mut remote = config(&base, None);
+    remote.detail_fields = [
+        ("reason".to_string(), "/execution/reason".to_string()),
+        ("code".to_string(), "/execution/code".to_string()),
+        ("absent".to_string(), "/execution/nothing".to_string()),
+    ]
+    .into();
+    let t = HttpTracker::new(&remote, &poll()).unwrap();
+    let (answer, detail) = t.lookup_detailed(&LookupTarget::remote_id("failed")).await;
+    assert!(
+        matches!(
+            answer,
+            RemoteAnswer::Found {
+                status: Status::Unknown,
+                ..
+            }
+        ),
+        "{answer:?}"
+    );
+    let fields = detail.expect("the answer had named fields").fields.clone();
+    assert_eq!(
+        fields.into_iter().collect::<Vec<_>>(),
+        [
+            ("code".to_string(), "507".to_string()),
+            ("reason".to_string(), "disk full".to_string())
+        ]
+    );
+    // An answer with none of them has no detail.
+    let (_, detail) = t.lookup_detailed(&LookupTarget::remote_id("ok")).await;
+    assert_eq!(detail, None);
 }
 
 #[tokio::test]

@@ -5,112 +5,23 @@
 
 mod common;
 
+use common::moto::{EXPERIMENTS_TABLE, Moto, execution, preset_config};
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 use sqlx::Executor;
 
-const ACCOUNT: &str = "123456789012";
-const REGION: &str = "us-east-1";
-
-/// moto's server on a free loopback port, stopped when dropped.
-struct Moto {
-    child: Child,
-    url: String,
-}
-
-impl Moto {
-    fn start() -> Moto {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new("moto_server")
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("moto_server must be installed (pip install 'moto[server]'; .ci/run does)");
-        let start = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                start.elapsed() < Duration::from_secs(30),
-                "moto_server did not start"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        Moto {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-        }
-    }
-
-    /// One call as the test's own client (moto does not check signatures).
-    async fn call(&self, target: &str, body: Value) -> Value {
-        exectop::remote::install_tls_provider();
-        let answer = reqwest::Client::new()
-            .post(format!("{}/", self.url))
-            .header("content-type", "application/x-amz-json-1.0")
-            .header("x-amz-target", format!("AWSStepFunctions.{target}"))
-            .header(
-                "authorization",
-                format!("AWS4-HMAC-SHA256 Credential=testing/20261204/{REGION}/states/aws4_request, SignedHeaders=host, Signature=x"),
-            )
-            .body(body.to_string())
-            .send()
-            .await
-            .unwrap();
-        assert!(
-            answer.status().is_success(),
-            "{target}: {}",
-            answer.status()
-        );
-        serde_json::from_slice(&answer.bytes().await.unwrap()).unwrap()
-    }
-
-    async fn status(&self, arn: &str) -> String {
-        self.call("DescribeExecution", json!({ "executionArn": arn }))
-            .await["status"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    }
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn execution(name: &str) -> String {
-    format!("arn:aws:states:{REGION}:{ACCOUNT}:execution:experiment:{name}")
-}
-
 /// The state machine with executions in every state the test needs, and
 /// the table that records (or fails to record) them.
 async fn plant(moto: &Moto, url: &str) {
-    moto.call(
-        "CreateStateMachine",
-        json!({
-            "name": "experiment",
-            "definition": r#"{"StartAt":"Train","States":{"Train":{"Type":"Pass","End":true}}}"#,
-            "roleArn": format!("arn:aws:iam::{ACCOUNT}:role/experiments"),
-        }),
-    )
-    .await;
-    let machine = format!("arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:experiment");
-    for name in ["run-ok", "run-aborted", "run-still", "run-orphan"] {
-        moto.call(
-            "StartExecution",
-            json!({ "stateMachineArn": machine, "name": name }),
-        )
+    moto.create_machine(r#"{"StartAt":"Train","States":{"Train":{"Type":"Pass","End":true}}}"#)
         .await;
+    for name in ["run-ok", "run-aborted", "run-still", "run-orphan"] {
+        moto.start_execution(name).await;
     }
     moto.call(
         "StopExecution",
@@ -119,8 +30,7 @@ async fn plant(moto: &Moto, url: &str) {
     .await;
     let pool = sqlx::PgPool::connect(url).await.unwrap();
     pool.execute(sqlx::AssertSqlSafe(format!(
-        "CREATE TABLE experiments (id bigserial PRIMARY KEY, model_name text, started_at timestamptz NOT NULL,
-           completed_at timestamptz, execution_arn text, execution_name text, execution_status varchar(20), last_error jsonb);
+        "{EXPERIMENTS_TABLE};
          INSERT INTO experiments (id, model_name, started_at, completed_at, execution_arn, execution_name, execution_status) VALUES
            (1, 'llama', now() - interval '10 minutes', NULL, '{ok}', 'run-ok', 'RUNNING'),
            (2, 'llama', now() - interval '10 minutes', NULL, '{aborted}', 'run-aborted', 'RUNNING'),
@@ -140,25 +50,13 @@ async fn plant(moto: &Moto, url: &str) {
 /// The shipped preset, pointed at moto, with a grace that fits runs moto
 /// started a moment ago.
 fn config(endpoint: &str) -> PathBuf {
-    let preset = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/presets/stepfunctions_experiments.toml"),
-    )
-    .unwrap();
-    let text = preset
-        .replace(
-            "region = \"us-east-1\"\n",
-            &format!("region = \"us-east-1\"\nendpoint_url = \"{endpoint}\"\n"),
-        )
-        .replace(
+    preset_config(
+        endpoint,
+        &[(
             "[thresholds]\n",
             "[thresholds]\nregistration_grace = \"1s\"\n",
-        );
-    assert!(text.contains("endpoint_url = \"http://127.0.0.1"));
-    let dir = std::env::temp_dir().join(common::unique("exectop_sfn"));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("exectop.toml");
-    std::fs::write(&path, text).unwrap();
-    path
+        )],
+    )
 }
 
 /// The binary with credentials from the environment only: no shared files,
@@ -356,13 +254,12 @@ async fn throttling_backs_off_and_recovers_and_a_failure_shows_its_error_and_cau
     let url = common::pg_fresh_url().await;
     let pool = sqlx::PgPool::connect(&url).await.unwrap();
     pool.execute(sqlx::AssertSqlSafe(format!(
-        "CREATE TABLE experiments (id bigserial PRIMARY KEY, model_name text, started_at timestamptz NOT NULL,
-           completed_at timestamptz, execution_arn text, execution_name text, execution_status varchar(20), last_error jsonb);
+        "{EXPERIMENTS_TABLE};
          INSERT INTO experiments (id, model_name, started_at, execution_arn, execution_name, execution_status) VALUES
-           (1, 'llama', now() - interval '10 minutes', '{}', 'a', 'RUNNING'),
-           (2, 'llama', now() - interval '10 minutes', '{}', 'b', 'RUNNING')",
-        execution("a"),
-        execution("b"),
+           (1, 'llama', now() - interval '10 minutes', '{a}', 'a', 'RUNNING'),
+           (2, 'llama', now() - interval '10 minutes', '{b}', 'b', 'RUNNING')",
+        a = execution("a"),
+        b = execution("b"),
     )))
     .await
     .unwrap();

@@ -15,6 +15,7 @@ pub async fn run(setup: Setup, global: &crate::cli::Global) -> Result<i32, Comma
     let mut settings = AppSettings::from_config(config, read_only_flag)
         .map_err(|e| CommandFailure(format!("{}: {e}", setup.loaded.origin())))?;
     settings.wall = global.wall;
+    settings.remote_events = setup.tracker.as_ref().is_some_and(|t| t.keeps_events());
     if global.plain_terminal {
         settings.output = tui::output::OutputKind::Plain;
     }

@@ -303,6 +303,23 @@ pub fn validate(config: &Config, origin: &str) -> Result<(), ConfigError> {
                 ));
             }
         }
+        for (name, p) in &r.detail_fields {
+            if !p.starts_with('/') {
+                return Err(invalid(
+                    origin,
+                    format!(
+                        "remote.detail_fields.{name} {p:?} is not a JSON pointer (it starts with /)"
+                    ),
+                ));
+            }
+        }
+    }
+    if config.remote.kind != RemoteKind::Http && !config.remote.detail_fields.is_empty() {
+        return Err(invalid(
+            origin,
+            "remote.detail_fields reads an HTTP tracker's status answer (remote.kind = \"http\")"
+                .to_string(),
+        ));
     }
     if config.remote.kind == RemoteKind::Stepfunctions {
         validate_stepfunctions(config, origin)?;

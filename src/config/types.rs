@@ -216,6 +216,10 @@ pub struct RemoteConfig {
     pub list_status_pointer: Option<String>,
     pub list_started_pointer: Option<String>,
     pub list_name_pointer: Option<String>,
+    /// Fields of the status answer the details show, name → JSON pointer
+    /// (`reason = "/statusReason"`): what the vendor says beside a status.
+    #[serde(default)]
+    pub detail_fields: BTreeMap<String, String>,
     /// How far back `{list_since}` in a list path reaches (default 1 day),
     /// for APIs that list every execution created since a moment.
     pub list_window: Option<DurationSpec>,

@@ -31,7 +31,8 @@ pub enum RemoteAnswer {
 }
 
 /// What a tracker tells of an execution besides its status, where it
-/// tells it (Step Functions: its error, cause, start and stop).
+/// tells it (Step Functions: its error, cause, start and stop; an HTTP
+/// tracker: the fields its configuration names).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RemoteDetail {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -42,6 +43,10 @@ pub struct RemoteDetail {
     pub started_at: Option<DateTime<Utc>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stopped_at: Option<DateTime<Utc>>,
+    /// What the configuration names from a status answer
+    /// (`remote.detail_fields`, e.g. AMC's `statusReason`), by its name.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub fields: std::collections::BTreeMap<String, String>,
 }
 
 /// An answer and when it was received.

@@ -8,6 +8,7 @@ pub mod execution;
 pub mod findings;
 pub mod history;
 pub mod limits;
+pub mod remote_events;
 pub mod row_command;
 pub mod status;
 pub mod triage;

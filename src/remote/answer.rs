@@ -167,6 +167,27 @@ pub(super) fn origin_of(url: &str) -> &str {
     }
 }
 
+/// The named fields an answer has (`remote.detail_fields`: name, JSON
+/// pointer); none when it has none of them.
+pub(super) fn detail_fields(
+    answer: &Value,
+    named: &[(String, String)],
+) -> Option<std::sync::Arc<crate::domain::RemoteDetail>> {
+    let fields: std::collections::BTreeMap<String, String> = named
+        .iter()
+        .filter_map(|(name, pointer)| {
+            let value = text_at(answer, pointer).filter(|v| !v.is_empty())?;
+            Some((name.clone(), value))
+        })
+        .collect();
+    (!fields.is_empty()).then(|| {
+        std::sync::Arc::new(crate::domain::RemoteDetail {
+            fields,
+            ..Default::default()
+        })
+    })
+}
+
 pub(super) fn text_at(value: &Value, pointer: &str) -> Option<String> {
     match value.pointer(pointer)? {
         Value::String(s) => Some(s.clone()),

@@ -7,7 +7,7 @@
 //! repeated failures).
 
 use std::collections::HashSet;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -15,7 +15,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
 pub use super::answer::parse_retry_after;
-use super::answer::{origin_of, percent_encode, read_capped, send_failure, text_at};
+use super::answer::{detail_fields, origin_of, percent_encode, read_capped, send_failure, text_at};
 use super::gate::{Gate, RETRIES};
 use super::list_items::ListShape;
 use super::oauth::OAuth;
@@ -25,7 +25,7 @@ use super::{
     BoxFuture, ListPage, ListScope, LookupTarget, RemoteError, RemoteTracker, TrackerHealth,
 };
 use crate::config::{PollConfig, RemoteConfig, StopMethod};
-use crate::domain::{RemoteAnswer, StatusMap};
+use crate::domain::{RemoteAnswer, RemoteDetail, StatusMap};
 use crate::store::Store;
 
 const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(5);
@@ -38,6 +38,8 @@ pub struct HttpTracker {
     base_url: String,
     requests: Requests,
     status_pointer: String,
+    /// `remote.detail_fields`: shown in the details beside the status.
+    detail_fields: Vec<(String, String)>,
     list: ListShape,
     stop_method: Method,
     token: Option<Secret>,
@@ -132,6 +134,11 @@ impl HttpTracker {
             requests,
             list: ListShape::new(remote, &status_pointer),
             status_pointer,
+            detail_fields: remote
+                .detail_fields
+                .iter()
+                .map(|(name, pointer)| (name.clone(), pointer.clone()))
+                .collect(),
             stop_method: match remote.stop_method.unwrap_or_default() {
                 StopMethod::Post => Method::POST,
                 StopMethod::Delete => Method::DELETE,
@@ -280,7 +287,11 @@ impl HttpTracker {
         None
     }
 
-    async fn lookup_once(&self, target: &LookupTarget) -> Attempt {
+    async fn lookup_once(
+        &self,
+        target: &LookupTarget,
+        detail: &mut Option<Arc<RemoteDetail>>,
+    ) -> Attempt {
         let prepared = match self
             .requests
             .for_row(&self.requests.status_path, target)
@@ -328,12 +339,14 @@ impl HttpTracker {
         }
         let parsed = match serde_json::from_slice::<Value>(&body) {
             Err(e) => Err(format!("malformed JSON from the remote API: {e}")),
-            Ok(value) => text_at(&value, &self.status_pointer).ok_or_else(|| {
-                format!(
-                    "the answer has no status (text or number) at {}",
-                    self.status_pointer
-                )
-            }),
+            Ok(value) => text_at(&value, &self.status_pointer)
+                .ok_or_else(|| {
+                    format!(
+                        "the answer has no status (text or number) at {}",
+                        self.status_pointer
+                    )
+                })
+                .inspect(|_| *detail = detail_fields(&value, &self.detail_fields)),
         };
         // An answer that does not parse is a failed answer: it counts
         // against the remote's health like an error status would.
@@ -350,6 +363,37 @@ impl HttpTracker {
                 RemoteAnswer::Error { message }
             }
         })
+    }
+
+    /// A look-up with its retries; `detail` gets what the answer says
+    /// beside the status.
+    async fn lookup_into(
+        &self,
+        target: &LookupTarget,
+        detail: &mut Option<Arc<RemoteDetail>>,
+    ) -> RemoteAnswer {
+        if let Some(throttled) = self.gate.throttled_answer() {
+            return throttled;
+        }
+        let mut last_error = String::new();
+        for attempt in 0..=RETRIES {
+            if attempt > 0 && self.gate.paused().is_some() {
+                // Another request degraded the tracker meanwhile: the
+                // pause is for everyone, retries included.
+                break;
+            }
+            if attempt > 0 {
+                tokio::time::sleep(self.gate.backoff(attempt)).await;
+            }
+            match self.lookup_once(target, detail).await {
+                Attempt::Done(answer) => return answer,
+                Attempt::Retry(e) => last_error = e,
+            }
+        }
+        self.gate.note_failure(&last_error);
+        RemoteAnswer::Error {
+            message: last_error,
+        }
     }
 
     /// One list answer's next cursor and active runs (`list_items`).
@@ -470,29 +514,17 @@ impl RemoteTracker for HttpTracker {
     }
 
     fn lookup<'a>(&'a self, target: &'a LookupTarget) -> BoxFuture<'a, RemoteAnswer> {
+        Box::pin(async move { self.lookup_into(target, &mut None).await })
+    }
+
+    fn lookup_detailed<'a>(
+        &'a self,
+        target: &'a LookupTarget,
+    ) -> BoxFuture<'a, (RemoteAnswer, Option<Arc<RemoteDetail>>)> {
         Box::pin(async move {
-            if let Some(throttled) = self.gate.throttled_answer() {
-                return throttled;
-            }
-            let mut last_error = String::new();
-            for attempt in 0..=RETRIES {
-                if attempt > 0 && self.gate.paused().is_some() {
-                    // Another request degraded the tracker meanwhile: the
-                    // pause is for everyone, retries included.
-                    break;
-                }
-                if attempt > 0 {
-                    tokio::time::sleep(self.gate.backoff(attempt)).await;
-                }
-                match self.lookup_once(target).await {
-                    Attempt::Done(answer) => return answer,
-                    Attempt::Retry(e) => last_error = e,
-                }
-            }
-            self.gate.note_failure(&last_error);
-            RemoteAnswer::Error {
-                message: last_error,
-            }
+            let mut detail = None;
+            let answer = self.lookup_into(target, &mut detail).await;
+            (answer, detail)
         })
     }
 

@@ -7,6 +7,7 @@ use std::pin::Pin;
 
 use std::sync::Arc;
 
+use crate::domain::remote_events::RecentEvents;
 use crate::domain::{Execution, RemoteAnswer, RemoteDetail, RemoteExecution};
 
 pub use error::RemoteError;
@@ -149,6 +150,25 @@ pub trait RemoteTracker: Send + Sync {
         })
     }
 
+    /// Whether `recent_events` has anything to say: the tracker keeps a
+    /// history of each run (Step Functions does; a status endpoint does not).
+    fn keeps_events(&self) -> bool {
+        false
+    }
+
+    /// The last events of one execution, newest first: asked for only when
+    /// an operator opens its details, under the same caps as look-ups.
+    fn recent_events<'a>(
+        &'a self,
+        _target: &'a LookupTarget,
+    ) -> BoxFuture<'a, Result<RecentEvents, RemoteError>> {
+        Box::pin(async {
+            Err(RemoteError::Unsupported(
+                "this tracker keeps no history of a run",
+            ))
+        })
+    }
+
     fn health(&self) -> TrackerHealth;
 }
 
@@ -223,6 +243,8 @@ pub mod gate;
 pub mod http;
 mod list_items;
 pub mod oauth;
+pub mod observed;
+pub mod recent;
 mod request;
 pub mod secrets;
 pub mod sfn_protocol;

@@ -1,6 +1,6 @@
 //! AWS Step Functions' JSON 1.0 protocol, as pure functions: the request
 //! of each call exectop makes (`DescribeExecution`, `ListExecutions`,
-//! `StopExecution`), reading their answers and errors, and execution ARNs.
+//! `StopExecution`, `GetExecutionHistory`), reading their answers and errors, and execution ARNs.
 //! No IO and no signing: the tracker sends what these build.
 //!
 //! Every call is a `POST /` with `Content-Type: application/x-amz-json-1.0`
@@ -15,6 +15,7 @@ use serde_json::json;
 
 use super::RemoteError;
 use crate::config::StatusValues;
+use crate::domain::remote_events::{RecentEvents, RemoteEvent};
 
 pub const CONTENT_TYPE: &str = "application/x-amz-json-1.0";
 /// The service name requests are signed for.
@@ -27,6 +28,7 @@ pub enum Call {
     DescribeExecution,
     ListExecutions,
     StopExecution,
+    GetExecutionHistory,
 }
 
 impl Call {
@@ -36,6 +38,7 @@ impl Call {
             Call::DescribeExecution => "AWSStepFunctions.DescribeExecution",
             Call::ListExecutions => "AWSStepFunctions.ListExecutions",
             Call::StopExecution => "AWSStepFunctions.StopExecution",
+            Call::GetExecutionHistory => "AWSStepFunctions.GetExecutionHistory",
         }
     }
 }
@@ -155,6 +158,19 @@ pub fn list_body(state_machine_arn: &str, page: u32, next_token: Option<&str>) -
     body.to_string().into_bytes()
 }
 
+/// The newest `max` events, without the states' input and output: they
+/// may carry what should not reach a screen, and they make the answer large.
+pub fn history_body(execution_arn: &str, max: usize) -> Vec<u8> {
+    json!({
+        "executionArn": execution_arn,
+        "maxResults": max.clamp(1, 1000),
+        "reverseOrder": true,
+        "includeExecutionData": false,
+    })
+    .to_string()
+    .into_bytes()
+}
+
 /// Step Functions keeps `error` to 256 characters and `cause` to 32 768.
 pub fn stop_body(execution_arn: &str, error: &str, cause: &str) -> Vec<u8> {
     let cut = |s: &str, n: usize| s.chars().take(n).collect::<String>();
@@ -250,6 +266,53 @@ pub fn parse_list(body: &[u8]) -> Result<(Vec<Listed>, Option<String>), RemoteEr
         })
         .collect();
     Ok((runs, a.next_token.filter(|t| !t.is_empty())))
+}
+
+#[derive(Deserialize)]
+struct HistoryAnswer {
+    #[serde(default)]
+    events: Vec<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// The events of a `GetExecutionHistory` page, newest first. Each event
+/// keeps its details under a key named for its type
+/// (`taskFailedEventDetails`, `stateEnteredEventDetails`, …): whichever
+/// it has gives the state's name, the error and the cause.
+pub fn parse_history(body: &[u8]) -> Result<RecentEvents, RemoteError> {
+    let a: HistoryAnswer = serde_json::from_slice(body).map_err(|e| {
+        RemoteError::BadAnswer(format!("GetExecutionHistory's answer does not read: {e}"))
+    })?;
+    let mut events = Vec::with_capacity(a.events.len());
+    for (i, e) in a.events.iter().enumerate() {
+        let (Some(id), Some(kind)) = (
+            e.get("id").and_then(serde_json::Value::as_i64),
+            e.get("type").and_then(serde_json::Value::as_str),
+        ) else {
+            return Err(RemoteError::BadAnswer(format!(
+                "GetExecutionHistory's event {i} has no id or type"
+            )));
+        };
+        let details = e
+            .iter()
+            .find(|(k, v)| k.ends_with("EventDetails") && v.is_object())
+            .map(|(_, v)| v);
+        let text = |key: &str| {
+            details
+                .and_then(|d| d.get(key))
+                .and_then(serde_json::Value::as_str)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+        };
+        events.push(RemoteEvent {
+            id,
+            at: epoch(e.get("timestamp").and_then(serde_json::Value::as_f64)),
+            kind: kind.to_string(),
+            state: text("name"),
+            error: text("error"),
+            cause: text("cause"),
+        });
+    }
+    Ok(RecentEvents::newest_first(events))
 }
 
 /// What an error answer means to exectop.
@@ -430,6 +493,42 @@ mod tests {
         assert_eq!(
             statuses.status_of("TIMED_OUT"),
             crate::domain::Status::TimedOut
+        );
+    }
+
+    #[test]
+    fn a_history_is_read_newest_first_with_each_events_details() {
+        let history: serde_json::Value = serde_json::from_slice(&history_body(ARN, 12)).unwrap();
+        assert_eq!(history["reverseOrder"], true);
+        assert_eq!(history["includeExecutionData"], false);
+        assert_eq!(history["maxResults"], 12);
+        // Oldest first, as a server that ignores reverseOrder gives it.
+        let recent = parse_history(
+            br#"{"events": [
+                {"timestamp": 1577836800.0, "type": "ExecutionStarted", "id": 1, "previousEventId": 0,
+                 "executionStartedEventDetails": {"input": "{}", "roleArn": "r"}},
+                {"timestamp": 1577836810.0, "type": "FailStateEntered", "id": 2, "previousEventId": 0,
+                 "stateEnteredEventDetails": {"name": "A State", "input": "{}"}},
+                {"timestamp": 1577836810.0, "type": "ExecutionFailed", "id": 3, "previousEventId": 2,
+                 "executionFailedEventDetails": {"error": "AnError", "cause": "An error occurred!"}}
+            ]}"#,
+        )
+        .unwrap();
+        let kinds: Vec<&str> = recent.events.iter().map(|e| e.kind.as_str()).collect();
+        assert_eq!(
+            kinds,
+            ["ExecutionFailed", "FailStateEntered", "ExecutionStarted"]
+        );
+        assert_eq!(recent.events[1].state.as_deref(), Some("A State"));
+        assert_eq!(recent.events[0].at.unwrap().timestamp(), 1_577_836_810);
+        let failure = recent.failure().unwrap();
+        assert_eq!(failure.state.as_deref(), Some("A State"));
+        assert_eq!(failure.error.as_deref(), Some("AnError"));
+        assert_eq!(failure.cause.as_deref(), Some("An error occurred!"));
+        let bad = parse_history(br#"{"events": [{"type": "X"}]}"#).unwrap_err();
+        assert!(
+            bad.to_string().contains("event 0 has no id or type"),
+            "{bad}"
         );
     }
 }

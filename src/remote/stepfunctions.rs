@@ -22,12 +22,14 @@ use super::http::DEFAULT_MAX_ANSWER_BYTES;
 use super::secrets::Secret;
 use super::sfn_protocol::{
     AwsError, CONTENT_TYPE, Call, ExecutionArn, SIGNING_NAME, classify_error,
-    default_status_values, describe_body, list_body, parse_describe, parse_list, stop_body,
+    default_status_values, describe_body, history_body, list_body, parse_describe, parse_history,
+    parse_list, stop_body,
 };
 use super::{
     BoxFuture, ListPage, ListScope, LookupTarget, RemoteError, RemoteTracker, TrackerHealth,
 };
 use crate::config::{PollConfig, RemoteConfig, StatusValues};
+use crate::domain::remote_events::{EVENTS_SHOWN, RecentEvents};
 use crate::domain::{RemoteAnswer, RemoteDetail, RemoteExecution, StatusMap};
 
 /// Describes per second unless `poll.remote_rate` says: well below the
@@ -290,6 +292,7 @@ impl StepFunctionsTracker {
                             cause: d.cause.clone(),
                             started_at: d.start_date,
                             stopped_at: d.stop_date,
+                            fields: Default::default(),
                         }));
                         RemoteAnswer::Found {
                             status: self.statuses.status_of(&d.status),
@@ -547,6 +550,26 @@ impl RemoteTracker for StepFunctionsTracker {
             self.patiently(&self.describes, Call::StopExecution, &body)
                 .await
                 .map(|_| ())
+        })
+    }
+
+    fn keeps_events(&self) -> bool {
+        true
+    }
+
+    fn recent_events<'a>(
+        &'a self,
+        target: &'a LookupTarget,
+    ) -> BoxFuture<'a, Result<RecentEvents, RemoteError>> {
+        Box::pin(async move {
+            ExecutionArn::parse(&target.remote_id)?;
+            // Under the look-ups' caps: the details never cost the poll more
+            // than its own requests per second allow.
+            let body = history_body(&target.remote_id, EVENTS_SHOWN);
+            let answer = self
+                .patiently(&self.describes, Call::GetExecutionHistory, &body)
+                .await?;
+            parse_history(&answer.body)
         })
     }
 

@@ -7,13 +7,21 @@ use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::{
-    BoxFuture, ListPage, ListScope, LookupTarget, RemoteError, RemoteTracker, TrackerHealth,
-};
-use crate::domain::{RemoteAnswer, RemoteDetail, RemoteExecution};
+use super::observed::{CallKind, CallObserver, Observed};
+use super::{RemoteError, RemoteTracker, TrackerHealth};
+use crate::domain::RemoteAnswer;
 
-pub struct Tallied {
-    inner: Arc<dyn RemoteTracker>,
+/// The tracker as `check` asks it: each answer tallied.
+pub type Tallied = Observed<Tally>;
+
+impl Tallied {
+    pub fn new(inner: Arc<dyn RemoteTracker>) -> Tallied {
+        Observed::wrap(inner, Tally::default())
+    }
+}
+
+#[derive(Default)]
+pub struct Tally {
     lookups: AtomicU64,
     failed_lookups: AtomicU64,
     /// Answered "throttled" (a 429, or not sent while the tracker paused).
@@ -22,18 +30,7 @@ pub struct Tallied {
     list_error: Mutex<Option<String>>,
 }
 
-impl Tallied {
-    pub fn new(inner: Arc<dyn RemoteTracker>) -> Tallied {
-        Tallied {
-            inner,
-            lookups: AtomicU64::new(0),
-            failed_lookups: AtomicU64::new(0),
-            unanswered: AtomicU64::new(0),
-            last_lookup_error: Mutex::new(None),
-            list_error: Mutex::new(None),
-        }
-    }
-
+impl Tally {
     /// What failed during the run, as one line; `None` when nothing did.
     pub fn failures(&self) -> Option<String> {
         let mut parts = Vec::new();
@@ -57,97 +54,29 @@ impl Tallied {
     }
 }
 
-impl RemoteTracker for Tallied {
-    fn describe(&self) -> String {
-        self.inner.describe()
-    }
-
-    fn prepare(&self) -> BoxFuture<'_, Result<(), RemoteError>> {
-        self.inner.prepare()
-    }
-
-    fn lookup<'a>(&'a self, target: &'a LookupTarget) -> BoxFuture<'a, RemoteAnswer> {
-        Box::pin(async move { self.lookup_detailed(target).await.0 })
-    }
-
-    fn lookup_detailed<'a>(
-        &'a self,
-        target: &'a LookupTarget,
-    ) -> BoxFuture<'a, (RemoteAnswer, Option<Arc<RemoteDetail>>)> {
-        Box::pin(async move {
-            let (answer, detail) = self.inner.lookup_detailed(target).await;
-            self.lookups.fetch_add(1, Ordering::Relaxed);
-            match &answer {
-                RemoteAnswer::Error { message } => {
-                    self.failed_lookups.fetch_add(1, Ordering::Relaxed);
-                    *self.last_lookup_error.lock().unwrap() = Some(message.clone());
-                }
-                RemoteAnswer::Throttled { .. } | RemoteAnswer::Unasked { .. } => {
-                    self.unanswered.fetch_add(1, Ordering::Relaxed);
-                }
-                _ => {}
+impl CallObserver for Tally {
+    fn lookup(&self, answer: &RemoteAnswer) {
+        self.lookups.fetch_add(1, Ordering::Relaxed);
+        match answer {
+            RemoteAnswer::Error { message } => {
+                self.failed_lookups.fetch_add(1, Ordering::Relaxed);
+                *self.last_lookup_error.lock().unwrap() = Some(message.clone());
             }
-            (answer, detail)
-        })
-    }
-
-    fn can_list(&self) -> bool {
-        self.inner.can_list()
-    }
-
-    fn note_remote_ids(&self, remote_ids: &mut dyn Iterator<Item = &str>) {
-        self.inner.note_remote_ids(remote_ids)
-    }
-
-    fn list_scopes(&self) -> BoxFuture<'_, Result<Vec<ListScope>, RemoteError>> {
-        Box::pin(async move {
-            let scopes = self.inner.list_scopes().await;
-            if let Err(e) = &scopes {
-                *self.list_error.lock().unwrap() = Some(e.to_string());
+            RemoteAnswer::Throttled { .. } | RemoteAnswer::Unasked { .. } => {
+                self.unanswered.fetch_add(1, Ordering::Relaxed);
             }
-            scopes
-        })
+            _ => {}
+        }
     }
 
-    fn list_page<'a>(
-        &'a self,
-        scope: &'a ListScope,
-        cursor: Option<&'a str>,
-    ) -> BoxFuture<'a, Result<ListPage, RemoteError>> {
-        Box::pin(async move {
-            let page = self.inner.list_page(scope, cursor).await;
-            if let Err(e) = &page {
-                *self.list_error.lock().unwrap() = Some(e.to_string());
-            }
-            page
-        })
-    }
-
-    fn list_active(&self) -> BoxFuture<'_, Result<Vec<RemoteExecution>, RemoteError>> {
-        Box::pin(async move {
-            let listed = super::every_page(self).await;
-            if let Err(e) = &listed {
-                *self.list_error.lock().unwrap() = Some(e.to_string());
-            }
-            listed
-        })
-    }
-
-    fn can_stop(&self) -> bool {
-        self.inner.can_stop()
-    }
-
-    fn stop<'a>(
-        &'a self,
-        target: &'a LookupTarget,
-        why: &'a str,
-    ) -> BoxFuture<'a, Result<(), RemoteError>> {
-        self.inner.stop(target, why)
+    fn call(&self, kind: CallKind, error: Option<&RemoteError>) {
+        if let (CallKind::Scopes | CallKind::Page | CallKind::Walk, Some(e)) = (kind, error) {
+            *self.list_error.lock().unwrap() = Some(e.to_string());
+        }
     }
 
     /// The tracker's own health, not ok when anything failed during the run.
-    fn health(&self) -> TrackerHealth {
-        let mut health = self.inner.health();
+    fn health(&self, mut health: TrackerHealth) -> TrackerHealth {
         if let Some(failures) = self.failures() {
             health.ok = false;
             health.last_error = Some(failures);

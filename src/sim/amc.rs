@@ -27,6 +27,7 @@ use serde_json::json;
 
 use super::api::{Shared, fault_response};
 use super::fleet::{RemoteRun, remote_spelling};
+use crate::domain::Status;
 
 pub const CLIENT_ID_HEADER: &str = "Amazon-Advertising-API-ClientId";
 pub const ADVERTISER_HEADER: &str = "Amazon-Advertising-API-AdvertiserId";
@@ -179,13 +180,25 @@ fn is_triangular(n: u64) -> bool {
 }
 
 fn describe(run: &RemoteRun, now: DateTime<Utc>) -> serde_json::Value {
-    json!({
+    let status = run.status_at(now);
+    let mut out = json!({
         "workflowExecutionId": run.id,
         "workflowId": run.name,
-        "status": remote_spelling(run.status_at(now)),
+        "status": remote_spelling(status),
         "createTime": run.created_at.to_rfc3339(),
         "lastUpdatedTime": now.to_rfc3339(),
-    })
+    });
+    // AMC says why a run did not succeed beside its status.
+    let reason = match status {
+        Status::Failed => Some("Query failed: the simulated query referenced a missing column"),
+        Status::TimedOut => Some("Query exceeded the maximum execution time"),
+        Status::Cancelled => Some("Cancelled by a client"),
+        _ => None,
+    };
+    if let Some(reason) = reason {
+        out["statusReason"] = json!(reason);
+    }
+    out
 }
 
 async fn token(State(s): State<Arc<AmcState>>, body: String) -> Response {

@@ -128,6 +128,8 @@ pub struct ApiStats {
     pub lists: u64,
     /// List calls by the second they arrived in (a list has a cap of its own).
     pub list_per_second: BTreeMap<i64, u64>,
+    /// `GetExecutionHistory` calls answered (Step Functions' shape).
+    pub histories: u64,
 }
 
 pub struct Shared {
@@ -339,6 +341,7 @@ async fn stats(State(s): State<Arc<Shared>>) -> Response {
         "requests": st.per_second.values().sum::<u64>(),
         "throttled": st.throttled,
         "lists": st.lists,
+        "histories": st.histories,
         "list_per_second": st.list_per_second.iter().map(|(t, n)| json!([t, n])).collect::<Vec<_>>(),
         "per_second": per_second,
         "executions": executions,

@@ -355,6 +355,9 @@ list_cursor_param = "nextToken"
 stop_path = "/amc/reporting/{{instance_id}}/workflowExecutions/{{remote_id}}"
 stop_method = "DELETE"
 
+[remote.detail_fields]
+"status reason" = "/statusReason"
+
 [remote.headers]
 {client_header} = "{{secret.client_id}}"
 {advertiser_header} = "{{advertiser_id}}"

@@ -71,6 +71,74 @@ fn describe(run: &RemoteRun, now: DateTime<Utc>) -> Value {
     out
 }
 
+/// A run's history as the service keeps it: started, its one task state
+/// entered and scheduled, then how it ended; oldest first.
+fn history(run: &RemoteRun, now: DateTime<Utc>) -> Vec<Value> {
+    let started = epoch(run.started_at);
+    let state = format!("Run {}", run.group);
+    let mut events = vec![
+        json!({"id": 1, "previousEventId": 0, "timestamp": started, "type": "ExecutionStarted",
+               "executionStartedEventDetails": {"roleArn": format!("arn:aws:iam::{ACCOUNT}:role/sim")}}),
+        json!({"id": 2, "previousEventId": 1, "timestamp": started, "type": "TaskStateEntered",
+               "stateEnteredEventDetails": {"name": state}}),
+        json!({"id": 3, "previousEventId": 2, "timestamp": started, "type": "TaskScheduled",
+               "taskScheduledEventDetails": {"resourceType": "lambda", "resource": "invoke"}}),
+    ];
+    let status = run.status_at(now);
+    if !status.is_terminal() {
+        return events;
+    }
+    let ended = epoch(run.stopped_at.unwrap_or(run.finishes_at));
+    let mut push = |kind: &str, details: &str, body: Value| {
+        let id = events.len() as i64 + 1;
+        let mut event =
+            json!({"id": id, "previousEventId": id - 1, "timestamp": ended, "type": kind});
+        event[details] = body;
+        events.push(event);
+    };
+    match status {
+        Status::Succeeded => {
+            push(
+                "TaskSucceeded",
+                "taskSucceededEventDetails",
+                json!({"resourceType": "lambda"}),
+            );
+            push(
+                "TaskStateExited",
+                "stateExitedEventDetails",
+                json!({"name": state}),
+            );
+            push(
+                "ExecutionSucceeded",
+                "executionSucceededEventDetails",
+                json!({}),
+            );
+        }
+        Status::Failed => {
+            let failed =
+                json!({"error": "States.TaskFailed", "cause": "the simulated task failed"});
+            push("TaskFailed", "taskFailedEventDetails", failed.clone());
+            push("ExecutionFailed", "executionFailedEventDetails", failed);
+        }
+        Status::TimedOut => {
+            let timeout =
+                json!({"error": "States.Timeout", "cause": "the simulated task timed out"});
+            push("TaskTimedOut", "taskTimedOutEventDetails", timeout.clone());
+            push(
+                "ExecutionTimedOut",
+                "executionTimedOutEventDetails",
+                timeout,
+            );
+        }
+        _ => push(
+            "ExecutionAborted",
+            "executionAbortedEventDetails",
+            json!({"error": "exectop", "cause": "stopped by a client"}),
+        ),
+    }
+    events
+}
+
 fn error(status: StatusCode, kind: &str, message: &str) -> Response {
     (
         status,
@@ -163,6 +231,23 @@ async fn call(
             }
             out.to_string().into_response()
         }
+        Some("GetExecutionHistory") => match fleet.get(&text("executionArn")) {
+            Some(run) => {
+                s.stats.lock().unwrap().histories += 1;
+                let mut events = history(run, now);
+                if request["reverseOrder"].as_bool() == Some(true) {
+                    events.reverse();
+                }
+                let max = request["maxResults"].as_u64().unwrap_or(100).clamp(1, 1000) as usize;
+                events.truncate(max);
+                json!({ "events": events }).to_string().into_response()
+            }
+            None => error(
+                StatusCode::BAD_REQUEST,
+                "ExecutionDoesNotExist",
+                "Execution Does Not Exist",
+            ),
+        },
         Some("StopExecution") => match fleet.stop(&text("executionArn"), now) {
             Some(_) => json!({ "stopDate": epoch(now) })
                 .to_string()

@@ -9,10 +9,12 @@ use super::keymap::{Command, Keymap, Mode};
 use super::popup_frame::TextPopup;
 use super::render_util::ago;
 use super::theme::Theme;
+use crate::domain::remote_events::{EventsState, EventsView};
 use crate::domain::{
     Execution, Finding, JobLimit, RemoteAnswer, RemoteHistory, format_age, format_duration_spec,
 };
 use crate::monitor::Snapshot;
+use crate::text::one_line;
 
 /// What the details are of: the selected row of the focused list.
 #[derive(Debug, Clone, Copy)]
@@ -142,7 +144,9 @@ fn remote(l: &mut Lines, h: Option<&RemoteHistory>) {
         l.time("reported", h.reported_at());
     }
     if let Some(d) = h.detail() {
-        l.time("remote started", d.started_at);
+        if d.started_at.is_some() {
+            l.time("remote started", d.started_at);
+        }
         if d.stopped_at.is_some() {
             l.time("remote stopped", d.stopped_at);
         }
@@ -151,6 +155,9 @@ fn remote(l: &mut Lines, h: Option<&RemoteHistory>) {
         }
         if let Some(cause) = &d.cause {
             l.field("remote cause", cause.as_str());
+        }
+        for (name, value) in &d.fields {
+            l.field(&one_line(name), one_line(value));
         }
     }
     l.time("status since", h.status_since());
@@ -163,6 +170,54 @@ fn remote(l: &mut Lines, h: Option<&RemoteHistory>) {
     );
     if let Some(err) = h.last_error() {
         l.field("last error", err);
+    }
+}
+
+/// The tracker's own last events of the execution, newest first, with
+/// where it failed on top; for the details of `execution_id` only.
+fn remote_events(l: &mut Lines, view: Option<&EventsView>, execution_id: &str) {
+    let Some(view) = view.filter(|v| v.execution_id == execution_id) else {
+        return;
+    };
+    l.section("remote history (newest first)");
+    let recent = match &view.state {
+        EventsState::Loading => {
+            l.field("events", "asking the tracker…");
+            return;
+        }
+        EventsState::Failed(why) => {
+            l.field("events", format!("not read: {}", one_line(why)));
+            return;
+        }
+        EventsState::Loaded(recent) => recent,
+    };
+    if let Some(f) = recent.failure() {
+        let place = match &f.state {
+            Some(state) => format!("{} in state \"{}\"", f.kind, one_line(state)),
+            None => f.kind.clone(),
+        };
+        l.field("failed", place);
+        if let Some(error) = &f.error {
+            l.field("error", one_line(error));
+        }
+        if let Some(cause) = &f.cause {
+            l.field("cause", one_line(cause));
+        }
+    }
+    if recent.events.is_empty() {
+        l.field("events", "none");
+    }
+    for e in &recent.events {
+        let at =
+            e.at.map_or("--:--:--".to_string(), |t| t.format("%H:%M:%S").to_string());
+        let mut text = one_line(&e.kind).into_owned();
+        if let Some(state) = &e.state {
+            text.push_str(&format!(" \"{}\"", one_line(state)));
+        }
+        if let Some(error) = &e.error {
+            text.push_str(&format!(" · {}", one_line(error)));
+        }
+        l.field(&at, text);
     }
 }
 
@@ -289,6 +344,7 @@ fn triage(l: &mut Lines, view: Option<&crate::domain::triage::TriageView>) {
 fn lines(
     snap: &Snapshot,
     subject: Subject<'_>,
+    events: Option<&EventsView>,
     now: DateTime<Utc>,
     theme: &Theme,
 ) -> (String, Vec<(Line<'static>, usize)>) {
@@ -317,6 +373,7 @@ fn lines(
                         );
                     }
                     remote(&mut l, snap.remote.get(id.as_str()).map(|h| &**h));
+                    remote_events(&mut l, events, id);
                 } else {
                     l.field(
                         "remote id",
@@ -332,6 +389,7 @@ fn lines(
                 execution(&mut l, e);
                 runtimes(&mut l, snap, e);
                 remote(&mut l, snap.remote.get(e.id.as_str()).map(|h| &**h));
+                remote_events(&mut l, events, &e.id);
                 // The evidence belongs with the row wherever it is opened from.
                 if let Some(f) = snap
                     .findings
@@ -355,12 +413,13 @@ fn lines(
 pub fn popup(
     snap: &Snapshot,
     subject: Subject<'_>,
+    events: Option<&EventsView>,
     now: DateTime<Utc>,
     screen: Rect,
     theme: &Theme,
     keymap: &Keymap,
 ) -> TextPopup {
-    let (title, lines) = lines(snap, subject, now, theme);
+    let (title, lines) = lines(snap, subject, events, now, theme);
     let up = keymap.first_in(Command::Up, Mode::Popup);
     let down = keymap.first_in(Command::Down, Mode::Popup);
     let arrows: String = [up, down].iter().flatten().map(|k| k.to_string()).collect();

@@ -42,6 +42,8 @@ pub enum ActionCommand {
         request_id: u64,
     },
     LoadAudit,
+    /// The tracker's last events of one execution, for its open details.
+    RemoteEvents(crate::remote::LookupTarget),
     /// Claim, acknowledge, snooze or note a finding (exectop's own table).
     Triage {
         key: FindingKey,
@@ -103,4 +105,6 @@ pub enum ActionEvent {
     Audit(Vec<crate::store::AuditEntry>),
     /// A triage change was stored; what to tell the operator.
     Triaged(String),
+    /// The tracker's history of one execution, or why there is none.
+    RemoteEvents(crate::remote::recent::EventsAnswer),
 }

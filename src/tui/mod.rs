@@ -58,6 +58,8 @@ mod layering_tests;
 #[cfg(test)]
 mod popup_tests;
 #[cfg(test)]
+mod remote_events_tests;
+#[cfg(test)]
 mod render_layout_tests;
 #[cfg(test)]
 mod render_tests;

@@ -266,6 +266,7 @@ pub fn settings(read_only: bool) -> AppSettings {
         remote: true,
         output: OutputKind::Quiet,
         wall: false,
+        remote_events: false,
     }
 }
 

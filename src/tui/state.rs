@@ -1,6 +1,7 @@
 //! The UI's state: plain data, owned by the event loop and changed only by
 //! `update`; the view reads it. The queries here read it; none changes it.
 
+use crate::domain::remote_events::EventsView;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -62,6 +63,9 @@ pub struct AppSettings {
     pub wall: bool,
     /// `[[commands]]`, by their place (`Command::Run(i)`).
     pub commands: Arc<[RowCommand]>,
+    /// The tracker keeps a history of each run: opening the details asks
+    /// for its last events (`RemoteTracker::keeps_events`).
+    pub remote_events: bool,
 }
 
 impl AppSettings {
@@ -77,6 +81,8 @@ impl AppSettings {
             commands: commands.into(),
             theme: Theme::named(config.ui.theme, Theme::no_color_env()),
             remote: config.remote.kind != crate::config::RemoteKind::None,
+            // The caller knows its tracker and says (`remote_events`).
+            remote_events: false,
             output: if config.ui.plain_terminal {
                 OutputKind::Plain
             } else {
@@ -124,6 +130,8 @@ pub struct App {
     pub pending_request: Option<u64>,
     /// What the wall screen remembers (`settings.wall`).
     pub wall: WallState,
+    /// The tracker's history of the execution whose details were opened last.
+    pub remote_events: Option<EventsView>,
 }
 
 impl App {
@@ -158,6 +166,7 @@ impl App {
             request_seq: 0,
             pending_request: None,
             wall: WallState::default(),
+            remote_events: None,
         }
     }
 

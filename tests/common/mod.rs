@@ -4,6 +4,7 @@
 
 pub mod agent;
 pub mod cli;
+pub mod moto;
 pub mod tmux;
 
 use std::sync::atomic::{AtomicU32, Ordering};

@@ -37,6 +37,7 @@ impl PopupLayout {
                 PopupLayout::Text(details::popup(
                     &app.snapshot,
                     subject,
+                    app.remote_events.as_ref(),
                     app.now,
                     screen,
                     theme,

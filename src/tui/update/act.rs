@@ -5,6 +5,7 @@
 //! or the audit.
 
 use super::Effect;
+use crate::domain::remote_events::EventsState;
 use crate::domain::triage::{FindingKey, TriageChange};
 use crate::domain::{Execution, Finding};
 use crate::monitor::MonitorControl;
@@ -120,6 +121,19 @@ pub(super) fn on_event(app: &mut App, event: ActionEvent) -> Vec<Effect> {
         ActionEvent::Triaged(text) => {
             app.say(text);
             vec![Effect::SendControl(MonitorControl::RefreshNow)]
+        }
+        ActionEvent::RemoteEvents(answer) => {
+            // An answer for details since closed or moved on is dropped: the
+            // edge keeps it for the next opening.
+            if let Some(view) = app.remote_events.as_mut()
+                && view.execution_id == answer.execution_id
+            {
+                view.state = match answer.events {
+                    Ok(events) => EventsState::Loaded(events),
+                    Err(why) => EventsState::Failed(why),
+                };
+            }
+            Vec::new()
         }
         ActionEvent::Audit(entries) => {
             app.popup = Some(Popup::Audit(entries));

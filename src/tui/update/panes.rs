@@ -5,7 +5,9 @@
 use std::time::Duration;
 
 use super::Effect;
+use crate::domain::remote_events::{EventsState, EventsView};
 use crate::monitor::MonitorControl;
+use crate::remote::LookupTarget;
 use crate::tui::filter::FilterStep;
 use crate::tui::intent::ActionCommand;
 use crate::tui::keymap::{Command, Input};
@@ -24,6 +26,34 @@ pub(super) fn on_command(app: &mut App, command: Command) -> Vec<Effect> {
         }
     }
     on_pane_command(app, command)
+}
+
+/// The details of a row with a remote id ask for the tracker's history of
+/// it, where the tracker keeps one; only then, so a poll never pays for it.
+fn details_opened(app: &mut App) -> Vec<Effect> {
+    if !app.settings.remote_events {
+        return Vec::new();
+    }
+    let target = match app.focus {
+        Pane::Findings => app.selected_finding().and_then(|f| {
+            Some(LookupTarget {
+                id: f.execution_id.clone()?,
+                remote_id: f.remote_id.clone()?,
+                name: f.name.clone(),
+                group: f.group.clone(),
+            })
+        }),
+        _ => app.selected_execution().and_then(LookupTarget::of),
+    };
+    let Some(target) = target.filter(|t| !t.remote_id.is_empty()) else {
+        app.remote_events = None;
+        return Vec::new();
+    };
+    app.remote_events = Some(EventsView {
+        execution_id: target.id.clone(),
+        state: EventsState::Loading,
+    });
+    vec![Effect::Action(ActionCommand::RemoteEvents(target))]
 }
 
 pub(super) fn on_filter_input(app: &mut App, input: Input) -> Vec<Effect> {
@@ -81,6 +111,7 @@ fn on_pane_command(app: &mut App, action: Command) -> Vec<Effect> {
             if has_row {
                 app.popup = Some(Popup::Detail);
                 app.popup_scroll = 0;
+                return details_opened(app);
             }
         }
         Command::Help => {
