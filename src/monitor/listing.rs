@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use super::{MonitorState, TERMINAL_RECHECKS, Watched, record_into};
+use super::{MonitorState, record_into};
 use crate::domain::doubt::MIN_NOT_FOUND;
 use crate::domain::{Execution, Observation, RemoteAnswer, RemoteExecution};
 
@@ -111,12 +111,7 @@ impl MonitorState {
                 .find(|e| e.remote_id.as_deref() == Some(&r.remote_id))
             {
                 if local.status.is_terminal() {
-                    self.watched_terminal
-                        .entry(local.id.clone())
-                        .or_insert_with(|| Watched {
-                            execution: local.clone(),
-                            rechecks_left: TERMINAL_RECHECKS,
-                        });
+                    self.watched_terminal.watch(local);
                     record_into(
                         Arc::make_mut(&mut self.histories),
                         &mut self.watched_terminal,

@@ -3,7 +3,6 @@
 
 use std::collections::{BinaryHeap, HashMap};
 use std::sync::Arc;
-use std::time::Duration;
 
 use chrono::{DateTime, Duration as Cd, Utc};
 
@@ -11,9 +10,8 @@ use super::snapshot::{ActiveList, Snapshot, SourceHealth};
 use crate::domain::doubt::{RoundVerdict, doubted, judge_round};
 use crate::domain::findings::LongRunningAlert;
 use crate::domain::{
-    Capabilities, Counts, ErrorClassifier, ErrorRates, Execution, Finding, FindingInput, JobRules,
-    Learned, Observation, PerJob, RemoteAnswer, RemoteExecution, RemoteHistory, Status, Thresholds,
-    error_rates, findings, wall_minute,
+    Counts, ErrorClassifier, ErrorRates, Execution, Finding, FindingInput, Learned, Observation,
+    PerJob, RemoteExecution, RemoteHistory, Status, error_rates, findings, wall_minute,
 };
 use crate::remote::LookupTarget;
 
@@ -23,53 +21,9 @@ pub type CountedRates = (DateTime<Utc>, ErrorRates);
 /// A look-up candidate: (last checked, created, id, remote id).
 type LookupCandidate<'a> = (Option<DateTime<Utc>>, DateTime<Utc>, &'a str, &'a str);
 
-/// How many times a row that turned terminal while watched is looked up
-/// again, so a remote run left going is noticed without a list endpoint.
-const TERMINAL_RECHECKS: u32 = 2;
-/// At most this many finished rows wait for their re-checks. Where the
-/// remote budget cannot keep up with the rows finishing (a rate cap far
-/// below the churn), the queue would grow for as long as the monitor runs:
-/// a wall left on for weeks must not. The rows that finished longest ago
-/// leave first, and the poller says how many.
-pub(super) const WATCHED_TERMINAL_MAX: usize = 10_000;
-
-#[derive(Debug, Clone)]
-pub struct Policy {
-    pub thresholds: Thresholds,
-    /// Per-job rules and how limits are learned (`[thresholds]`).
-    pub job_rules: Arc<JobRules>,
-    pub classifier: ErrorClassifier,
-    pub capabilities: Capabilities,
-    pub remote_interval: Duration,
-    /// See `FindingInput::mismatch_confirmation`.
-    pub mismatch_confirmation: Duration,
-}
-
-impl Policy {
-    /// One policy for the live monitor and the one-shot commands, so `check`
-    /// and `reconcile` call a mismatch only where the monitor would: the
-    /// remote must have reported the further status for the registration
-    /// grace, or the local record must have been silent that long. A worker's
-    /// normal catch-up is no alarm, and a cron `reconcile --fix` never races
-    /// the application's own completion handling.
-    pub fn from_config(config: &crate::config::Config, capabilities: Capabilities) -> Policy {
-        let thresholds = config.thresholds();
-        Policy {
-            mismatch_confirmation: thresholds.registration_grace,
-            job_rules: Arc::new(config.job_rules()),
-            thresholds,
-            classifier: config.classifier(),
-            capabilities,
-            remote_interval: config.remote_interval(),
-        }
-    }
-}
-
-#[derive(Debug, Clone)]
-struct Watched {
-    execution: Execution,
-    rechecks_left: u32,
-}
+use finished_watch::FinishedWatch;
+pub(super) use finished_watch::WATCHED_TERMINAL_MAX;
+pub use policy::Policy;
 
 /// The findings and the long-running alert evaluated from unchanged rows
 /// and answers, kept until the wall clock's minute turns: only the clock
@@ -104,7 +58,7 @@ pub struct MonitorState {
     /// poll cost more than the rest of a quiet poll (docs/PERFORMANCE.md).
     rates_memo: Option<(i64, ErrorRates)>,
     /// Terminal rows whose remote side is still being checked.
-    watched_terminal: HashMap<String, Watched>,
+    watched_terminal: FinishedWatch,
     /// By local execution id. The map is shared with the snapshots and
     /// copied on the first write after one (`Arc::make_mut`): a snapshot
     /// taken when no answer came costs nothing, and a copy shares every key
@@ -121,9 +75,6 @@ pub struct MonitorState {
     local_as_of: Option<DateTime<Utc>>,
     pub database: SourceHealth,
     pub remote: Option<SourceHealth>,
-    /// Finished rows dropped from the watch unchecked (`WATCHED_TERMINAL_MAX`)
-    /// since the caller last took the count.
-    watch_dropped: u64,
     /// See `Snapshot::unmapped_statuses`; refreshed by the caller.
     pub unmapped_statuses: Vec<(String, u64)>,
     /// Why the remote looks broken, from the last round that could tell
@@ -252,13 +203,7 @@ impl MonitorState {
     fn note_finished(&mut self, changed: Vec<Execution>) {
         for e in changed.into_iter().filter(|e| e.status.is_terminal()) {
             if self.active.contains_key(&e.id) && e.remote_id.is_some() {
-                self.watched_terminal.insert(
-                    e.id.clone(),
-                    Watched {
-                        execution: e.clone(),
-                        rechecks_left: TERMINAL_RECHECKS,
-                    },
-                );
+                self.watched_terminal.restart(e.clone());
             }
             self.add_finished(e);
         }
@@ -286,47 +231,21 @@ impl MonitorState {
         // Rows older than the day leave when the rates are counted anew
         // (`error_rates_at`), not by a walk over the day every poll.
         self.local_as_of = Some(now);
-        self.bound_the_watch();
+        self.watched_terminal.bound();
         let (active, watched) = (&self.active, &self.watched_terminal);
         let histories = &self.histories;
         if histories
             .keys()
-            .any(|id| !active.contains_key(id) && !watched.contains_key(&**id))
+            .any(|id| !active.contains_key(id) && !watched.contains(id))
         {
             Arc::make_mut(&mut self.histories)
-                .retain(|id, _| active.contains_key(id) || watched.contains_key(&**id));
+                .retain(|id, _| active.contains_key(id) || watched.contains(id));
         }
-    }
-
-    /// Drops the finished rows that finished longest ago while more than
-    /// `WATCHED_TERMINAL_MAX` wait for their re-checks.
-    fn bound_the_watch(&mut self) {
-        let excess = self
-            .watched_terminal
-            .len()
-            .saturating_sub(WATCHED_TERMINAL_MAX);
-        if excess == 0 {
-            return;
-        }
-        let mut by_age: Vec<(DateTime<Utc>, &String)> = self
-            .watched_terminal
-            .iter()
-            .map(|(id, w)| (w.execution.finished_at(), id))
-            .collect();
-        by_age.select_nth_unstable(excess - 1);
-        let oldest: Vec<String> = by_age[..excess]
-            .iter()
-            .map(|(_, id)| (*id).clone())
-            .collect();
-        for id in oldest {
-            self.watched_terminal.remove(&id);
-        }
-        self.watch_dropped += excess as u64;
     }
 
     /// How many finished rows left the watch unchecked since the last call.
     pub fn take_watch_dropped(&mut self) -> u64 {
-        std::mem::take(&mut self.watch_dropped)
+        self.watched_terminal.take_dropped()
     }
 
     /// Active executions whose remote is further along than the local record:
@@ -363,13 +282,8 @@ impl MonitorState {
 
     /// Puts terminal rows under watch for a couple of look-ups.
     pub fn watch_terminal(&mut self, rows: Vec<crate::domain::Execution>) {
-        for e in rows {
-            self.watched_terminal
-                .entry(e.id.clone())
-                .or_insert(Watched {
-                    execution: e,
-                    rechecks_left: TERMINAL_RECHECKS,
-                });
+        for e in &rows {
+            self.watched_terminal.watch(e);
         }
     }
 
@@ -398,14 +312,13 @@ impl MonitorState {
         if budget == 0 {
             return Vec::new();
         }
-        let candidates = self
-            .active
-            .values()
-            .filter_map(|e| self.due_entry(e, e.created_at, now, grace, interval, skip))
-            .chain(self.watched_terminal.values().filter_map(|w| {
-                let e = &w.execution;
-                self.due_entry(e, e.finished_at(), now, grace, interval, skip)
-            }));
+        let candidates =
+            self.active
+                .values()
+                .filter_map(|e| self.due_entry(e, e.created_at, now, grace, interval, skip))
+                .chain(self.watched_terminal.executions().filter_map(|e| {
+                    self.due_entry(e, e.finished_at(), now, grace, interval, skip)
+                }));
         // A `LookupCandidate` orders as the queue does: never checked first (None < Some),
         // then the longest ago, then the oldest row. A max-heap capped at the
         // budget keeps the most overdue without collecting every candidate.
@@ -425,7 +338,7 @@ impl MonitorState {
                     .active
                     .get(id)
                     .map(|e| &**e)
-                    .or_else(|| self.watched_terminal.get(id).map(|w| &w.execution))?;
+                    .or_else(|| self.watched_terminal.get(id))?;
                 LookupTarget::of(row)
             })
             .collect()
@@ -549,7 +462,7 @@ impl MonitorState {
                 )
             });
         let rows = mix(rows, self.active.len() as u64);
-        let watched = self.watched_terminal.iter().fold(0u64, |sum, (id, w)| {
+        let watched = self.watched_terminal.rows().fold(0u64, |sum, (id, w)| {
             sum.wrapping_add(mix(
                 mix(hash_str(id), version(id)),
                 u64::from(w.rechecks_left),
@@ -599,8 +512,8 @@ impl MonitorState {
                 let mut examined = active.to_vec();
                 examined.extend(
                     self.watched_terminal
-                        .values()
-                        .map(|w| Arc::new(w.execution.clone())),
+                        .executions()
+                        .map(|e| Arc::new(e.clone())),
                 );
                 let remote_only: Vec<RemoteExecution> =
                     self.remote_only.values().cloned().collect();
@@ -655,18 +568,11 @@ pub type Histories = HashMap<Arc<str>, Arc<RemoteHistory>>;
 
 fn record_into(
     histories: &mut Histories,
-    watched_terminal: &mut HashMap<String, Watched>,
+    watched_terminal: &mut FinishedWatch,
     id: &str,
     obs: Observation,
 ) {
-    if let Some(w) = watched_terminal.get_mut(id) {
-        w.rechecks_left = w.rechecks_left.saturating_sub(1);
-        let still_active =
-            matches!(&obs.answer, RemoteAnswer::Found { status, .. } if status.is_active());
-        if w.rechecks_left == 0 && !still_active {
-            watched_terminal.remove(id);
-        }
-    }
+    watched_terminal.answered(id, &obs.answer);
     match histories.get_mut(id) {
         Some(history) => {
             if !history.confirm(&obs.answer, obs.checked_at) {
@@ -683,6 +589,12 @@ fn record_into(
 
 #[path = "listing.rs"]
 mod listing;
+
+#[path = "finished_watch.rs"]
+mod finished_watch;
+
+#[path = "policy.rs"]
+mod policy;
 
 #[path = "active_rows.rs"]
 mod active_rows;
