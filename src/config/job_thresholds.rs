@@ -156,15 +156,9 @@ impl ThresholdsConfig {
 
 #[cfg(test)]
 mod tests {
+    use crate::config::load::load_error as err;
     use crate::config::{parse_str, validate};
     use crate::domain::RuleKey;
-
-    fn err(text: &str) -> String {
-        match parse_str(text, "x.toml").and_then(|c| validate(&c, "x.toml").map(|_| c)) {
-            Ok(_) => panic!("expected an error for {text}"),
-            Err(e) => e.to_string(),
-        }
-    }
 
     #[test]
     fn rules_resolve_in_order_over_the_global_thresholds() {

@@ -527,16 +527,19 @@ fn check_spellings(
     Ok(())
 }
 
+/// The one-line error a configuration text gets at load, for tests.
+#[cfg(test)]
+pub(crate) fn load_error(text: &str) -> String {
+    match parse_str(text, "x.toml").and_then(|c| validate(&c, "x.toml").map(|_| c)) {
+        Ok(_) => panic!("expected an error for {text}"),
+        Err(e) => e.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::load_error as err;
     use super::*;
-
-    fn err(text: &str) -> String {
-        match parse_str(text, "x.toml").and_then(|c| validate(&c, "x.toml").map(|_| c)) {
-            Ok(_) => panic!("expected an error for {text}"),
-            Err(e) => e.to_string(),
-        }
-    }
 
     #[test]
     fn defaults_are_the_native_schema_and_valid() {

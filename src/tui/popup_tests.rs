@@ -2,11 +2,11 @@
 //! pressed before, and never further than the terminal's current size needs.
 
 use crossterm::event::KeyCode;
-use ratatui::buffer::Buffer;
 
 use super::app_tests::{key, popup_room};
 use super::intent::{ActionEvent, ActionKind, ActionReport, ReportRow};
 use super::keymap::Command;
+use super::render_layout_tests;
 use super::render_tests::{draw, press, sized};
 use super::sample;
 use super::sample::update;
@@ -78,16 +78,7 @@ fn opened(case: &Case, width: u16, height: u16) -> App {
 
 fn screen(app: &App) -> String {
     let (width, height) = app.size;
-    let terminal = draw(app, width, height);
-    let buf: &Buffer = terminal.backend().buffer();
-    (0..buf.area.height)
-        .map(|y| {
-            (0..buf.area.width)
-                .map(|x| buf[(x, y)].symbol())
-                .collect::<String>()
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
+    render_layout_tests::screen(draw(app, width, height).backend().buffer())
 }
 
 #[test]

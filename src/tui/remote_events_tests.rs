@@ -6,6 +6,7 @@ use std::sync::Arc;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::intent::{ActionCommand, ActionEvent};
+use super::render_layout_tests;
 use super::render_tests::draw;
 use super::sample::{self, update};
 use super::state::App;
@@ -18,16 +19,7 @@ fn press(app: &mut App, code: KeyCode) -> Vec<Effect> {
 }
 
 fn screen(app: &App) -> String {
-    let terminal = draw(app, 120, 60);
-    let buf = terminal.backend().buffer();
-    (0..buf.area.height)
-        .map(|y| {
-            (0..buf.area.width)
-                .map(|x| buf[(x, y)].symbol())
-                .collect::<String>()
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
+    render_layout_tests::screen(draw(app, 120, 60).backend().buffer())
 }
 
 fn answer(execution_id: &str) -> ActionEvent {

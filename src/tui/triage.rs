@@ -236,15 +236,7 @@ mod drawn {
     use crate::tui::sample;
 
     fn screen(t: &ratatui::Terminal<ratatui::backend::TestBackend>) -> String {
-        let buf = t.backend().buffer();
-        (0..buf.area.height)
-            .map(|y| {
-                (0..buf.area.width)
-                    .map(|x| buf[(x, y)].symbol())
-                    .collect::<String>()
-            })
-            .collect::<Vec<_>>()
-            .join("\n")
+        crate::tui::render_layout_tests::screen(t.backend().buffer())
     }
 
     #[test]

@@ -9,6 +9,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::keymap::Mode;
 use super::popup::Popup;
+use super::render_layout_tests;
 use super::render_tests::{draw, sized};
 use super::sample::{self, now, update};
 use super::state::App;
@@ -47,16 +48,7 @@ fn wall_app() -> App {
 
 fn screen(app: &App, width: u16, height: u16) -> String {
     let app = sized(clone_of(app), width, height);
-    let t = draw(&app, width, height);
-    let buf = t.backend().buffer();
-    (0..buf.area.height)
-        .map(|y| {
-            (0..buf.area.width)
-                .map(|x| buf[(x, y)].symbol())
-                .collect::<String>()
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
+    render_layout_tests::screen(draw(&app, width, height).backend().buffer())
 }
 
 /// App is not Clone: rebuild the same state.
