@@ -61,6 +61,40 @@ impl Drop for TempFile {
     }
 }
 
+/// Waits until the terminal's bytes (captured to `bytes`) hold the OSC 52
+/// copy of `text`.
+fn wait_for_copy(bytes: &std::path::Path, text: &str) {
+    let expected = exectop::tui::terminal::osc52(text);
+    let start = Instant::now();
+    loop {
+        let captured = std::fs::read(bytes).unwrap_or_default();
+        if captured
+            .windows(expected.len())
+            .any(|w| w == expected.as_bytes())
+        {
+            break;
+        }
+        assert!(
+            start.elapsed() < SOON,
+            "no {expected:?} in the terminal's bytes"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// What a popup shows right after `marker`, up to a space or the border.
+fn word_after(screen: &str, marker: &str) -> String {
+    screen
+        .lines()
+        .find_map(|l| l.split(marker).nth(1))
+        .unwrap_or_else(|| panic!("no {marker} in {screen}"))
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .trim_end_matches('│')
+        .to_string()
+}
+
 fn demo(config: &TempFile, extra: &str) -> String {
     format!("demo --seed 7 {extra} --config {}", config.0.display())
 }
@@ -80,15 +114,7 @@ fn show_escape_timeout_and_copy_commands_on_the_demo() {
     let screen = t.wait_for("the output popup", SOON, |s| {
         s.contains("shown:") && s.contains("exit 0")
     });
-    let shown = screen
-        .lines()
-        .find_map(|l| l.split("shown:").nth(1))
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .trim_end_matches('│')
-        .to_string();
+    let shown = word_after(&screen, "shown:");
     let (id, name) = shown.split_once(':').unwrap();
     let (id, name) = (id.to_string(), name.to_string());
     assert!(
@@ -129,22 +155,7 @@ fn show_escape_timeout_and_copy_commands_on_the_demo() {
     t.wait_for("the copy said", SOON, |s| {
         s.contains(&format!("copied copy it for {id}"))
     });
-    let expected = exectop::tui::terminal::osc52(&format!("echo {id} 'it'\\''s {name}'"));
-    let start = Instant::now();
-    loop {
-        let captured = std::fs::read(&bytes).unwrap_or_default();
-        if captured
-            .windows(expected.len())
-            .any(|w| w == expected.as_bytes())
-        {
-            break;
-        }
-        assert!(
-            start.elapsed() < SOON,
-            "no {expected:?} in the terminal's bytes"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    wait_for_copy(&bytes, &format!("echo {id} 'it'\\''s {name}'"));
 
     // A changing command asks first; n runs nothing, y runs it.
     t.keys(&["X"]);
@@ -202,4 +213,58 @@ fn a_command_key_that_clashes_stops_the_start_naming_both() {
         "{err}"
     );
     assert!(err.contains(&config.0.display().to_string()), "{err}");
+}
+
+/// The demo's AMC-shaped configuration reads each group's instance and
+/// advertiser from a context query: a command may use them.
+#[test]
+fn a_show_command_echoes_a_context_value_of_the_demo() {
+    let config = TempFile::with(
+        "commands-context",
+        "[[commands]]\nkey = \"I\"\ndescription = \"instance\"\n\
+         command = [\"echo\", \"ctx:{group}:{advertiser_id}:{instance_id}\"]\n",
+    );
+    let t = Tmux::start(&demo(&config, ""), 160, 48);
+    t.wait_for("the demo's rows", READY, |s| {
+        s.contains("Running") && s.contains("nightly-1")
+    });
+    t.keys(&["I"]);
+    let screen = t.wait_for("the output popup", SOON, |s| {
+        s.contains("ctx:") && s.contains("exit 0")
+    });
+    let shown = word_after(&screen, "ctx:");
+    let parts: Vec<&str> = shown.split(':').collect();
+    let [group, advertiser, instance] = parts.as_slice() else {
+        panic!("{shown}")
+    };
+    // The simulator's instances: each group is its own instance, and its
+    // advertiser is ENTITY and the group's letters.
+    assert_eq!(instance, group, "{screen}");
+    assert_eq!(
+        *advertiser,
+        format!("ENTITY{}", group.to_ascii_uppercase().replace('-', "")),
+        "{screen}"
+    );
+}
+
+#[test]
+fn a_context_column_the_query_does_not_give_stops_the_start() {
+    let config = TempFile::with(
+        "commands-context-typo",
+        "[[commands]]\nkey = \"I\"\ndescription = \"instance\"\nrun = \"copy\"\n\
+         url = \"https://x.example/{instance}/{remote_id}\"\n",
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_exectop"))
+        .args(["demo", "--seed", "7", "--config"])
+        .arg(&config.0)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(
+            "commands[0].url uses {instance}, which remote.context.query does not give (it gives advertiser_id, instance_id, key)"
+        ),
+        "{err}"
+    );
 }
