@@ -1,8 +1,10 @@
 //! End to end: `[[commands]]` on the demo in a real terminal (tmux). A
 //! show command's output in its popup, escape sequences in it inert, a
 //! hung command killed at its timeout, a copy command's OSC 52 with the
-//! rendered text, a changing command refused read-only, and a key clash
-//! stopping the start naming both.
+//! rendered text, a changing command refused read-only, a key clash
+//! stopping the start naming both, context values from the demo's context
+//! query (and a column it lacks stopping the start), and an open command
+//! copying its URL without a display or handing it to xdg-open with one.
 
 mod common;
 
@@ -58,6 +60,15 @@ impl TempFile {
 impl Drop for TempFile {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// A directory that lives as long as the test.
+struct TempDir(std::path::PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 
@@ -266,5 +277,109 @@ fn a_context_column_the_query_does_not_give_stops_the_start() {
             "commands[0].url uses {instance}, which remote.context.query does not give (it gives advertiser_id, instance_id, key)"
         ),
         "{err}"
+    );
+}
+
+/// A show command that prints the selected row's id and group, and an open
+/// command whose URL uses both and a context value of the demo (each demo
+/// group is its own AMC instance).
+const OPEN_COMMANDS: &str = r#"
+[[commands]]
+key = "H"
+description = "echo row"
+command = ["echo", "shown:{id}:{group}"]
+
+[[commands]]
+key = "O"
+description = "console"
+run = "open"
+url = "https://console.example/instances/{instance_id}/groups/{group}/rows/{id}"
+"#;
+
+/// Starts the demo with `OPEN_COMMANDS` and the environment `vars`, and
+/// returns it with the URL the open key renders for the selected row.
+fn demo_for_open(name: &str, bytes: &std::path::Path, vars: &[(&str, &str)]) -> (Tmux, String) {
+    let config = TempFile::with(name, OPEN_COMMANDS);
+    let t = Tmux::start_capturing_with(&demo(&config, ""), 160, 48, bytes, vars);
+    t.wait_for("the demo's rows", READY, |s| {
+        s.contains("Running") && s.contains("nightly-1")
+    });
+    t.keys(&["H"]);
+    let screen = t.wait_for("the output popup", SOON, |s| {
+        s.contains("shown:") && s.contains("exit 0")
+    });
+    let shown = word_after(&screen, "shown:");
+    let (id, group) = shown.split_once(':').unwrap();
+    t.keys(&["Escape"]);
+    t.wait_for("the popup closed", SOON, |s| !s.contains("echo row —"));
+    let url = format!("https://console.example/instances/{group}/groups/{group}/rows/{id}");
+    (t, url)
+}
+
+#[test]
+fn open_without_a_display_copies_the_url() {
+    let bytes =
+        std::env::temp_dir().join(format!("exectop-open-copy-{}.bytes", std::process::id()));
+    let _bytes_file = TempFile(bytes.clone());
+    // Empty counts as unset; set both so the tmux server's own do not leak in.
+    let (t, url) = demo_for_open(
+        "open-copy",
+        &bytes,
+        &[("DISPLAY", ""), ("WAYLAND_DISPLAY", "")],
+    );
+    t.keys(&["O"]);
+    t.wait_for("the copy said", SOON, |s| {
+        s.contains("console: no desktop opener here; copied the URL")
+    });
+    wait_for_copy(&bytes, &url);
+}
+
+#[test]
+fn open_with_a_display_runs_xdg_open_with_the_exact_url() {
+    let dir = std::env::temp_dir().join(format!("exectop-open-bin-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let _dir = TempDir(dir.clone());
+    let opened = dir.join("opened");
+    let script = dir.join("xdg-open");
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\nprintf '%s' \"$1\" > '{}'\n", opened.display()),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}",
+        dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let bytes = dir.join("terminal.bytes");
+    let (t, url) = demo_for_open(
+        "open-xdg",
+        &bytes,
+        &[("DISPLAY", ":99"), ("WAYLAND_DISPLAY", ""), ("PATH", &path)],
+    );
+    t.keys(&["O"]);
+    t.wait_for("the open said", SOON, |s| {
+        s.contains("console: opened with xdg-open")
+    });
+    let start = Instant::now();
+    let got = loop {
+        if let Ok(text) = std::fs::read_to_string(&opened)
+            && !text.is_empty()
+        {
+            break text;
+        }
+        assert!(start.elapsed() < SOON, "xdg-open was not run");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(got, url);
+    // Opened, not copied: no OSC 52 of it went to the terminal.
+    let expected = exectop::tui::terminal::osc52(&url);
+    let captured = std::fs::read(&bytes).unwrap_or_default();
+    assert!(
+        !captured
+            .windows(expected.len())
+            .any(|w| w == expected.as_bytes())
     );
 }
