@@ -106,6 +106,17 @@ fn word_after(screen: &str, marker: &str) -> String {
         .to_string()
 }
 
+/// The demo started with `config`, which it must refuse: what it says.
+fn demo_refused(config: &TempFile) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_exectop"))
+        .args(["demo", "--seed", "7", "--config"])
+        .arg(&config.0)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
 fn demo(config: &TempFile, extra: &str) -> String {
     format!("demo --seed 7 {extra} --config {}", config.0.display())
 }
@@ -210,13 +221,7 @@ fn a_command_key_that_clashes_stops_the_start_naming_both() {
         "commands-clash",
         "[[commands]]\nkey = \"r\"\ndescription = \"history\"\ncommand = [\"x\"]\n",
     );
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_exectop"))
-        .args(["demo", "--seed", "7", "--config"])
-        .arg(&config.0)
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = demo_refused(&config);
     assert!(
         err.contains(
             "commands[0].key: key \"r\" is bound to both \"reconcile\" and the command \"history\""
@@ -265,13 +270,7 @@ fn a_context_column_the_query_does_not_give_stops_the_start() {
         "[[commands]]\nkey = \"I\"\ndescription = \"instance\"\nrun = \"copy\"\n\
          url = \"https://x.example/{instance}/{remote_id}\"\n",
     );
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_exectop"))
-        .args(["demo", "--seed", "7", "--config"])
-        .arg(&config.0)
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = demo_refused(&config);
     assert!(
         err.contains(
             "commands[0].url uses {instance}, which remote.context.query does not give (it gives advertiser_id, instance_id, key)"

@@ -400,21 +400,11 @@ async fn configuration_mistakes_are_one_clear_line_and_exit_2() {
 
 /// A row as the presets' tables hold them, for rendering their commands.
 fn sample_row(id: &str) -> Execution {
-    Execution {
-        id: id.into(),
-        remote_id: Some("arn:aws:states:us-east-1:123456789012:execution:experiment:a5".into()),
-        name: Some("a5".into()),
-        group: Some("wf-1".into()),
-        status: Status::Running,
-        raw_status: "RUNNING".into(),
-        created_at: chrono::Utc::now(),
-        started_at: None,
-        updated_at: None,
-        completed_at: None,
-        heartbeat_at: None,
-        error: None,
-        error_count: None,
-    }
+    let mut row = exectop::tui::sample::execution(id, Status::Running, 60);
+    row.remote_id = Some("arn:aws:states:us-east-1:123456789012:execution:experiment:a5".into());
+    row.name = Some("a5".into());
+    row.group = Some("wf-1".into());
+    row
 }
 
 fn sample_context() -> ContextValues {

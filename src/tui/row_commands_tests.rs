@@ -51,7 +51,12 @@ fn commands(text: &str) -> Vec<RowCommand> {
 }
 
 fn app(read_only: bool) -> App {
-    let cmds = commands(COMMANDS);
+    app_with(COMMANDS, read_only)
+}
+
+/// An App with the commands of `text`, the sample's rows read.
+fn app_with(text: &str, read_only: bool) -> App {
+    let cmds = commands(text);
     let mut settings = sample::settings(read_only);
     settings.keymap = Keymap::default().with_commands(&cmds).unwrap();
     settings.commands = cmds.into();
@@ -235,17 +240,8 @@ command = ["restart", "{instance_id}", "{id}"]
 
 /// An App whose commands use context values keyed by the row's group.
 fn context_app(read_only: bool) -> App {
-    let cmds = commands(CONTEXT_COMMANDS);
-    let mut settings = sample::settings(read_only);
-    settings.keymap = Keymap::default().with_commands(&cmds).unwrap();
-    settings.commands = cmds.into();
-    settings.context_key = Some("group");
-    let mut app = App::new(settings, now());
-    let snap = std::sync::Arc::new(sample::sample_snapshot(now()));
-    update(
-        &mut app,
-        Msg::Monitor(crate::monitor::MonitorEvent::Snapshot(snap)),
-    );
+    let mut app = app_with(CONTEXT_COMMANDS, read_only);
+    app.settings.context_key = Some("group");
     app
 }
 
