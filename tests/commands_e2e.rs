@@ -3,7 +3,8 @@
 //! hung command killed at its timeout, a copy command's OSC 52 with the
 //! rendered text, a changing command refused read-only, a key clash
 //! stopping the start naming both, context values from the demo's context
-//! query (and a column it lacks stopping the start), and an open command
+//! query and from a SQLite table with no remote (and a column the query
+//! lacks stopping the start), and an open command
 //! copying its URL without a display or handing it to xdg-open with one.
 
 mod common;
@@ -381,4 +382,68 @@ fn open_with_a_display_runs_xdg_open_with_the_exact_url() {
             .windows(expected.len())
             .any(|w| w == expected.as_bytes())
     );
+}
+
+/// Context values need no remote: a SQLite table, `[remote.context]` over
+/// another table of it, and no tracker.
+#[tokio::test]
+async fn context_values_on_a_sqlite_table_without_a_remote() {
+    use sqlx::Executor;
+    let (url, _path) = common::sqlite_fresh_url();
+    let pool = sqlx::SqlitePool::connect(&format!("{url}?mode=rwc"))
+        .await
+        .unwrap();
+    pool.execute(
+        "CREATE TABLE runs (id INTEGER PRIMARY KEY, status TEXT NOT NULL, grp TEXT, created_at TEXT NOT NULL);
+         INSERT INTO runs VALUES
+           (1, 'running', 'wf-1', strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-5 minutes')),
+           (2, 'running', 'wf-2', strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-10 minutes'));
+         CREATE TABLE workflows (name TEXT, instance TEXT);
+         INSERT INTO workflows VALUES ('wf-1', 'amcXYZ');",
+    )
+    .await
+    .unwrap();
+    pool.close().await;
+    let config = TempFile::with(
+        "commands-sqlite-context",
+        &format!(
+            r#"[database]
+url = "{url}"
+[table]
+name = "runs"
+id = "id"
+status = "status"
+group = "grp"
+created_at = "created_at"
+[table.status_values]
+running = ["running"]
+succeeded = ["done"]
+[remote.context]
+key = "group"
+query = "SELECT name AS key, instance AS instance_id FROM workflows"
+[[commands]]
+key = "I"
+description = "instance"
+command = ["echo", "ctx={{instance_id}}"]
+"#
+        ),
+    );
+    let t = Tmux::start(
+        &format!("--read-only --config {}", config.0.display()),
+        160,
+        40,
+    );
+    t.wait_for("the rows", READY, |s| {
+        s.contains("wf-1") && s.contains("wf-2")
+    });
+    // The older row first: wf-2, which the context query has no row for.
+    t.keys(&["I"]);
+    t.wait_for("the missing context named", SOON, |s| {
+        s.contains("instance: the context query gives no row for group \"wf-2\"; nothing run")
+    });
+    assert!(!t.screen().contains("instance — execution"));
+    t.keys(&["Down", "I"]);
+    t.wait_for("the output popup", SOON, |s| {
+        s.contains("ctx=amcXYZ") && s.contains("exit 0")
+    });
 }

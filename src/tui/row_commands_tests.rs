@@ -294,6 +294,7 @@ fn a_context_command_asks_for_the_rows_context_then_runs_with_it() {
         Rendered::Argv(vec!["echo".into(), "amc1".into(), row.id.clone()])
     );
     assert!(matches!(&app.popup, Some(Popup::CommandOutput(v)) if v.outcome.is_none()));
+    assert_eq!(message(&app), "", "the reading is over");
     // The answer is taken once.
     key(&mut app, KeyCode::Esc);
     assert!(answer(&mut app, ask, context_row(&[("instance_id", "amc1")])).is_empty());

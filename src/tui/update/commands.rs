@@ -214,7 +214,11 @@ fn on_context(
         return Vec::new();
     }
     match answer {
-        Ok(Some(context)) => proceed(app, wait.index, &wait.row, Some(&context)),
+        Ok(Some(context)) => {
+            // "reading the context…" is over; what follows says its own.
+            app.message = None;
+            proceed(app, wait.index, &wait.row, Some(&context))
+        }
         Ok(None) => {
             app.say(format!(
                 "{name}: the context query gives no row for {} {:?}; nothing run",
