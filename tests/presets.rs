@@ -8,6 +8,9 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use exectop::config::commands::{names_of, resolve};
+use exectop::domain::row_command::{ContextValues, Rendered, RowCommand};
+use exectop::domain::{Execution, Status};
 use serde_json::Value;
 use sqlx::Executor;
 
@@ -148,6 +151,10 @@ async fn native_preset_on_postgres() {
     assert_eq!(rates["1h"]["failure_rate"], 0.3333);
     assert_eq!(json["health"]["database"]["ok"], true);
     assert!(json["health"]["remote"].is_null());
+    // H: the runs of the same name, newest first.
+    let (ok, runs) = recent_runs(&preset("native.toml"), "6", &url);
+    assert!(ok && at(&runs, " 5 |") < at(&runs, " 6 |"), "{runs}");
+    assert!(runs.contains("(2 rows)"), "{runs}");
 }
 
 #[tokio::test]
@@ -208,6 +215,20 @@ async fn job_executions_preset_finds_the_22_hour_run() {
     assert_eq!(f["name"], "5");
     assert_eq!(json["error_rates"]["24h"]["failed"], 1);
     assert_eq!(json["error_rates"]["24h"]["succeeded"], 1);
+
+    // H: the job's runs, newest first; another job's are not among them.
+    let base = preset("job_executions.toml");
+    let (ok, runs) = recent_runs(&base, "39", &url);
+    assert!(ok, "{runs}");
+    assert!(at(&runs, " 39 |") < at(&runs, " 38 |") && at(&runs, " 38 |") < at(&runs, " 37 |"));
+    assert!(!runs.contains(" 40 |"), "{runs}");
+    // A value is never SQL: psql quotes it, and the table stands.
+    let (ok, runs) = recent_runs(&base, "39'; DROP TABLE job_executions; --", &url);
+    assert!(!ok && runs.contains("invalid input syntax"), "{runs}");
+    assert_eq!(
+        pg_count(&url, "SELECT COUNT(*) FROM job_executions").await,
+        6
+    );
 }
 
 #[tokio::test]
@@ -240,6 +261,13 @@ async fn schema_qualified_tb_job_run_with_lower_case_statuses() {
         "pending for 2h, over pending_stuck 1h"
     );
     assert_eq!(json["error_rates"]["1h"]["failure_rate"], 0.5);
+    let text =
+        preset("jobs_tb_job_run.toml").replace("jobs.tb_job_run", &format!("{schema}.tb_job_run"));
+    let (ok, runs) = recent_runs(&text, "00000000-0000-0000-0000-000000000003", &url);
+    assert!(
+        ok && runs.contains("sync-c") && runs.contains("(1 row)"),
+        "{runs}"
+    );
 }
 
 #[tokio::test]
@@ -370,18 +398,126 @@ async fn configuration_mistakes_are_one_clear_line_and_exit_2() {
     );
 }
 
+/// A row as the presets' tables hold them, for rendering their commands.
+fn sample_row(id: &str) -> Execution {
+    let mut row = exectop::tui::sample::execution(id, Status::Running, 60);
+    row.remote_id = Some("arn:aws:states:us-east-1:123456789012:execution:experiment:a5".into());
+    row.name = Some("a5".into());
+    row.group = Some("wf-1".into());
+    row
+}
+
+fn sample_context() -> ContextValues {
+    [
+        ("key", "wf-1"),
+        ("instance_id", "amcabc123"),
+        ("advertiser_id", "ENTITY1"),
+        ("marketplace_id", "ATVPDKIKX0DER"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
+}
+
+/// A preset's commands as exectop takes them at start: checked (with its
+/// context query, where it has one) and their keys joined to the key table.
+fn preset_commands(config: &exectop::config::Config, origin: &str) -> Vec<RowCommand> {
+    let commands =
+        resolve(&config.commands, names_of(config)).unwrap_or_else(|e| panic!("{origin}: {e}"));
+    exectop::tui::keymap::Keymap::from_config(&config.ui.keys)
+        .and_then(|k| k.with_commands(&commands))
+        .unwrap_or_else(|e| panic!("{origin}: {e}"));
+    commands
+}
+
+fn rendered(commands: &[RowCommand], key: &str) -> Rendered {
+    let command = commands.iter().find(|c| c.key == key).unwrap();
+    command
+        .render(&sample_row("39"), Some(&sample_context()))
+        .unwrap()
+}
+
 #[test]
-fn every_preset_loads() {
+fn every_preset_loads_and_its_commands_render() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/presets");
     let mut n = 0;
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
+        let origin = path.display().to_string();
         let text = std::fs::read_to_string(&path).unwrap();
-        let config = exectop::config::parse_str(&text, &path.display().to_string())
-            .unwrap_or_else(|e| panic!("{e}"));
-        exectop::config::validate(&config, &path.display().to_string())
-            .unwrap_or_else(|e| panic!("{e}"));
+        let config = exectop::config::parse_str(&text, &origin).unwrap_or_else(|e| panic!("{e}"));
+        exectop::config::validate(&config, &origin).unwrap_or_else(|e| panic!("{e}"));
+        let commands = preset_commands(&config, &origin);
+        assert!(!commands.is_empty(), "{origin} ships commands");
+        for c in &commands {
+            c.render(&sample_row("39"), Some(&sample_context()))
+                .unwrap_or_else(|e| panic!("{origin}: {}: {e}", c.description));
+            // The context query gives every column a command uses.
+            for column in c.context_columns() {
+                let query = &config.remote.context.as_ref().unwrap().query;
+                assert!(query.contains(column), "{origin}: {column}");
+            }
+        }
         n += 1;
     }
     assert_eq!(n, 5, "native plus the four seed systems");
+
+    let sfn = exectop::config::parse_str(&preset("stepfunctions_experiments.toml"), "sfn").unwrap();
+    let sfn = preset_commands(&sfn, "sfn");
+    let arn = "arn:aws:states:us-east-1:123456789012:execution:experiment:a5";
+    assert_eq!(
+        rendered(&sfn, "H").text(),
+        format!(
+            "aws stepfunctions get-execution-history --region us-east-1 --execution-arn {arn} --reverse-order --max-results 10"
+        )
+    );
+    assert_eq!(
+        rendered(&sfn, "O"),
+        Rendered::Url(format!(
+            "https://us-east-1.console.aws.amazon.com/states/home?region=us-east-1#/v2/executions/details/{arn}"
+        ))
+    );
+    assert!(
+        rendered(&sfn, "L")
+            .text()
+            .contains("--filter-pattern '\"a5\"'")
+    );
+    let amc = exectop::config::parse_str(&preset("amc_workflow_executions.toml"), "amc").unwrap();
+    let amc = preset_commands(&amc, "amc");
+    let Rendered::Url(instance) = rendered(&amc, "I") else {
+        panic!("a url")
+    };
+    assert!(
+        instance.contains("/amcabc123?entityId=ENTITY1"),
+        "{instance}"
+    );
+}
+
+/// A database-only preset's `H` command for row `id`, run as exectop runs it
+/// (`sh -c`) against the database at `url`: its output and whether it succeeded.
+fn recent_runs(config_text: &str, id: &str, url: &str) -> (bool, String) {
+    let config = exectop::config::parse_str(config_text, "preset").unwrap();
+    let commands = preset_commands(&config, "preset");
+    let command = commands.iter().find(|c| c.key == "H").unwrap();
+    let Rendered::Shell(line) = command.render(&sample_row(id), None).unwrap() else {
+        panic!("a shell command")
+    };
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(&line)
+        .env("EXECTOP_DATABASE_URL", url)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+/// Where `needle` first appears in `text`, for order checks.
+fn at(text: &str, needle: &str) -> usize {
+    text.find(needle)
+        .unwrap_or_else(|| panic!("no {needle:?} in {text}"))
 }

@@ -10,6 +10,7 @@ use crate::cli::SimTuning;
 use crate::config::Loaded;
 use crate::config::commands::CommandConfig;
 use crate::domain::parse_duration;
+use crate::domain::row_command::Names;
 use crate::sim::{self, ApiFaults, SimOptions};
 
 struct TempDir(std::path::PathBuf);
@@ -64,7 +65,7 @@ pub async fn run(
         sim::exectop_amc_config_for(&db_url, simulator.api_addr, &auth).map_err(CommandFailure)?
     };
     if let Some(path) = &global.config {
-        (config.ui, config.commands) = ui_of(path)?;
+        (config.ui, config.commands) = ui_of(path, crate::config::commands::names_of(&config))?;
     }
     config.ui.read_only |= global.read_only;
     let loaded = Loaded { config, path: None };
@@ -168,8 +169,11 @@ pub async fn simulate(
 /// plain terminal) and its `[[commands]]`: the demo brings its own database
 /// and remote, but the screen, its keys and the operator's commands are the
 /// operator's. Everything else in the file is left unread.
+/// `names`: whether the demo's own configuration has a context query (the
+/// AMC-shaped one does), which the commands may then use.
 fn ui_of(
     path: &std::path::Path,
+    names: Names,
 ) -> Result<(crate::config::UiConfig, Vec<CommandConfig>), CommandFailure> {
     #[derive(serde::Deserialize)]
     struct OnlyUi {
@@ -181,7 +185,8 @@ fn ui_of(
     let named = |e: &dyn std::fmt::Display| CommandFailure(format!("{}: {e}", path.display()));
     let text = std::fs::read_to_string(path).map_err(|e| named(&e))?;
     let only: OnlyUi = toml::from_str(&text).map_err(|e| named(&e))?;
-    let commands = crate::config::commands::resolve(&only.commands).map_err(|e| named(&e))?;
+    let commands =
+        crate::config::commands::resolve(&only.commands, names).map_err(|e| named(&e))?;
     crate::tui::keymap::Keymap::from_config(&only.ui.keys)
         .and_then(|k| k.with_commands(&commands))
         .map_err(|e| named(&e))?;

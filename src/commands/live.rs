@@ -42,6 +42,7 @@ pub async fn run(setup: Setup, global: &crate::cli::Global) -> Result<i32, Comma
             }
         }
     });
+    let context = super::setup::commands_context(&setup.loaded, &setup.store).await?;
     let mut poller = Poller::new(setup.store.clone(), setup.tracker.clone(), config);
     if global.no_share_remote {
         poller.share_remote = false;
@@ -50,7 +51,7 @@ pub async fn run(setup: Setup, global: &crate::cli::Global) -> Result<i32, Comma
     let (control_tx, control_rx) = mpsc::channel(16);
     let monitor = tokio::spawn(monitor::run(poller, event_tx, control_rx));
     let actions = super::actions::serve(&setup, settings.read_only, global.operator.clone());
-    let result = tui::run(settings, event_rx, control_tx, actions).await;
+    let result = tui::run(settings, event_rx, control_tx, actions, context).await;
     monitor.abort();
     result.map_err(|e| CommandFailure(format!("{e:#}")))?;
     Ok(0)

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use crate::cli::Global;
 use crate::config::{self, Loaded, Overrides};
 use crate::monitor::Policy;
+use crate::remote::context::ContextCache;
 use crate::remote::{self, RemoteTracker};
 use crate::store::{Store, StoreError};
 
@@ -126,6 +127,28 @@ pub async fn tracker_for(
             .map_err(|e| CommandFailure(format!("{origin}: {e}")))?;
     }
     Ok(tracker)
+}
+
+/// The context rows of `[[commands]]` that use context values, their
+/// columns checked against the query now (a typo stops the start, naming
+/// the entry); `None` when no command uses one.
+pub async fn commands_context(
+    loaded: &Loaded,
+    store: &Store,
+) -> Result<Option<Arc<ContextCache>>, CommandFailure> {
+    let entries = &loaded.config.commands;
+    let origin = loaded.origin();
+    let failed = |e: &dyn std::fmt::Display| CommandFailure(format!("{origin}: {e}"));
+    let names = config::commands::names_of(&loaded.config);
+    let commands = config::commands::resolve(entries, names).map_err(|e| failed(&e))?;
+    let needed = config::commands::context_columns(entries, &commands);
+    let context = loaded.config.remote.context.as_ref();
+    let Some(context) = context.filter(|_| !needed.is_empty()) else {
+        return Ok(None);
+    };
+    let cache = ContextCache::of_store(context, store, needed).map_err(|e| failed(&e))?;
+    cache.prepare().await.map_err(|e| failed(&e))?;
+    Ok(Some(Arc::new(cache)))
 }
 
 impl Setup {

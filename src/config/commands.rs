@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::DurationSpec;
-use crate::domain::row_command::{RowCommand, RunMode, Target, Template};
+use crate::domain::row_command::{Names, RowCommand, RunMode, Target, Template};
 
 /// How long a `show` command may run unless its entry says otherwise.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -47,23 +47,56 @@ pub struct CommandConfig {
     pub timeout: Option<DurationSpec>,
 }
 
-/// Every entry checked, in order; the first problem, named.
-pub fn resolve(entries: &[CommandConfig]) -> Result<Vec<RowCommand>, String> {
+/// Every entry checked, in order; the first problem, named. `names` says
+/// whether a `[remote.context]` query gives context columns to use.
+pub fn resolve(entries: &[CommandConfig], names: Names) -> Result<Vec<RowCommand>, String> {
     entries
         .iter()
         .enumerate()
-        .map(|(i, entry)| resolve_one(entry).map_err(|e| format!("commands[{i}].{e}")))
+        .map(|(i, entry)| resolve_one(entry, names).map_err(|e| format!("commands[{i}].{e}")))
         .collect()
 }
 
-fn resolve_one(c: &CommandConfig) -> Result<RowCommand, String> {
+/// The names a configuration's command templates may use.
+pub fn names_of(config: &super::Config) -> Names {
+    if config.remote.context.is_some() {
+        Names::WithContext
+    } else {
+        Names::FieldsOnly
+    }
+}
+
+/// Each context column the commands use, with the first key that uses it
+/// (`commands[0].url`): what the context query must give, checked at start.
+pub fn context_columns(
+    entries: &[CommandConfig],
+    commands: &[RowCommand],
+) -> Vec<(String, String)> {
+    let mut needed: Vec<(String, String)> = Vec::new();
+    for (i, (entry, command)) in entries.iter().zip(commands).enumerate() {
+        let key = if entry.url.is_some() {
+            "url"
+        } else {
+            "command"
+        };
+        for column in command.context_columns() {
+            if !needed.iter().any(|(c, _)| c == column) {
+                needed.push((column.to_string(), format!("commands[{i}].{key}")));
+            }
+        }
+    }
+    needed
+}
+
+fn resolve_one(c: &CommandConfig, names: Names) -> Result<RowCommand, String> {
     if c.key.trim().is_empty() {
         return Err("key: empty".into());
     }
     if c.description.trim().is_empty() {
         return Err("description: empty (help and the footer show it)".into());
     }
-    let parse = |key: &str, text: &str| Template::parse(text).map_err(|e| format!("{key}: {e}"));
+    let parse =
+        |key: &str, text: &str| Template::parse(text, names).map_err(|e| format!("{key}: {e}"));
     let target = match (&c.command, &c.url) {
         (Some(_), Some(_)) => return Err("url: give either command or url, not both".into()),
         (None, None) => return Err("command: missing (or give a url)".into()),
@@ -126,7 +159,7 @@ mod tests {
             commands: Vec<CommandConfig>,
         }
         let file: File = toml::from_str(toml_text).map_err(|e| e.to_string())?;
-        resolve(&file.commands)
+        resolve(&file.commands, Names::FieldsOnly)
     }
 
     #[test]
@@ -209,5 +242,59 @@ url = "https://console.aws.amazon.com/states/home#/v2/executions/details/{remote
         .unwrap();
         assert!(matches!(cmds[0].target, Target::Shell(_)));
         assert_eq!(cmds[1].run, RunMode::Copy);
+    }
+
+    #[test]
+    fn context_columns_are_names_only_with_a_context_query() {
+        let text = "[[commands]]\nkey = \"I\"\ndescription = \"console\"\nrun = \"copy\"\n\
+                    url = \"https://x/{instance_id}/{remote_id}\"\n\
+                    [[commands]]\nkey = \"J\"\ndescription = \"echo\"\n\
+                    command = [\"echo\", \"{advertiser_id}\", \"{instance_id}\"]\n";
+        let without = crate::config::parse_str(text, "f.toml").unwrap();
+        let err = crate::config::validate(&without, "f.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with(
+                "f.toml: commands[0].url: unknown field {instance_id} (known fields: id,"
+            ),
+            "{err}"
+        );
+        assert!(
+            err.contains("a context column needs [remote.context]"),
+            "{err}"
+        );
+
+        let with = crate::config::parse_str(
+            &format!("{text}[remote.context]\nkey = \"group\"\nquery = \"SELECT 1 AS key\"\n"),
+            "f.toml",
+        )
+        .unwrap();
+        crate::config::validate(&with, "f.toml").unwrap();
+        let cmds = resolve(&with.commands, names_of(&with)).unwrap();
+        assert_eq!(
+            context_columns(&with.commands, &cmds),
+            vec![
+                ("instance_id".to_string(), "commands[0].url".to_string()),
+                (
+                    "advertiser_id".to_string(),
+                    "commands[1].command".to_string()
+                ),
+            ]
+        );
+        let secret = "[[commands]]\nkey = \"S\"\ndescription = \"d\"\ncommand = [\"x\", \"{secret.token}\"]\n";
+        let with_secret = crate::config::parse_str(
+            &format!("{secret}[remote.context]\nkey = \"group\"\nquery = \"SELECT 1 AS key\"\n"),
+            "f.toml",
+        )
+        .unwrap();
+        assert!(
+            crate::config::validate(&with_secret, "f.toml")
+                .unwrap_err()
+                .to_string()
+                .contains(
+                    "commands[0].command: {secret.token}: secrets are never put into commands"
+                )
+        );
     }
 }

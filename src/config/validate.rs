@@ -51,7 +51,8 @@ fn validate_stepfunctions(config: &Config, origin: &str) -> Result<(), ConfigErr
 }
 
 pub fn validate(config: &Config, origin: &str) -> Result<(), ConfigError> {
-    super::commands::resolve(&config.commands).map_err(|e| invalid(origin, e))?;
+    super::commands::resolve(&config.commands, super::commands::names_of(config))
+        .map_err(|e| invalid(origin, e))?;
     let table = &config.table;
     let parts: Vec<&str> = table.name.split('.').collect();
     if parts.len() > 2 || !parts.iter().all(|p| is_safe_identifier(p)) {

@@ -1,6 +1,8 @@
 //! Per-execution commands and links (`[[commands]]`): templates over a
-//! row's fields, rendered for one row. Pure: parsing, the field set and the
-//! quoting live here; running a command is the edge's (`crate::runner`).
+//! row's fields and, where `[remote.context]` is configured, the columns of
+//! the row's context row, rendered for one row. Pure: parsing, the field
+//! set and the quoting live here; reading the context and running a command
+//! are the edge's (`crate::runner`, `remote::context`).
 //!
 //! A command without a shell is a list of arguments, each templated on its
 //! own, so a value with spaces, quotes or newlines stays one argument and
@@ -8,9 +10,14 @@
 //! `sh -c`, and every value put into it is single-quoted, so a row cannot
 //! add a command of its own. A URL gets its values percent-encoded.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::Execution;
+
+/// A row's context: column → value, as the context query gave it (a NULL
+/// column is absent).
+pub type ContextValues = BTreeMap<String, String>;
 
 /// The row fields a template may name, in the order errors list them.
 pub const FIELDS: &[&str] = &[
@@ -28,11 +35,21 @@ pub const FIELDS: &[&str] = &[
     "heartbeat_at",
 ];
 
-/// A piece of a template: text as written, or a field's value.
+/// A piece of a template: text as written, a field's value, or a column
+/// of the row's context row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Part {
     Text(String),
     Field(&'static str),
+    Context(String),
+}
+
+/// Whether names beyond `FIELDS` may be used: context columns, where the
+/// configuration has a `[remote.context]` query to give them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Names {
+    FieldsOnly,
+    WithContext,
 }
 
 /// One template: `{field}` where a value goes, `{{` and `}}` for braces.
@@ -44,7 +61,10 @@ pub struct Template {
 impl Template {
     /// Parses `text`; an error names the unknown field (`unknown field
     /// {foo}`) or the stray brace, for the caller to prefix with its key.
-    pub fn parse(text: &str) -> Result<Template, String> {
+    /// With `Names::WithContext`, a name that is no field is a context
+    /// column, which the context query must give (checked at start, where
+    /// the query is read).
+    pub fn parse(text: &str, names: Names) -> Result<Template, String> {
         let mut parts = Vec::new();
         let mut literal = String::new();
         let mut chars = text.chars().peekable();
@@ -69,16 +89,11 @@ impl Template {
                             }
                         }
                     }
-                    let field = FIELDS.iter().find(|f| **f == name).ok_or_else(|| {
-                        format!(
-                            "unknown field {{{name}}} (known fields: {})",
-                            FIELDS.join(", ")
-                        )
-                    })?;
+                    let part = named_part(name, names)?;
                     if !literal.is_empty() {
                         parts.push(Part::Text(std::mem::take(&mut literal)));
                     }
-                    parts.push(Part::Field(field));
+                    parts.push(part);
                 }
                 '}' => return Err("a lone } (write }} for a brace)".to_string()),
                 c => literal.push(c),
@@ -90,9 +105,22 @@ impl Template {
         Ok(Template { parts })
     }
 
-    /// The text with each field's value passed through `encode`; an error
-    /// names the first field the row has no value for.
-    fn render(&self, row: &Execution, encode: impl Fn(&str) -> String) -> Result<String, String> {
+    /// The context columns it uses, in order.
+    fn context_columns(&self) -> impl Iterator<Item = &str> {
+        self.parts.iter().filter_map(|p| match p {
+            Part::Context(c) => Some(c.as_str()),
+            _ => None,
+        })
+    }
+
+    /// The text with each value passed through `encode`; an error names
+    /// the first field or context value the row has none for.
+    fn render(
+        &self,
+        row: &Execution,
+        context: Option<&ContextValues>,
+        encode: impl Fn(&str) -> String,
+    ) -> Result<String, String> {
         let mut out = String::new();
         for part in &self.parts {
             match part {
@@ -103,9 +131,48 @@ impl Template {
                         .ok_or_else(|| format!("field {{{f}}} is empty on this row"))?;
                     out.push_str(&encode(&value));
                 }
+                Part::Context(c) => {
+                    let context = context.ok_or_else(|| {
+                        format!("context value {{{c}}}: this row's context was not read")
+                    })?;
+                    let value = context
+                        .get(c)
+                        .filter(|v| !v.is_empty())
+                        .ok_or_else(|| format!("context value {{{c}}} is empty for this row"))?;
+                    out.push_str(&encode(value));
+                }
             }
         }
         Ok(out)
+    }
+}
+
+/// What `{name}` stands for. Secrets are refused whatever the context: a
+/// command line is seen by every process on the host (`ps`), copied to
+/// clipboards and shown in the yes popup.
+fn named_part(name: String, names: Names) -> Result<Part, String> {
+    if let Some(field) = FIELDS.iter().find(|f| **f == name) {
+        return Ok(Part::Field(field));
+    }
+    if name.starts_with("secret.") {
+        return Err(format!(
+            "{{{name}}}: secrets are never put into commands (a command line is visible to every process on the host)"
+        ));
+    }
+    let column = !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    match names {
+        Names::WithContext if column => Ok(Part::Context(name)),
+        Names::WithContext => Err(format!(
+            "{{{name}}} is neither a field ({}) nor a context column name (letters, digits, _ and -)",
+            FIELDS.join(", ")
+        )),
+        Names::FieldsOnly => Err(format!(
+            "unknown field {{{name}}} (known fields: {}; a context column needs [remote.context])",
+            FIELDS.join(", ")
+        )),
     }
 }
 
@@ -200,16 +267,46 @@ impl RowCommand {
         }
     }
 
-    /// The command for `row`; an error names the empty field.
-    pub fn render(&self, row: &Execution) -> Result<Rendered, String> {
+    fn templates(&self) -> &[Template] {
+        match &self.target {
+            Target::Argv(args) => args,
+            Target::Shell(t) | Target::Url(t) => std::slice::from_ref(t),
+        }
+    }
+
+    /// The context columns its templates use, each once, in order.
+    pub fn context_columns(&self) -> Vec<&str> {
+        let mut columns: Vec<&str> = Vec::new();
+        for c in self.templates().iter().flat_map(Template::context_columns) {
+            if !columns.contains(&c) {
+                columns.push(c);
+            }
+        }
+        columns
+    }
+
+    /// It needs the row's context row before it can be rendered.
+    pub fn uses_context(&self) -> bool {
+        self.templates()
+            .iter()
+            .any(|t| t.context_columns().next().is_some())
+    }
+
+    /// The command for `row` and its context row (where it uses one); an
+    /// error names the empty field or context value.
+    pub fn render(
+        &self,
+        row: &Execution,
+        context: Option<&ContextValues>,
+    ) -> Result<Rendered, String> {
         Ok(match &self.target {
             Target::Argv(args) => Rendered::Argv(
                 args.iter()
-                    .map(|a| a.render(row, str::to_string))
+                    .map(|a| a.render(row, context, str::to_string))
                     .collect::<Result<_, _>>()?,
             ),
-            Target::Shell(t) => Rendered::Shell(t.render(row, shell_quote)?),
-            Target::Url(t) => Rendered::Url(t.render(row, url_encode)?),
+            Target::Shell(t) => Rendered::Shell(t.render(row, context, shell_quote)?),
+            Target::Url(t) => Rendered::Url(t.render(row, context, url_encode)?),
         })
     }
 }
@@ -236,131 +333,5 @@ fn url_encode(value: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::domain::Status;
-    use chrono::{TimeZone, Utc};
-
-    fn row(remote_id: Option<&str>, name: &str) -> Execution {
-        Execution {
-            id: "17".into(),
-            remote_id: remote_id.map(str::to_string),
-            name: Some(name.into()),
-            group: Some("etl".into()),
-            status: Status::Running,
-            raw_status: "RUNNING".into(),
-            created_at: Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap(),
-            started_at: None,
-            updated_at: None,
-            completed_at: None,
-            heartbeat_at: None,
-            error: None,
-            error_count: None,
-        }
-    }
-
-    fn argv(parts: &[&str]) -> RowCommand {
-        RowCommand {
-            key: "H".into(),
-            description: "history".into(),
-            run: RunMode::Show,
-            target: Target::Argv(parts.iter().map(|p| Template::parse(p).unwrap()).collect()),
-            changes: false,
-            timeout: Duration::from_secs(10),
-        }
-    }
-
-    #[test]
-    fn unknown_fields_and_stray_braces_are_named() {
-        let err = Template::parse("x {foo} y").unwrap_err();
-        assert!(
-            err.starts_with("unknown field {foo} (known fields: id, remote_id"),
-            "{err}"
-        );
-        assert!(Template::parse("{id").unwrap_err().contains("unclosed {id"));
-        assert!(Template::parse("a}b").unwrap_err().contains("lone }"));
-        let t = Template::parse("{{{id}}}").unwrap();
-        assert_eq!(t.render(&row(None, "n"), str::to_string).unwrap(), "{17}");
-    }
-
-    #[test]
-    fn values_with_spaces_quotes_and_newlines_stay_one_argument() {
-        let nasty = "a b 'c' \"d\"\n$(rm -rf /);e";
-        let cmd = argv(&["echo", "--name={name}", "{id}"]);
-        let Rendered::Argv(args) = cmd.render(&row(None, nasty)).unwrap() else {
-            panic!("argv")
-        };
-        assert_eq!(
-            args,
-            vec!["echo".to_string(), format!("--name={nasty}"), "17".into()]
-        );
-    }
-
-    #[test]
-    fn shell_values_are_quoted_so_sh_reads_them_back_exactly() {
-        let nasty = "it's a \"test\"\n; touch /tmp/pwned `id` $HOME";
-        let cmd = RowCommand {
-            target: Target::Shell(Template::parse("printf '%s' {name} | wc -c").unwrap()),
-            ..argv(&[])
-        };
-        let Rendered::Shell(text) = cmd.render(&row(None, nasty)).unwrap() else {
-            panic!("shell")
-        };
-        let quoted = shell_quote(nasty);
-        assert_eq!(text, format!("printf '%s' {quoted} | wc -c"));
-        // sh gives the value back byte for byte.
-        let out = std::process::Command::new("sh")
-            .arg("-c")
-            .arg(format!("printf '%s' {quoted}"))
-            .output()
-            .unwrap();
-        assert_eq!(String::from_utf8(out.stdout).unwrap(), nasty);
-        assert!(cmd.help_text().contains("runs a shell"));
-    }
-
-    #[test]
-    fn an_empty_field_is_named_at_render() {
-        let cmd = argv(&["aws", "--arn", "{remote_id}"]);
-        assert_eq!(
-            cmd.render(&row(None, "n")).unwrap_err(),
-            "field {remote_id} is empty on this row"
-        );
-        assert_eq!(
-            cmd.render(&row(Some(""), "n")).unwrap_err(),
-            "field {remote_id} is empty on this row"
-        );
-    }
-
-    #[test]
-    fn url_values_cannot_leave_their_place() {
-        let cmd = RowCommand {
-            target: Target::Url(
-                Template::parse("https://c.example/#/executions/{remote_id}?g={group}").unwrap(),
-            ),
-            ..argv(&[])
-        };
-        let Rendered::Url(url) = cmd
-            .render(&row(Some("arn:aws:states:x/../y?z=1#f"), "n"))
-            .unwrap()
-        else {
-            panic!("url")
-        };
-        assert_eq!(
-            url,
-            "https://c.example/#/executions/arn:aws:states:x%2F..%2Fy%3Fz%3D1%23f?g=etl"
-        );
-    }
-
-    #[test]
-    fn copied_text_quotes_only_what_needs_it() {
-        let r = Rendered::Argv(vec!["echo".into(), "a b".into(), "it's".into(), "".into()]);
-        assert_eq!(r.text(), r"echo 'a b' 'it'\''s' ''");
-        assert_eq!(
-            argv(&["x", "{created_at}"])
-                .render(&row(None, "n"))
-                .unwrap()
-                .text(),
-            "x 2026-01-02T03:04:05+00:00"
-        );
-    }
-}
+#[path = "row_command_tests.rs"]
+mod tests;

@@ -106,6 +106,24 @@ impl ContextCache {
         }
     }
 
+    /// The configured query over `store`, for templates that use `needed`
+    /// (each column with the first key that uses it).
+    pub fn of_store(
+        config: &crate::config::ContextConfig,
+        store: &Store,
+        needed: Vec<(String, String)>,
+    ) -> Result<ContextCache, RemoteError> {
+        Ok(ContextCache::new(
+            Box::new(StoreContext {
+                store: store.clone(),
+                query: config.query.clone(),
+            }),
+            RowField::parse(&config.key)?,
+            config.refresh.map_or(DEFAULT_REFRESH, |d| d.0),
+            needed,
+        ))
+    }
+
     pub fn error(&self) -> Option<String> {
         self.error.lock().unwrap().clone()
     }
@@ -190,7 +208,7 @@ impl ContextCache {
         let row = self.rows(MISS_REREAD).await?.get(key).cloned();
         if row.is_none() && self.rows.lock().await.reported.insert(key.to_string()) {
             tracing::warn!(
-                "the context query gives no row with key {key:?} (the row's {}): its executions are not asked about",
+                "the context query gives no row with key {key:?} (the row's {}): nothing that needs the context of its executions is done",
                 self.field.as_str()
             );
         }

@@ -11,7 +11,7 @@ use std::time::Duration;
 use chrono::Utc;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
-use super::context::{ContextCache, ContextRow, RowField, StoreContext};
+use super::context::{ContextCache, ContextRow, RowField};
 use super::secrets::Secret;
 use super::template::{Template, Use, Var};
 use super::{ListScope, LookupTarget, RemoteError};
@@ -142,20 +142,15 @@ impl Requests {
         let context = match &remote.context {
             None => None,
             Some(c) => {
-                let field = RowField::parse(&c.key)?;
+                RowField::parse(&c.key)?;
                 let store = store.ok_or(RemoteError::Config(
                     "remote.context needs the database, and there is none".into(),
                 ))?;
-                let needed = templates.context_columns();
-                Some(ContextCache::new(
-                    Box::new(StoreContext {
-                        store: store.clone(),
-                        query: c.query.clone(),
-                    }),
-                    field,
-                    c.refresh.map_or(super::context::DEFAULT_REFRESH, |d| d.0),
-                    needed,
-                ))
+                Some(ContextCache::of_store(
+                    c,
+                    store,
+                    templates.context_columns(),
+                )?)
             }
         };
         let Templates {

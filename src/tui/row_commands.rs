@@ -11,7 +11,8 @@ use ratatui::text::{Line, Span};
 use super::keymap::{Command, Keymap, Mode};
 use super::popup_frame::{Indented, Pinned, TextPopup};
 use super::theme::Theme;
-use crate::domain::row_command::Rendered;
+use crate::domain::Execution;
+use crate::domain::row_command::{ContextValues, Rendered};
 use crate::runner::{Exit, Outcome, STDOUT_CAP};
 
 /// A command to run for one row, and what names it in the log and popup.
@@ -31,6 +32,28 @@ pub struct OpenRequest {
     pub description: String,
     pub execution_id: String,
     pub url: String,
+}
+
+/// The context row of `key` (the value of the row's `[remote.context]`
+/// key field), for a command that uses context values.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContextRequest {
+    /// Matches the answer to the command that waits for it.
+    pub ask: u64,
+    pub key: String,
+}
+
+/// A command waiting for its row's context: the row as it was when its key
+/// was pressed, so the command runs on the row the operator chose.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContextWait {
+    pub ask: u64,
+    pub index: usize,
+    pub row: Execution,
+    /// The row field whose value is the key, and that value: for the
+    /// footer when the query has no row for it.
+    pub field: &'static str,
+    pub key: String,
 }
 
 /// How a URL was handed on.
@@ -54,6 +77,12 @@ pub enum CommandEvent {
     Opened {
         description: String,
         how: Opened,
+    },
+    /// The context row asked for: `None` when the query gives none for the
+    /// key; an error when it could not be read.
+    Context {
+        ask: u64,
+        answer: Result<Option<std::sync::Arc<ContextValues>>, String>,
     },
 }
 

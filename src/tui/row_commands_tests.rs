@@ -12,7 +12,7 @@ use super::row_commands::{CommandEvent, RunRequest};
 use super::sample::{self, now, update};
 use super::state::App;
 use super::update::{Effect, Msg};
-use crate::domain::row_command::{Rendered, RowCommand};
+use crate::domain::row_command::{ContextValues, Names, Rendered, RowCommand};
 use crate::runner::{Exit, Outcome};
 
 const COMMANDS: &str = r#"
@@ -47,11 +47,16 @@ fn commands(text: &str) -> Vec<RowCommand> {
         commands: Vec<crate::config::commands::CommandConfig>,
     }
     let file: File = toml::from_str(text).unwrap();
-    crate::config::commands::resolve(&file.commands).unwrap()
+    crate::config::commands::resolve(&file.commands, Names::WithContext).unwrap()
 }
 
 fn app(read_only: bool) -> App {
-    let cmds = commands(COMMANDS);
+    app_with(COMMANDS, read_only)
+}
+
+/// An App with the commands of `text`, the sample's rows read.
+fn app_with(text: &str, read_only: bool) -> App {
+    let cmds = commands(text);
     let mut settings = sample::settings(read_only);
     settings.keymap = Keymap::default().with_commands(&cmds).unwrap();
     settings.commands = cmds.into();
@@ -214,4 +219,171 @@ fn help_lists_the_commands_and_says_which_run_a_shell() {
         .collect();
     assert_eq!(listed[0], "H echo row");
     assert_eq!(listed[4], "L logs (runs a shell: sh -c)");
+}
+
+const CONTEXT_COMMANDS: &str = r#"
+[[commands]]
+key = "I"
+description = "instance"
+command = ["echo", "{instance_id}", "{id}"]
+[[commands]]
+key = "M"
+description = "marketplace"
+run = "copy"
+url = "https://c.example/{marketplace_id}/{remote_id}"
+[[commands]]
+key = "X"
+description = "restart in instance"
+changes = true
+command = ["restart", "{instance_id}", "{id}"]
+"#;
+
+/// An App whose commands use context values keyed by the row's group.
+fn context_app(read_only: bool) -> App {
+    let mut app = app_with(CONTEXT_COMMANDS, read_only);
+    app.settings.context_key = Some("group");
+    app
+}
+
+/// The context read a key asked for: its number and key.
+fn asked(effects: &[Effect]) -> (u64, String) {
+    let [Effect::ReadContext(request)] = effects else {
+        panic!("{effects:?}")
+    };
+    (request.ask, request.key.clone())
+}
+
+fn context_row(pairs: &[(&str, &str)]) -> Result<Option<std::sync::Arc<ContextValues>>, String> {
+    Ok(Some(std::sync::Arc::new(
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    )))
+}
+
+fn answer(
+    app: &mut App,
+    ask: u64,
+    answer: Result<Option<std::sync::Arc<ContextValues>>, String>,
+) -> Vec<Effect> {
+    update(app, Msg::Command(CommandEvent::Context { ask, answer }))
+}
+
+#[test]
+fn a_context_command_asks_for_the_rows_context_then_runs_with_it() {
+    let mut app = context_app(false);
+    let row = app.selected_execution().unwrap().clone();
+    let (ask, group) = asked(&ch(&mut app, 'I'));
+    assert_eq!(Some(group.as_str()), row.group.as_deref());
+    assert!(
+        app.popup.is_none(),
+        "nothing runs before the context is read"
+    );
+    assert!(message(&app).starts_with("instance: reading the context of group"));
+    let effects = answer(
+        &mut app,
+        ask,
+        context_row(&[("key", &group), ("instance_id", "amc1")]),
+    );
+    let [Effect::RunCommand(request)] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(
+        request.rendered,
+        Rendered::Argv(vec!["echo".into(), "amc1".into(), row.id.clone()])
+    );
+    assert!(matches!(&app.popup, Some(Popup::CommandOutput(v)) if v.outcome.is_none()));
+    assert_eq!(message(&app), "", "the reading is over");
+    // The answer is taken once.
+    key(&mut app, KeyCode::Esc);
+    assert!(answer(&mut app, ask, context_row(&[("instance_id", "amc1")])).is_empty());
+}
+
+#[test]
+fn only_the_latest_keys_context_counts() {
+    let mut app = context_app(false);
+    let (first, _) = asked(&ch(&mut app, 'I'));
+    let (second, key) = asked(&ch(&mut app, 'M'));
+    assert!(answer(&mut app, first, context_row(&[("instance_id", "amc1")])).is_empty());
+    let effects = answer(
+        &mut app,
+        second,
+        context_row(&[("key", &key), ("marketplace_id", "ATVPDKIKX0DER")]),
+    );
+    let [Effect::CopyToClipboard(url)] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    assert!(url.starts_with("https://c.example/ATVPDKIKX0DER/"), "{url}");
+}
+
+#[test]
+fn a_missing_context_row_an_empty_value_and_a_failed_read_are_named() {
+    let mut app = context_app(false);
+    let (ask, key) = asked(&ch(&mut app, 'I'));
+    assert!(answer(&mut app, ask, Ok(None)).is_empty());
+    assert_eq!(
+        message(&app),
+        format!("instance: the context query gives no row for group {key:?}; nothing run")
+    );
+    let (ask, _) = asked(&ch(&mut app, 'M'));
+    assert!(answer(&mut app, ask, context_row(&[("instance_id", "amc1")])).is_empty());
+    assert_eq!(
+        message(&app),
+        "marketplace: context value {marketplace_id} is empty for this row"
+    );
+    let (ask, _) = asked(&ch(&mut app, 'I'));
+    assert!(answer(&mut app, ask, Err("remote.context.query: boom".into())).is_empty());
+    assert_eq!(
+        message(&app),
+        "instance: remote.context.query: boom; nothing run"
+    );
+    assert!(app.popup.is_none());
+}
+
+#[test]
+fn a_changing_context_command_is_refused_read_only_before_reading_and_asks_yes_after() {
+    let mut ro = context_app(true);
+    assert!(ch(&mut ro, 'X').is_empty());
+    assert!(message(&ro).contains("read-only"), "{}", message(&ro));
+
+    let mut app = context_app(false);
+    let (ask, _) = asked(&ch(&mut app, 'X'));
+    assert!(answer(&mut app, ask, context_row(&[("instance_id", "amc1")])).is_empty());
+    let Some(Popup::CommandConfirm(pending)) = &app.popup else {
+        panic!("{:?}", app.popup)
+    };
+    assert!(pending.rendered.text().starts_with("restart amc1 "));
+    assert!(matches!(
+        ch(&mut app, 'y').as_slice(),
+        [Effect::RunCommand(_)]
+    ));
+}
+
+#[test]
+fn a_popup_opened_while_the_context_is_read_stops_the_command() {
+    let mut app = context_app(false);
+    let (ask, _) = asked(&ch(&mut app, 'I'));
+    ch(&mut app, '?');
+    assert!(matches!(app.popup, Some(Popup::Help)));
+    assert!(answer(&mut app, ask, context_row(&[("instance_id", "amc1")])).is_empty());
+    assert!(matches!(app.popup, Some(Popup::Help)));
+    assert_eq!(
+        message(&app),
+        "instance: not run: a popup opened while its context was read"
+    );
+}
+
+#[test]
+fn a_row_without_the_key_field_is_named() {
+    let mut app = context_app(false);
+    app.settings.context_key = Some("error");
+    while app.selected_execution().is_some_and(|e| e.error.is_some()) {
+        key(&mut app, KeyCode::Down);
+    }
+    assert!(ch(&mut app, 'I').is_empty());
+    assert_eq!(
+        message(&app),
+        "instance: the row has no error to find its context by (remote.context.key); nothing run"
+    );
 }

@@ -4,6 +4,7 @@
 //! CPU and bytes on an idle wall terminal) and leaves promptly when the
 //! terminal goes away (a hung-up SSH session must not leave it spinning).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -17,11 +18,12 @@ use tokio::time::MissedTickBehavior;
 
 use super::intent::{ActionCommand, ActionEvent};
 use super::render::render;
-use super::row_commands::{CommandEvent, Opened, RunRequest};
+use super::row_commands::{CommandEvent, ContextRequest, Opened, RunRequest};
 use super::state::{App, AppSettings};
 use super::terminal::{self, TerminalGuard, osc52};
 use super::update::{Effect, Msg, update};
 use crate::monitor::{MonitorControl, MonitorEvent, PollSource};
+use crate::remote::context::ContextCache;
 
 /// Where action keys go, and where their outcomes come back from.
 pub struct ActionChannel {
@@ -69,13 +71,34 @@ fn spawn_command(request: RunRequest, answers: mpsc::UnboundedSender<CommandEven
     });
 }
 
+/// Reads the context row a waiting command asked for, in a task of its own
+/// (a read past the cache's age runs the query), and sends it back.
+fn read_context(
+    cache: Option<Arc<ContextCache>>,
+    request: ContextRequest,
+    answers: mpsc::UnboundedSender<CommandEvent>,
+) {
+    tokio::spawn(async move {
+        let answer = match cache {
+            Some(cache) => cache.for_key(&request.key).await.map_err(|e| e.to_string()),
+            None => Err("no [remote.context] query to read".to_string()),
+        };
+        let _ = answers.send(CommandEvent::Context {
+            ask: request.ask,
+            answer,
+        });
+    });
+}
+
 /// Runs the TUI until the operator quits, a signal arrives or the terminal
 /// goes away. Install color-eyre and logging (`tui::logging::init`) first.
+/// `context` gives commands that use context values their row's context.
 pub async fn run(
     settings: AppSettings,
     mut events: mpsc::Receiver<MonitorEvent>,
     control: mpsc::Sender<MonitorControl>,
     mut actions: ActionChannel,
+    context: Option<Arc<ContextCache>>,
 ) -> Result<()> {
     let mut hangup = signal(SignalKind::hangup()).wrap_err("installing the SIGHUP handler")?;
     let mut terminate =
@@ -170,6 +193,9 @@ pub async fn run(
                     }
                 }
                 Effect::RunCommand(request) => spawn_command(request, command_tx.clone()),
+                Effect::ReadContext(request) => {
+                    read_context(context.clone(), request, command_tx.clone());
+                }
                 Effect::OpenUrl(request) => {
                     let how = match crate::runner::opener() {
                         Some(opener) => match crate::runner::open(opener, &request.url) {

@@ -258,6 +258,7 @@ pub fn sample_snapshot(now: DateTime<Utc>) -> Snapshot {
 pub fn settings(read_only: bool) -> AppSettings {
     AppSettings {
         commands: Vec::new().into(),
+        context_key: None,
         read_only,
         no_write_access: None,
         interval: Duration::from_secs(5),

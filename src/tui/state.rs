@@ -66,12 +66,25 @@ pub struct AppSettings {
     /// The tracker keeps a history of each run: opening the details asks
     /// for its last events (`RemoteTracker::keeps_events`).
     pub remote_events: bool,
+    /// The row field whose value is the key of its context row
+    /// (`[remote.context] key`), for commands that use context values.
+    pub context_key: Option<&'static str>,
 }
 
 impl AppSettings {
     /// From the configuration (`[ui]`) and the `--read-only` flag.
     pub fn from_config(config: &crate::config::Config, read_only: bool) -> Result<Self, String> {
-        let commands = crate::config::commands::resolve(&config.commands)?;
+        let commands = crate::config::commands::resolve(
+            &config.commands,
+            crate::config::commands::names_of(config),
+        )?;
+        let context_key = config
+            .remote
+            .context
+            .as_ref()
+            .map(|c| crate::remote::context::RowField::parse(&c.key).map(|f| f.as_str()))
+            .transpose()
+            .map_err(|e| e.to_string())?;
         Ok(AppSettings {
             read_only: read_only || config.ui.read_only,
             wall: false,
@@ -79,6 +92,7 @@ impl AppSettings {
             interval: config.database_interval(),
             keymap: Keymap::from_config(&config.ui.keys)?.with_commands(&commands)?,
             commands: commands.into(),
+            context_key,
             theme: Theme::named(config.ui.theme, Theme::no_color_env()),
             remote: config.remote.kind != crate::config::RemoteKind::None,
             // The caller knows its tracker and says (`remote_events`).
@@ -104,8 +118,11 @@ pub struct App {
     pub popup: Option<Popup>,
     /// Lines the open popup is scrolled by.
     pub popup_scroll: u16,
-    /// `[[commands]]` runs started, numbering each so its answer finds its popup.
+    /// `[[commands]]` runs and context reads started, numbering each so its
+    /// answer finds its popup or its waiting command.
     pub command_runs: u64,
+    /// A command whose key was pressed, waiting for its row's context.
+    pub context_wait: Option<super::row_commands::ContextWait>,
     /// Indices into `snapshot.active`, filtered and sorted.
     pub view: Vec<usize>,
     pub running: ListState,
@@ -148,6 +165,7 @@ impl App {
             popup: None,
             popup_scroll: 0,
             command_runs: 0,
+            context_wait: None,
             view: Vec::new(),
             running: ListState::default(),
             findings: ListState::default(),

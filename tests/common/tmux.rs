@@ -29,6 +29,17 @@ impl Tmux {
         Tmux::launch(args, cols, rows, &[], Some(capture))
     }
 
+    /// `start_capturing` with these environment variables set for exectop.
+    pub fn start_capturing_with(
+        args: &str,
+        cols: u16,
+        rows: u16,
+        capture: &Path,
+        vars: &[(&str, &str)],
+    ) -> Tmux {
+        Tmux::launch(args, cols, rows, vars, Some(capture))
+    }
+
     fn launch(
         args: &str,
         cols: u16,
@@ -53,8 +64,16 @@ impl Tmux {
                 c = c.display()
             )
         });
+        // tmux gives a new pane the PATH of the client that made it, whatever
+        // `-e` says: a PATH asked for is set again in the pane's shell.
+        let path = vars
+            .iter()
+            .find(|(k, _)| *k == "PATH")
+            .map_or(String::new(), |(_, v)| {
+                format!("export PATH='{}'; ", v.replace('\'', r"'\''"))
+            });
         let script = format!(
-            "cd {home}; {wait}{bin} {args}; code=$?; stty -a | grep -qw icanon && echo TTY:cooked || echo TTY:raw; echo EXITED:$code; sleep 60",
+            "cd {home}; {path}{wait}{bin} {args}; code=$?; stty -a | grep -qw icanon && echo TTY:cooked || echo TTY:raw; echo EXITED:$code; sleep 60",
             home = home.display()
         );
         let status = Command::new("tmux")

@@ -19,7 +19,7 @@ use crossterm::event::KeyEvent;
 use super::intent::{ActionCommand, ActionEvent};
 use super::keymap::{Command, Input, Mode};
 use super::popup::Popup;
-use super::row_commands::{CommandEvent, OpenRequest, RunRequest};
+use super::row_commands::{CommandEvent, ContextRequest, OpenRequest, RunRequest};
 use super::scroll::FrameFacts;
 use super::sort;
 use super::state::{App, ListState, Pane, PollFailure};
@@ -53,6 +53,9 @@ pub enum Effect {
     RunCommand(RunRequest),
     /// Hand a URL to the desktop opener, else copy it.
     OpenUrl(OpenRequest),
+    /// Read the context row of a key for a waiting command; it comes back
+    /// as `Msg::Command(CommandEvent::Context)`.
+    ReadContext(ContextRequest),
     Quit,
 }
 
@@ -90,8 +93,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
         }
         Msg::Command(event) => {
             app.dirty = true;
-            commands::on_event(app, event);
-            Vec::new()
+            commands::on_event(app, event)
         }
         Msg::Key(key) => {
             let mode = app.mode();
