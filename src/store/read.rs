@@ -13,12 +13,11 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
-use super::cas::{RowVersion, WriteAccess};
+use super::cas::WriteAccess;
 pub use super::error::StoreError;
 use super::filter::{CountQuery, Filter, Keys, stream_rows, text_rows};
 use super::keys::KeyType;
 use super::pool::{Backend, DbPool, redact_url};
-use super::timestamp::parse_timestamp;
 use crate::config::TableConfig;
 use crate::domain::{Capabilities, Execution, Status, StatusMap, WindowCount};
 
@@ -431,70 +430,6 @@ impl Store {
             .collect())
     }
 
-    /// Rows by id. Ids that cannot be of the id column's type match nothing.
-    pub async fn by_ids(&self, ids: &[String]) -> Result<Vec<Execution>, StoreError> {
-        let filter = self.id_filter(ids).await;
-        self.fetch(filter).await
-    }
-
-    /// `id IN (…)` with each value bound in the column's type.
-    async fn id_filter(&self, ids: &[String]) -> Filter {
-        let kind = self.id_type().await;
-        Filter::KeyIn(self.table.id.clone(), admitted(kind, ids))
-    }
-
-    /// Rows by id, each with what a write's compare-and-set rests on.
-    pub async fn by_ids_versioned(
-        &self,
-        ids: &[String],
-    ) -> Result<Vec<(Execution, RowVersion)>, StoreError> {
-        let Filter::KeyIn(col, key) = self.id_filter(ids).await else {
-            unreachable!("id_filter is a KeyIn")
-        };
-        if key.values.is_empty() {
-            return Ok(Vec::new());
-        }
-        let version = match self.backend() {
-            Backend::Postgres => "xmin::text",
-            Backend::Sqlite => "CAST(NULL AS TEXT)",
-        };
-        let head = self
-            .select_sql()
-            .replacen(" FROM ", &format!(", {version} FROM "), 1);
-        let mut rows = Vec::new();
-        for slice in key.values.chunks(IDS_PER_QUERY) {
-            let filter = Filter::KeyIn(
-                col.clone(),
-                Keys {
-                    kind: key.kind.clone(),
-                    values: slice.to_vec(),
-                },
-            );
-            for mut r in self.text_rows(head.clone(), &filter, "").await? {
-                let xmin = r.get_mut(FIELDS.len()).and_then(Option::take);
-                let seen = RowVersion {
-                    status_raw: r[1].clone().unwrap_or_default(),
-                    remote_id: r[2].clone(),
-                    updated_at: r[7].clone(),
-                    xmin,
-                };
-                if let Some(e) = self.decode(r) {
-                    rows.push((e, seen));
-                }
-            }
-        }
-        Ok(rows)
-    }
-
-    /// Rows by remote id, bound in the remote-id column's type.
-    pub async fn by_remote_ids(&self, ids: &[String]) -> Result<Vec<Execution>, StoreError> {
-        let Some(col) = self.table.remote_id.clone() else {
-            return Ok(Vec::new());
-        };
-        let kind = self.remote_id_type().await;
-        self.fetch(Filter::KeyIn(col, admitted(kind, ids))).await
-    }
-
     async fn fetch(&self, filter: Filter) -> Result<Vec<Execution>, StoreError> {
         if filter.is_empty() {
             return Ok(Vec::new());
@@ -579,101 +514,6 @@ impl Store {
         }
         Ok(plans)
     }
-
-    /// One row to an Execution; a row without id or readable created_at is
-    /// skipped with a warning naming it, so one bad row cannot hide the rest.
-    fn decode(&self, r: Vec<Option<String>>) -> Option<Execution> {
-        let cols: Columns<'_> = std::array::from_fn(|i| r.get(i).and_then(|v| v.as_deref()));
-        self.decode_columns(&cols)
-    }
-
-    fn decode_columns(&self, cols: &Columns<'_>) -> Option<Execution> {
-        let text = |i: usize| present(cols[i]).map(str::to_string);
-        let shared = |i: usize| present(cols[i]).map(|v| self.interned.share(v));
-        let id = text(0)?;
-        let Some(created_at) = present(cols[5]).and_then(parse_timestamp) else {
-            let mut warned = self.warned.lock().unwrap_or_else(|e| e.into_inner());
-            if warned.len() < Interner::MAX && warned.insert(id.clone()) {
-                tracing::warn!(
-                    "execution {id}: column {} holds {:?}, not a timestamp; row skipped (said once per row)",
-                    self.table.created_at,
-                    cols[5]
-                );
-            }
-            return None;
-        };
-        let raw_status = shared(1).unwrap_or_else(|| self.interned.share(""));
-        let ts = |i: usize| present(cols[i]).and_then(parse_timestamp);
-        Some(Execution {
-            status: self.statuses.status_of(&raw_status),
-            raw_status,
-            remote_id: text(2),
-            name: shared(3),
-            group: shared(4),
-            created_at,
-            started_at: ts(6),
-            updated_at: ts(7),
-            completed_at: ts(8),
-            heartbeat_at: ts(9),
-            error: text(10),
-            error_count: present(cols[11]).and_then(|v| v.trim().parse().ok()),
-            id,
-        })
-    }
-}
-
-/// The values that can be of the key column's type, in its form; the others
-/// cannot match any row and are left out.
-fn admitted(kind: Option<KeyType>, values: &[String]) -> Keys {
-    let values = match &kind {
-        Some(k) => values.iter().filter_map(|v| k.admit(v).ok()).collect(),
-        None => values.to_vec(),
-    };
-    Keys { kind, values }
-}
-
-/// The selected columns of one row, borrowed from the database's answer.
-pub(super) type Columns<'r> = [Option<&'r str>; FIELDS.len()];
-
-/// Empty text reads as absent, as NULL does.
-fn present(v: Option<&str>) -> Option<&str> {
-    v.filter(|v| !v.is_empty())
-}
-
-/// One row of a streamed read, borrowed: the poll compares it with what it
-/// already holds and allocates only for a row that changed.
-pub struct RowView<'r> {
-    store: &'r Store,
-    cols: Columns<'r>,
-}
-
-impl RowView<'_> {
-    pub fn id(&self) -> Option<&str> {
-        present(self.cols[0])
-    }
-
-    /// Whether the row reads exactly as `e` (what `to_execution` would give).
-    pub fn same_as(&self, e: &Execution) -> bool {
-        let c = &self.cols;
-        let text = |i: usize| present(c[i]);
-        let ts = |i: usize| text(i).and_then(parse_timestamp);
-        text(0) == Some(e.id.as_str())
-            && text(1).unwrap_or_default() == &*e.raw_status
-            && text(2) == e.remote_id.as_deref()
-            && text(3) == e.name.as_deref()
-            && text(4) == e.group.as_deref()
-            && ts(5) == Some(e.created_at)
-            && ts(6) == e.started_at
-            && ts(7) == e.updated_at
-            && ts(8) == e.completed_at
-            && ts(9) == e.heartbeat_at
-            && text(10) == e.error.as_deref()
-            && text(11).and_then(|v| v.trim().parse().ok()) == e.error_count
-    }
-
-    pub fn to_execution(&self) -> Option<Execution> {
-        self.store.decode_columns(&self.cols)
-    }
 }
 
 /// The reads a poll makes.
@@ -709,6 +549,13 @@ impl PollRead {
         }
     }
 }
+
+#[path = "by_id.rs"]
+mod by_id;
+#[path = "decode.rs"]
+mod decode;
+pub(super) use decode::Columns;
+pub use decode::RowView;
 
 #[cfg(test)]
 mod tests {
