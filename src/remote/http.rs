@@ -10,12 +10,12 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
 pub use super::answer::parse_retry_after;
-use super::answer::{detail_fields, origin_of, percent_encode, read_capped, send_failure, text_at};
+use super::answer::{detail_fields, read_capped, send_failure, text_at};
 use super::gate::{Gate, RETRIES};
 use super::list_items::ListShape;
 use super::oauth::OAuth;
@@ -27,6 +27,9 @@ use super::{
 use crate::config::{PollConfig, RemoteConfig, StopMethod};
 use crate::domain::{RemoteAnswer, RemoteDetail, StatusMap};
 use crate::store::Store;
+
+#[path = "http_list.rs"]
+mod list;
 
 const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(5);
 /// The largest answer read when `remote.max_answer_bytes` is not set: a list
@@ -150,35 +153,6 @@ impl HttpTracker {
             statuses: remote.status_values.to_map(),
             gate: Gate::new(poll.remote_concurrency.unwrap_or(10), rate),
         })
-    }
-
-    /// The URL of a list page: the scope's path, then either the cursor
-    /// as a query parameter or the cursor itself as a path or URL. A URL
-    /// elsewhere than the API's own origin is refused: the credentials go
-    /// with every request.
-    fn list_url(&self, path: &str, cursor: Option<&str>) -> Result<String, RemoteError> {
-        let Some(cursor) = cursor else {
-            return Ok(format!("{}{path}", self.base_url));
-        };
-        if let Some(param) = &self.list.cursor_param {
-            let sep = if path.contains('?') { '&' } else { '?' };
-            return Ok(format!(
-                "{}{path}{sep}{param}={}",
-                self.base_url,
-                percent_encode(cursor)
-            ));
-        }
-        let origin = origin_of(&self.base_url);
-        if cursor.starts_with('/') {
-            Ok(format!("{origin}{cursor}"))
-        } else if cursor.starts_with(&format!("{origin}/")) {
-            Ok(cursor.to_string())
-        } else {
-            Err(RemoteError::BadAnswer(format!(
-                "the list answer's next page {cursor:?} is not a path or a URL under {origin}; \
-                 exectop does not follow it (set remote.list_cursor_param if it is a cursor)"
-            )))
-        }
     }
 
     /// The credentials to send: the OAuth access token, the static token, or none.
@@ -395,100 +369,6 @@ impl HttpTracker {
             message: last_error,
         }
     }
-
-    /// One list answer's next cursor and active runs (`list_items`).
-    pub(super) fn parse_page(
-        &self,
-        body: &[u8],
-        now: DateTime<Utc>,
-    ) -> Result<ListPage, RemoteError> {
-        self.list.parse_page(body, now, &self.statuses, &self.gate)
-    }
-
-    /// One list page, waiting out a short `Retry-After` (the list is
-    /// asked for once per interval; one 429 should not lose it) at most
-    /// `RETRIES` times.
-    async fn list_page_of(
-        &self,
-        scope: &ListScope,
-        cursor: Option<&str>,
-    ) -> Result<ListPage, RemoteError> {
-        for attempt in 0..=RETRIES {
-            if let Err(wait) = self.gate.wait_out_pause().await {
-                return Err(RemoteError::Throttled(format!(
-                    "remote API paused for {}s",
-                    wait.as_secs().max(1)
-                )));
-            }
-            match self.list_page_once(scope, cursor).await {
-                Err(RemoteError::Throttled(_)) if attempt < RETRIES => {}
-                Err(RemoteError::Throttled(_)) => break,
-                other => return other,
-            }
-        }
-        Err(throttled_list())
-    }
-
-    async fn list_page_once(
-        &self,
-        scope: &ListScope,
-        cursor: Option<&str>,
-    ) -> Result<ListPage, RemoteError> {
-        // The page tells the state of some moment after it was asked for.
-        let asked_at = Utc::now();
-        let url = self.list_url(&scope.path, cursor)?;
-        let prepared = Prepared {
-            path: scope.path.clone(),
-            headers: scope.headers.clone(),
-        };
-        let Sent {
-            status,
-            headers,
-            body,
-            latency,
-        } = match self.send(Method::GET, &url, &prepared).await {
-            Ok(sent) => sent,
-            Err(RemoteError::Auth(why)) => {
-                return Err(RemoteError::Auth(format!("authentication failing: {why}")));
-            }
-            Err(e) => {
-                self.gate.note_failure(&e.to_string());
-                return Err(e);
-            }
-        };
-        match self.classify(status, &headers) {
-            Some(Attempt::Done(RemoteAnswer::Throttled { .. })) => {
-                return Err(throttled_list());
-            }
-            Some(Attempt::Done(RemoteAnswer::Unasked { message })) => {
-                return Err(RemoteError::Auth(message));
-            }
-            Some(Attempt::Done(RemoteAnswer::Error { message })) => {
-                return Err(RemoteError::ErrorStatus(message));
-            }
-            Some(Attempt::Retry(e)) => {
-                self.gate.note_failure(&e);
-                return Err(RemoteError::ErrorStatus(e));
-            }
-            _ if !status.is_success() => {
-                let message = format!("list call answered HTTP {}", status.as_u16());
-                self.gate.note_failure(&message);
-                return Err(RemoteError::ErrorStatus(message));
-            }
-            _ => {}
-        }
-        // A page that does not parse is a failed answer, for the
-        // remote's health as for the list.
-        let page = self
-            .parse_page(&body, asked_at)
-            .inspect_err(|e| self.gate.note_failure(&e.to_string()))?;
-        self.gate.note_success(latency);
-        Ok(page)
-    }
-}
-
-fn throttled_list() -> RemoteError {
-    RemoteError::Throttled("remote API throttled the list call".into())
 }
 
 impl RemoteTracker for HttpTracker {
