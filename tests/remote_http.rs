@@ -195,8 +195,15 @@ async fn the_fields_the_configuration_names_come_with_the_answer() {
             ("reason".to_string(), "disk full".to_string())
         ]
     );
-    // An answer with none of them has no detail.
+    // An answer with none of them has an empty detail: it replaces the
+    // reason an earlier status had.
     let (_, detail) = t.lookup_detailed(&LookupTarget::remote_id("ok")).await;
+    assert!(detail.expect("a detail, empty").is_empty());
+    // Without named fields, no detail at all.
+    let plain = tracker(&base, None);
+    let (_, detail) = plain
+        .lookup_detailed(&LookupTarget::remote_id("failed"))
+        .await;
     assert_eq!(detail, None);
 }
 

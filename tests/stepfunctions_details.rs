@@ -236,3 +236,110 @@ async fn details_show_the_failed_runs_history_and_fifty_openings_stay_in_budget(
             });
     eprintln!("calls: {per_call:?}");
 }
+
+/// A role without `states:GetExecutionHistory`: the details say why there is
+/// no history, and the header still reads the poll's health (that the
+/// tracker's health is left alone is `tests/stepfunctions_health.rs`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_history_refused_is_said_in_the_details() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let refused = Arc::new(AtomicUsize::new(0));
+    let app = {
+        let refused = refused.clone();
+        axum::Router::new().route(
+            "/",
+            axum::routing::post(move |headers: axum::http::HeaderMap, body: String| {
+                let refused = refused.clone();
+                async move {
+                    let target = headers
+                        .get("x-amz-target")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default()
+                        .to_string();
+                    let ok = |body: String| (axum::http::StatusCode::OK, [("x-amzn-errortype", "")], body);
+                    if target.ends_with("GetExecutionHistory") {
+                        refused.fetch_add(1, Ordering::SeqCst);
+                        return (
+                            axum::http::StatusCode::BAD_REQUEST,
+                            [("x-amzn-errortype", "AccessDeniedException")],
+                            r#"{"__type":"AccessDeniedException","message":"not authorized to perform: states:GetExecutionHistory"}"#
+                                .to_string(),
+                        );
+                    }
+                    if target.ends_with("ListExecutions") {
+                        return ok(serde_json::json!({ "executions": [] }).to_string());
+                    }
+                    let arn = serde_json::from_str::<serde_json::Value>(&body).unwrap()
+                        ["executionArn"]
+                        .clone();
+                    ok(serde_json::json!({ "executionArn": arn, "status": "RUNNING", "startDate": 1.7e9 })
+                        .to_string())
+                }
+            }),
+        )
+    };
+    let base = common::serve_loopback(app).await;
+    let url = common::pg_fresh_url().await;
+    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+    pool.execute(sqlx::AssertSqlSafe(format!(
+        "{EXPERIMENTS_TABLE};
+         INSERT INTO experiments (id, model_name, started_at, execution_arn, execution_name, execution_status) VALUES
+           (1, 'llama', now() - interval '10 minutes', '{a}', 'a', 'RUNNING'),
+           (2, 'llama', now() - interval '9 minutes', '{b}', 'b', 'RUNNING')",
+        a = execution("a"),
+        b = execution("b"),
+    )))
+    .await
+    .unwrap();
+    pool.close().await;
+    let config = preset_config(&base, &[]);
+    let db_url = url.to_string();
+    let asked = refused.clone();
+    tokio::task::spawn_blocking(move || {
+        let tmux = Tmux::start_with(
+            &format!("--config {}", config.display()),
+            160,
+            48,
+            &[
+                ("EXECTOP_DATABASE_URL", db_url.as_str()),
+                ("AWS_ACCESS_KEY_ID", "AKIAEXECTOPTEST"),
+                ("AWS_SECRET_ACCESS_KEY", "exectop-test-secret"),
+                ("AWS_CONFIG_FILE", "/nonexistent/exectop-test"),
+                ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/exectop-test"),
+                ("AWS_EC2_METADATA_DISABLED", "true"),
+            ],
+        );
+        tmux.wait_for("the remote's answers", Duration::from_secs(60), |s| {
+            s.contains(" running ") && s.contains("remote ok")
+        });
+        for _ in 0..2 {
+            for key in ["Down", "Up"] {
+                tmux.keys(&["Enter"]);
+                let screen =
+                    tmux.wait_for("the refusal in the details", Duration::from_secs(20), |s| {
+                        s.contains("not read:")
+                    });
+                assert!(screen.contains("AccessDeniedException"), "{screen}");
+                tmux.keys(&["Escape", key]);
+            }
+        }
+        assert!(
+            asked.load(Ordering::SeqCst) >= 4,
+            "asked and refused at each opening (positive control)"
+        );
+        // A database poll later (5 s) the header still reads the poll's health.
+        std::thread::sleep(Duration::from_secs(7));
+        let screen = tmux.screen();
+        let header = screen.lines().next().unwrap_or_default();
+        assert!(header.contains("remote ok"), "{screen}");
+        assert!(
+            !screen.contains("auth failing") && !screen.contains("degraded"),
+            "{screen}"
+        );
+        tmux.keys(&["q"]);
+        tmux.wait_for("exit", Duration::from_secs(10), |s| s.contains("EXITED:0"));
+    })
+    .await
+    .unwrap();
+}

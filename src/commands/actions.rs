@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 use super::setup::Setup;
 use crate::actions::{self, ActionError, Plan, Target};
 use crate::remote::RemoteTracker;
-use crate::remote::recent::{EventsAnswer, EventsFetcher};
+use crate::remote::recent::EventsFetcher;
 use crate::store::{Actor, Store};
 use crate::tui::{
     ActionChannel, ActionCommand, ActionEvent, ActionKind, ActionPreview, ActionReport,
@@ -72,7 +72,7 @@ pub fn serve(setup: &Setup, read_only: bool, operator: Option<String>) -> Action
     let tracker = setup.tracker.clone();
     let actor = Actor::from_env(operator);
     let read_only = read_only || setup.loaded.config.ui.read_only;
-    let events = tracker
+    let histories = tracker
         .as_ref()
         .filter(|t| t.keeps_events())
         .map(|t| EventsFetcher::spawn(t.clone(), event_tx.clone(), ActionEvent::RemoteEvents));
@@ -148,22 +148,6 @@ pub fn serve(setup: &Setup, read_only: bool, operator: Option<String>) -> Action
                     request_id: None,
                     error: "read-only mode: exectop writes nothing".into(),
                 },
-                // Served by a task of its own: a slow history must not hold
-                // up a plan, and only the latest wish is served.
-                ActionCommand::RemoteEvents(target) => {
-                    match &events {
-                        Some(fetcher) => fetcher.want(target),
-                        None => {
-                            let _ = event_tx
-                                .send(ActionEvent::RemoteEvents(EventsAnswer {
-                                    execution_id: target.id,
-                                    events: Err("this tracker keeps no history of a run".into()),
-                                }))
-                                .await;
-                        }
-                    }
-                    continue;
-                }
                 ActionCommand::LoadAudit => match store.recent_audit(AUDIT_ROWS).await {
                     Ok(entries) => ActionEvent::Audit(entries),
                     Err(e) => ActionEvent::Failed {
@@ -180,5 +164,6 @@ pub fn serve(setup: &Setup, read_only: bool, operator: Option<String>) -> Action
     ActionChannel {
         commands: command_tx,
         events: event_rx,
+        histories,
     }
 }

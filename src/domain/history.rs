@@ -148,6 +148,13 @@ pub struct RemoteHistory {
     detail: Option<Arc<RemoteDetail>>,
 }
 
+impl RemoteDetail {
+    /// Says nothing: the answer had none of what a tracker can tell.
+    pub fn is_empty(&self) -> bool {
+        self == &RemoteDetail::default()
+    }
+}
+
 impl RemoteHistory {
     pub fn record(&mut self, obs: Observation) {
         self.version = self.version.wrapping_add(1);

@@ -16,6 +16,10 @@ pub const EVENTS_SHOWN: usize = 12;
 pub struct RemoteEvent {
     /// The tracker's own number: newer events have larger ones.
     pub id: i64,
+    /// The event this one follows in its own branch (Step Functions'
+    /// `previousEventId`): the way back to the state it happened in, where
+    /// parallel branches interleave.
+    pub previous: Option<i64>,
     pub at: Option<DateTime<Utc>>,
     /// `TaskFailed`, `TaskStateEntered`, `ExecutionFailed`, …
     pub kind: String,
@@ -63,35 +67,57 @@ impl RecentEvents {
         self.events.first().is_some_and(RemoteEvent::ends_execution)
     }
 
-    /// Where the run failed. A state's own failure (`TaskFailed`) says
-    /// more than the execution's echo of it (`ExecutionFailed` repeats the
-    /// error), so the newest failure below the execution that carries an
-    /// error or a cause wins, else the newest failure; its state is the
-    /// one it names, or else the one entered last before it.
+    /// Where the run failed, when its history ends in a failure (failed,
+    /// timed out or aborted); `None` for a run that succeeded or still
+    /// runs, whatever retried or caught failures it went through. The end's
+    /// error and cause are the run's; the state's own failure it repeats (a
+    /// `TaskFailed` with the same error) says where, and its kind is shown.
     pub fn failure(&self) -> Option<Failure> {
-        let newest = self.events.iter().find(|e| e.is_failure())?;
-        let telling = self
+        let end = self
             .events
-            .iter()
-            .find(|e| {
-                e.is_failure()
-                    && !e.kind.starts_with("Execution")
-                    && (e.error.is_some() || e.cause.is_some())
+            .first()
+            .filter(|e| e.ends_execution() && e.kind != "ExecutionSucceeded")?;
+        let origin = end
+            .error
+            .as_ref()
+            .and_then(|error| {
+                self.events.iter().skip(1).find(|e| {
+                    e.is_failure()
+                        && !e.kind.starts_with("Execution")
+                        && e.error.as_ref() == Some(error)
+                })
             })
-            .unwrap_or(newest);
-        let state = telling.state.clone().or_else(|| {
-            self.events
-                .iter()
-                .filter(|e| e.id <= telling.id)
-                .find(|e| e.kind.ends_with("StateEntered"))
-                .and_then(|e| e.state.clone())
-        });
+            .unwrap_or(end);
         Some(Failure {
-            kind: telling.kind.clone(),
-            state,
-            error: telling.error.clone().or_else(|| newest.error.clone()),
-            cause: telling.cause.clone().or_else(|| newest.cause.clone()),
+            kind: origin.kind.clone(),
+            state: self.state_of(origin),
+            error: end.error.clone().or_else(|| origin.error.clone()),
+            cause: end.cause.clone().or_else(|| origin.cause.clone()),
         })
+    }
+
+    /// The state `event` happened in: back along `previous` to the state
+    /// entered in its own branch (another branch's states interleave); an
+    /// answer without the links falls back to the state entered last
+    /// before it. `None` when the way back leaves the events kept.
+    fn state_of(&self, event: &RemoteEvent) -> Option<String> {
+        let by_id = |id: i64| self.events.iter().find(|e| e.id == id);
+        if event.previous.is_none() {
+            return self
+                .events
+                .iter()
+                .filter(|e| e.id <= event.id)
+                .find(|e| e.kind.ends_with("StateEntered"))
+                .and_then(|e| e.state.clone());
+        }
+        let mut at = event;
+        for _ in 0..=self.events.len() {
+            if at.kind.ends_with("StateEntered") {
+                return at.state.clone();
+            }
+            at = by_id(at.previous?)?;
+        }
+        None
     }
 }
 
@@ -128,6 +154,7 @@ mod tests {
     fn event(id: i64, kind: &str, state: Option<&str>, error: Option<&str>) -> RemoteEvent {
         RemoteEvent {
             id,
+            previous: None,
             at: None,
             kind: kind.into(),
             state: state.map(str::to_string),
@@ -184,5 +211,78 @@ mod tests {
             (f.kind.as_str(), f.state.as_deref()),
             ("ExecutionAborted", Some("Wait"))
         );
+    }
+
+    /// Events linked as Step Functions links them: each to the one before
+    /// it in its own branch.
+    /// (id, previous id, kind, state, error)
+    type Linked<'a> = (i64, i64, &'a str, Option<&'a str>, Option<&'a str>);
+
+    fn linked(events: &[Linked<'_>]) -> RecentEvents {
+        RecentEvents::newest_first(
+            events
+                .iter()
+                .map(|&(id, previous, kind, state, error)| RemoteEvent {
+                    previous: Some(previous),
+                    ..event(id, kind, state, error)
+                })
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn a_failure_that_was_retried_or_caught_is_not_where_the_run_failed() {
+        // Retried, then succeeded.
+        let succeeded = linked(&[
+            (1, 0, "ExecutionStarted", None, None),
+            (2, 1, "TaskStateEntered", Some("Export"), None),
+            (3, 2, "TaskFailed", None, Some("Lambda.ServiceException")),
+            (4, 3, "TaskSucceeded", None, None),
+            (5, 4, "ExecutionSucceeded", None, None),
+        ]);
+        assert_eq!(succeeded.failure(), None);
+        // Still running after a failed attempt.
+        let running = linked(&[
+            (2, 1, "TaskStateEntered", Some("Export"), None),
+            (3, 2, "TaskFailed", None, Some("Lambda.ServiceException")),
+            (4, 3, "TaskScheduled", None, None),
+        ]);
+        assert_eq!(running.failure(), None);
+        // Timed out after a retried failure: the timeout is why it ended.
+        let timed_out = linked(&[
+            (2, 1, "TaskStateEntered", Some("Export"), None),
+            (3, 2, "TaskFailed", None, Some("Lambda.ServiceException")),
+            (4, 3, "TaskScheduled", None, None),
+            (5, 4, "ExecutionTimedOut", None, Some("States.Timeout")),
+        ]);
+        let f = timed_out.failure().unwrap();
+        assert_eq!(f.kind, "ExecutionTimedOut");
+        assert_eq!(f.error.as_deref(), Some("States.Timeout"));
+        assert_eq!(f.state.as_deref(), Some("Export"));
+    }
+
+    #[test]
+    fn the_state_is_found_in_the_failing_branch_not_the_last_one_entered() {
+        // A Parallel state: branch A's task fails after branch B entered a
+        // wait; the links lead back to A's state.
+        let recent = linked(&[
+            (2, 1, "ParallelStateEntered", Some("Both"), None),
+            (3, 2, "TaskStateEntered", Some("Branch A"), None),
+            (4, 3, "TaskScheduled", None, None),
+            (5, 2, "WaitStateEntered", Some("Branch B wait"), None),
+            (6, 4, "TaskFailed", None, Some("States.TaskFailed")),
+            (7, 6, "ParallelStateFailed", None, None),
+            (8, 7, "ExecutionFailed", None, Some("States.TaskFailed")),
+        ]);
+        let f = recent.failure().unwrap();
+        assert_eq!(f.kind, "TaskFailed");
+        assert_eq!(f.state.as_deref(), Some("Branch A"));
+        // A way back that leaves the kept events names no state rather
+        // than a wrong one.
+        let cut = linked(&[
+            (40, 39, "TaskFailed", None, Some("X")),
+            (41, 40, "ExecutionFailed", None, Some("X")),
+        ]);
+        assert_eq!(cut.failure().unwrap().state, None);
     }
 }

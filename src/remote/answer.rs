@@ -168,7 +168,10 @@ pub(super) fn origin_of(url: &str) -> &str {
 }
 
 /// The named fields an answer has (`remote.detail_fields`: name, JSON
-/// pointer); none when it has none of them.
+/// pointer). With fields named, an answer that has none of them gives an
+/// empty detail, not none: a history keeps its last detail through answers
+/// without one (a list's), and a reason from a run's earlier status must not
+/// stand beside the next.
 pub(super) fn detail_fields(
     answer: &Value,
     named: &[(String, String)],
@@ -180,7 +183,7 @@ pub(super) fn detail_fields(
             Some((name.clone(), value))
         })
         .collect();
-    (!fields.is_empty()).then(|| {
+    (!named.is_empty()).then(|| {
         std::sync::Arc::new(crate::domain::RemoteDetail {
             fields,
             ..Default::default()

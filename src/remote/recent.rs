@@ -1,8 +1,9 @@
 //! The tracker's history of the execution whose details are open, fetched
 //! on demand. Two things keep it within the request budget: only the
 //! latest request is served (an operator paging through fifty details asks
-//! for the one left open, not for all fifty), and answers are kept — for
-//! good once the run has ended, briefly while it runs.
+//! for the one left open, not for all fifty), and answers are kept: five
+//! minutes once the run has ended (an ended run can be redriven, and goes on
+//! under the same ARN), briefly while it runs.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -16,6 +17,8 @@ use crate::domain::remote_events::RecentEvents;
 /// How long a running execution's history is shown before it is asked for
 /// again on the next opening.
 pub const RUNNING_FRESH: Duration = Duration::from_secs(15);
+/// How long an ended run's history is shown before it is asked for again.
+pub const ENDED_FRESH: Duration = Duration::from_secs(300);
 /// Histories kept; the oldest fetched goes first.
 const KEPT: usize = 256;
 
@@ -34,7 +37,12 @@ struct Kept {
 impl Kept {
     fn fresh(&self, remote_id: &str, now: Instant) -> Option<Arc<RecentEvents>> {
         let (at, events) = self.by_remote_id.get(remote_id)?;
-        (events.is_final() || now.duration_since(*at) < RUNNING_FRESH).then(|| events.clone())
+        let fresh_for = if events.is_final() {
+            ENDED_FRESH
+        } else {
+            RUNNING_FRESH
+        };
+        (now.duration_since(*at) < fresh_for).then(|| events.clone())
     }
 
     fn keep(&mut self, remote_id: String, events: Arc<RecentEvents>, now: Instant) {
@@ -114,6 +122,7 @@ mod tests {
         };
         Arc::new(RecentEvents::newest_first(vec![RemoteEvent {
             id: 1,
+            previous: None,
             at: None,
             kind: kind.into(),
             state: None,
@@ -123,7 +132,7 @@ mod tests {
     }
 
     #[test]
-    fn an_ended_run_is_kept_for_good_a_running_one_briefly() {
+    fn an_ended_run_is_kept_for_minutes_a_running_one_briefly() {
         let mut kept = Kept::default();
         let start = Instant::now();
         kept.keep("ended".into(), events(true), start);
@@ -132,6 +141,9 @@ mod tests {
         assert!(kept.fresh("ended", later).is_some());
         assert!(kept.fresh("running", start).is_some());
         assert!(kept.fresh("running", later).is_none());
+        // A redriven run goes on under its ARN: asked again in time.
+        let much_later = start + ENDED_FRESH + Duration::from_secs(1);
+        assert!(kept.fresh("ended", much_later).is_none());
     }
 
     #[test]

@@ -305,6 +305,7 @@ pub fn parse_history(body: &[u8]) -> Result<RecentEvents, RemoteError> {
         };
         events.push(RemoteEvent {
             id,
+            previous: e.get("previousEventId").and_then(serde_json::Value::as_i64),
             at: epoch(e.get("timestamp").and_then(serde_json::Value::as_f64)),
             kind: kind.to_string(),
             state: text("name"),

@@ -563,13 +563,25 @@ impl RemoteTracker for StepFunctionsTracker {
     ) -> BoxFuture<'a, Result<RecentEvents, RemoteError>> {
         Box::pin(async move {
             ExecutionArn::parse(&target.remote_id)?;
-            // Under the look-ups' caps: the details never cost the poll more
-            // than its own requests per second allow.
+            // Under the look-ups' caps (a slot and a token of the describes'
+            // gate): the details never cost more than the poll's own requests
+            // per second allow. But not in the gate's health: a role without
+            // states:GetExecutionHistory, or a history that fails, says so in
+            // the details only, and never makes the poll "auth failing",
+            // degraded, or healthy again.
             let body = history_body(&target.remote_id, EVENTS_SHOWN);
             let answer = self
-                .patiently(&self.describes, Call::GetExecutionHistory, &body)
+                .call(&self.describes, Call::GetExecutionHistory, body)
                 .await?;
-            parse_history(&answer.body)
+            if answer.status.is_success() {
+                return parse_history(&answer.body);
+            }
+            Err(match Self::error_of(&answer) {
+                AwsError::Denied(why) => RemoteError::Auth(why),
+                AwsError::Throttled => throttled(),
+                AwsError::NotFound => RemoteError::ErrorStatus("no such execution".into()),
+                AwsError::InvalidArn(e) | AwsError::Other(e) => RemoteError::ErrorStatus(e),
+            })
         })
     }
 

@@ -193,8 +193,8 @@ fn remote_events(l: &mut Lines, view: Option<&EventsView>, execution_id: &str) {
     };
     if let Some(f) = recent.failure() {
         let place = match &f.state {
-            Some(state) => format!("{} in state \"{}\"", f.kind, one_line(state)),
-            None => f.kind.clone(),
+            Some(state) => format!("{} in state \"{}\"", one_line(&f.kind), one_line(state)),
+            None => one_line(&f.kind).into_owned(),
         };
         l.field("failed", place);
         if let Some(error) = &f.error {

@@ -42,8 +42,6 @@ pub enum ActionCommand {
         request_id: u64,
     },
     LoadAudit,
-    /// The tracker's last events of one execution, for its open details.
-    RemoteEvents(crate::remote::LookupTarget),
     /// Claim, acknowledge, snooze or note a finding (exectop's own table).
     Triage {
         key: FindingKey,

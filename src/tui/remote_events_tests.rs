@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::intent::{ActionCommand, ActionEvent};
+use super::intent::ActionEvent;
 use super::render_layout_tests;
 use super::render_tests::draw;
 use super::sample::{self, update};
@@ -25,6 +25,7 @@ fn screen(app: &App) -> String {
 fn answer(execution_id: &str) -> ActionEvent {
     let event = |id, kind: &str, state: Option<&str>, error: Option<&str>| RemoteEvent {
         id,
+        previous: Some(id - 1),
         at: None,
         kind: kind.into(),
         state: state.map(str::to_string),
@@ -49,7 +50,7 @@ fn opening_the_details_asks_once_and_the_answer_for_that_row_is_drawn() {
     app.size = (120, 60);
     let row = app.selected_execution().unwrap().clone();
     let effects = press(&mut app, KeyCode::Enter);
-    let [Effect::Action(ActionCommand::RemoteEvents(target))] = effects.as_slice() else {
+    let [Effect::FetchEvents(target)] = effects.as_slice() else {
         panic!("one request for the history: {effects:?}")
     };
     assert_eq!(target.id, row.id);

@@ -29,6 +29,10 @@ use crate::remote::context::ContextCache;
 pub struct ActionChannel {
     pub commands: mpsc::Sender<ActionCommand>,
     pub events: mpsc::Receiver<ActionEvent>,
+    /// Where the tracker keeps histories: the details' requests go to it
+    /// directly, never queued behind a plan or dropped with a full channel;
+    /// its answers come back on `events`.
+    pub histories: Option<crate::remote::recent::EventsFetcher>,
 }
 
 /// Why the loop ended; logged, and useful to the caller's exit code.
@@ -193,6 +197,11 @@ pub async fn run(
                     }
                 }
                 Effect::RunCommand(request) => spawn_command(request, command_tx.clone()),
+                Effect::FetchEvents(target) => {
+                    if let Some(fetcher) = &actions.histories {
+                        fetcher.want(target);
+                    }
+                }
                 Effect::ReadContext(request) => {
                     read_context(context.clone(), request, command_tx.clone());
                 }

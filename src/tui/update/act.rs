@@ -123,8 +123,9 @@ pub(super) fn on_event(app: &mut App, event: ActionEvent) -> Vec<Effect> {
             vec![Effect::SendControl(MonitorControl::RefreshNow)]
         }
         ActionEvent::RemoteEvents(answer) => {
-            // An answer for details since closed or moved on is dropped: the
-            // edge keeps it for the next opening.
+            // Kept only for the execution whose details were opened last
+            // (an answer for one opened before is dropped; the edge keeps it
+            // for the next opening).
             if let Some(view) = app.remote_events.as_mut()
                 && view.execution_id == answer.execution_id
             {

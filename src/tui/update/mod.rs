@@ -53,6 +53,9 @@ pub enum Effect {
     RunCommand(RunRequest),
     /// Hand a URL to the desktop opener, else copy it.
     OpenUrl(OpenRequest),
+    /// Ask the tracker for a run's last events (the details just opened);
+    /// the answer comes back as `ActionEvent::RemoteEvents`.
+    FetchEvents(crate::remote::LookupTarget),
     /// Read the context row of a key for a waiting command; it comes back
     /// as `Msg::Command(CommandEvent::Context)`.
     ReadContext(ContextRequest),

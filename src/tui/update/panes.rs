@@ -53,7 +53,7 @@ fn details_opened(app: &mut App) -> Vec<Effect> {
         execution_id: target.id.clone(),
         state: EventsState::Loading,
     });
-    vec![Effect::Action(ActionCommand::RemoteEvents(target))]
+    vec![Effect::FetchEvents(target)]
 }
 
 pub(super) fn on_filter_input(app: &mut App, input: Input) -> Vec<Effect> {
