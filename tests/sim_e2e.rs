@@ -29,6 +29,7 @@ fn options(db_url: String, seed: u64) -> SimOptions {
         time_scale: 0.04,
         api_faults: ApiFaults::default(),
         history: true,
+        recurring_jobs: false,
         steady: 0,
         amc: None,
         stepfunctions: false,

@@ -35,6 +35,11 @@ fn demo_navigates_filters_opens_details_and_restores_the_terminal() {
         s.contains("Running") && s.contains("Stuck") && s.contains("stuck")
     });
     assert!(screen.contains("Error rates"), "{screen}");
+    // The demo's jobs recur with a day of history: their runtimes are
+    // learned, and the Running pane shows how far into its p95 each run is.
+    t.wait_for("the learned runtimes' column", READY, |s| {
+        s.contains("/p95") && s.lines().any(|l| l.contains(" job-") && l.contains('%'))
+    });
 
     t.keys(&["Tab"]);
     t.keys(&["j", "j", "Enter"]);

@@ -41,6 +41,11 @@ pub struct SimOptions {
     pub api_faults: ApiFaults,
     /// Seed a day of finished executions and a few long-broken rows.
     pub history: bool,
+    /// New executions run a handful of recurring jobs (`job-0` … `job-5`),
+    /// and the seeded day is runs of the same jobs, so exectop learns their
+    /// runtimes at once (the Running pane's `/p95`); else every name is
+    /// rare and only fixed thresholds apply.
+    pub recurring_jobs: bool,
     /// Start with this many healthy executions running for the next day
     /// (benchmarks). They are not in the ground truth and send no heartbeats.
     pub steady: usize,
@@ -74,6 +79,7 @@ impl SimOptions {
                 malformed_rate: 0.01,
             },
             history: true,
+            recurring_jobs: true,
             steady: 0,
             amc: None,
             stepfunctions: false,
@@ -152,6 +158,7 @@ pub async fn start(opts: SimOptions) -> Result<SimHandle, String> {
         time_scale: opts.time_scale,
         fault_rate: opts.fault_rate,
         arn_ids: opts.stepfunctions,
+        recurring_jobs: opts.recurring_jobs,
     });
     if opts.history {
         writer.seed_history(&mut rng.fork(2)).await?;

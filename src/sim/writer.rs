@@ -48,7 +48,13 @@ pub struct Writer {
     /// Remote ids are Step Functions execution ARNs, under a state machine
     /// named after the run's group.
     pub arn_ids: bool,
+    /// See `SimOptions::recurring_jobs`.
+    pub recurring_jobs: bool,
 }
+
+/// How many jobs recur where `recurring_jobs` is on: a seeded day of 240
+/// runs gives each about 40, past the 20 succeeded runs learning needs.
+const RECURRING: u64 = 6;
 
 fn scaled(secs: f64, scale: f64) -> Cd {
     Cd::milliseconds((secs * scale * 1000.0) as i64)
@@ -192,12 +198,18 @@ impl Writer {
         let now = Utc::now();
         for n in 0..240 {
             let ended = now - Cd::seconds((rng.unit() * 86_000.0) as i64 + 60);
-            let started = ended - Cd::seconds(rng.range(20.0, 600.0) as i64);
+            // Recurring jobs took what their runs today take (`live_one`).
+            let started = if self.recurring_jobs {
+                ended - scaled(rng.range(20.0, 120.0), self.time_scale)
+            } else {
+                ended - Cd::seconds(rng.range(20.0, 600.0) as i64)
+            };
+            let name = self.job_name(n, 23, "report");
             let (status, error) = Self::outcome(rng);
             let group = rng.pick(&GROUPS);
             let remote_id = self.remote_id("hist", n, group);
             self.insert(NewRow {
-                name: &format!("report-{}", n % 23),
+                name: &name,
                 group,
                 status: status.as_str(),
                 created_at: started - Cd::seconds(2),
@@ -209,7 +221,7 @@ impl Writer {
             .await?;
             self.shared.fleet.lock().unwrap().insert(RemoteRun {
                 id: remote_id,
-                name: format!("report-{}", n % 23),
+                name,
                 group: group.to_string(),
                 created_at: started,
                 started_at: started,
@@ -350,6 +362,16 @@ impl Writer {
         Ok(())
     }
 
+    /// The name of run `n`: one of the recurring jobs, or else one of
+    /// `rare` names with `prefix`.
+    fn job_name(&self, n: u64, rare: u64, prefix: &str) -> String {
+        if self.recurring_jobs {
+            format!("job-{}", n % RECURRING)
+        } else {
+            format!("{prefix}-{}", n % rare)
+        }
+    }
+
     /// One execution's life, with the fault chosen for it.
     pub async fn live_one(self: Arc<Self>, n: u64, mut rng: Rng) -> Result<(), String> {
         let fault = if rng.chance(self.fault_rate) {
@@ -357,7 +379,7 @@ impl Writer {
         } else {
             Fault::Healthy
         };
-        let name = format!("job-{}", n % 97);
+        let name = self.job_name(n, 97, "job");
         let group = rng.pick(&GROUPS).to_string();
         let scale = self.time_scale;
         let created = Utc::now();
