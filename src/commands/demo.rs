@@ -111,6 +111,9 @@ pub fn sim_options(
     options.time_scale = tuning.time_scale;
     options.steady = tuning.steady;
     options.history = !tuning.no_history;
+    // The fleet the benchmarks measured (many rare names): their figures
+    // stay comparable from one run to the next.
+    options.recurring_jobs = false;
     options.api_faults = ApiFaults {
         latency: duration("api-latency", &tuning.api_latency)?,
         slow_rate: tuning.api_slow_rate,

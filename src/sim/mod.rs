@@ -44,7 +44,8 @@ pub struct SimOptions {
     /// New executions run a handful of recurring jobs (`job-0` … `job-5`),
     /// and the seeded day is runs of the same jobs, so exectop learns their
     /// runtimes at once (the Running pane's `/p95`); else every name is
-    /// rare and only fixed thresholds apply.
+    /// rare and only fixed thresholds apply (`exectop simulate`, the fleet
+    /// the benchmarks measure).
     pub recurring_jobs: bool,
     /// Start with this many healthy executions running for the next day
     /// (benchmarks). They are not in the ground truth and send no heartbeats.
