@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::moto::{EXPERIMENTS_TABLE, Moto, execution, preset_config};
+use common::moto::{EXPERIMENTS_TABLE, Moto, TEST_AWS_ENV, execution, preset_config};
 use common::tmux::Tmux;
 use sqlx::Executor;
 
@@ -117,6 +117,13 @@ async fn plant(moto: &Moto, url: &str) {
     pool.close().await;
 }
 
+/// The live monitor on `config` in tmux at 160×48, with stand-in keys.
+fn monitor(config: &std::path::Path, db_url: &str) -> Tmux {
+    let mut vars = vec![("EXECTOP_DATABASE_URL", db_url)];
+    vars.extend(TEST_AWS_ENV);
+    Tmux::start_with(&format!("--config {}", config.display()), 160, 48, &vars)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn details_show_the_failed_runs_history_and_fifty_openings_stay_in_budget() {
     let moto = Moto::start_with(&[("SF_EXECUTION_HISTORY_TYPE", "FAILURE")]);
@@ -132,19 +139,7 @@ async fn details_show_the_failed_runs_history_and_fifty_openings_stay_in_budget(
     let calls_seen = calls.clone();
     tokio::task::spawn_blocking(move || {
         let calls = calls_seen;
-        let tmux = Tmux::start_with(
-            &format!("--config {}", config.display()),
-            160,
-            48,
-            &[
-                ("EXECTOP_DATABASE_URL", db_url.as_str()),
-                ("AWS_ACCESS_KEY_ID", "AKIAEXECTOPTEST"),
-                ("AWS_SECRET_ACCESS_KEY", "exectop-test-secret"),
-                ("AWS_CONFIG_FILE", "/nonexistent/exectop-test"),
-                ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/exectop-test"),
-                ("AWS_EC2_METADATA_DISABLED", "true"),
-            ],
-        );
+        let tmux = monitor(&config, &db_url);
         // The poll has asked Step Functions: the mismatch is found.
         tmux.wait_for("the remote's answers", Duration::from_secs(60), |s| {
             s.contains("status_mismatch")
@@ -281,35 +276,12 @@ async fn a_history_refused_is_said_in_the_details() {
     };
     let base = common::serve_loopback(app).await;
     let url = common::pg_fresh_url().await;
-    let pool = sqlx::PgPool::connect(&url).await.unwrap();
-    pool.execute(sqlx::AssertSqlSafe(format!(
-        "{EXPERIMENTS_TABLE};
-         INSERT INTO experiments (id, model_name, started_at, execution_arn, execution_name, execution_status) VALUES
-           (1, 'llama', now() - interval '10 minutes', '{a}', 'a', 'RUNNING'),
-           (2, 'llama', now() - interval '9 minutes', '{b}', 'b', 'RUNNING')",
-        a = execution("a"),
-        b = execution("b"),
-    )))
-    .await
-    .unwrap();
-    pool.close().await;
+    common::moto::plant_two_running(&url).await;
     let config = preset_config(&base, &[]);
     let db_url = url.to_string();
     let asked = refused.clone();
     tokio::task::spawn_blocking(move || {
-        let tmux = Tmux::start_with(
-            &format!("--config {}", config.display()),
-            160,
-            48,
-            &[
-                ("EXECTOP_DATABASE_URL", db_url.as_str()),
-                ("AWS_ACCESS_KEY_ID", "AKIAEXECTOPTEST"),
-                ("AWS_SECRET_ACCESS_KEY", "exectop-test-secret"),
-                ("AWS_CONFIG_FILE", "/nonexistent/exectop-test"),
-                ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/exectop-test"),
-                ("AWS_EC2_METADATA_DISABLED", "true"),
-            ],
-        );
+        let tmux = monitor(&config, &db_url);
         tmux.wait_for("the remote's answers", Duration::from_secs(60), |s| {
             s.contains(" running ") && s.contains("remote ok")
         });

@@ -4,6 +4,8 @@
 //! the poll's pauses follow, is made by the poll's own calls. Against a
 //! loopback Step Functions that answers describes and refuses histories.
 
+mod common;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -14,23 +16,14 @@ use exectop::remote::{LookupTarget, RemoteTracker};
 
 const ARN: &str = "arn:aws:states:us-east-1:123456789012:execution:experiment:a";
 
-async fn serve(app: axum::Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    format!("http://{addr}")
-}
-
 #[test]
 fn histories_refused_or_failing_leave_the_trackers_health_alone() {
     // SAFETY: the only test of this binary sets its credentials before any
     // other thread (the runtime's included) exists.
     unsafe {
-        std::env::set_var("AWS_ACCESS_KEY_ID", "AKIAEXECTOPTEST");
-        std::env::set_var("AWS_SECRET_ACCESS_KEY", "exectop-test-secret");
-        std::env::set_var("AWS_CONFIG_FILE", "/nonexistent/exectop-test");
-        std::env::set_var("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/exectop-test");
-        std::env::set_var("AWS_EC2_METADATA_DISABLED", "true");
+        for (name, value) in common::moto::TEST_AWS_ENV {
+            std::env::set_var(name, value);
+        }
         std::env::remove_var("AWS_PROFILE");
         std::env::remove_var("AWS_SESSION_TOKEN");
     }
@@ -81,7 +74,7 @@ fn histories_refused_or_failing_leave_the_trackers_health_alone() {
                 }),
             )
         };
-        let base = serve(app).await;
+        let base = common::serve_loopback(app).await;
         let tracker = StepFunctionsTracker::new(
             &RemoteConfig {
                 kind: RemoteKind::Stepfunctions,

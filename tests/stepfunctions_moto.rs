@@ -252,18 +252,7 @@ async fn throttling_backs_off_and_recovers_and_a_failure_shows_its_error_and_cau
     };
     let base = common::serve_loopback(app).await;
     let url = common::pg_fresh_url().await;
-    let pool = sqlx::PgPool::connect(&url).await.unwrap();
-    pool.execute(sqlx::AssertSqlSafe(format!(
-        "{EXPERIMENTS_TABLE};
-         INSERT INTO experiments (id, model_name, started_at, execution_arn, execution_name, execution_status) VALUES
-           (1, 'llama', now() - interval '10 minutes', '{a}', 'a', 'RUNNING'),
-           (2, 'llama', now() - interval '10 minutes', '{b}', 'b', 'RUNNING')",
-        a = execution("a"),
-        b = execution("b"),
-    )))
-    .await
-    .unwrap();
-    pool.close().await;
+    common::moto::plant_two_running(&url).await;
     let out = exectop(&config(&base), &url, &["check", "--json"], Some(SECRET)).await;
     let json: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -43,6 +43,34 @@ pub fn preset_config(endpoint: &str, edits: &[(&str, &str)]) -> std::path::PathB
     path
 }
 
+/// The table with two runs of `experiment` the table says are running,
+/// ids 1 and 2, executions `a` and `b`.
+pub async fn plant_two_running(url: &str) {
+    use sqlx::Executor;
+    let pool = sqlx::PgPool::connect(url).await.unwrap();
+    pool.execute(sqlx::AssertSqlSafe(format!(
+        "{EXPERIMENTS_TABLE};
+         INSERT INTO experiments (id, model_name, started_at, execution_arn, execution_name, execution_status) VALUES
+           (1, 'llama', now() - interval '10 minutes', '{a}', 'a', 'RUNNING'),
+           (2, 'llama', now() - interval '10 minutes', '{b}', 'b', 'RUNNING')",
+        a = execution("a"),
+        b = execution("b"),
+    )))
+    .await
+    .unwrap();
+    pool.close().await;
+}
+
+/// The credentials exectop gets in these tests: from the environment only,
+/// stand-in keys, no shared files, no instance metadata.
+pub const TEST_AWS_ENV: [(&str, &str); 5] = [
+    ("AWS_ACCESS_KEY_ID", "AKIAEXECTOPTEST"),
+    ("AWS_SECRET_ACCESS_KEY", "exectop-test-secret"),
+    ("AWS_CONFIG_FILE", "/nonexistent/exectop-test"),
+    ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/exectop-test"),
+    ("AWS_EC2_METADATA_DISABLED", "true"),
+];
+
 pub fn machine_arn() -> String {
     format!("arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:experiment")
 }
