@@ -118,6 +118,24 @@ fn demo_refused(config: &TempFile) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
+/// Waits for the demo's first rows.
+fn wait_for_demo(t: &Tmux) {
+    t.wait_for("the demo's rows", READY, |s| {
+        s.contains("Running") && s.contains("nightly-1")
+    });
+}
+
+/// Presses `key` and waits for its output popup to end with exit 0: the
+/// screen, and the word after `marker` in it.
+fn shown_by(t: &Tmux, key: &str, marker: &str) -> (String, String) {
+    t.keys(&[key]);
+    let screen = t.wait_for("the output popup", SOON, |s| {
+        s.contains(marker) && s.contains("exit 0")
+    });
+    let shown = word_after(&screen, marker);
+    (screen, shown)
+}
+
 fn demo(config: &TempFile, extra: &str) -> String {
     format!("demo --seed 7 {extra} --config {}", config.0.display())
 }
@@ -128,16 +146,10 @@ fn show_escape_timeout_and_copy_commands_on_the_demo() {
     let bytes = std::env::temp_dir().join(format!("exectop-commands-{}.bytes", std::process::id()));
     let _bytes_file = TempFile(bytes.clone());
     let t = Tmux::start_capturing(&demo(&config, ""), 160, 48, &bytes);
-    t.wait_for("the demo's rows", READY, |s| {
-        s.contains("Running") && s.contains("nightly-1")
-    });
+    wait_for_demo(&t);
 
     // show: the row's id and name, as echo printed them, with exit 0.
-    t.keys(&["H"]);
-    let screen = t.wait_for("the output popup", SOON, |s| {
-        s.contains("shown:") && s.contains("exit 0")
-    });
-    let shown = word_after(&screen, "shown:");
+    let (screen, shown) = shown_by(&t, "H", "shown:");
     let (id, name) = shown.split_once(':').unwrap();
     let (id, name) = (id.to_string(), name.to_string());
     assert!(
@@ -201,9 +213,7 @@ fn show_escape_timeout_and_copy_commands_on_the_demo() {
 fn read_only_refuses_a_changing_command() {
     let config = TempFile::with("commands-ro", COMMANDS);
     let t = Tmux::start(&demo(&config, "--read-only"), 160, 48);
-    t.wait_for("the demo's rows", READY, |s| {
-        s.contains("Running") && s.contains("nightly-1")
-    });
+    wait_for_demo(&t);
     t.keys(&["X"]);
     t.wait_for("the refusal", SOON, |s| {
         s.contains("read-only: writes are disabled")
@@ -242,14 +252,8 @@ fn a_show_command_echoes_a_context_value_of_the_demo() {
          command = [\"echo\", \"ctx:{group}:{advertiser_id}:{instance_id}\"]\n",
     );
     let t = Tmux::start(&demo(&config, ""), 160, 48);
-    t.wait_for("the demo's rows", READY, |s| {
-        s.contains("Running") && s.contains("nightly-1")
-    });
-    t.keys(&["I"]);
-    let screen = t.wait_for("the output popup", SOON, |s| {
-        s.contains("ctx:") && s.contains("exit 0")
-    });
-    let shown = word_after(&screen, "ctx:");
+    wait_for_demo(&t);
+    let (screen, shown) = shown_by(&t, "I", "ctx:");
     let parts: Vec<&str> = shown.split(':').collect();
     let [group, advertiser, instance] = parts.as_slice() else {
         panic!("{shown}")
@@ -301,14 +305,8 @@ url = "https://console.example/instances/{instance_id}/groups/{group}/rows/{id}"
 fn demo_for_open(name: &str, bytes: &std::path::Path, vars: &[(&str, &str)]) -> (Tmux, String) {
     let config = TempFile::with(name, OPEN_COMMANDS);
     let t = Tmux::start_capturing_with(&demo(&config, ""), 160, 48, bytes, vars);
-    t.wait_for("the demo's rows", READY, |s| {
-        s.contains("Running") && s.contains("nightly-1")
-    });
-    t.keys(&["H"]);
-    let screen = t.wait_for("the output popup", SOON, |s| {
-        s.contains("shown:") && s.contains("exit 0")
-    });
-    let shown = word_after(&screen, "shown:");
+    wait_for_demo(&t);
+    let (_, shown) = shown_by(&t, "H", "shown:");
     let (id, group) = shown.split_once(':').unwrap();
     t.keys(&["Escape"]);
     t.wait_for("the popup closed", SOON, |s| !s.contains("echo row —"));

@@ -28,10 +28,7 @@ async fn counting_proxy(upstream: String, calls: Calls) -> String {
         move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
             let (client, upstream, calls) = (client.clone(), upstream.clone(), calls.clone());
             async move {
-                let target = headers
-                    .get("x-amz-target")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or_default()
+                let target = common::moto::amz_target(&headers)
                     .trim_start_matches("AWSStepFunctions.")
                     .to_string();
                 calls.lock().unwrap().push((Instant::now(), target));
@@ -247,11 +244,7 @@ async fn a_history_refused_is_said_in_the_details() {
             axum::routing::post(move |headers: axum::http::HeaderMap, body: String| {
                 let refused = refused.clone();
                 async move {
-                    let target = headers
-                        .get("x-amz-target")
-                        .and_then(|v| v.to_str().ok())
-                        .unwrap_or_default()
-                        .to_string();
+                    let target = common::moto::amz_target(&headers);
                     let ok = |body: String| (axum::http::StatusCode::OK, [("x-amzn-errortype", "")], body);
                     if target.ends_with("GetExecutionHistory") {
                         refused.fetch_add(1, Ordering::SeqCst);

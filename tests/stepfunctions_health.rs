@@ -42,11 +42,7 @@ fn histories_refused_or_failing_leave_the_trackers_health_alone() {
                 axum::routing::post(move |headers: axum::http::HeaderMap| {
                     let histories = histories.clone();
                     async move {
-                        let target = headers
-                            .get("x-amz-target")
-                            .and_then(|v| v.to_str().ok())
-                            .unwrap_or_default()
-                            .to_string();
+                        let target = common::moto::amz_target(&headers);
                         if target.ends_with("GetExecutionHistory") {
                             // Refused, then failing in another way.
                             let (kind, message) = if histories.fetch_add(1, Ordering::SeqCst) < 6 {

@@ -205,11 +205,7 @@ async fn throttling_backs_off_and_recovers_and_a_failure_shows_its_error_and_cau
                 let (asked, throttled) = (asked.clone(), throttled.clone());
                 async move {
                     let n = asked.fetch_add(1, Ordering::SeqCst);
-                    let target = headers
-                        .get("x-amz-target")
-                        .and_then(|v| v.to_str().ok())
-                        .unwrap_or_default()
-                        .to_string();
+                    let target = common::moto::amz_target(&headers);
                     let signed = headers
                         .get("authorization")
                         .and_then(|v| v.to_str().ok())

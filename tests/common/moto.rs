@@ -71,6 +71,15 @@ pub const TEST_AWS_ENV: [(&str, &str); 5] = [
     ("AWS_EC2_METADATA_DISABLED", "true"),
 ];
 
+/// The call a request to a Step Functions stand-in makes (`X-Amz-Target`).
+pub fn amz_target(headers: &axum::http::HeaderMap) -> String {
+    headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string()
+}
+
 pub fn machine_arn() -> String {
     format!("arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:experiment")
 }
