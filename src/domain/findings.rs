@@ -306,7 +306,7 @@ fn base(
             last_local_update: Some(e.last_local_update()),
             remote_checked_at: history.and_then(RemoteHistory::last_checked_at),
             consecutive: None,
-            remote: history.and_then(|h| h.detail().filter(|d| !d.is_empty()).cloned()),
+            remote: history.and_then(|h| h.detail().cloned()),
             limit: None,
         },
     }

@@ -164,9 +164,10 @@ impl RemoteHistory {
                     self.status_since.set(obs.checked_at);
                 }
                 self.last_status = Some((*status, raw.clone()));
-                // A list's report carries none: the describe's stands.
-                if obs.detail.is_some() {
-                    self.detail = obs.detail.clone();
+                // A list's report carries none: the describe's stands. A
+                // detail that says nothing replaces it with none.
+                if let Some(detail) = &obs.detail {
+                    self.detail = (!detail.is_empty()).then(|| detail.clone());
                 }
                 self.reported_at.set(obs.checked_at);
                 self.consecutive_not_found = 0;

@@ -269,17 +269,13 @@ impl StepFunctionsTracker {
                         "throttled by Step Functions".into(),
                     );
                 }
-                AwsError::Denied(why) => {
-                    gate.refused(&why);
-                    return Err(RemoteError::Auth(why));
-                }
-                AwsError::Throttled => return Err(throttled()),
-                AwsError::NotFound => {
-                    return Err(RemoteError::ErrorStatus("no such execution".into()));
-                }
-                AwsError::InvalidArn(e) | AwsError::Other(e) => {
-                    gate.note_failure(&e);
-                    return Err(RemoteError::ErrorStatus(e));
+                error => {
+                    match &error {
+                        AwsError::Denied(why) => gate.refused(why),
+                        AwsError::InvalidArn(e) | AwsError::Other(e) => gate.note_failure(e),
+                        AwsError::Throttled | AwsError::NotFound => {}
+                    }
+                    return Err(call_error(error));
                 }
             }
         }
@@ -289,6 +285,17 @@ impl StepFunctionsTracker {
 
 fn throttled() -> RemoteError {
     RemoteError::Throttled("throttled by Step Functions".into())
+}
+
+/// What a call that Step Functions refused returns (a look-up reads the
+/// same errors as answers instead, in `describe_into`).
+fn call_error(error: AwsError) -> RemoteError {
+    match error {
+        AwsError::Denied(why) => RemoteError::Auth(why),
+        AwsError::Throttled => throttled(),
+        AwsError::NotFound => RemoteError::ErrorStatus("no such execution".into()),
+        AwsError::InvalidArn(e) | AwsError::Other(e) => RemoteError::ErrorStatus(e),
+    }
 }
 
 impl RemoteTracker for StepFunctionsTracker {
@@ -418,12 +425,7 @@ impl RemoteTracker for StepFunctionsTracker {
             if answer.status.is_success() {
                 return parse_history(&answer.body);
             }
-            Err(match Self::error_of(&answer) {
-                AwsError::Denied(why) => RemoteError::Auth(why),
-                AwsError::Throttled => throttled(),
-                AwsError::NotFound => RemoteError::ErrorStatus("no such execution".into()),
-                AwsError::InvalidArn(e) | AwsError::Other(e) => RemoteError::ErrorStatus(e),
-            })
+            Err(call_error(Self::error_of(&answer)))
         })
     }
 
